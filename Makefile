@@ -1,0 +1,76 @@
+# fabric: shared memory as a filesystem.  One plain Makefile, no configure step.
+#   make            build the daemon (fs/fabricd) and the test programs
+#   make deps       apt-install the Debian packages the build, tests and mount need (when missing)
+#   make mount      build and mount a fabric at $(MOUNTPOINT) on the embedded default
+#   make test       build and run the whole suite (tests/run.sh)
+#   make sanitize   the same suite on an ASan+UBSan build
+#   make clean
+PKGS     = fuse3 sqlite3 liburing libxxhash
+MOUNTPOINT ?= /fabric
+
+CC      ?= cc
+CFLAGS  += -std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror -I. \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+ifdef SAN
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+CORE_OBJS = core/alloc.o core/dtype.o core/hash.o core/names.o core/size.o core/shm.o \
+            core/ns.o core/store.o core/store_io.o core/store_xattr.o core/recover.o
+META_OBJS = meta/yp.o
+FS_OBJS   = fs/main.o fs/mount.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o
+
+TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store
+
+all: fs/fabricd $(TESTS)
+
+core/libcore.a: $(CORE_OBJS)
+	$(AR) rcs $@ $^
+meta/libmeta.a: $(META_OBJS)
+	$(AR) rcs $@ $^
+
+fs/fabricd: $(FS_OBJS) core/libcore.a meta/libmeta.a
+	$(CC) $(LDFLAGS) -o $@ $(FS_OBJS) core/libcore.a meta/libmeta.a $(LDLIBS)
+
+tests/test_%: tests/test_%.c tests/check.h core/libcore.a meta/libmeta.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< core/libcore.a meta/libmeta.a $(LDLIBS)
+
+core/%.o: core/%.c core/*.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+meta/%.o: meta/%.c meta/*.h core/*.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+fs/%.o: fs/%.c fs/*.h core/*.h meta/*.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Debian packages: build (-dev, pkg-config), mount (fuse3), tests (attr, sqlite3, numpy, psmisc).
+DEB_PKGS = build-essential pkg-config fuse3 libfuse3-dev libsqlite3-dev sqlite3 liburing-dev \
+           libxxhash-dev xxhash attr python3 python3-numpy util-linux procps
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing $$missing"; \
+	    if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install: $$missing" >&2; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+mount: deps all
+	tools/fabric mount $(MOUNTPOINT)
+
+umount:
+	tools/fabric umount $(MOUNTPOINT)
+
+test: deps all
+	tests/run.sh
+
+sanitize: deps
+	$(MAKE) clean
+	$(MAKE) SAN=1 all
+	FABRIC_SANITIZE=1 tests/run.sh
+
+clean:
+	rm -f core/*.o core/*.a meta/*.o meta/*.a fs/*.o fs/fabricd $(TESTS)
+
+.PHONY: all deps mount umount test sanitize clean

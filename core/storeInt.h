@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/* storeInt.h -- what store.c, ns.c and recover.c share: the in-memory object and the store itself.
+ *
+ * Locking: one mutex, store->lock, guards the namespace, every struct obj field and the YP handle.  Data
+ * moves (pread/pwrite on a block fd, hashing at seal) happen outside it: an open handle keeps the object
+ * and its fd alive, so nobody frees them underneath.
+ *
+ * Lifetime of a struct obj: it exists while it is linked in the namespace (parent != NULL, or it is the
+ * root), or the kernel holds lookup references (nlookup), or handles are open (nopen).  Its shm block and
+ * YP row go when it is unlinked and nopen reaches 0 (release_data); the struct itself when nlookup also
+ * reaches 0 (maybe_free). */
+#ifndef FABRIC_CORE_STOREINT_H
+#define FABRIC_CORE_STOREINT_H
+
+#include <pthread.h>
+
+#include "core/alloc.h"
+#include "core/hash.h"
+#include "core/names.h"
+#include "core/shm.h"
+#include "core/store.h"
+
+struct yp;
+struct yp_obj;
+
+enum obj_kind { OBJ_DIR, OBJ_VAR };
+enum obj_state { OBJ_WRITING, OBJ_SEALED };
+
+struct waiter {
+	void (*wake)(void *arg, int rc, struct store_handle *h);
+	void *arg;
+	int flags;
+	pid_t pid;
+	int rc;                 /* filled when the variable is sealed or dropped */
+	struct store_handle *h; /* the handle opened for it at seal */
+	struct waiter *next;
+};
+
+struct store_handle {
+	struct obj *o;
+	bool writer;
+	pid_t pid;  /* thread that opened it */
+	pid_t tgid; /* its process, looked up when first needed (0 until then) */
+	pid_t bad_closer; /* the last close (FLUSH) came from this process dying badly; 0: it did not */
+	int bad_code;     /* that process's exit code, as waitpid(2) reports it */
+	struct store_handle *next;
+};
+
+struct obj {
+	uint64_t id;
+	enum obj_kind kind;
+	enum obj_state state;
+	struct obj *parent; /* NULL: the root, or unlinked */
+	bool unlinked;      /* its name is gone; its data stays while handles are open */
+	bool data_gone;     /* block removed and YP row deleted */
+	char *name;
+	struct obj *by_name_next, *by_id_next; /* hash chains */
+	struct obj *first_child, *prev_sib, *next_sib;
+	uint64_t nchildren, nsubdirs;
+
+	uint32_t mode, uid, gid; /* mode without type bits */
+	int64_t created_ns, modified_ns, sealed_ns;
+	uint64_t size;
+	char *type, *doc, *scope;
+	char xxh3[HASH_HEX_LEN + 1]; /* "" until sealed */
+
+	/* variables: their dedicated block */
+	uint64_t block_id;
+	char shm_name[SHM_NAME_MAX];
+	int fd; /* open while nopen > 0, else -1 */
+	uint64_t charge;
+
+	uint64_t nlookup;
+	unsigned nopen, nwriters;
+	bool sealing; /* the last writer is gone and the hash is being taken */
+	bool doomed;  /* drop instead of seal */
+	struct store_handle *handles;
+	struct waiter *waiters;
+};
+
+struct store {
+	pthread_mutex_t lock;
+	struct yp *yp;
+	struct alloc alloc;
+	char node[NAMES_NODE_MAX + 1];
+	int64_t node_id;
+	char prefix[SHM_NAME_MAX];
+	uint64_t next_block;
+	void (*log)(const char *msg);
+
+	struct obj **by_name, **by_id; /* hash tables, nbuckets each */
+	size_t nbuckets, nobjs;
+	uint64_t nvars; /* linked variables, for statfs */
+};
+
+/* ns.c: the in-memory namespace */
+int ns_init(struct store *st);
+void ns_destroy(struct store *st);
+struct obj *ns_new(struct store *st, uint64_t id, enum obj_kind kind, const char *name);
+void ns_free(struct store *st, struct obj *o);
+struct obj *ns_by_id(struct store *st, uint64_t id);
+struct obj *ns_child(struct store *st, struct obj *dir, const char *name);
+void ns_link(struct store *st, struct obj *dir, struct obj *o, const char *name); /* name: NULL keeps */
+void ns_unlink(struct store *st, struct obj *o);
+bool ns_is_ancestor(const struct obj *a, const struct obj *o);
+
+/* store.c: helpers shared by the store's files */
+void store_fill_yp(const struct obj *o, struct yp_obj *row);
+int store_persist(struct store *st, struct obj *o);
+void store_logf(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int64_t store_now_ns(void);
+void store_attr_of(const struct obj *o, struct store_attr *out);
+void store_path(const struct obj *o, char *buf, size_t len);
+int store_drop_rows(struct store *st, struct obj *o);
+void store_release_data(struct store *st, struct obj *o);
+void store_maybe_free(struct store *st, struct obj *o);
+void store_mark_unlinked(struct store *st, struct obj *o);
+int store_truncate_locked(struct store *st, struct obj *o, uint64_t size);
+
+#endif

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* fs.h -- the FUSE side of fabricd: low-level operations over core/store, the mount, and the daemon.
+ *
+ * Inode numbers are store ids (= YP objects.id): FUSE_ROOT_ID (1) is the store's root and 2 is vars/.
+ * Ids are never reused (SQLite AUTOINCREMENT), so an inode number names one object forever, across
+ * restarts too; generation is therefore always 0.  Lookup counts are kept by the store (store_lookup and
+ * friends count one, fs_op_forget gives them back).  fi->fh of an open file is its struct store_handle;
+ * of an open directory, a struct fs_dir snapshot.  Only this folder includes <fuse_lowlevel.h>. */
+#ifndef FABRIC_FS_FS_H
+#define FABRIC_FS_FS_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+
+#include "core/store.h"
+
+/* Cache lifetimes handed to the kernel.  Names and attributes of sealed objects only change through
+ * this mount, which the kernel sees, so they are cached long; a variable being written is not cached at
+ * all (size and state change under it, and it may be dropped); directories' attributes briefly. */
+#define FS_TTL_SEALED 3600.0
+#define FS_TTL_DIR 1.0
+#define FS_TTL_NEGATIVE 1.0
+
+struct fs {
+	struct store *store;
+	struct fuse_session *se;
+	const char *mountpoint;
+};
+
+/* ops_dir.c -- names, attributes, directories, statfs */
+void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi);
+void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		  const char *newname, unsigned int flags);
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_statfs(fuse_req_t req, fuse_ino_t ino);
+/* Fill a fuse_entry_param from store attributes (timeouts by state). */
+void fs_entry_of(const struct store_attr *a, struct fuse_entry_param *e);
+
+/* ops_file.c -- variables' bytes; opens of a variable being written wait for its seal */
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi);
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+/* The reaper thread that answers interrupted waiting opens: started before the session loop. */
+int fs_files_start(void);
+void fs_files_stop(void);
+
+/* ops_xattr.c -- user.fabric.* */
+void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);
+void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* mount.c -- the mount point */
+/* A mount point left by a dead daemon ("Transport endpoint is not connected") is detached; returns 0,
+ * or -errno when the directory is unusable for another reason. */
+int fs_clear_dead_mount(const char *mountpoint);
+/* Create the session with our options, and mount it. */
+int fs_mount(struct fs *fs, const char *mountpoint, const char *fsname);
+void fs_unmount(struct fs *fs);
+
+#endif

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c -- fabricd: one node's daemon.  Parses options, takes the state dir, opens the store, mounts,
+ * and runs the multi-threaded FUSE loop until unmounted or signalled.
+ *
+ *   fabricd MOUNTPOINT [--state DIR] [--capacity SIZE] [--node NAME] [-f]
+ *
+ * DAEMONISING
+ * Unless -f, the process forks at once and the parent waits on a pipe: the child does all the work
+ * (SQLite must be opened after fork, never before) and writes either "ok" or the one sentence that
+ * explains why it could not mount; the parent prints that and exits 0 or 1.  So `fabric mount` returns
+ * only when the mount is live, or with the reason.  The child logs to STATE/fabricd.log.
+ *
+ * THE STATE DIR LOCK
+ * STATE/fabricd.pid is held with flock(LOCK_EX) for the daemon's life and says "PID MOUNTPOINT".  A
+ * second daemon on the same state dir is refused with that line in its message; a crashed daemon's lock
+ * goes with it, so nothing stale needs clearing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/names.h"
+#include "core/size.h"
+#include "fs/fs.h"
+
+struct options {
+	const char *mountpoint;
+	const char *state;
+	const char *node;
+	uint64_t capacity;
+	bool foreground;
+};
+
+static int ready_fd = -1; /* write end of the pipe to the waiting parent */
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: fabricd MOUNTPOINT [--state DIR] [--capacity SIZE] [--node NAME] [-f]\n"
+		     "  --state DIR      state dir (yellow pages, log, lock); default /var/lib/fabric for root,\n"
+		     "                   else $XDG_STATE_HOME/fabric or ~/.local/state/fabric\n"
+		     "  --capacity SIZE  shared memory the node may hold: 4096, 512M, 2G ...; default: the state\n"
+		     "                   dir's, or half of /dev/shm on first use\n"
+		     "  --node NAME      node name, [A-Za-z0-9_-]{1,64}; default: the state dir's, or the hostname\n"
+		     "  -f               stay in the foreground, log to stderr\n");
+}
+
+static void log_line(const char *msg)
+{
+	char when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+	fprintf(stderr, "%s fabricd[%d]: %s\n", when, (int)getpid(), msg);
+}
+
+/* Tell the user why we stop: the waiting parent prints it, or stderr when in the foreground. */
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_line(msg);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, msg, strlen(msg)) < 0)
+			perror("fabricd: pipe");
+		close(ready_fd);
+		ready_fd = -1;
+	}
+	return EXIT_FAILURE;
+}
+
+static void default_state(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+
+	if (geteuid() == 0)
+		snprintf(buf, len, "/var/lib/fabric");
+	else if (xdg && *xdg)
+		snprintf(buf, len, "%s/fabric", xdg);
+	else
+		snprintf(buf, len, "%s/.local/state/fabric", home ? home : "/tmp");
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 's' }, { "capacity", required_argument, NULL, 'c' },
+		{ "node", required_argument, NULL, 'n' },  { "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+	};
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->state = optarg;
+			break;
+		case 'c':
+			rc = size_parse(optarg, &o->capacity);
+			if (rc || o->capacity < 4096) {
+				fprintf(stderr, "fabricd: --capacity '%s': %s\n", optarg,
+					rc == -EOVERFLOW ? "too large" :
+					rc ? "not a size (use 4096, 512M, 2G ...)" : "below one page (4096)");
+				return -EINVAL;
+			}
+			break;
+		case 'n':
+			if (names_check_node(optarg)) {
+				fprintf(stderr, "fabricd: --node '%s': a node name is 1-64 of [A-Za-z0-9_-]\n", optarg);
+				return -EINVAL;
+			}
+			o->node = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_SUCCESS);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	o->mountpoint = argv[optind];
+	return 0;
+}
+
+/* Fork; the parent waits for the child's "ok" or reason and exits with it.  Returns in the child. */
+static void daemonise(const char *logpath)
+{
+	int pfd[2], logfd, nul;
+	char msg[1024];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		perror("fabricd: fork");
+		exit(EXIT_FAILURE);
+	}
+	if (pid > 0) {
+		close(pfd[1]);
+		n = read(pfd[0], msg, sizeof(msg) - 1);
+		if (n == 2 && memcmp(msg, "ok", 2) == 0)
+			exit(EXIT_SUCCESS);
+		msg[n > 0 ? n : 0] = '\0';
+		fprintf(stderr, "fabricd: %s\n", n > 0 ? msg : "the daemon died while starting; see its log");
+		exit(EXIT_FAILURE);
+	}
+	close(pfd[0]);
+	ready_fd = pfd[1];
+	setsid();
+	nul = open("/dev/null", O_RDWR);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (nul >= 0)
+		dup2(nul, STDIN_FILENO);
+	if (logfd >= 0) {
+		dup2(logfd, STDOUT_FILENO);
+		dup2(logfd, STDERR_FILENO);
+		close(logfd);
+	}
+	if (nul > STDERR_FILENO)
+		close(nul);
+}
+
+/* Take the state dir: flock its pid file, or say who holds it. */
+static int lock_state(const char *state, const char *mountpoint, int *lockfd)
+{
+	char path[PATH_MAX + 16], holder[PATH_MAX + 32] = "";
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/fabricd.pid", state);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail("cannot open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		n = pread(fd, holder, sizeof(holder) - 1, 0);
+		holder[n > 0 ? n : 0] = '\0';
+		holder[strcspn(holder, "\n")] = ' ';
+		holder[strcspn(holder, "\n")] = '\0';
+		close(fd);
+		return fail("state dir %s is already in use by a running fabricd (pid and mount point: %s); "
+			    "unmount that one first or give another --state",
+			    state, holder);
+	}
+	if (ftruncate(fd, 0) < 0 || dprintf(fd, "%d\n%s\n", (int)getpid(), mountpoint) < 0)
+		return fail("cannot write %s: %s", path, strerror(errno));
+	*lockfd = fd;
+	return 0;
+}
+
+/* Is path a mount point already (its device differs from its parent's)? */
+static bool is_mount_point(const char *path)
+{
+	char parent[PATH_MAX + 4];
+	struct stat a, b;
+
+	snprintf(parent, sizeof(parent), "%s/..", path);
+	return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
+/* Many variables may be open at once; each open variable holds one fd on its block. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt = { 0 };
+	char state[PATH_MAX], mnt[PATH_MAX], fsname[PATH_MAX + 8], logpath[PATH_MAX + 16], msg[PATH_MAX * 2 + 256],
+	     cap[32];
+	struct fuse_loop_config *loop;
+	struct store_config cfg = { 0 };
+	struct fs fs = { 0 };
+	int lockfd = -1, rc;
+
+	if (parse_options(argc, argv, &opt))
+		return EXIT_FAILURE;
+	if (opt.state)
+		snprintf(state, sizeof(state), "%s", opt.state);
+	else
+		default_state(state, sizeof(state));
+	rc = mkdir_p(state);
+	if (rc || !realpath(state, mnt)) {
+		fprintf(stderr, "fabricd: state dir %s: %s\n", state, strerror(rc ? -rc : errno));
+		return EXIT_FAILURE;
+	}
+	memcpy(state, mnt, sizeof(state));
+	rc = fs_clear_dead_mount(opt.mountpoint);
+	if (rc || !realpath(opt.mountpoint, mnt)) {
+		fprintf(stderr, "fabricd: mount point %s: %s\n", opt.mountpoint, strerror(rc ? -rc : errno));
+		return EXIT_FAILURE;
+	}
+	{
+		struct stat sb;
+		if (stat(mnt, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+			fprintf(stderr, "fabricd: mount point %s is not a directory\n", mnt);
+			return EXIT_FAILURE;
+		}
+	}
+	if (is_mount_point(mnt)) {
+		fprintf(stderr, "fabricd: %s is already a mount point; unmount it first\n", mnt);
+		return EXIT_FAILURE;
+	}
+	snprintf(logpath, sizeof(logpath), "%s/fabricd.log", state);
+	if (!opt.foreground)
+		daemonise(logpath);
+	raise_fd_limit();
+	if (lock_state(state, mnt, &lockfd))
+		return EXIT_FAILURE;
+
+	cfg.state_dir = state;
+	cfg.node = opt.node;
+	cfg.capacity = opt.capacity;
+	cfg.log = log_line;
+	rc = store_init(&cfg, &fs.store, msg, sizeof(msg));
+	if (rc)
+		return fail("%s", msg);
+	snprintf(fsname, sizeof(fsname), "fabric:%s", state);
+	rc = fs_files_start();
+	if (rc == 0)
+		rc = fs_mount(&fs, mnt, fsname);
+	if (rc) {
+		store_destroy(fs.store);
+		return fail("cannot mount at %s (%s); see %s", mnt, strerror(-rc), logpath);
+	}
+	if (fuse_set_signal_handlers(fs.se) != 0) {
+		fs_unmount(&fs);
+		store_destroy(fs.store);
+		return fail("cannot install signal handlers");
+	}
+	{
+		uint64_t capacity, used, objects;
+		store_statfs(fs.store, &capacity, &used, &objects);
+		size_format(capacity, cap, sizeof(cap));
+		snprintf(msg, sizeof(msg), "mounted %s: node %s, state %s, capacity %s, %llu variables; "
+			 "data path: FUSE read/write (no passthrough yet)",
+			 mnt, store_node_name(fs.store), state, cap, (unsigned long long)objects);
+		log_line(msg);
+		if (opt.foreground)
+			printf("fabricd: %s\n", msg);
+	}
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "ok", 2) < 0)
+			log_line("the starting parent is gone");
+		close(ready_fd);
+		ready_fd = -1;
+	}
+
+	loop = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_clone_fd(loop, 0);
+	fuse_loop_cfg_set_idle_threads(loop, 8);
+	rc = fuse_session_loop_mt(fs.se, loop);
+	fuse_loop_cfg_destroy(loop);
+
+	fuse_remove_signal_handlers(fs.se);
+	fs_unmount(&fs);
+	fs_files_stop();
+	store_destroy(fs.store);
+	log_line("unmounted; the state dir is marked clean");
+	if (ftruncate(lockfd, 0) < 0)
+		log_line("could not clear the pid file");
+	close(lockfd);
+	return rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/* ops_dir.c -- FUSE operations on names, attributes and directories, over core/store.
+ *
+ * Each callback turns its arguments into one store call and its result into exactly one fuse_reply_*.
+ * readdir works on a snapshot of the directory's child ids taken at opendir, so entries added or
+ * removed meanwhile neither repeat nor shift others (the offset is an index into the snapshot); each
+ * entry is re-checked against the store when it is listed. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "fs/fs.h"
+
+struct fs_dir {
+	uint64_t *ids;
+	size_t n;
+};
+
+static struct store *store_of(fuse_req_t req)
+{
+	return ((struct fs *)fuse_req_userdata(req))->store;
+}
+
+static void stat_of(const struct store_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->id;
+	st->st_mode = a->mode;
+	st->st_nlink = a->nlink;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_mtim.tv_sec = a->mtime_ns / 1000000000;
+	st->st_mtim.tv_nsec = a->mtime_ns % 1000000000;
+	st->st_ctim = st->st_mtim;
+	st->st_atim = st->st_mtim;
+}
+
+static double ttl_of(const struct store_attr *a)
+{
+	if (a->dir)
+		return FS_TTL_DIR;
+	return a->sealed ? FS_TTL_SEALED : 0.0;
+}
+
+void fs_entry_of(const struct store_attr *a, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = a->id;
+	stat_of(a, &e->attr);
+	e->attr_timeout = ttl_of(a);
+	/* A directory's name is as stable as a sealed variable's; a variable being written is re-looked-up
+	 * each time, so that a drop or its seal is seen at once. */
+	e->entry_timeout = (a->dir || a->sealed) ? FS_TTL_SEALED : 0.0;
+}
+
+static void reply_entry_or_err(fuse_req_t req, int rc, const struct store_attr *a)
+{
+	struct fuse_entry_param e;
+
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fs_entry_of(a, &e);
+	if (fuse_reply_entry(req, &e) == -ENOENT) /* the caller was interrupted: give the reference back */
+		store_forget(store_of(req), a->id, 1);
+}
+
+void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct store_attr a;
+	int rc = store_lookup(store_of(req), parent, name, &a);
+
+	if (rc == -ENOENT) {
+		struct fuse_entry_param e = { .ino = 0, .entry_timeout = FS_TTL_NEGATIVE };
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	reply_entry_or_err(req, rc, &a);
+}
+
+void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	store_forget(store_of(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		store_forget(store_of(req), forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct store_attr a;
+	struct stat st;
+	int rc = store_getattr(store_of(req), ino, &a);
+
+	(void)fi;
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	stat_of(&a, &st);
+	fuse_reply_attr(req, &st, ttl_of(&a));
+}
+
+void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	struct store_setattr sa = { 0 };
+	struct store_attr a;
+	struct stat st;
+	int rc;
+
+	(void)fi;
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		sa.set |= STORE_SET_MODE;
+		sa.mode = attr->st_mode;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		sa.set |= STORE_SET_UID;
+		sa.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		sa.set |= STORE_SET_GID;
+		sa.gid = attr->st_gid;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		sa.set |= STORE_SET_SIZE;
+		sa.size = (uint64_t)attr->st_size;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME) {
+		sa.set |= STORE_SET_MTIME;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			sa.mtime_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+		} else {
+			sa.mtime_ns = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
+		}
+	}
+	rc = store_setattr(store_of(req), ino, &sa, &a);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	stat_of(&a, &st);
+	fuse_reply_attr(req, &st, ttl_of(&a));
+}
+
+void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct store_attr a;
+	int rc = store_mkdir(store_of(req), parent, name, mode & ~ctx->umask, ctx->uid, ctx->gid, &a);
+
+	reply_entry_or_err(req, rc, &a);
+}
+
+/* The fabric holds variables and directories only: no device nodes, fifos, sockets or links. */
+void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	(void)parent;
+	(void)name;
+	(void)mode;
+	(void)rdev;
+	fuse_reply_err(req, EPERM);
+}
+
+void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	(void)link;
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	fuse_reply_err(req, EPERM);
+}
+
+void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -store_rmdir(store_of(req), parent, name));
+}
+
+void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -store_unlink(store_of(req), parent, name));
+}
+
+void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		  const char *newname, unsigned int flags)
+{
+	fuse_reply_err(req, -store_rename(store_of(req), parent, name, newparent, newname, flags));
+}
+
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_dir *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = store_dir_list(store_of(req), ino, &d->ids, &d->n);
+	if (rc) {
+		free(d);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		free(d->ids);
+		free(d);
+	}
+}
+
+/* Offsets: 0 ".", 1 "..", then 2 + i for the snapshot's i-th child; each entry's off is the next one. */
+static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi,
+			   bool plus)
+{
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+	struct store *st = store_of(req);
+	char *buf = malloc(size), name[256];
+	size_t used = 0;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (uint64_t i = (uint64_t)off; i < 2 + d->n; i++) {
+		struct fuse_entry_param e;
+		struct store_attr a;
+		size_t len;
+
+		if (i < 2) {
+			memset(&e, 0, sizeof(e));
+			e.attr.st_ino = ino;
+			e.attr.st_mode = S_IFDIR;
+			snprintf(name, sizeof(name), "%s", i == 0 ? "." : "..");
+			/* readdirplus gives "." and ".." without a lookup reference: ino 0 tells the kernel so */
+			len = plus ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1)
+				   : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, (off_t)i + 1);
+		} else {
+			if (store_dir_entry(st, ino, d->ids[i - 2], name, sizeof(name), &a, plus) != 0)
+				continue;
+			fs_entry_of(&a, &e);
+			len = plus ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1)
+				   : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, (off_t)i + 1);
+			if (len > size - used && plus)
+				store_forget(st, a.id, 1); /* did not fit: no reference was handed out */
+		}
+		if (len > size - used)
+			break;
+		used += len;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	readdir_common(req, ino, size, off, fi, false);
+}
+
+void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	readdir_common(req, ino, size, off, fi, true);
+}
+
+void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs_dir *d = (struct fs_dir *)(uintptr_t)fi->fh;
+
+	(void)ino;
+	free(d->ids);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+void fs_op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	uint64_t cap, used, objects;
+	struct statvfs sv = { 0 };
+
+	(void)ino;
+	store_statfs(store_of(req), &cap, &used, &objects);
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_blocks = cap / 4096;
+	sv.f_bfree = used > cap ? 0 : (cap - used) / 4096;
+	sv.f_bavail = sv.f_bfree;
+	sv.f_files = objects + sv.f_bfree;
+	sv.f_ffree = sv.f_bfree;
+	sv.f_favail = sv.f_bfree;
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/* ops_file.c -- FUSE operations on variables' bytes: create, open, read, write, flush, release.
+ *
+ * WAITING OPENS
+ * An open of a variable that another process is still writing is answered only when the variable is
+ * sealed (core/store_io.c explains why).  The low-level API lets a reply come from any thread, later:
+ * fs_op_open keeps the request in a struct pending_open on a list and returns; the store's wake callback,
+ * run by the releasing thread after the seal, answers it with the handle the store opened for it.
+ * A signal to the waiting process makes the kernel send INTERRUPT; libfuse then calls on_interrupt with
+ * the request's lock held, where replying would free the request under libfuse's feet, so on_interrupt
+ * only pokes the reaper thread, which withdraws the wait from the store and answers EINTR.  Whoever
+ * takes a pending_open off the list (wake or reaper, under pending_lock) is the one that replies.
+ *
+ * Reads are served from the block with pread into a per-thread buffer; sealed variables are opened
+ * with keep_cache, since their bytes never change. */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/fs.h"
+
+struct pending_open {
+	fuse_req_t req;
+	struct fuse_file_info fi;
+	fuse_ino_t ino;
+	struct store *st;
+	struct pending_open *prev, *next;
+};
+
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pending_open *pending_head;
+static sem_t reaper_sem;
+static pthread_t reaper_thread;
+static bool reaper_running, reaper_stop;
+
+static struct store *store_of(fuse_req_t req)
+{
+	return ((struct fs *)fuse_req_userdata(req))->store;
+}
+
+static void pending_remove(struct pending_open *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		pending_head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+}
+
+/* Reply to an open with a store handle, giving the handle back if the caller is gone. */
+static void reply_open(fuse_req_t req, struct store *st, struct fuse_file_info *fi, struct store_handle *h,
+		       bool sealed)
+{
+	fi->fh = (uintptr_t)h;
+	fi->keep_cache = sealed;
+	fi->noflush = !((fi->flags & O_ACCMODE) != O_RDONLY);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		store_release(st, h);
+}
+
+static void on_wake(void *arg, int rc, struct store_handle *h)
+{
+	struct pending_open *p = arg;
+
+	pthread_mutex_lock(&pending_lock);
+	pending_remove(p);
+	pthread_mutex_unlock(&pending_lock);
+	if (rc)
+		fuse_reply_err(p->req, -rc);
+	else
+		reply_open(p->req, p->st, &p->fi, h, true);
+	free(p);
+}
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	(void)req;
+	(void)data;
+	sem_post(&reaper_sem);
+}
+
+static void *reaper(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		while (sem_wait(&reaper_sem) < 0 && errno == EINTR)
+			;
+		if (__atomic_load_n(&reaper_stop, __ATOMIC_ACQUIRE))
+			return NULL;
+		pthread_mutex_lock(&pending_lock);
+		for (struct pending_open *p = pending_head, *next; p; p = next) {
+			next = p->next;
+			if (!fuse_req_interrupted(p->req) || !store_cancel_wait(p->st, p->ino, p))
+				continue;
+			pending_remove(p);
+			fuse_reply_err(p->req, EINTR);
+			free(p);
+		}
+		pthread_mutex_unlock(&pending_lock);
+	}
+}
+
+int fs_files_start(void)
+{
+	int rc;
+
+	if (sem_init(&reaper_sem, 0, 0) < 0)
+		return -errno;
+	rc = pthread_create(&reaper_thread, NULL, reaper, NULL);
+	if (rc)
+		return -rc;
+	reaper_running = true;
+	return 0;
+}
+
+void fs_files_stop(void)
+{
+	if (!reaper_running)
+		return;
+	__atomic_store_n(&reaper_stop, true, __ATOMIC_RELEASE);
+	sem_post(&reaper_sem);
+	pthread_join(reaper_thread, NULL);
+	reaper_running = false;
+}
+
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct store *st = store_of(req);
+	struct fuse_entry_param e;
+	struct store_handle *h;
+	struct store_attr a;
+	int rc;
+
+	if (!S_ISREG(mode) && (mode & S_IFMT)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	rc = store_create(st, parent, name, mode & ~ctx->umask, ctx->uid, ctx->gid, fi->flags, ctx->pid, &a, &h);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fs_entry_of(&a, &e);
+	fi->fh = (uintptr_t)h;
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		store_release(st, h);
+		store_forget(st, a.id, 1);
+	}
+}
+
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct store *st = store_of(req);
+	struct pending_open *p = calloc(1, sizeof(*p));
+	struct store_handle *h;
+	int rc;
+
+	if (!p) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	*p = (struct pending_open){ .req = req, .fi = *fi, .ino = ino, .st = st };
+	/* Held across store_open so that a wake from another thread finds p on the list. */
+	pthread_mutex_lock(&pending_lock);
+	rc = store_open(st, ino, fi->flags, fuse_req_ctx(req)->pid, on_wake, p, &h);
+	if (rc == STORE_WAITING) {
+		p->next = pending_head;
+		if (pending_head)
+			pending_head->prev = p;
+		pending_head = p;
+		fuse_req_interrupt_func(req, on_interrupt, NULL);
+		pthread_mutex_unlock(&pending_lock);
+		return;
+	}
+	pthread_mutex_unlock(&pending_lock);
+	free(p);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	{
+		struct store_attr a;
+		bool sealed = store_getattr(st, ino, &a) == 0 && a.sealed;
+		reply_open(req, st, fi, h, sealed);
+	}
+}
+
+/* One buffer per worker thread, kept between reads: on this VM a fresh 1 MiB malloc is fresh pages. */
+static __thread char *read_buf;
+static __thread size_t read_buf_len;
+
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct store_handle *h = (struct store_handle *)(uintptr_t)fi->fh;
+	ssize_t n;
+
+	(void)ino;
+	if (size > read_buf_len) {
+		char *nb = realloc(read_buf, size);
+		if (!nb) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		read_buf = nb;
+		read_buf_len = size;
+	}
+	n = store_read(store_of(req), h, read_buf, size, (uint64_t)off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, read_buf, (size_t)n);
+}
+
+void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		 struct fuse_file_info *fi)
+{
+	struct store_handle *h = (struct store_handle *)(uintptr_t)fi->fh;
+	ssize_t n = store_write(store_of(req), h, buf, size, (uint64_t)off);
+
+	(void)ino;
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	store_flush(store_of(req), (struct store_handle *)(uintptr_t)fi->fh, fuse_req_ctx(req)->pid);
+	fuse_reply_err(req, 0);
+}
+
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	store_release(store_of(req), (struct store_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* Shared memory has no disk behind it: what is written is as durable as it will get. */
+void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)datasync;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}

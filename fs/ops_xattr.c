@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* ops_xattr.c -- FUSE xattr operations: user.fabric.* are the object's YP entry (core/store_xattr.c). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "fs/fs.h"
+
+static struct store *store_of(fuse_req_t req)
+{
+	return ((struct fs *)fuse_req_userdata(req))->store;
+}
+
+void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
+{
+	fuse_reply_err(req, -store_setxattr(store_of(req), ino, name, value, size, flags));
+}
+
+/* size 0 asks for the length only (fuse_reply_xattr); otherwise the value itself. */
+static void reply_sized(fuse_req_t req, size_t size, ssize_t (*get)(struct store *, uint64_t, const char *,
+								      char *, size_t),
+			fuse_ino_t ino, const char *name)
+{
+	char *buf = NULL;
+	ssize_t n;
+
+	if (size) {
+		buf = malloc(size);
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	}
+	n = get(store_of(req), ino, name, buf, size);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	reply_sized(req, size, store_getxattr, ino, name);
+}
+
+static ssize_t list_adapter(struct store *st, uint64_t id, const char *name, char *buf, size_t size)
+{
+	(void)name;
+	return store_listxattr(st, id, buf, size);
+}
+
+void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	reply_sized(req, size, list_adapter, ino, NULL);
+}
+
+void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, -store_removexattr(store_of(req), ino, name));
+}

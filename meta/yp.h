@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* yp.h -- the yellow pages: the fabric's registry of nodes, shm blocks, objects and extents, in SQLite.
+ *
+ * One database file per node (STATE/yp.db), WAL mode, opened by the daemon alone for writing; anyone may
+ * open it read-only with sqlite3 and query it, which is a feature.  Every user-visible change is one
+ * transaction: callers bracket several calls with yp_begin/yp_commit (nestable: only the outermost pair
+ * touches SQLite) and yp_rollback on any failure.
+ *
+ * No SQLite type crosses this header.  Every function returns 0 or a negative errno; SQLite's own message
+ * goes to stderr (the daemon log).  Strings in structs handed to callbacks live until the callback
+ * returns; strings in structs handed in are copied by SQLite (SQLITE_TRANSIENT) or used only during the
+ * call.  A struct yp is used by one thread at a time: the caller serialises (core/store holds its lock). */
+#ifndef FABRIC_META_YP_H
+#define FABRIC_META_YP_H
+
+#include <stdint.h>
+
+#define YP_SCHEMA_VERSION 1
+#define YP_ROOT_ID 1 /* the mount root */
+#define YP_VARS_ID 2 /* vars/ */
+
+struct yp;
+
+struct yp_node {
+	int64_t id;
+	char name[65];
+	char shm_prefix[128];
+	uint64_t capacity;
+	int clean; /* 1 after a clean unmount, 0 while a daemon runs (or after it crashed) */
+};
+
+/* One row of objects; for yp_each_object also its first extent and that extent's block. */
+struct yp_obj {
+	int64_t id;
+	int64_t parent; /* 0: none (the root, or an unlinked object still open) */
+	const char *name;
+	const char *kind;  /* "dir" | "var" */
+	const char *state; /* "writing" | "sealed" | "deleted" | "lost" */
+	const char *type;  /* NULL when unset */
+	const char *doc;   /* NULL when unset */
+	const char *xxh3;  /* NULL until sealed */
+	const char *scope; /* "any" */
+	int64_t node;
+	uint64_t size;
+	uint32_t mode, uid, gid;
+	int64_t created_ns, modified_ns, sealed_ns;
+	int64_t block; /* 0: no extent */
+	const char *shm_name;
+	uint64_t offset, length;
+};
+
+/* Open (creating and migrating when needed) the database at path. */
+int yp_open(const char *path, struct yp **out);
+/* Finalize every statement and close; NULL is fine. */
+void yp_close(struct yp *yp);
+
+/* Transactions, nestable by depth. */
+int yp_begin(struct yp *yp);
+int yp_commit(struct yp *yp);
+void yp_rollback(struct yp *yp);
+
+/* Nodes.  A state dir belongs to one node: yp_node_get returns it, or -ENOENT on a new database. */
+int yp_node_get(struct yp *yp, struct yp_node *out);
+int yp_node_add(struct yp *yp, struct yp_node *n); /* sets n->id */
+int yp_node_update(struct yp *yp, const struct yp_node *n); /* capacity and clean */
+
+/* Objects. */
+int yp_obj_insert(struct yp *yp, struct yp_obj *o); /* sets o->id */
+int yp_obj_update(struct yp *yp, const struct yp_obj *o); /* every column but id, kind, node, created */
+int yp_obj_delete(struct yp *yp, int64_t id);       /* with its extents */
+int yp_each_object(struct yp *yp, int (*fn)(void *arg, const struct yp_obj *o), void *arg);
+
+/* Blocks: the caller picks ids (yp_block_max_id + 1 and up) so a block's shm name is known before its
+ * row is written.  used (for yp_each_block) is 1 when some extent points into the block. */
+int yp_block_max_id(struct yp *yp, int64_t *max);
+int yp_block_insert(struct yp *yp, int64_t id, int64_t node, const char *shm_name, uint64_t size,
+		    const char *kind);
+int yp_block_set_size(struct yp *yp, int64_t id, uint64_t size);
+int yp_block_delete(struct yp *yp, int64_t id);
+int yp_each_block(struct yp *yp, int (*fn)(void *arg, int64_t id, const char *shm_name, int used), void *arg);
+
+/* Extents: (object, offset) -> (block, length); set replaces. */
+int yp_extent_set(struct yp *yp, int64_t obj, int64_t block, uint64_t offset, uint64_t length);
+
+#endif

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# t_xattr.sh -- the user.fabric.* xattrs: the read-only ones (xxh3, node, locations, scope, state, kind)
+# and what they say, type (datashape, canonical form, must fit a sealed variable), doc (<= 4096 bytes).
+. "$(dirname "$0")/lib.sh"
+fab_setup
+fab_mount
+
+V=$MNT/vars
+mkdata "$T/w" 6400 # 40 * 20 * float64
+ok cp "$T/w" "$V/w"
+f=$V/w
+
+# The listing: every read-only attribute, and no type or doc before they are set.
+ok getfattr -d -m user.fabric --absolute-names "$f"
+names=$(last_out | sed -n 's/^\(user\.fabric\.[a-z0-9_]*\)=.*/\1/p' | sort | tr '\n' ' ')
+for a in kind locations node scope state xxh3; do
+	[[ " $names " == *" user.fabric.$a "* ]] || bad "getfattr -d -m user.fabric does not list user.fabric.$a (got: $names)"
+done
+[[ " $names " == *" user.fabric.type "* ]] && bad "user.fabric.type listed before it was set"
+
+# The values.
+eq "$(xget "$f" user.fabric.kind)" var "kind"
+eq "$(xget "$f" user.fabric.node)" "$NODE" "node"
+eq "$(xget "$f" user.fabric.scope)" any "scope"
+eq "$(xget "$f" user.fabric.state)" sealed "state after cp"
+x=$(xget "$f" user.fabric.xxh3)
+eq "$x" "$(xxh128 "$T/w")" "xxh3 against xxh128sum"
+match "$x" '^[0-9a-f]{32}$' "xxh3 is 32 lowercase hex digits"
+eq "$(xget "$f" user.fabric.xxh3 | wc -c)" 32 "xxh3 value length in bytes (no newline or NUL)"
+
+# locations: one line "NODE SHMNAME OFFSET LENGTH"; /dev/shm/SHMNAME holds the bytes there.
+check_locations() { # FILE SRC WHAT
+	local loc node shm off len extra
+	loc=$(xget "$1" user.fabric.locations)
+	eq "$(printf '%s\n' "$loc" | wc -l)" 1 "$3: locations is one line"
+	read -r node shm off len extra <<<"$loc"
+	eq "$node" "$NODE" "$3: locations node"
+	match "$shm" "^fabric\.$NODE\.[0-9a-f]+\.[0-9]+\$" "$3: locations shm name"
+	eq "$off" 0 "$3: locations offset of a variable"
+	eq "$len" "$(fsize "$2")" "$3: locations length"
+	eq "$extra" "" "$3: nothing after LENGTH"
+	[ -f "/dev/shm/$shm" ] || { bad "$3: /dev/shm/$shm does not exist"; return; }
+	"$PY" -c 'import sys
+with open(sys.argv[1], "rb") as f:
+    f.seek(int(sys.argv[2])); sys.stdout.buffer.write(f.read(int(sys.argv[3])))' \
+		"/dev/shm/$shm" "$off" "$len" >"$T/fromshm" || bad "$3: reading /dev/shm/$shm"
+	same "$T/fromshm" "$2" "$3: bytes at the location in /dev/shm/$shm"
+}
+check_locations "$f" "$T/w" "w"
+mkdata "$T/big" 3000001
+ok cp "$T/big" "$V/big"
+check_locations "$V/big" "$T/big" "big"
+eq "$(xget "$V/big" user.fabric.xxh3)" "$(xxh128 "$T/big")" "xxh3 of a 3 MB variable"
+
+# type: unset, then set (non-canonical spelling), shown canonical; aliases, malformed, wrong size.
+fails "No such attribute" getfattr -n user.fabric.type "$f"
+ok setfattr -n user.fabric.type -v '40*20*float64' "$f"
+eq "$(xget "$f" user.fabric.type)" "40 * 20 * float64" "type shown in canonical form"
+ok getfattr -d -m user.fabric --absolute-names "$f"
+last_out | grep -qx 'user.fabric.type="40 \* 20 \* float64"' || bad "getfattr -d does not list the type: $(last_out)"
+ok setfattr -n user.fabric.type -v '1600 *   float32' "$f"
+eq "$(xget "$f" user.fabric.type)" "1600 * float32" "type set again, other shape"
+ok setfattr -n user.fabric.type -v '10*20 *4*  float64' "$f"
+eq "$(xget "$f" user.fabric.type)" "10 * 20 * 4 * float64" "a 3-d type shown canonical"
+ok setfattr -n user.fabric.type -v '40 * 20 * float64' "$f"
+for t in '40 * * float64' '40 * 20 * flaot64' '* float64' '-5 * float64' '40 x 20 x float64' '40 * 20 *'; do
+	fails "Invalid argument" setfattr -n user.fabric.type -v "$t" "$f"
+done
+eq "$(xget "$f" user.fabric.type)" "40 * 20 * float64" "type unchanged after malformed values"
+fails "Invalid argument" setfattr -n user.fabric.type -v '10 * float64' "$f"     # 80 bytes, not 6400
+fails "Invalid argument" setfattr -n user.fabric.type -v '40 * 20 * float32' "$f" # 3200 bytes
+fails "Invalid argument" setfattr -n user.fabric.type -v '801 * float64' "$f"
+eq "$(xget "$f" user.fabric.type)" "40 * 20 * float64" "type unchanged after a size mismatch"
+printf 12345678 >"$T/eight"
+ok cp "$T/eight" "$V/scalar"
+ok setfattr -n user.fabric.type -v int64 "$V/scalar"
+eq "$(xget "$V/scalar" user.fabric.type)" int64 "a scalar type"
+fails "Invalid argument" setfattr -n user.fabric.type -v int32 "$V/scalar"
+
+# doc: free text up to 4096 bytes.
+ok setfattr -n user.fabric.doc -v "weights of layer 3, run 12" "$f"
+eq "$(xget "$f" user.fabric.doc)" "weights of layer 3, run 12" "doc"
+long=$(head -c 4096 /dev/zero | tr '\0' d)
+ok setfattr -n user.fabric.doc -v "$long" "$f"
+eq "$(xget "$f" user.fabric.doc)" "$long" "a doc of 4096 bytes"
+fails "Argument list too long" setfattr -n user.fabric.doc -v "${long}e" "$f"
+eq "$(xget "$f" user.fabric.doc)" "$long" "doc unchanged after a too long one"
+ok setfattr -n user.fabric.doc -v "short again" "$f"
+eq "$(xget "$f" user.fabric.doc)" "short again" "doc replaced"
+
+# The read-only attributes refuse to be set, even by root, and keep their values.
+for a in xxh3 node locations scope state kind; do
+	before=$(xget "$f" "user.fabric.$a")
+	fails "Operation not permitted" setfattr -n "user.fabric.$a" -v 0123456789abcdef0123456789abcdef "$f"
+	eq "$(xget "$f" "user.fabric.$a")" "$before" "$a unchanged after a refused set"
+done
+# Sealed contents are unchanged by all of this.
+same "$f" "$T/w" "w after the xattr changes"
+
+# While a variable is written: state writing, no xxh3; after the last close: sealed with its xxh3.
+mkfifo "$T/go"
+(
+	exec 3>"$V/p"
+	printf abc >&3
+	read -r _ <"$T/go"
+) &
+writer=$!
+wait_for xattr_is "$V/p" user.fabric.state writing
+fails "No such attribute" getfattr -n user.fabric.xxh3 "$V/p"
+echo go >"$T/go"
+wait_exit $writer "the writer of p"
+wait_for xattr_is "$V/p" user.fabric.state sealed
+printf abc >"$T/abc"
+eq "$(xget "$V/p" user.fabric.xxh3)" "$(xxh128 "$T/abc")" "xxh3 once sealed"
+
+fab_done
