@@ -105,6 +105,9 @@ bool store_cancel_wait(struct store *st, uint64_t id, void *arg);
 /* Read/write through a handle: bytes done, or -errno.  A write that would pass the capacity fails with
  * -ENOSPC and dooms the variable (dropped at release). */
 ssize_t store_read(struct store *st, struct store_handle *h, void *buf, size_t size, uint64_t off);
+/* The block's fd behind h, for replies that move bytes without a copy through the caller (splice).
+ * Valid until h is released; the caller must not close it or change its size. */
+int store_handle_fd(const struct store_handle *h);
 ssize_t store_write(struct store *st, struct store_handle *h, const void *buf, size_t size, uint64_t off);
 /* A close(2) of a descriptor of h by thread pid.  If the last such close before the release comes from
  * a process that is dying (signal, or exit status other than 0), a writer's variable is dropped. */

@@ -271,6 +271,11 @@ ssize_t store_read(struct store *st, struct store_handle *h, void *buf, size_t s
 	return n < 0 ? -errno : n;
 }
 
+int store_handle_fd(const struct store_handle *h)
+{
+	return h->o->fd;
+}
+
 ssize_t store_write(struct store *st, struct store_handle *h, const void *buf, size_t size, uint64_t off)
 {
 	struct obj *o = h->o;

@@ -38,6 +38,9 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* Every write must reach the daemon (capacity, sealing): no writeback cache. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* Read replies are spliced from the shm block when the kernel allows. */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
