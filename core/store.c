@@ -112,6 +112,12 @@ void store_attr_of(const struct obj *o, struct store_attr *out)
 	out->mode = S_IFREG | (out->sealed ? o->mode & ~0222u : o->mode);
 	out->nlink = o->unlinked ? 0 : 1;
 	out->size = o->size;
+	/* Writes through passthrough grow the block without telling us: its size is the truth until seal. */
+	if (!out->sealed && o->fd >= 0) {
+		struct stat sb;
+		if (fstat(o->fd, &sb) == 0)
+			out->size = (uint64_t)sb.st_size;
+	}
 }
 
 /* Rows of a variable whose bytes are going: its object row (extents cascade) and its block. */
@@ -519,7 +525,7 @@ int store_setattr(struct store *st, uint64_t id, const struct store_setattr *sa,
 	if (sa->set & STORE_SET_SIZE) {
 		if (o->kind == OBJ_DIR)
 			rc = -EISDIR;
-		else if (sa->size != o->size || o->state == OBJ_SEALED)
+		else /* even to the known size: passthrough writes may have grown the block past it */
 			rc = store_truncate_locked(st, o, sa->size);
 		if (rc)
 			goto out_unlock;

@@ -110,8 +110,10 @@ ssize_t store_read(struct store *st, struct store_handle *h, void *buf, size_t s
 int store_handle_fd(const struct store_handle *h);
 ssize_t store_write(struct store *st, struct store_handle *h, const void *buf, size_t size, uint64_t off);
 /* A close(2) of a descriptor of h by thread pid.  If the last such close before the release comes from
- * a process that is dying (signal, or exit status other than 0), a writer's variable is dropped. */
-void store_flush(struct store *st, struct store_handle *h, pid_t pid);
+ * a process that is dying (signal, or exit status other than 0), a writer's variable is dropped.  For a
+ * writer it also charges what the block holds now (writes may have bypassed the daemon): -ENOSPC, for
+ * close(2) to return, when that passes the capacity; the variable is then dropped at release. */
+int store_flush(struct store *st, struct store_handle *h, pid_t pid);
 /* The last reference to the open file is gone: the last writer's release seals (or drops) the variable
  * and wakes the opens that waited for it.  h is freed. */
 void store_release(struct store *st, struct store_handle *h);

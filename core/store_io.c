@@ -354,19 +354,38 @@ static bool dying_badly(pid_t pid, int *code)
 }
 
 /* Only the last close before RELEASE counts: a child that inherited the descriptor and exits 1 (a grep
- * that found nothing) is not the writer giving up, as long as somebody closes after it. */
-void store_flush(struct store *st, struct store_handle *h, pid_t pid)
+ * that found nothing) is not the writer giving up, as long as somebody closes after it.
+ * Writes through passthrough never reach the daemon, so each close of a writer is also where the
+ * capacity is charged for what the block holds now: close(2) then fails with ENOSPC, which cp and dd
+ * report, and the variable is doomed. */
+int store_flush(struct store *st, struct store_handle *h, pid_t pid)
 {
-	int code = 0;
+	struct obj *o = h->o;
+	struct stat sb;
+	char path[512];
+	int code = 0, rc = 0;
 	bool bad;
 
 	if (!h->writer)
-		return;
+		return 0;
 	bad = pid && dying_badly(pid, &code);
 	pthread_mutex_lock(&st->lock);
 	h->bad_closer = bad ? pid : 0;
 	h->bad_code = code;
+	if (o->state == OBJ_WRITING && !o->sealing && fstat(o->fd, &sb) == 0) {
+		if ((uint64_t)sb.st_size > o->charge)
+			rc = alloc_resize(&st->alloc, &o->charge, (uint64_t)sb.st_size);
+		if (rc == 0 && (uint64_t)sb.st_size > o->size)
+			o->size = (uint64_t)sb.st_size;
+		if (rc && !o->doomed) {
+			o->doomed = true;
+			store_path(o, path, sizeof(path));
+			store_logf(st, "%s: the fabric's capacity is spent; the variable will be dropped at close",
+				   path);
+		}
+	}
 	pthread_mutex_unlock(&st->lock);
+	return rc;
 }
 
 /* Called with the lock held at a writer's release: did its last close come from a dying process? */

@@ -12,6 +12,7 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 #include <stdbool.h>
+#include <sys/uio.h>
 
 #include "core/store.h"
 
@@ -26,6 +27,7 @@ struct fs {
 	struct store *store;
 	struct fuse_session *se;
 	const char *mountpoint;
+	bool own_mount; /* mounted with mount(2): unmount with umount2 */
 };
 
 /* ops_dir.c -- names, attributes, directories, statfs */
@@ -69,12 +71,33 @@ void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
 void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
+/* passthrough.c -- the zero-copy data path (FUSE passthrough via fuse_session_custom_io) */
+enum fs_open_mode { FS_OPEN_FAILED, FS_OPEN_CACHED, FS_OPEN_DIRECT, FS_OPEN_PASSTHROUGH };
+/* devfd: /dev/fuse when the daemon mounted it itself (else -1); wanted: not --no-passthrough. */
+void fs_pt_setup(int devfd, bool wanted, bool strict);
+ssize_t fs_io_read(int fd, void *buf, size_t len, void *userdata);
+ssize_t fs_io_writev(int fd, struct iovec *iov, int count, void *userdata);
+/* After the mount: wait for INIT, probe a backing file, settle the data path (fs_pt_datapath). */
+int fs_pt_wait_ready(double timeout_s, char *why, size_t whylen);
+const char *fs_pt_datapath(void);
+/* The unique id of the request this worker thread is handling. */
+uint64_t fs_pt_current_unique(void);
+/* Count a new open of ino and say how it goes: the inode's first open decides (passthrough onto fd when
+ * fd >= 0 and passthrough is active; direct for writers under --strict-seal; else cached), the others
+ * follow until its last release.  For passthrough, the reply to request `unique` is patched on its way
+ * out.  FS_OPEN_FAILED: out of memory, nothing counted. */
+enum fs_open_mode fs_pt_open(uint64_t ino, uint64_t unique, int fd, bool writer);
+/* The reply to `unique` could not be sent: forget its patch (the open is still counted). */
+void fs_pt_cancel(uint64_t unique);
+void fs_pt_release(uint64_t ino);
+
 /* mount.c -- the mount point */
 /* A mount point left by a dead daemon ("Transport endpoint is not connected") is detached; returns 0,
  * or -errno when the directory is unusable for another reason. */
 int fs_clear_dead_mount(const char *mountpoint);
-/* Create the session with our options, and mount it. */
-int fs_mount(struct fs *fs, const char *mountpoint, const char *fsname);
+/* Create the session with our options, and mount it: as root with mount(2) on our own /dev/fuse fd
+ * (which passthrough needs), else through libfuse (fusermount3). */
+int fs_mount(struct fs *fs, const char *mountpoint, const char *fsname, bool passthrough, bool strict);
 void fs_unmount(struct fs *fs);
 
 #endif

@@ -18,6 +18,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,18 +40,24 @@ struct options {
 	const char *node;
 	uint64_t capacity;
 	bool foreground;
+	bool no_passthrough;
+	bool strict_seal;
 };
 
 static int ready_fd = -1; /* write end of the pipe to the waiting parent */
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: fabricd MOUNTPOINT [--state DIR] [--capacity SIZE] [--node NAME] [-f]\n"
+	fprintf(out, "usage: fabricd MOUNTPOINT [--state DIR] [--capacity SIZE] [--node NAME] [--no-passthrough]\n"
+		     "               [--strict-seal] [-f]\n"
 		     "  --state DIR      state dir (yellow pages, log, lock); default /var/lib/fabric for root,\n"
 		     "                   else $XDG_STATE_HOME/fabric or ~/.local/state/fabric\n"
 		     "  --capacity SIZE  shared memory the node may hold: 4096, 512M, 2G ...; default: the state\n"
 		     "                   dir's, or half of /dev/shm on first use\n"
 		     "  --node NAME      node name, [A-Za-z0-9_-]{1,64}; default: the state dir's, or the hostname\n"
+		     "  --no-passthrough serve every read and write through the daemon (the slow path)\n"
+		     "  --strict-seal    writers go through the daemon too: a sealed variable can never change,\n"
+		     "                   but writes run at FUSE speed and a writer cannot mmap\n"
 		     "  -f               stay in the foreground, log to stderr\n");
 }
 
@@ -118,7 +126,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "state", required_argument, NULL, 's' }, { "capacity", required_argument, NULL, 'c' },
 		{ "node", required_argument, NULL, 'n' },  { "foreground", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },        { "no-passthrough", no_argument, NULL, 'P' },
+		{ "strict-seal", no_argument, NULL, 'S' }, { NULL, 0, NULL, 0 },
 	};
 	int c, rc;
 
@@ -146,6 +155,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'f':
 			o->foreground = true;
 			break;
+		case 'P':
+			o->no_passthrough = true;
+			break;
+		case 'S':
+			o->strict_seal = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -162,7 +177,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Fork; the parent waits for the child's "ok" or reason and exits with it.  Returns in the child. */
+/* Fork; the parent waits for the child's "ok:LINE" (LINE goes to stdout) or reason, and exits with it.
+ * Returns in the child. */
 static void daemonise(const char *logpath)
 {
 	int pfd[2], logfd, nul;
@@ -177,9 +193,11 @@ static void daemonise(const char *logpath)
 	if (pid > 0) {
 		close(pfd[1]);
 		n = read(pfd[0], msg, sizeof(msg) - 1);
-		if (n == 2 && memcmp(msg, "ok", 2) == 0)
-			exit(EXIT_SUCCESS);
 		msg[n > 0 ? n : 0] = '\0';
+		if (n >= 3 && memcmp(msg, "ok:", 3) == 0) {
+			printf("fabric: %s\n", msg + 3);
+			exit(EXIT_SUCCESS);
+		}
 		fprintf(stderr, "fabricd: %s\n", n > 0 ? msg : "the daemon died while starting; see its log");
 		exit(EXIT_FAILURE);
 	}
@@ -227,6 +245,39 @@ static int lock_state(const char *state, const char *mountpoint, int *lockfd)
 }
 
 /* Is path a mount point already (its device differs from its parent's)? */
+static char started_line[PATH_MAX * 2 + 512];
+
+/* Once the kernel's INIT is answered the data path is known: log it, and release the waiting parent
+ * (or print it, in the foreground).  Runs beside the session loop, which must answer INIT. */
+static void *announce_when_ready(void *arg)
+{
+	struct fs *fs = arg;
+	uint64_t capacity, used, objects;
+	char why[256], cap[32];
+
+	if (fs_pt_wait_ready(30, why, sizeof(why))) {
+		fail("%s", why);
+		fuse_session_exit(fs->se);
+		raise(SIGTERM); /* wakes the loop out of its read */
+		return NULL;
+	}
+	store_statfs(fs->store, &capacity, &used, &objects);
+	size_format(capacity, cap, sizeof(cap));
+	snprintf(started_line, sizeof(started_line), "mounted %s: node %s, capacity %s, %llu variables; data path: %s",
+		 fs->mountpoint, store_node_name(fs->store), cap, (unsigned long long)objects, fs_pt_datapath());
+	log_line(started_line);
+	if (ready_fd >= 0) {
+		if (dprintf(ready_fd, "ok:%s", started_line) < 0)
+			log_line("the starting parent is gone");
+		close(ready_fd);
+		ready_fd = -1;
+	} else {
+		printf("fabricd: %s\n", started_line);
+		fflush(stdout);
+	}
+	return NULL;
+}
+
 static bool is_mount_point(const char *path)
 {
 	char parent[PATH_MAX + 4];
@@ -250,10 +301,10 @@ static void raise_fd_limit(void)
 int main(int argc, char **argv)
 {
 	struct options opt = { 0 };
-	char state[PATH_MAX], mnt[PATH_MAX], fsname[PATH_MAX + 8], logpath[PATH_MAX + 16], msg[PATH_MAX * 2 + 256],
-	     cap[32];
+	char state[PATH_MAX], mnt[PATH_MAX], fsname[PATH_MAX + 8], logpath[PATH_MAX + 16], msg[PATH_MAX * 2 + 256];
 	struct fuse_loop_config *loop;
 	struct store_config cfg = { 0 };
+	pthread_t ready;
 	struct fs fs = { 0 };
 	int lockfd = -1, rc;
 
@@ -302,7 +353,7 @@ int main(int argc, char **argv)
 	snprintf(fsname, sizeof(fsname), "fabric:%s", state);
 	rc = fs_files_start();
 	if (rc == 0)
-		rc = fs_mount(&fs, mnt, fsname);
+		rc = fs_mount(&fs, mnt, fsname, !opt.no_passthrough, opt.strict_seal);
 	if (rc) {
 		store_destroy(fs.store);
 		return fail("cannot mount at %s (%s); see %s", mnt, strerror(-rc), logpath);
@@ -312,29 +363,18 @@ int main(int argc, char **argv)
 		store_destroy(fs.store);
 		return fail("cannot install signal handlers");
 	}
-	{
-		uint64_t capacity, used, objects;
-		store_statfs(fs.store, &capacity, &used, &objects);
-		size_format(capacity, cap, sizeof(cap));
-		snprintf(msg, sizeof(msg), "mounted %s: node %s, state %s, capacity %s, %llu variables; "
-			 "data path: FUSE read/write (no passthrough yet)",
-			 mnt, store_node_name(fs.store), state, cap, (unsigned long long)objects);
-		log_line(msg);
-		if (opt.foreground)
-			printf("fabricd: %s\n", msg);
+	rc = pthread_create(&ready, NULL, announce_when_ready, &fs);
+	if (rc) {
+		fs_unmount(&fs);
+		store_destroy(fs.store);
+		return fail("cannot start: %s", strerror(rc));
 	}
-	if (ready_fd >= 0) {
-		if (write(ready_fd, "ok", 2) < 0)
-			log_line("the starting parent is gone");
-		close(ready_fd);
-		ready_fd = -1;
-	}
-
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(loop, 0);
 	fuse_loop_cfg_set_idle_threads(loop, 8);
 	rc = fuse_session_loop_mt(fs.se, loop);
 	fuse_loop_cfg_destroy(loop);
+	pthread_join(ready, NULL);
 
 	fuse_remove_signal_handlers(fs.se);
 	fs_unmount(&fs);

@@ -4,14 +4,20 @@
  *
  * Options: default_permissions (the kernel checks modes, so the daemon need not), allow_other (the
  * fabric is for every program on the node), fsname "fabric:STATE" (so `fabric umount`, and anyone
- * reading /proc/mounts, can find the state dir and its daemon), subtype "fabric". */
+ * reading /proc/mounts, can find the state dir and its daemon), type fuse.fabric.
+ *
+ * As root the daemon opens /dev/fuse and calls mount(2) itself, then hands the fd to libfuse with
+ * fuse_session_custom_io(): passthrough needs both the fd (for its ioctls) and a look at the raw INIT
+ * and OPEN replies (passthrough.c).  Without the privilege it falls back to fuse_session_mount. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include "fs/fs.h"
 
@@ -79,11 +85,31 @@ static const struct fuse_lowlevel_ops fs_ops = {
 	.removexattr = fs_op_removexattr,
 };
 
-int fs_mount(struct fs *fs, const char *mountpoint, const char *fsname)
+/* mount(2) on a /dev/fuse fd of our own, so that its ioctls (backing files) are ours to make.
+ * Returns the fd, or -errno (-EPERM without CAP_SYS_ADMIN). */
+static int mount_own(const char *mountpoint, const char *fsname)
 {
+	char data[256];
+	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u,default_permissions,allow_other",
+		 fd, (unsigned)getuid(), (unsigned)getgid());
+	if (mount(fsname, mountpoint, "fuse.fabric", MS_NOSUID | MS_NODEV, data) < 0) {
+		int rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int fs_mount(struct fs *fs, const char *mountpoint, const char *fsname, bool passthrough, bool strict)
+{
+	static const struct fuse_custom_io io = { .read = fs_io_read, .writev = fs_io_writev };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	char *opt = strdup("default_permissions,allow_other,subtype=fabric"), *name = NULL;
-	int rc = -ENOMEM;
+	int rc = -ENOMEM, devfd;
 
 	if (!opt || asprintf(&name, "fsname=%s", fsname) < 0) {
 		name = NULL;
@@ -98,14 +124,31 @@ int fs_mount(struct fs *fs, const char *mountpoint, const char *fsname)
 		rc = -EINVAL;
 		goto out;
 	}
-	if (fuse_session_mount(fs->se, mountpoint) != 0) {
-		fuse_session_destroy(fs->se);
-		fs->se = NULL;
-		rc = -EIO;
-		goto out;
+	devfd = mount_own(mountpoint, fsname);
+	if (devfd >= 0) {
+		rc = fuse_session_custom_io(fs->se, &io, devfd);
+		if (rc) {
+			umount2(mountpoint, MNT_DETACH);
+			close(devfd);
+			goto out_destroy;
+		}
+		fs->own_mount = true;
+		fs_pt_setup(devfd, passthrough, strict);
+	} else {
+		fprintf(stderr, "fabricd: mount(2) of /dev/fuse: %s; mounting through fusermount3, without "
+				"passthrough\n", strerror(-devfd));
+		if (fuse_session_mount(fs->se, mountpoint) != 0) {
+			rc = -EIO;
+			goto out_destroy;
+		}
+		fs_pt_setup(-1, passthrough, strict);
 	}
 	fs->mountpoint = mountpoint;
 	rc = 0;
+	goto out;
+out_destroy:
+	fuse_session_destroy(fs->se);
+	fs->se = NULL;
 out:
 	free(name);
 	free(opt);
@@ -113,11 +156,16 @@ out:
 	return rc;
 }
 
+/* With our own mount(2), libfuse's unmount does nothing: detach it ourselves (it may be gone already,
+ * when `fabric umount` is what ended the loop). */
 void fs_unmount(struct fs *fs)
 {
 	if (!fs->se)
 		return;
-	fuse_session_unmount(fs->se);
+	if (fs->own_mount)
+		umount2(fs->mountpoint, MNT_DETACH);
+	else
+		fuse_session_unmount(fs->se);
 	fuse_session_destroy(fs->se);
 	fs->se = NULL;
 }

@@ -23,6 +23,7 @@
 
 struct pending_open {
 	fuse_req_t req;
+	uint64_t unique; /* of the OPEN: the reply comes from another thread */
 	struct fuse_file_info fi;
 	fuse_ino_t ino;
 	struct store *st;
@@ -50,15 +51,28 @@ static void pending_remove(struct pending_open *p)
 		p->next->prev = p->prev;
 }
 
-/* Reply to an open with a store handle, giving the handle back if the caller is gone. */
-static void reply_open(fuse_req_t req, struct store *st, struct fuse_file_info *fi, struct store_handle *h,
-		       bool sealed)
+/* Reply to an open (request `unique`) with a store handle: settle its data path with passthrough.c,
+ * and give everything back if the caller is gone. */
+static void reply_open(fuse_req_t req, uint64_t unique, fuse_ino_t ino, struct store *st,
+		       struct fuse_file_info *fi, struct store_handle *h, bool sealed)
 {
-	fi->fh = (uintptr_t)h;
-	fi->keep_cache = sealed;
-	fi->noflush = !((fi->flags & O_ACCMODE) != O_RDONLY);
-	if (fuse_reply_open(req, fi) == -ENOENT)
+	bool writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+	enum fs_open_mode mode = fs_pt_open(ino, unique, store_handle_fd(h), writer);
+
+	if (mode == FS_OPEN_FAILED) {
 		store_release(st, h);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = mode == FS_OPEN_DIRECT;
+	fi->keep_cache = mode == FS_OPEN_CACHED && sealed; /* never with passthrough: EIO */
+	fi->noflush = !writer;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		fs_pt_cancel(unique);
+		fs_pt_release(ino);
+		store_release(st, h);
+	}
 }
 
 static void on_wake(void *arg, int rc, struct store_handle *h)
@@ -71,7 +85,7 @@ static void on_wake(void *arg, int rc, struct store_handle *h)
 	if (rc)
 		fuse_reply_err(p->req, -rc);
 	else
-		reply_open(p->req, p->st, &p->fi, h, true);
+		reply_open(p->req, p->unique, p->ino, p->st, &p->fi, h, true);
 	free(p);
 }
 
@@ -126,27 +140,41 @@ void fs_files_stop(void)
 	reaper_running = false;
 }
 
-void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t fmode, struct fuse_file_info *fi)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct store *st = store_of(req);
 	struct fuse_entry_param e;
 	struct store_handle *h;
 	struct store_attr a;
+	enum fs_open_mode mode;
+	uint64_t unique;
 	int rc;
 
-	if (!S_ISREG(mode) && (mode & S_IFMT)) {
+	if (!S_ISREG(fmode) && (fmode & S_IFMT)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	rc = store_create(st, parent, name, mode & ~ctx->umask, ctx->uid, ctx->gid, fi->flags, ctx->pid, &a, &h);
+	rc = store_create(st, parent, name, fmode & ~ctx->umask, ctx->uid, ctx->gid, fi->flags, ctx->pid, &a, &h);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	fs_entry_of(&a, &e);
+	unique = fs_pt_current_unique();
+	mode = fs_pt_open(a.id, unique, store_handle_fd(h), true);
+	if (mode == FS_OPEN_FAILED) {
+		store_release(st, h);
+		store_unlink(st, parent, name);
+		store_forget(st, a.id, 1);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	fi->fh = (uintptr_t)h;
+	fi->direct_io = mode == FS_OPEN_DIRECT;
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		fs_pt_cancel(unique);
+		fs_pt_release(a.id);
 		store_release(st, h);
 		store_forget(st, a.id, 1);
 	}
@@ -157,13 +185,14 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct store *st = store_of(req);
 	struct pending_open *p = calloc(1, sizeof(*p));
 	struct store_handle *h;
+	uint64_t p_unique;
 	int rc;
 
 	if (!p) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	*p = (struct pending_open){ .req = req, .fi = *fi, .ino = ino, .st = st };
+	*p = (struct pending_open){ .req = req, .unique = fs_pt_current_unique(), .fi = *fi, .ino = ino, .st = st };
 	/* Held across store_open so that a wake from another thread finds p on the list. */
 	pthread_mutex_lock(&pending_lock);
 	rc = store_open(st, ino, fi->flags, fuse_req_ctx(req)->pid, on_wake, p, &h);
@@ -177,6 +206,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pthread_mutex_unlock(&pending_lock);
+	p_unique = p->unique;
 	free(p);
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -185,7 +215,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	{
 		struct store_attr a;
 		bool sealed = store_getattr(st, ino, &a) == 0 && a.sealed;
-		reply_open(req, st, fi, h, sealed);
+		reply_open(req, p_unique, ino, st, fi, h, sealed);
 	}
 }
 
@@ -219,13 +249,15 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	store_flush(store_of(req), (struct store_handle *)(uintptr_t)fi->fh, fuse_req_ctx(req)->pid);
-	fuse_reply_err(req, 0);
+	fuse_reply_err(req, -store_flush(store_of(req), (struct store_handle *)(uintptr_t)fi->fh,
+					 fuse_req_ctx(req)->pid));
 }
 
+/* The inode's open count in passthrough.c goes first, so that opens woken by this release's seal decide
+ * their data path afresh. */
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
+	fs_pt_release(ino);
 	store_release(store_of(req), (struct store_handle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }

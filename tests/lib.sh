@@ -155,12 +155,17 @@ wait_exit() {
 }
 
 # blocked_in_fuse PID: PID is alive and waits for an answer from a FUSE daemon (seen on 5 polls in a row,
-# so a passing round trip is not mistaken for a wait).
+# so a passing round trip is not mistaken for a wait).  The kernel stack tells; where it cannot be read,
+# a process inside open(2) (openat is syscall 257 on x86-64) stands in for it.
 blocked_in_fuse() {
 	local n=0
 	while [ $n -lt 5 ]; do
 		alive "$1" || return 1
-		grep -q fuse "/proc/$1/stack" 2>/dev/null || return 1
+		if [ -r /proc/self/stack ]; then
+			grep -q fuse "/proc/$1/stack" 2>/dev/null || return 1
+		else
+			grep -q '^257 ' "/proc/$1/syscall" 2>/dev/null || return 1
+		fi
 		n=$((n + 1))
 		sleep 0.05
 	done
@@ -320,11 +325,11 @@ _fab_cleanup_dir() {
 	local t=$1 node=$2 m s pid i rc=0
 	[ -n "$t" ] && [ -d "$t" ] || return 0
 	# every mount under t, deepest first
-	for m in $(awk -v p="$t/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r); do
-		timeout 30 "$FAB_TOOL" umount "$m" >/dev/null 2>&1
+	while read -r m; do
+		timeout 30 "$FAB_TOOL" umount "$m" </dev/null >/dev/null 2>&1
 		is_mounted "$m" && umount -f "$m" >/dev/null 2>&1
 		is_mounted "$m" && umount -l "$m" >/dev/null 2>&1
-	done
+	done < <(awk -v p="$t/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r)
 	for s in "$t"/state*; do
 		pid=$(head -n 1 "$s/fabricd.pid" 2>/dev/null)
 		is_fabricd "$pid" || continue

@@ -34,7 +34,7 @@ done
 eq "$(ls "$V" | sort | tr '\n' ' ')" "$(for n in $sizes; do echo "v$n"; done | sort | tr '\n' ' ')" "ls vars/"
 line=$(ls -l "$V/v1048579")
 match "$line" '^-r--r--r--.* 1048579 .*/v1048579$' "ls -l of a sealed variable"
-eq "$(ls -l "$V" | grep -c '^-r--r--r--')" "$(echo $sizes | wc -w)" "ls -l shows every variable read-only"
+eq "$(ls -l "$V" | grep -c '^-r--r--r--')" "$(wc -w <<<"$sizes")" "ls -l shows every variable read-only"
 
 # dd reading parts: bs/count/skip, seek into an output file, a read past the end.
 src=$T/src.1048579

@@ -41,10 +41,25 @@ xa=$(xget "$V/a" user.fabric.xxh3)
 xb=$(xget "$V/d/b" user.fabric.xxh3)
 xc=$(xget "$V/c" user.fabric.xxh3)
 
-# 80 MiB do not fit in what is left of 64 MiB.
+# 80 MiB do not fit in what is left of 64 MiB.  Another variable is being written meanwhile: it is
+# untouched too, and seals whole once its writer finishes after the ENOSPC.
+mkdata "$T/w2" $((2 * MiB))
+mkfifo "$T/go"
+(
+	exec 3>"$V/w2"
+	head -c $MiB "$T/w2" >&3
+	read -r _ <"$T/go"
+	tail -c +$((MiB + 1)) "$T/w2" >&3
+) &
+writer=$!
+wait_for xattr_is "$V/w2" user.fabric.state writing
 fails "No space left on device" dd if=/dev/zero of="$V/big" bs=1M count=80 status=none
 gone() { [ ! -e "$1" ]; }
 wait_for gone "$V/big"
+echo go >"$T/go"
+wait_exit $writer "the writer of w2" || bad "the writer of w2 failed after another variable hit ENOSPC"
+same "$V/w2" "$T/w2" "a variable being written while another hit ENOSPC"
+eq "$(xget "$V/w2" user.fabric.xxh3)" "$(xxh128 "$T/w2")" "xxh3 of w2"
 ls "$V" | grep -qx big && bad "ls still lists the variable that hit ENOSPC"
 same "$V/a" "$T/a" "a after ENOSPC"
 same "$V/d/b" "$T/b" "d/b after ENOSPC"
@@ -54,7 +69,7 @@ eq "$(xget "$V/d/b" user.fabric.xxh3)" "$xb" "xxh3 of d/b after ENOSPC"
 eq "$(xget "$V/c" user.fabric.xxh3)" "$xc" "xxh3 of c after ENOSPC"
 eq "$(xxh128 "$V/a")" "$xa" "bytes of a still hash to its xxh3"
 
-# The dropped variable's space is free again: 16 MiB still fit (64 - 12 used).
+# The dropped variable's space is free again: 16 MiB still fit (64 - 14 used).
 mkdata "$T/e" $((16 * MiB))
 ok cp "$T/e" "$V/e"
 same "$V/e" "$T/e" "a variable stored after ENOSPC"

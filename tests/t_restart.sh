@@ -46,6 +46,8 @@ check_all() {
 	fails "Read-only file system" sh -c 'echo x >> "$1"' _ "$V/top"
 }
 
+prefix=$(yp "select shm_prefix from nodes where name = '$NODE'")
+loc_before=$(xget "$V/run1/big" user.fabric.locations)
 pid=$(daemon_pid)
 is_fabricd "$pid" || bad "no fabricd with the pid in $ST/fabricd.pid ($pid)"
 ok fab_umount
@@ -54,6 +56,9 @@ is_mounted "$MNT" && bad "$MNT still mounted after tools/fabric umount"
 
 fab_mount
 check_all "after a restart"
+eq "$(yp "select shm_prefix from nodes where name = '$NODE'")" "$prefix" "shm prefix (per state dir) after a restart"
+match "$(xget "$V/run1/big" user.fabric.locations)" "^$NODE ${prefix//./\\.}[0-9]+ 0 3145728\$" \
+	"locations of run1/big after a restart (was: $loc_before)"
 pid2=$(daemon_pid)
 [ "$pid2" != "$pid" ] && is_fabricd "$pid2" || bad "pid file after the restart: $pid2 (before: $pid)"
 

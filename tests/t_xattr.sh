@@ -98,20 +98,25 @@ done
 # Sealed contents are unchanged by all of this.
 same "$f" "$T/w" "w after the xattr changes"
 
-# While a variable is written: state writing, no xxh3; after the last close: sealed with its xxh3.
+# While a variable is written: state writing, no xxh3, a type may be set before the size is final;
+# after the last close: sealed with its xxh3, the type kept.
 mkfifo "$T/go"
 (
 	exec 3>"$V/p"
 	printf abc >&3
 	read -r _ <"$T/go"
+	printf def >&3
 ) &
 writer=$!
 wait_for xattr_is "$V/p" user.fabric.state writing
 fails "No such attribute" getfattr -n user.fabric.xxh3 "$V/p"
+ok setfattr -n user.fabric.type -v "6*uint8" "$V/p" # 3 bytes written so far
 echo go >"$T/go"
 wait_exit $writer "the writer of p"
 wait_for xattr_is "$V/p" user.fabric.state sealed
-printf abc >"$T/abc"
-eq "$(xget "$V/p" user.fabric.xxh3)" "$(xxh128 "$T/abc")" "xxh3 once sealed"
+printf abcdef >"$T/abcdef"
+same "$V/p" "$T/abcdef" "contents of p"
+eq "$(xget "$V/p" user.fabric.xxh3)" "$(xxh128 "$T/abcdef")" "xxh3 once sealed"
+eq "$(xget "$V/p" user.fabric.type)" "6 * uint8" "a type set while writing, after the seal"
 
 fab_done
