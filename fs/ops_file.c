@@ -219,18 +219,36 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
-/* The reply takes the bytes from the block's fd: libfuse splices them to the kernel when it can, and
- * otherwise reads them into a buffer of its own; a read at or past the end answers short or empty. */
+/* Reads reach the daemon only without passthrough.  A variable with a block of its own is answered from
+ * the block's fd (libfuse splices when it can, else reads into a buffer of its own); a small object
+ * packed into a slab block (store_handle_fd gives -1) is copied out by the store, which knows where it
+ * lies right now.  A read at or past the end answers short or empty. */
 void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct store_handle *h = (struct store_handle *)(uintptr_t)fi->fh;
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	char *mem;
+	ssize_t n;
 
 	(void)ino;
-	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	buf.buf[0].fd = store_handle_fd(h);
-	buf.buf[0].pos = off;
-	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+	if (buf.buf[0].fd >= 0) {
+		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		buf.buf[0].pos = off;
+		fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+		return;
+	}
+	mem = malloc(size ? size : 1);
+	if (!mem) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	n = store_read(store_of(req), h, mem, size, (uint64_t)off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, mem, (size_t)n);
+	free(mem);
 }
 
 void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* ops_xattr.c -- FUSE xattr operations: user.fabric.* are the object's YP entry (core/store_xattr.c). */
+/* ops_xattr.c -- FUSE xattr operations: user.fabric.* are the object's YP entry (core/store_xattr.c),
+ * plus the root's user.fabric.datapath. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fs/fs.h"
+
+/* The root's user.fabric.datapath says how bytes move on this mount; the FUSE layer alone knows. */
+#define DATAPATH_XATTR "user.fabric.datapath"
 
 static struct store *store_of(fuse_req_t req)
 {
@@ -12,6 +17,10 @@ static struct store *store_of(fuse_req_t req)
 
 void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
 {
+	if (ino == FUSE_ROOT_ID && strcmp(name, DATAPATH_XATTR) == 0) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	fuse_reply_err(req, -store_setxattr(store_of(req), ino, name, value, size, flags));
 }
 
@@ -40,8 +49,23 @@ static void reply_sized(fuse_req_t req, size_t size, ssize_t (*get)(struct store
 	free(buf);
 }
 
+static void reply_text(fuse_req_t req, size_t size, const char *text, size_t len)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, text, len);
+}
+
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	if (ino == FUSE_ROOT_ID && strcmp(name, DATAPATH_XATTR) == 0) {
+		const char *dp = fs_pt_datapath();
+		reply_text(req, size, dp, strlen(dp));
+		return;
+	}
 	reply_sized(req, size, store_getxattr, ino, name);
 }
 
@@ -53,7 +77,20 @@ static ssize_t list_adapter(struct store *st, uint64_t id, const char *name, cha
 
 void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	reply_sized(req, size, list_adapter, ino, NULL);
+	char list[1024];
+	ssize_t n;
+
+	if (ino != FUSE_ROOT_ID) {
+		reply_sized(req, size, list_adapter, ino, NULL);
+		return;
+	}
+	n = store_listxattr(store_of(req), ino, list, sizeof(list) - sizeof(DATAPATH_XATTR));
+	if (n < 0) {
+		fuse_reply_err(req, (int)-n);
+		return;
+	}
+	memcpy(list + n, DATAPATH_XATTR, sizeof(DATAPATH_XATTR));
+	reply_text(req, size, list, (size_t)n + sizeof(DATAPATH_XATTR));
 }
 
 void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
