@@ -91,6 +91,16 @@ enum fs_open_mode fs_pt_open(uint64_t ino, uint64_t unique, int fd, bool writer)
 void fs_pt_cancel(uint64_t unique);
 void fs_pt_release(uint64_t ino);
 
+/* ops_ctl.c -- /fabric/ctl: write a command line, read its answer (per open file) */
+#define FS_CTL_INO (1ULL << 62) /* far above any YP id */
+#define FS_CTL_NAME "ctl"
+void fs_ctl_attr(struct stat *st);
+void fs_ctl_open(fuse_req_t req, struct fuse_file_info *fi);
+void fs_ctl_read(fuse_req_t req, size_t size, struct fuse_file_info *fi);
+void fs_ctl_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi);
+void fs_ctl_flush(fuse_req_t req, struct fuse_file_info *fi);
+void fs_ctl_release(fuse_req_t req, struct fuse_file_info *fi);
+
 /* mount.c -- the mount point */
 /* A mount point left by a dead daemon ("Transport endpoint is not connected") is detached; returns 0,
  * or -errno when the directory is unusable for another reason. */

@@ -75,7 +75,16 @@ static void reply_entry_or_err(fuse_req_t req, int rc, const struct store_attr *
 void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct store_attr a;
-	int rc = store_lookup(store_of(req), parent, name, &a);
+	int rc;
+
+	if (parent == FUSE_ROOT_ID && strcmp(name, FS_CTL_NAME) == 0) {
+		struct fuse_entry_param e = { .ino = FS_CTL_INO, .attr_timeout = FS_TTL_SEALED,
+					      .entry_timeout = FS_TTL_SEALED };
+		fs_ctl_attr(&e.attr);
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	rc = store_lookup(store_of(req), parent, name, &a);
 
 	if (rc == -ENOENT) {
 		struct fuse_entry_param e = { .ino = 0, .entry_timeout = FS_TTL_NEGATIVE };
@@ -102,9 +111,15 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct store_attr a;
 	struct stat st;
-	int rc = store_getattr(store_of(req), ino, &a);
+	int rc;
 
 	(void)fi;
+	if (ino == FS_CTL_INO) {
+		fs_ctl_attr(&st);
+		fuse_reply_attr(req, &st, FS_TTL_SEALED);
+		return;
+	}
+	rc = store_getattr(store_of(req), ino, &a);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -121,6 +136,15 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	int rc;
 
 	(void)fi;
+	if (ino == FS_CTL_INO) { /* `> /fabric/ctl` truncates: nothing to truncate, nothing else to change */
+		if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+			fuse_reply_err(req, EPERM);
+			return;
+		}
+		fs_ctl_attr(&st);
+		fuse_reply_attr(req, &st, FS_TTL_SEALED);
+		return;
+	}
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		sa.set |= STORE_SET_MODE;
 		sa.mode = attr->st_mode;
@@ -229,7 +253,8 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
-/* Offsets: 0 ".", 1 "..", then 2 + i for the snapshot's i-th child; each entry's off is the next one. */
+/* Offsets: 0 ".", 1 "..", then 2 + i for the snapshot's i-th child, then (in the root) "ctl"; each
+ * entry's off is the next one. */
 static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi,
 			   bool plus)
 {
@@ -242,12 +267,19 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	for (uint64_t i = (uint64_t)off; i < 2 + d->n; i++) {
+	for (uint64_t i = (uint64_t)off; i < 2 + d->n + (ino == FUSE_ROOT_ID); i++) {
 		struct fuse_entry_param e;
 		struct store_attr a;
 		size_t len;
 
-		if (i < 2) {
+		if (i == 2 + d->n) {
+			memset(&e, 0, sizeof(e));
+			fs_ctl_attr(&e.attr);
+			snprintf(name, sizeof(name), "%s", FS_CTL_NAME);
+			/* no lookup reference for it either: ino 0 in readdirplus */
+			len = plus ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1)
+				   : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, (off_t)i + 1);
+		} else if (i < 2) {
 			memset(&e, 0, sizeof(e));
 			e.attr.st_ino = ino;
 			e.attr.st_mode = S_IFDIR;

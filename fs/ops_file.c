@@ -183,11 +183,16 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t fm
 void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct store *st = store_of(req);
-	struct pending_open *p = calloc(1, sizeof(*p));
+	struct pending_open *p;
 	struct store_handle *h;
 	uint64_t p_unique;
 	int rc;
 
+	if (ino == FS_CTL_INO) {
+		fs_ctl_open(req, fi);
+		return;
+	}
+	p = calloc(1, sizeof(*p));
 	if (!p) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -230,7 +235,10 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 	char *mem;
 	ssize_t n;
 
-	(void)ino;
+	if (ino == FS_CTL_INO) {
+		fs_ctl_read(req, size, fi);
+		return;
+	}
 	buf.buf[0].fd = store_handle_fd(h);
 	if (buf.buf[0].fd >= 0) {
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
@@ -255,9 +263,13 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		 struct fuse_file_info *fi)
 {
 	struct store_handle *h = (struct store_handle *)(uintptr_t)fi->fh;
-	ssize_t n = store_write(store_of(req), h, buf, size, (uint64_t)off);
+	ssize_t n;
 
-	(void)ino;
+	if (ino == FS_CTL_INO) {
+		fs_ctl_write(req, buf, size, fi);
+		return;
+	}
+	n = store_write(store_of(req), h, buf, size, (uint64_t)off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else
@@ -266,7 +278,10 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 
 void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
+	if (ino == FS_CTL_INO) {
+		fs_ctl_flush(req, fi);
+		return;
+	}
 	fuse_reply_err(req, -store_flush(store_of(req), (struct store_handle *)(uintptr_t)fi->fh,
 					 fuse_req_ctx(req)->pid));
 }
@@ -275,6 +290,10 @@ void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * their data path afresh. */
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	if (ino == FS_CTL_INO) {
+		fs_ctl_release(req, fi);
+		return;
+	}
 	fs_pt_release(ino);
 	store_release(store_of(req), (struct store_handle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);

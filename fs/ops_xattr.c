@@ -17,6 +17,10 @@ static struct store *store_of(fuse_req_t req)
 
 void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
 {
+	if (ino == FS_CTL_INO) { /* the control file is not an object: it has no attributes */
+		fuse_reply_err(req, ENOTSUP);
+		return;
+	}
 	if (ino == FUSE_ROOT_ID && strcmp(name, DATAPATH_XATTR) == 0) {
 		fuse_reply_err(req, EPERM);
 		return;
@@ -61,6 +65,10 @@ static void reply_text(fuse_req_t req, size_t size, const char *text, size_t len
 
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
+	if (ino == FS_CTL_INO) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
 	if (ino == FUSE_ROOT_ID && strcmp(name, DATAPATH_XATTR) == 0) {
 		const char *dp = fs_pt_datapath();
 		reply_text(req, size, dp, strlen(dp));
@@ -80,6 +88,10 @@ void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	char list[1024];
 	ssize_t n;
 
+	if (ino == FS_CTL_INO) {
+		reply_text(req, size, "", 0);
+		return;
+	}
 	if (ino != FUSE_ROOT_ID) {
 		reply_sized(req, size, list_adapter, ino, NULL);
 		return;
@@ -95,5 +107,9 @@ void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
+	if (ino == FS_CTL_INO) {
+		fuse_reply_err(req, ENOTSUP);
+		return;
+	}
 	fuse_reply_err(req, -store_removexattr(store_of(req), ino, name));
 }

@@ -7,7 +7,7 @@ fab_setup
 fab_mount
 
 V=$MNT/vars
-eq "$(ls -A "$MNT")" vars "the mount root holds only vars/"
+eq "$(ls -A "$MNT" | tr "\n" " ")" "ctl vars " "the mount root holds the control file and vars/"
 eq "$(stat -c %F "$V")" directory "vars/ is a directory"
 eq "$(ls -A "$V")" "" "vars/ starts empty"
 

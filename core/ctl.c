@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl.c -- the control verbs and their answers (see ctl.h).
+ *
+ * Each verb is a row of the table below: its arity and options are checked by the parser before its
+ * handler runs, so handlers only check what words mean.  Names in commands are paths relative to vars/
+ * ("run1/w"), resolved through the store's public lookups like any FUSE request.  Text answers put one
+ * item on a line with tab-separated fields (names may hold blanks but never tabs or newlines); JSON answers
+ * are one document. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ctlInt.h"
+#include "core/names.h"
+#include "core/size.h"
+
+void ctl_answer_reset(struct ctl_answer *ans)
+{
+	ans->len = 0;
+	if (ans->buf)
+		ans->buf[0] = '\0';
+}
+
+void ctl_answer_free(struct ctl_answer *ans)
+{
+	free(ans->buf);
+	ans->buf = NULL;
+	ans->len = ans->cap = 0;
+}
+
+int ctl_answer_printf(struct ctl_answer *ans, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = ans->cap - ans->len;
+		va_start(ap, fmt);
+		n = vsnprintf(ans->buf ? ans->buf + ans->len : NULL, ans->buf ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return -EINVAL;
+		if (ans->buf && (size_t)n < room) {
+			ans->len += (size_t)n;
+			return 0;
+		}
+		size_t cap = ans->cap ? ans->cap : 256;
+		while (cap < ans->len + (size_t)n + 1)
+			cap *= 2;
+		char *nb = realloc(ans->buf, cap);
+		if (!nb)
+			return -ENOMEM;
+		ans->buf = nb;
+		ans->cap = cap;
+	}
+}
+
+/* A JSON string literal of s. */
+static int json_str(struct ctl_answer *ans, const char *s)
+{
+	int rc = ctl_answer_printf(ans, "\"");
+
+	for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
+		if (*p == '"' || *p == '\\')
+			rc = ctl_answer_printf(ans, "\\%c", *p);
+		else if (*p < 0x20)
+			rc = ctl_answer_printf(ans, "\\u%04x", *p);
+		else
+			rc = ctl_answer_printf(ans, "%c", *p);
+	}
+	return rc ? rc : ctl_answer_printf(ans, "\"");
+}
+
+static int fail(struct ctl_answer *ans, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct ctl_answer *ans, int rc, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ctl_answer_reset(ans);
+	ctl_answer_printf(ans, "%s\n", msg);
+	return rc;
+}
+
+/* Resolve "a/b/c" under vars/ to an id.  Every lookup's reference is given back at once: the id is only
+ * used under the store's own checks afterwards. */
+static int resolve(struct store *st, const char *path, uint64_t *id, struct store_attr *attr)
+{
+	char buf[CTL_LINE_MAX + 1], *save = NULL, *part;
+	uint64_t cur = STORE_VARS_ID;
+	int rc;
+
+	if (strlen(path) > CTL_LINE_MAX)
+		return -ENAMETOOLONG;
+	snprintf(buf, sizeof(buf), "%s", path);
+	if (store_getattr(st, cur, attr))
+		return -ENOENT;
+	for (part = strtok_r(buf, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+		rc = store_lookup(st, cur, part, attr);
+		if (rc)
+			return rc;
+		store_forget(st, attr->id, 1);
+		cur = attr->id;
+	}
+	*id = cur;
+	return 0;
+}
+
+static int run_help(struct store *st, const struct ctl_cmd *cmd, struct ctl_answer *ans);
+
+static int run_locate(struct store *st, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	char loc[1024];
+	struct store_attr a;
+	uint64_t id;
+	ssize_t n;
+	int rc = resolve(st, cmd->argv[0], &id, &a);
+
+	if (rc)
+		return fail(ans, rc, "no variable '%s' under vars/ (%s); see: list", cmd->argv[0], strerror(-rc));
+	if (a.dir)
+		return fail(ans, -EISDIR, "'%s' is a directory; locate takes a variable", cmd->argv[0]);
+	n = store_getxattr(st, id, "user.fabric.locations", loc, sizeof(loc) - 1);
+	if (n < 0)
+		return fail(ans, (int)n, "'%s' has no locations (%s)", cmd->argv[0], strerror((int)-n));
+	loc[n] = '\0';
+	if (!cmd->json)
+		return ctl_answer_printf(ans, "%s\n", loc);
+	rc = ctl_answer_printf(ans, "[");
+	for (char *save = NULL, *l = strtok_r(loc, "\n", &save); rc == 0 && l; l = strtok_r(NULL, "\n", &save)) {
+		char node[128], shm[256];
+		unsigned long long off, len;
+		if (sscanf(l, "%127s %255s %llu %llu", node, shm, &off, &len) != 4)
+			continue;
+		rc = ctl_answer_printf(ans, "%s{\"node\":", ans->buf[ans->len - 1] == '[' ? "" : ",");
+		if (rc == 0)
+			rc = json_str(ans, node);
+		if (rc == 0)
+			rc = ctl_answer_printf(ans, ",\"shm\":");
+		if (rc == 0)
+			rc = json_str(ans, shm);
+		if (rc == 0)
+			rc = ctl_answer_printf(ans, ",\"offset\":%llu,\"length\":%llu}", off, len);
+	}
+	return rc ? rc : ctl_answer_printf(ans, "]\n");
+}
+
+struct list_ctx {
+	struct store *st;
+	struct ctl_answer *ans;
+	bool json;
+	size_t count;
+};
+
+/* Depth-first over a directory's children; prefix is the path of dir ("" for vars/). */
+static int list_dir(struct list_ctx *c, uint64_t dir, const char *prefix, const char *filter)
+{
+	uint64_t *ids;
+	size_t n;
+	int rc = store_dir_list(c->st, dir, &ids, &n);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char name[NAMES_LEAF_MAX + 1], path[CTL_LINE_MAX * 2], type[512] = "";
+		struct store_attr a;
+		ssize_t t;
+
+		if (store_dir_entry(c->st, dir, ids[i], name, sizeof(name), &a, false))
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", name);
+		if (!a.dir && (t = store_getxattr(c->st, a.id, "user.fabric.type", type, sizeof(type) - 1)) > 0)
+			type[t] = '\0';
+		if (strncmp(path, filter, strlen(filter)) == 0) {
+			const char *kind = a.dir ? "dir" : "var";
+			if (c->json) {
+				rc = ctl_answer_printf(c->ans, "%s{\"name\":", c->count ? "," : "");
+				if (rc == 0)
+					rc = json_str(c->ans, path);
+				if (rc == 0)
+					rc = ctl_answer_printf(c->ans, ",\"kind\":\"%s\",\"size\":%llu,\"state\":\"%s\","
+							       "\"type\":", kind, a.dir ? 0ULL : (unsigned long long)a.size,
+							       a.dir || a.sealed ? "sealed" : "writing");
+				if (rc == 0)
+					rc = *type ? json_str(c->ans, type) : ctl_answer_printf(c->ans, "null");
+				if (rc == 0)
+					rc = ctl_answer_printf(c->ans, "}");
+			} else {
+				rc = ctl_answer_printf(c->ans, "%s\t%s\t%llu\t%s\n", path, kind,
+						       a.dir ? 0ULL : (unsigned long long)a.size, *type ? type : "-");
+			}
+			c->count++;
+		}
+		if (rc == 0 && a.dir)
+			rc = list_dir(c, a.id, path, filter);
+	}
+	free(ids);
+	return rc;
+}
+
+static int run_list(struct store *st, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	struct list_ctx c = { st, ans, cmd->json, 0 };
+	const char *prefix = cmd->argc ? cmd->argv[0] : "";
+	int rc = cmd->json ? ctl_answer_printf(ans, "[") : 0;
+
+	if (rc == 0)
+		rc = list_dir(&c, STORE_VARS_ID, "", prefix);
+	if (rc == 0 && cmd->json)
+		rc = ctl_answer_printf(ans, "]\n");
+	return rc;
+}
+
+static int run_stat(struct store *st, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	uint64_t cap, used, objects;
+
+	store_statfs(st, &cap, &used, &objects);
+	if (cmd->json)
+		return ctl_answer_printf(ans, "{\"node\":\"%s\",\"capacity\":%llu,\"used\":%llu,\"free\":%llu,"
+					 "\"variables\":%llu}\n", store_node_name(st), (unsigned long long)cap,
+					 (unsigned long long)used, (unsigned long long)(used > cap ? 0 : cap - used),
+					 (unsigned long long)objects);
+	return ctl_answer_printf(ans, "node\t%s\ncapacity\t%llu\nused\t%llu\nfree\t%llu\nvariables\t%llu\n",
+				 store_node_name(st), (unsigned long long)cap, (unsigned long long)used,
+				 (unsigned long long)(used > cap ? 0 : cap - used), (unsigned long long)objects);
+}
+
+static const struct ctl_verb verbs[] = {
+	{ "help", 0, 1, "", "help [VERB]", "list the verbs, or say what one does", run_help },
+	{ "list", 0, 1, "", "list [PREFIX]", "names under vars/ (path, kind, size, type), tab-separated",
+	  run_list },
+	{ "locate", 1, 1, "", "locate NAME", "where a variable's bytes are: NODE SHM-NAME OFFSET LENGTH lines",
+	  run_locate },
+	{ "stat", 0, 0, "", "stat", "capacity, used and free bytes of this node", run_stat },
+};
+
+const struct ctl_verb *ctl_verb_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+bool ctl_verb_takes(const struct ctl_verb *v, const char *key, size_t keylen)
+{
+	for (const char *p = v->opts; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == keylen && strncmp(p, key, keylen) == 0)
+			return true;
+		p += n + (p[n] == ',');
+	}
+	return false;
+}
+
+static int run_help(struct store *st, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	(void)st;
+	if (cmd->argc) {
+		const struct ctl_verb *v = ctl_verb_find(cmd->argv[0]);
+		if (!v)
+			return fail(ans, -EINVAL, "unknown verb '%s'; try: help", cmd->argv[0]);
+		return ctl_answer_printf(ans, "%s\t%s\n", v->usage, v->help);
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		int rc = ctl_answer_printf(ans, "%s\t%s\n", verbs[i].usage, verbs[i].help);
+		if (rc)
+			return rc;
+	}
+	return ctl_answer_printf(ans, "json VERB ...\tthe same answer as one JSON document (list, locate, stat)\n");
+}
+
+int ctl_run(struct store *st, const char *line, size_t len, struct ctl_answer *ans)
+{
+	struct ctl_cmd cmd;
+	char err[512];
+	int rc;
+
+	ctl_answer_reset(ans);
+	rc = ctl_parse(line, len, &cmd, err, sizeof(err));
+	if (rc)
+		return fail(ans, rc, "%s", err);
+	rc = ctl_verb_find(cmd.verb)->run(st, &cmd, ans);
+	ctl_cmd_free(&cmd);
+	return rc;
+}

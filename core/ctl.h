@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl.h -- the control file's language: one command line in, one answer out.
+ *
+ * A user writes one line to /fabric/ctl ("locate run1/w") and reads back that command's answer on the
+ * same open file.  This module knows the verbs, parses lines and runs them against a store; fs/ only
+ * moves lines and answers.  Lines are words separated by blanks; a word may be quoted with "..." (with
+ * \" and \\ inside) to hold blanks; a word "key=value" whose key the verb knows is an option.  A first
+ * word "json" asks for the answer as one JSON document instead of lines.
+ *
+ * Answers: on success, text, one item a line (fields separated by tabs where a field may hold blanks);
+ * on failure, run returns a negative errno and the answer is one sentence saying what was wrong and how
+ * to fix it.  Ownership: struct ctl_answer's buffer belongs to the caller (ctl_answer_free). */
+#ifndef FABRIC_CORE_CTL_H
+#define FABRIC_CORE_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/store.h"
+
+#define CTL_LINE_MAX 4096 /* bytes in one command line, newline excluded */
+#define CTL_ARGS_MAX 32   /* words in one command line */
+
+struct ctl_answer {
+	char *buf;
+	size_t len, cap;
+};
+
+/* A parsed line: words point into the parser's own copy of the line (valid until ctl_cmd_free). */
+struct ctl_cmd {
+	bool json;
+	const char *verb;
+	int argc;                    /* positional words after the verb */
+	const char *argv[CTL_ARGS_MAX];
+	int nopts;
+	const char *opt_key[CTL_ARGS_MAX], *opt_val[CTL_ARGS_MAX];
+	char *copy;
+};
+
+/* Split a line into a command: -EINVAL with a sentence in err for an unknown verb, a wrong number of
+ * words, an option the verb does not take, bad quoting, a NUL or control character, or too many words;
+ * -E2BIG past CTL_LINE_MAX.  A trailing "\n" is allowed.  On success free the command with ctl_cmd_free. */
+int ctl_parse(const char *line, size_t len, struct ctl_cmd *cmd, char *err, size_t errlen);
+void ctl_cmd_free(struct ctl_cmd *cmd);
+
+/* Parse and run one line against st; the answer (or the error sentence) replaces ans's contents. */
+int ctl_run(struct store *st, const char *line, size_t len, struct ctl_answer *ans);
+
+void ctl_answer_reset(struct ctl_answer *ans);
+void ctl_answer_free(struct ctl_answer *ans);
+/* Append printf-style text; returns 0 or -ENOMEM. */
+int ctl_answer_printf(struct ctl_answer *ans, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

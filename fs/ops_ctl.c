@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* ops_ctl.c -- /fabric/ctl, the control file, in the Plan 9 manner.
+ *
+ * Open it, write one command line, read back that command's answer on the same open file:
+ *     exec 3<>/fabric/ctl; echo "locate w" >&3; cat <&3
+ * Each open file has its own answer, so concurrent users never see each other's.  A write holds one line;
+ * a line may arrive in several writes (it runs when its newline comes, or at the next read or close when
+ * it never does).  Success: the write returns its length and the answer is read back.  Failure: the write
+ * (or the close, for a line run at close) fails with the command's errno and the answer says why.
+ * A new command replaces the previous answer; reads return the answer from where the last read stopped
+ * (the file offset is ignored: shells keep one offset for reading and writing).  The file is direct_io and
+ * not seekable, so every read and write reaches the daemon. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/ctl.h"
+#include "fs/fs.h"
+
+struct ctl_file {
+	pthread_mutex_t lock;
+	char line[CTL_LINE_MAX + 2];
+	size_t linelen;
+	bool overlong; /* the pending line passed CTL_LINE_MAX: refuse it whole at its end */
+	struct ctl_answer ans;
+	size_t readpos;
+};
+
+static struct store *store_of(fuse_req_t req)
+{
+	return ((struct fs *)fuse_req_userdata(req))->store;
+}
+
+static struct timespec ctl_born;
+
+static void set_born(void)
+{
+	clock_gettime(CLOCK_REALTIME, &ctl_born);
+}
+
+void fs_ctl_attr(struct stat *st)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT; /* the control file is as old as the mount */
+
+	pthread_once(&once, set_born);
+	memset(st, 0, sizeof(*st));
+	st->st_mtim = st->st_ctim = st->st_atim = ctl_born;
+	st->st_ino = FS_CTL_INO;
+	st->st_mode = S_IFREG | 0666;
+	st->st_nlink = 1;
+	st->st_blksize = 4096;
+}
+
+void fs_ctl_open(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct ctl_file *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	fi->fh = (uintptr_t)c;
+	fi->direct_io = 1;
+	fi->nonseekable = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+	}
+}
+
+/* Run the pending line; called with c->lock held.  Returns the command's result. */
+static int run_pending(struct store *st, struct ctl_file *c)
+{
+	int rc;
+
+	if (c->overlong) {
+		ctl_answer_reset(&c->ans);
+		ctl_answer_printf(&c->ans, "the line is longer than %d bytes; give long values in a file instead\n",
+				  CTL_LINE_MAX);
+		rc = -E2BIG;
+	} else {
+		rc = ctl_run(st, c->line, c->linelen, &c->ans);
+	}
+	c->linelen = 0;
+	c->overlong = false;
+	c->readpos = 0;
+	return rc;
+}
+
+void fs_ctl_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi)
+{
+	struct ctl_file *c = (struct ctl_file *)(uintptr_t)fi->fh;
+	const char *nl = memchr(buf, '\n', size);
+	size_t take = nl ? (size_t)(nl - buf) : size;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (nl && nl + 1 != buf + size) {
+		ctl_answer_reset(&c->ans);
+		ctl_answer_printf(&c->ans, "one command per write: this write holds more than one line\n");
+		c->readpos = 0;
+		c->linelen = 0;
+		rc = -EINVAL;
+	} else {
+		if (c->linelen + take > CTL_LINE_MAX)
+			c->overlong = true;
+		else {
+			memcpy(c->line + c->linelen, buf, take);
+			c->linelen += take;
+		}
+		if (nl)
+			rc = run_pending(store_of(req), c);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, size);
+}
+
+void fs_ctl_read(fuse_req_t req, size_t size, struct fuse_file_info *fi)
+{
+	struct ctl_file *c = (struct ctl_file *)(uintptr_t)fi->fh;
+	size_t n;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->linelen || c->overlong)
+		run_pending(store_of(req), c); /* a line without its newline: its answer says how it went */
+	n = c->ans.len > c->readpos ? c->ans.len - c->readpos : 0;
+	if (n > size)
+		n = size;
+	fuse_reply_buf(req, c->ans.buf ? c->ans.buf + c->readpos : "", n);
+	c->readpos += n;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void fs_ctl_flush(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct ctl_file *c = (struct ctl_file *)(uintptr_t)fi->fh;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->linelen || c->overlong)
+		rc = run_pending(store_of(req), c);
+	pthread_mutex_unlock(&c->lock);
+	fuse_reply_err(req, -rc);
+}
+
+void fs_ctl_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct ctl_file *c = (struct ctl_file *)(uintptr_t)fi->fh;
+
+	ctl_answer_free(&c->ans);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	fuse_reply_err(req, 0);
+}
