@@ -19,7 +19,7 @@ endif
 
 CORE_OBJS = core/alloc.o core/dtype.o core/hash.o core/names.o core/size.o core/shm.o \
             core/ns.o core/store.o core/store_io.o core/store_xattr.o core/recover.o \
-            core/ctl.o core/ctl_parse.o
+            core/ctl.o core/ctl_parse.o core/uring_copy.o core/path.o core/load.o core/checkpoint.o
 META_OBJS = meta/yp.o
 FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o
 

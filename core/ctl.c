@@ -14,6 +14,7 @@
 
 #include "core/ctlInt.h"
 #include "core/names.h"
+#include "core/path.h"
 #include "core/size.h"
 
 void ctl_answer_reset(struct ctl_answer *ans)
@@ -87,39 +88,16 @@ static int fail(struct ctl_answer *ans, int rc, const char *fmt, ...)
 	return rc;
 }
 
-/* Resolve "a/b/c" under vars/ to an id.  Every lookup's reference is given back at once: the id is only
- * used under the store's own checks afterwards. */
-static int resolve(struct store *st, const char *path, uint64_t *id, struct store_attr *attr)
+static int run_help(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans);
+
+static int run_locate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
 {
-	char buf[CTL_LINE_MAX + 1], *save = NULL, *part;
-	uint64_t cur = STORE_VARS_ID;
-	int rc;
-
-	if (strlen(path) > CTL_LINE_MAX)
-		return -ENAMETOOLONG;
-	snprintf(buf, sizeof(buf), "%s", path);
-	if (store_getattr(st, cur, attr))
-		return -ENOENT;
-	for (part = strtok_r(buf, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
-		rc = store_lookup(st, cur, part, attr);
-		if (rc)
-			return rc;
-		store_forget(st, attr->id, 1);
-		cur = attr->id;
-	}
-	*id = cur;
-	return 0;
-}
-
-static int run_help(struct store *st, const struct ctl_cmd *cmd, struct ctl_answer *ans);
-
-static int run_locate(struct store *st, const struct ctl_cmd *cmd, struct ctl_answer *ans)
-{
+	struct store *st = env->st;
 	char loc[1024];
 	struct store_attr a;
 	uint64_t id;
 	ssize_t n;
-	int rc = resolve(st, cmd->argv[0], &id, &a);
+	int rc = path_resolve(st, cmd->argv[0], &id, &a);
 
 	if (rc)
 		return fail(ans, rc, "no variable '%s' under vars/ (%s); see: list", cmd->argv[0], strerror(-rc));
@@ -201,9 +179,9 @@ static int list_dir(struct list_ctx *c, uint64_t dir, const char *prefix, const 
 	return rc;
 }
 
-static int run_list(struct store *st, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+static int run_list(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
 {
-	struct list_ctx c = { st, ans, cmd->json, 0 };
+	struct list_ctx c = { env->st, ans, cmd->json, 0 };
 	const char *prefix = cmd->argc ? cmd->argv[0] : "";
 	int rc = cmd->json ? ctl_answer_printf(ans, "[") : 0;
 
@@ -214,8 +192,9 @@ static int run_list(struct store *st, const struct ctl_cmd *cmd, struct ctl_answ
 	return rc;
 }
 
-static int run_stat(struct store *st, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+static int run_stat(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
 {
+	struct store *st = env->st;
 	uint64_t cap, used, objects;
 
 	store_statfs(st, &cap, &used, &objects);
@@ -229,6 +208,72 @@ static int run_stat(struct store *st, const struct ctl_cmd *cmd, struct ctl_answ
 				 (unsigned long long)(used > cap ? 0 : cap - used), (unsigned long long)objects);
 }
 
+static const char *opt(const struct ctl_cmd *cmd, const char *key)
+{
+	for (int i = 0; i < cmd->nopts; i++)
+		if (strcmp(cmd->opt_key[i], key) == 0)
+			return cmd->opt_val[i];
+	return NULL;
+}
+
+static int run_load(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	struct load_result res;
+	char why[1024] = "";
+	int rc = load_file(env->st, &env->who, cmd->argv[0], cmd->argv[1], opt(cmd, "type"), opt(cmd, "doc"), &res,
+			   why, sizeof(why));
+
+	if (rc)
+		return fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
+	if (cmd->json)
+		return ctl_answer_printf(ans, "{\"size\":%llu,\"xxh3\":\"%s\"}\n", (unsigned long long)res.size,
+					 res.xxh3);
+	return ctl_answer_printf(ans, "size\t%llu\nxxh3\t%s\n", (unsigned long long)res.size, res.xxh3);
+}
+
+/* DIR of checkpoint/restore: the argument, or STATE/checkpoint. */
+static void ck_dir(const struct ctl_env *env, const struct ctl_cmd *cmd, char *dir, size_t len)
+{
+	if (cmd->argc)
+		snprintf(dir, len, "%s", cmd->argv[0]);
+	else
+		snprintf(dir, len, "%s/checkpoint", env->state_dir ? env->state_dir : ".");
+}
+
+static int run_checkpoint(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	struct load_result res;
+	char dir[PATH_MAX_LEN + 1], why[1024] = "";
+	int rc;
+
+	ck_dir(env, cmd, dir, sizeof(dir));
+	rc = load_checkpoint(env->st, &env->who, dir, &res, why, sizeof(why));
+	if (rc)
+		return fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
+	if (cmd->json)
+		return ctl_answer_printf(ans, "{\"dir\":\"%s\",\"variables\":%llu,\"bytes_written\":%llu,"
+					 "\"unchanged\":%llu}\n", dir, (unsigned long long)res.count,
+					 (unsigned long long)res.bytes, (unsigned long long)res.skipped);
+	return ctl_answer_printf(ans, "dir\t%s\nvariables\t%llu\nbytes_written\t%llu\nunchanged\t%llu\n", dir,
+				 (unsigned long long)res.count, (unsigned long long)res.bytes,
+				 (unsigned long long)res.skipped);
+}
+
+static int run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	struct load_result res;
+	char dir[PATH_MAX_LEN + 1], why[1024] = "", report[8192];
+	int rc;
+
+	ck_dir(env, cmd, dir, sizeof(dir));
+	rc = load_restore(env->st, &env->who, dir, &res, report, sizeof(report), why, sizeof(why));
+	if (rc)
+		return fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
+	return ctl_answer_printf(ans, "dir\t%s\nrestored\t%llu\nbytes\t%llu\npresent\t%llu\n%s", dir,
+				 (unsigned long long)res.count, (unsigned long long)res.bytes,
+				 (unsigned long long)res.skipped, report);
+}
+
 static const struct ctl_verb verbs[] = {
 	{ "help", 0, 1, "", "help [VERB]", "list the verbs, or say what one does", run_help },
 	{ "list", 0, 1, "", "list [PREFIX]", "names under vars/ (path, kind, size, type), tab-separated",
@@ -236,6 +281,13 @@ static const struct ctl_verb verbs[] = {
 	{ "locate", 1, 1, "", "locate NAME", "where a variable's bytes are: NODE SHM-NAME OFFSET LENGTH lines",
 	  run_locate },
 	{ "stat", 0, 0, "", "stat", "capacity, used and free bytes of this node", run_stat },
+	{ "load", 2, 2, "type,doc", "load NAME FILE [type=T] [doc=D]",
+	  "a new variable from a file on disk (absolute path), read with io_uring straight into shm", run_load },
+	{ "checkpoint", 0, 1, "", "checkpoint [DIR]",
+	  "write every sealed variable to DIR (default STATE/checkpoint): data named by xxh3 + a manifest",
+	  run_checkpoint },
+	{ "restore", 0, 1, "", "restore [DIR]",
+	  "bring back the checkpoint's variables that are not in the fabric (verified by xxh3)", run_restore },
 };
 
 const struct ctl_verb *ctl_verb_find(const char *name)
@@ -257,9 +309,9 @@ bool ctl_verb_takes(const struct ctl_verb *v, const char *key, size_t keylen)
 	return false;
 }
 
-static int run_help(struct store *st, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+static int run_help(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
 {
-	(void)st;
+	(void)env;
 	if (cmd->argc) {
 		const struct ctl_verb *v = ctl_verb_find(cmd->argv[0]);
 		if (!v)
@@ -271,10 +323,11 @@ static int run_help(struct store *st, const struct ctl_cmd *cmd, struct ctl_answ
 		if (rc)
 			return rc;
 	}
-	return ctl_answer_printf(ans, "json VERB ...\tthe same answer as one JSON document (list, locate, stat)\n");
+	return ctl_answer_printf(ans, "json VERB ...\tthe same answer as one JSON document (list, locate, stat, "
+				 "load, checkpoint)\n");
 }
 
-int ctl_run(struct store *st, const char *line, size_t len, struct ctl_answer *ans)
+int ctl_run(const struct ctl_env *env, const char *line, size_t len, struct ctl_answer *ans)
 {
 	struct ctl_cmd cmd;
 	char err[512];
@@ -284,7 +337,7 @@ int ctl_run(struct store *st, const char *line, size_t len, struct ctl_answer *a
 	rc = ctl_parse(line, len, &cmd, err, sizeof(err));
 	if (rc)
 		return fail(ans, rc, "%s", err);
-	rc = ctl_verb_find(cmd.verb)->run(st, &cmd, ans);
+	rc = ctl_verb_find(cmd.verb)->run(env, &cmd, ans);
 	ctl_cmd_free(&cmd);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/load.h"
 #include "core/store.h"
 
 #define CTL_LINE_MAX 4096 /* bytes in one command line, newline excluded */
@@ -43,8 +44,15 @@ struct ctl_cmd {
 int ctl_parse(const char *line, size_t len, struct ctl_cmd *cmd, char *err, size_t errlen);
 void ctl_cmd_free(struct ctl_cmd *cmd);
 
-/* Parse and run one line against st; the answer (or the error sentence) replaces ans's contents. */
-int ctl_run(struct store *st, const char *line, size_t len, struct ctl_answer *ans);
+/* What a command runs against, and for whom (files are opened with the caller's credentials). */
+struct ctl_env {
+	struct store *st;
+	const char *state_dir; /* default place of checkpoints: STATE/checkpoint */
+	struct load_caller who;
+};
+
+/* Parse and run one line; the answer (or the error sentence) replaces ans's contents. */
+int ctl_run(const struct ctl_env *env, const char *line, size_t len, struct ctl_answer *ans);
 
 void ctl_answer_reset(struct ctl_answer *ans);
 void ctl_answer_free(struct ctl_answer *ans);

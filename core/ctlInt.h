@@ -11,7 +11,7 @@ struct ctl_verb {
 	const char *opts;  /* option keys it takes, comma-separated ("type,doc"), or "" */
 	const char *usage; /* "locate NAME" */
 	const char *help;  /* one line */
-	int (*run)(struct store *st, const struct ctl_cmd *cmd, struct ctl_answer *ans);
+	int (*run)(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans);
 };
 
 const struct ctl_verb *ctl_verb_find(const char *name);

@@ -28,6 +28,7 @@ struct fs {
 	struct fuse_session *se;
 	const char *mountpoint;
 	bool own_mount; /* mounted with mount(2): unmount with umount2 */
+	const char *state_dir;
 };
 
 /* ops_dir.c -- names, attributes, directories, statfs */

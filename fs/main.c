@@ -344,6 +344,7 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 
 	cfg.state_dir = state;
+	fs.state_dir = state;
 	cfg.node = opt.node;
 	cfg.capacity = opt.capacity;
 	cfg.log = log_line;

@@ -29,11 +29,6 @@ struct ctl_file {
 	size_t readpos;
 };
 
-static struct store *store_of(fuse_req_t req)
-{
-	return ((struct fs *)fuse_req_userdata(req))->store;
-}
-
 static struct timespec ctl_born;
 
 static void set_born(void)
@@ -72,9 +67,13 @@ void fs_ctl_open(fuse_req_t req, struct fuse_file_info *fi)
 	}
 }
 
-/* Run the pending line; called with c->lock held.  Returns the command's result. */
-static int run_pending(struct store *st, struct ctl_file *c)
+/* Run the pending line for the request's caller; called with c->lock held.  Returns the command's
+ * result. */
+static int run_pending(fuse_req_t req, struct ctl_file *c)
 {
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fs *fs = fuse_req_userdata(req);
+	struct ctl_env env = { fs->store, fs->state_dir, { ctx->uid, ctx->gid, ctx->pid } };
 	int rc;
 
 	if (c->overlong) {
@@ -83,7 +82,7 @@ static int run_pending(struct store *st, struct ctl_file *c)
 				  CTL_LINE_MAX);
 		rc = -E2BIG;
 	} else {
-		rc = ctl_run(st, c->line, c->linelen, &c->ans);
+		rc = ctl_run(&env, c->line, c->linelen, &c->ans);
 	}
 	c->linelen = 0;
 	c->overlong = false;
@@ -113,7 +112,7 @@ void fs_ctl_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file
 			c->linelen += take;
 		}
 		if (nl)
-			rc = run_pending(store_of(req), c);
+			rc = run_pending(req, c);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (rc)
@@ -129,7 +128,7 @@ void fs_ctl_read(fuse_req_t req, size_t size, struct fuse_file_info *fi)
 
 	pthread_mutex_lock(&c->lock);
 	if (c->linelen || c->overlong)
-		run_pending(store_of(req), c); /* a line without its newline: its answer says how it went */
+		run_pending(req, c); /* a line without its newline: its answer says how it went */
 	n = c->ans.len > c->readpos ? c->ans.len - c->readpos : 0;
 	if (n > size)
 		n = size;
@@ -145,7 +144,7 @@ void fs_ctl_flush(fuse_req_t req, struct fuse_file_info *fi)
 
 	pthread_mutex_lock(&c->lock);
 	if (c->linelen || c->overlong)
-		rc = run_pending(store_of(req), c);
+		rc = run_pending(req, c);
 	pthread_mutex_unlock(&c->lock);
 	fuse_reply_err(req, -rc);
 }

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/* load.c -- load, checkpoint and restore (see load.h).
+ *
+ * CREDENTIALS
+ * Files on disk are opened by the worker thread under the caller's fsuid, fsgid and supplementary groups
+ * (read from /proc/PID/status), set with raw syscalls, which on Linux change the calling thread only, and
+ * put back right after the open.  The bytes are then moved by root's daemon through that fd, as a
+ * program that was handed the fd would.
+ *
+ * A variable is made, filled and sealed with the store's public calls: store_create, store_setattr(size)
+ * (which charges the capacity up front, so a load that cannot fit fails before moving a byte), a write
+ * mapping of its block filled by io_uring, store_release (which seals and takes the xxh3).  Any failure in
+ * between unlinks the name before the release, so nothing half-loaded is ever sealed. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/dtype.h"
+#include "core/loadInt.h"
+#include "core/names.h"
+#include "core/path.h"
+#include "core/uring_copy.h"
+
+#define PAGE 4096u
+
+void load_say(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+}
+
+/* Take on the caller's file-system identity in this thread; unbecome() gives it back. */
+void load_become(const struct load_caller *who, struct load_creds *saved)
+{
+	gid_t groups[LOAD_NGROUPS];
+	int n = 0;
+	char path[64], line[1024];
+	FILE *f;
+
+	saved->ngroups = getgroups(LOAD_NGROUPS, saved->groups);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)who->pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "Groups:", 7) != 0)
+			continue;
+		for (char *p = line + 7, *end; n < LOAD_NGROUPS; p = end) {
+			long g = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			groups[n++] = (gid_t)g;
+		}
+		break;
+	}
+	if (f)
+		fclose(f);
+	/* raw syscalls: glibc's wrappers would change every thread of the daemon */
+	syscall(SYS_setgroups, n, groups);
+	saved->gid = (gid_t)setfsgid(who->gid);
+	saved->uid = (uid_t)setfsuid(who->uid);
+}
+
+void load_unbecome(const struct load_creds *saved)
+{
+	setfsuid(saved->uid);
+	setfsgid(saved->gid);
+	syscall(SYS_setgroups, saved->ngroups > 0 ? saved->ngroups : 0, saved->groups);
+}
+
+static uint64_t page_round(uint64_t n)
+{
+	return (n + PAGE - 1) / PAGE * PAGE;
+}
+
+/* Fill the variable behind h (being written, size already set to len) from fd. */
+static int fill(struct store_handle *h, int fd, uint64_t len)
+{
+	int bfd = store_handle_fd(h), rc;
+	void *map;
+
+	if (len == 0)
+		return 0;
+	if (bfd < 0)
+		return -EIO;
+	map = mmap(NULL, page_round(len), PROT_READ | PROT_WRITE, MAP_SHARED, bfd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	rc = uring_read_into(fd, map, len, NULL, NULL);
+	munmap(map, page_round(len));
+	return rc;
+}
+
+int load_file(struct store *st, const struct load_caller *who, const char *name, const char *file,
+	      const char *type, const char *doc, struct load_result *res, char *why, size_t whylen)
+{
+	char leaf[NAMES_LEAF_MAX + 1], err[256];
+	struct stat before, after;
+	struct store_handle *h;
+	struct store_attr a;
+	struct load_creds saved;
+	struct dtype t;
+	uint64_t dir;
+	ssize_t n;
+	int fd, rc;
+
+	memset(res, 0, sizeof(*res));
+	if (file[0] != '/') {
+		load_say(why, whylen, "FILE must be an absolute path (the daemon does not know your directory): %s", file);
+		return -EINVAL;
+	}
+	rc = path_parent(st, name, &dir, leaf, sizeof(leaf));
+	if (rc) {
+		load_say(why, whylen, "cannot make vars/%s: its directory %s", name,
+		    rc == -ENOENT ? "does not exist; mkdir it first" : strerror(-rc));
+		return rc;
+	}
+	if (type && dtype_parse(type, &t, err, sizeof(err))) {
+		load_say(why, whylen, "type '%s' refused: %s", type, err);
+		return -EINVAL;
+	}
+	if (doc && strlen(doc) > STORE_DOC_MAX) {
+		load_say(why, whylen, "doc is longer than %d bytes", STORE_DOC_MAX);
+		return -E2BIG;
+	}
+	load_become(who, &saved);
+	rc = uring_open_source(file, &fd);
+	load_unbecome(&saved);
+	if (rc) {
+		load_say(why, whylen, "cannot open %s: %s", file, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &before) < 0 || !S_ISREG(before.st_mode)) {
+		load_say(why, whylen, "%s is not a regular file", file);
+		close(fd);
+		return -EINVAL;
+	}
+	if (type && t.nbytes != (uint64_t)before.st_size) {
+		load_say(why, whylen, "type '%s' is %llu bytes but %s has %lld", type, (unsigned long long)t.nbytes, file,
+		    (long long)before.st_size);
+		close(fd);
+		return -EINVAL;
+	}
+	rc = store_create(st, dir, leaf, before.st_mode & 0777, who->uid, who->gid, O_WRONLY, getpid(), &a, &h);
+	if (rc) {
+		load_say(why, whylen, rc == -EEXIST ? "vars/%s exists; remove it first or choose another name"
+					       : "cannot make vars/%s: %s", name, strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	{
+		struct store_setattr sa = { .set = STORE_SET_SIZE, .size = (uint64_t)before.st_size };
+		struct store_attr ignored;
+		rc = store_setattr(st, a.id, &sa, &ignored);
+		if (rc == -ENOSPC)
+			load_say(why, whylen, "not enough capacity for %lld bytes; see: stat", (long long)before.st_size);
+	}
+	if (rc == 0) {
+		rc = fill(h, fd, (uint64_t)before.st_size);
+		if (rc)
+			load_say(why, whylen, "reading %s failed: %s", file, strerror(-rc));
+	}
+	if (rc == 0 && (fstat(fd, &after) < 0 || after.st_size != before.st_size ||
+			after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec)) {
+		load_say(why, whylen, "%s changed while it was being loaded; load it again", file);
+		rc = -EIO;
+	}
+	close(fd);
+	if (rc == 0 && type && (rc = (int)store_setxattr(st, a.id, "user.fabric.type", type, strlen(type), 0)))
+		load_say(why, whylen, "type '%s' refused", type);
+	if (rc == 0 && doc && (rc = (int)store_setxattr(st, a.id, "user.fabric.doc", doc, strlen(doc), 0)))
+		load_say(why, whylen, "doc refused: %s", strerror(-rc));
+	if (rc)
+		store_unlink(st, dir, leaf); /* before the release: it drops instead of sealing */
+	store_release(st, h);
+	if (rc == 0) {
+		n = store_getxattr(st, a.id, "user.fabric.xxh3", res->xxh3, sizeof(res->xxh3) - 1);
+		if (n < 0) {
+			load_say(why, whylen, "vars/%s could not be sealed; see the daemon log", name);
+			rc = -EIO;
+		} else {
+			res->xxh3[n] = '\0';
+			res->size = (uint64_t)before.st_size;
+		}
+	}
+	store_forget(st, a.id, 1);
+	return rc;
+}

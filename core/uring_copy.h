@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* uring_copy.h -- bulk bytes between a file on disk and a mapped shm block, with io_uring.
+ *
+ * `load`, `checkpoint` and `restore` move whole objects between disk and shm.  Doing it with io_uring
+ * keeps several requests in flight (the disk stays busy while the CPU does nothing), and reading straight
+ * into the block's mapping, with O_DIRECT where the file system allows it, moves each byte once: disk ->
+ * shm, no page-cache copy, no bounce buffer.
+ *
+ * Ownership: the caller owns the fds and the mapping; both must stay valid until the call returns.  The
+ * mapping must be writable (reads) or readable (writes) for `len` bytes rounded up to a page, because
+ * O_DIRECT moves whole blocks. */
+#ifndef FABRIC_CORE_URING_COPY_H
+#define FABRIC_CORE_URING_COPY_H
+
+#include <stdint.h>
+
+#define URING_CHUNK (1u << 20) /* bytes per request */
+#define URING_DEPTH 8          /* requests in flight */
+
+/* Progress: called from the caller's thread with the bytes done so far; may be NULL. */
+typedef void (*uring_progress_fn)(void *arg, uint64_t done, uint64_t total);
+
+/* Read len bytes of fd, from offset 0, into dst.  -EIO when the file is shorter than len (it shrank). */
+int uring_read_into(int fd, void *dst, uint64_t len, uring_progress_fn progress, void *arg);
+/* Write len bytes of src into fd from offset 0 (the file is extended as needed, not truncated). */
+int uring_write_from(int fd, const void *src, uint64_t len, uring_progress_fn progress, void *arg);
+/* Open path for reading, with O_DIRECT when the file system takes it (buffered otherwise). */
+int uring_open_source(const char *path, int *fd);
+
+#endif
