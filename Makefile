@@ -25,7 +25,9 @@ FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/ops_dir.o fs/ops_file.o fs/
 
 TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store
 
-all: fs/fabricd $(TESTS)
+TOOLS     = tools/libfabric.a tools/fabric-peek
+
+all: fs/fabricd $(TOOLS) $(TESTS)
 
 core/libcore.a: $(CORE_OBJS)
 	$(AR) rcs $@ $^
@@ -34,6 +36,14 @@ meta/libmeta.a: $(META_OBJS)
 
 fs/fabricd: $(FS_OBJS) core/libcore.a meta/libmeta.a
 	$(CC) $(LDFLAGS) -o $@ $(FS_OBJS) core/libcore.a meta/libmeta.a $(LDLIBS)
+
+# get_ptr for programs: tools/fabric.h + tools/libfabric.a (libc only), and its C example.
+tools/libfabric.a: tools/fabric_map.o
+	$(AR) rcs $@ $^
+tools/fabric_map.o: tools/fabric_map.c tools/fabric.h
+	$(CC) $(CFLAGS) -c -o $@ $<
+tools/fabric-peek: tools/fabric_peek.c tools/fabric.h tools/libfabric.a core/libcore.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tools/libfabric.a core/libcore.a $(LDLIBS)
 
 tests/test_%: tests/test_%.c tests/check.h core/libcore.a meta/libmeta.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< core/libcore.a meta/libmeta.a $(LDLIBS)
@@ -72,6 +82,6 @@ sanitize: deps
 	FABRIC_SANITIZE=1 tests/run.sh
 
 clean:
-	rm -f core/*.o core/*.a meta/*.o meta/*.a fs/*.o fs/fabricd $(TESTS)
+	rm -f core/*.o core/*.a meta/*.o meta/*.a fs/*.o fs/fabricd tools/*.o $(TOOLS) $(TESTS)
 
 .PHONY: all deps mount umount test sanitize clean

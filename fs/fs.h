@@ -17,11 +17,13 @@
 #include "core/store.h"
 
 /* Cache lifetimes handed to the kernel.  Names and attributes of sealed objects only change through
- * this mount, which the kernel sees, so they are cached long; a variable being written is not cached at
- * all (size and state change under it, and it may be dropped); directories' attributes briefly. */
+ * this mount's FUSE requests, which the kernel sees, so they are cached long; a variable being written is
+ * not cached at all (size and state change under it, and it may be dropped); directories' attributes
+ * briefly.  Absent names are not cached: the control file's verbs (load, restore) make names the kernel
+ * does not see being made. */
 #define FS_TTL_SEALED 3600.0
 #define FS_TTL_DIR 1.0
-#define FS_TTL_NEGATIVE 1.0
+#define FS_TTL_NEGATIVE 0.0
 
 struct fs {
 	struct store *store;
