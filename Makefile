@@ -19,11 +19,12 @@ endif
 
 CORE_OBJS = core/alloc.o core/dtype.o core/hash.o core/names.o core/size.o core/shm.o \
             core/ns.o core/store.o core/store_io.o core/store_xattr.o core/recover.o \
-            core/ctl.o core/ctl_parse.o core/uring_copy.o core/path.o core/load.o core/checkpoint.o
+            core/ctl.o core/ctl_parse.o core/uring_copy.o core/path.o core/load.o core/checkpoint.o \
+            core/scope.o
 META_OBJS = meta/yp.o
 FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o
 
-TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store
+TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_ctl tests/test_scope
 
 TOOLS     = tools/libfabric.a tools/fabric-peek
 
@@ -84,4 +85,31 @@ sanitize: deps
 clean:
 	rm -f core/*.o core/*.a meta/*.o meta/*.a fs/*.o fs/fabricd tools/*.o $(TOOLS) $(TESTS)
 
-.PHONY: all deps mount umount test sanitize clean
+# make fuzz: libFuzzer (clang, with ASan+UBSan) on the control-line parser and the read-only verbs
+# (tests/fuzz_ctl.c) for FUZZ_SECONDS (default 60), from the seeds in tests/fuzz/ctl/.  New inputs go to a
+# temp dir, not to the seeds; a crashing input is kept there (its path is printed).  Replay one with
+# tests/fuzz_ctl FILE.
+FUZZ_SECONDS  ?= 60
+FUZZ_DEB_PKGS  = clang libclang-rt-14-dev
+FUZZ_PKGS      = sqlite3 libxxhash liburing
+fuzz:
+	@missing=$$(for p in $(FUZZ_DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "fuzz: installing $$missing"; \
+	    if [ "$$(id -u)" != 0 ]; then echo "fuzz: need root to install: $$missing" >&2; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	$(MAKE) tests/fuzz_ctl
+	@work=$$(mktemp -d "$${TMPDIR:-/tmp}/fabric-fuzz.XXXXXX") || exit 1; \
+	tests/fuzz_ctl -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix="$$work/" "$$work" tests/fuzz/ctl; rc=$$?; \
+	if [ $$rc -eq 0 ]; then rm -rf "$$work"; echo "fuzz: no failure in $(FUZZ_SECONDS) s"; \
+	else echo "fuzz: FAILED (exit $$rc); the input is kept in $$work" >&2; fi; exit $$rc
+
+tests/fuzz_ctl: tests/fuzz_ctl.c core/*.c core/*.h meta/yp.c meta/yp.h
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fno-omit-frame-pointer \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ \
+	    tests/fuzz_ctl.c core/*.c meta/yp.c $$(pkg-config --cflags --libs $(FUZZ_PKGS)) -lpthread
+
+.PHONY: all deps mount umount test sanitize clean fuzz

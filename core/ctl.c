@@ -58,18 +58,36 @@ int ctl_answer_printf(struct ctl_answer *ans, const char *fmt, ...)
 	}
 }
 
-/* A JSON string literal of s. */
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when it is not one. */
+static int utf8_len(const unsigned char *p)
+{
+	int n = *p >= 0xf0 && *p <= 0xf4 ? 4 : *p >= 0xe0 && *p < 0xf0 ? 3 : *p >= 0xc2 && *p < 0xe0 ? 2 : 0;
+
+	for (int i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* A JSON string literal of s.  Names are bytes, not always UTF-8: a byte that starts no valid sequence
+ * is written as the code point of the same value (Latin-1), so the document stays valid JSON. */
 static int json_str(struct ctl_answer *ans, const char *s)
 {
 	int rc = ctl_answer_printf(ans, "\"");
 
 	for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
+		int n;
 		if (*p == '"' || *p == '\\')
 			rc = ctl_answer_printf(ans, "\\%c", *p);
-		else if (*p < 0x20)
+		else if (*p < 0x20 || *p == 0x7f)
 			rc = ctl_answer_printf(ans, "\\u%04x", *p);
-		else
+		else if (*p < 0x80)
 			rc = ctl_answer_printf(ans, "%c", *p);
+		else if ((n = utf8_len(p)) > 0) {
+			rc = ctl_answer_printf(ans, "%.*s", n, (const char *)p);
+			p += n - 1;
+		} else
+			rc = ctl_answer_printf(ans, "\\u%04x", *p);
 	}
 	return rc ? rc : ctl_answer_printf(ans, "\"");
 }
@@ -250,10 +268,14 @@ static int run_checkpoint(const struct ctl_env *env, const struct ctl_cmd *cmd, 
 	rc = load_checkpoint(env->st, &env->who, dir, &res, why, sizeof(why));
 	if (rc)
 		return fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
-	if (cmd->json)
-		return ctl_answer_printf(ans, "{\"dir\":\"%s\",\"variables\":%llu,\"bytes_written\":%llu,"
-					 "\"unchanged\":%llu}\n", dir, (unsigned long long)res.count,
-					 (unsigned long long)res.bytes, (unsigned long long)res.skipped);
+	if (cmd->json) {
+		rc = ctl_answer_printf(ans, "{\"dir\":");
+		if (rc == 0)
+			rc = json_str(ans, dir);
+		return rc ? rc : ctl_answer_printf(ans, ",\"variables\":%llu,\"bytes_written\":%llu,\"unchanged\":%llu}\n",
+						   (unsigned long long)res.count, (unsigned long long)res.bytes,
+						   (unsigned long long)res.skipped);
+	}
 	return ctl_answer_printf(ans, "dir\t%s\nvariables\t%llu\nbytes_written\t%llu\nunchanged\t%llu\n", dir,
 				 (unsigned long long)res.count, (unsigned long long)res.bytes,
 				 (unsigned long long)res.skipped);
@@ -269,6 +291,23 @@ static int run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	rc = load_restore(env->st, &env->who, dir, &res, report, sizeof(report), why, sizeof(why));
 	if (rc)
 		return fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
+	if (cmd->json) {
+		char *save = NULL, *first = strtok_r(report, "\n", &save);
+		rc = ctl_answer_printf(ans, "{\"dir\":");
+		if (rc == 0)
+			rc = json_str(ans, dir);
+		if (rc == 0)
+			rc = ctl_answer_printf(ans, ",\"restored\":%llu,\"bytes\":%llu,\"present\":%llu,\"problems\":[",
+					       (unsigned long long)res.count, (unsigned long long)res.bytes,
+					       (unsigned long long)res.skipped);
+		/* the report's lines are "what<TAB>name<TAB>why" */
+		for (char *l = first; rc == 0 && l; l = strtok_r(NULL, "\n", &save)) {
+			rc = ctl_answer_printf(ans, "%s", l == first ? "" : ",");
+			if (rc == 0)
+				rc = json_str(ans, l);
+		}
+		return rc ? rc : ctl_answer_printf(ans, "]}\n");
+	}
 	return ctl_answer_printf(ans, "dir\t%s\nrestored\t%llu\nbytes\t%llu\npresent\t%llu\n%s", dir,
 				 (unsigned long long)res.count, (unsigned long long)res.bytes,
 				 (unsigned long long)res.skipped, report);
@@ -309,22 +348,39 @@ bool ctl_verb_takes(const struct ctl_verb *v, const char *key, size_t keylen)
 	return false;
 }
 
+static int help_line(struct ctl_answer *ans, const struct ctl_verb *v, bool json, bool first)
+{
+	int rc;
+
+	if (!json)
+		return ctl_answer_printf(ans, "%s\t%s\n", v->usage, v->help);
+	rc = ctl_answer_printf(ans, "%s{\"verb\":\"%s\",\"usage\":", first ? "" : ",", v->name);
+	if (rc == 0)
+		rc = json_str(ans, v->usage);
+	if (rc == 0)
+		rc = ctl_answer_printf(ans, ",\"help\":");
+	if (rc == 0)
+		rc = json_str(ans, v->help);
+	return rc ? rc : ctl_answer_printf(ans, "}");
+}
+
 static int run_help(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
 {
+	int rc = cmd->json ? ctl_answer_printf(ans, "[") : 0;
+
 	(void)env;
 	if (cmd->argc) {
 		const struct ctl_verb *v = ctl_verb_find(cmd->argv[0]);
 		if (!v)
 			return fail(ans, -EINVAL, "unknown verb '%s'; try: help", cmd->argv[0]);
-		return ctl_answer_printf(ans, "%s\t%s\n", v->usage, v->help);
+		rc = rc ? rc : help_line(ans, v, cmd->json, true);
+	} else {
+		for (size_t i = 0; rc == 0 && i < sizeof(verbs) / sizeof(verbs[0]); i++)
+			rc = help_line(ans, &verbs[i], cmd->json, i == 0);
+		if (rc == 0 && !cmd->json)
+			rc = ctl_answer_printf(ans, "json VERB ...\tthe same answer as one JSON document\n");
 	}
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		int rc = ctl_answer_printf(ans, "%s\t%s\n", verbs[i].usage, verbs[i].help);
-		if (rc)
-			return rc;
-	}
-	return ctl_answer_printf(ans, "json VERB ...\tthe same answer as one JSON document (list, locate, stat, "
-				 "load, checkpoint)\n");
+	return rc ? rc : cmd->json ? ctl_answer_printf(ans, "]\n") : 0;
 }
 
 int ctl_run(const struct ctl_env *env, const char *line, size_t len, struct ctl_answer *ans)
