@@ -112,4 +112,12 @@ tests/fuzz_ctl: tests/fuzz_ctl.c core/*.c core/*.h meta/yp.c meta/yp.h
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ \
 	    tests/fuzz_ctl.c core/*.c meta/yp.c $$(pkg-config --cflags --libs $(FUZZ_PKGS)) -lpthread
 
-.PHONY: all deps mount umount test sanitize clean fuzz
+# make bench: the fabric beside tmpfs and /dev/shm in one run, as ratios (tests/bench/run.sh; sizes from
+# BENCH_ROUNDS, BENCH_BIG, BENCH_SMALL_N, BENCH_STAT_N).  Prints the table, writes tests/bench/last.md.
+bench: all tests/bench/fabench
+	tests/bench/run.sh
+
+tests/bench/fabench: tests/bench/fabench.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+.PHONY: all deps mount umount test sanitize clean fuzz bench

@@ -1,0 +1,325 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tests/bench/run.sh -- `make bench`: the fabric beside its yardsticks, in one run, as ratios.
+#
+# A benchmark, not a test: it never fails on timing.  It mounts its own fabric (temp dir, own state dir,
+# unique node name) and a private tmpfs, runs every case on both sides in the same round (the order
+# alternates from round to round), one untimed warm-up round first, then BENCH_ROUNDS timed ones, and
+# prints the medians, the ratio (higher = better for the fabric) and whether the target ratio is met.
+# The table also goes to tests/bench/last.md (markdown, for the README).  A case that cannot run says why
+# in its row; the others go on.  Everything it made is undone at exit (also on Ctrl-C).
+#
+#   BENCH_ROUNDS   timed rounds per case (default 5)
+#   BENCH_BIG      size of the big variable (default 1G)
+#   BENCH_SMALL_N  files created per round in the small-file case (default 10000)
+#   BENCH_STAT_N   names for the stat and ls -l cases (default 100000)
+#   BENCH_TIMEOUT  seconds any one timed operation may take (default 600)
+#
+# Timing comes from tests/bench/fabench (C), which prints nanoseconds for each operation it does.
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+FAB=$ROOT/tools/fabric
+H=$ROOT/tests/bench/fabench
+OUT_MD=$ROOT/tests/bench/last.md
+
+ROUNDS=${BENCH_ROUNDS:-5}
+BIG_ARG=${BENCH_BIG:-1G}
+SMALL_N=${BENCH_SMALL_N:-10000}
+STAT_N=${BENCH_STAT_N:-100000}
+export BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
+
+die() { echo "bench: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+# The command as typed, near enough: the BENCH_* settings given, then make bench or this script.
+COMMAND=""
+for v in BENCH_BIG BENCH_SMALL_N BENCH_STAT_N BENCH_ROUNDS; do
+	[ -n "${!v+set}" ] && COMMAND+="$v=${!v} "
+done
+[ "$BENCH_TIMEOUT" != 600 ] && COMMAND+="BENCH_TIMEOUT=$BENCH_TIMEOUT "
+if [ -n "${MAKELEVEL:-}" ]; then COMMAND+="make bench"; else COMMAND+="tests/bench/run.sh"; fi
+
+BIG=$(numfmt --from=iec "$BIG_ARG" 2>/dev/null) || die "BENCH_BIG=$BIG_ARG is not a size (64M, 1G, ...)"
+for v in ROUNDS SMALL_N STAT_N BENCH_TIMEOUT; do
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v} is not a positive number"
+done
+[ "$BIG" -ge 4096 ] || die "BENCH_BIG=$BIG_ARG is too small (at least 4K)"
+[ "$(id -u)" = 0 ] || die "needs root (FUSE passthrough, a private tmpfs, drop_caches)"
+[ -c /dev/fuse ] || die "no /dev/fuse on this machine"
+if [ ! -x "$H" ] || [ ! -x "$ROOT/fs/fabricd" ]; then
+	die "not built: run make bench (or make all tests/bench/fabench)"
+fi
+
+# Room: the big file on tmpfs and in the fabric, a cp copy on each side, the small files and the names.
+MARGIN=$((256 << 20))
+TMPFS_SIZE=$((2 * BIG + (SMALL_N + STAT_N) * 8192 + MARGIN))
+CAPACITY=$((3 * BIG + (2 * SMALL_N + STAT_N) * 8192 + MARGIN))
+avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+[ $(((2 * BIG + 2 * BIG) / 1024)) -lt "$avail_kb" ] ||
+	die "BENCH_BIG=$BIG_ARG needs about $((4 * BIG >> 20)) MiB of free memory; $((avail_kb >> 10)) MiB available"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/fabric-bench.XXXXXX") || die "mktemp failed"
+MNT=$T/mnt ST=$T/state YARD=$T/tmpfs NODE="bench$$x$RANDOM"
+mkdir -p "$MNT" "$ST" "$YARD"
+
+is_mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/self/mounts; }
+
+cleanup() {
+	local rc=$? pid i
+	trap - EXIT INT TERM HUP
+	cd / || true
+	if is_mounted "$MNT"; then
+		timeout 60 "$FAB" umount "$MNT" </dev/null >/dev/null 2>&1
+		is_mounted "$MNT" && umount -f "$MNT" 2>/dev/null
+		is_mounted "$MNT" && umount -l "$MNT" 2>/dev/null
+	fi
+	pid=$(head -n 1 "$ST/fabricd.pid" 2>/dev/null)
+	if [[ $pid =~ ^[0-9]+$ ]] && grep -q fabricd "/proc/$pid/cmdline" 2>/dev/null; then
+		kill "$pid" 2>/dev/null
+		for ((i = 0; i < 100; i++)); do
+			grep -q fabricd "/proc/$pid/cmdline" 2>/dev/null || break
+			sleep 0.05
+		done
+		grep -q fabricd "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+	fi
+	is_mounted "$YARD" && { umount "$YARD" 2>/dev/null || umount -l "$YARD"; }
+	rm -f /dev/shm/fabric."$NODE".*
+	if is_mounted "$MNT" || is_mounted "$YARD"; then
+		echo "bench: $T is still mounted; left in place" >&2
+	else
+		rm -rf "$T"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- results ----------------------------------------------------------------------------------------
+
+ROWS=() # "case<TAB>fabric<TAB>yardstick<TAB>ratio<TAB>target<TAB>met"
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# show KIND N NS: a median as people read it.  tput: N bytes -> GiB/s; op: N operations -> us each;
+# total: ms.
+show() {
+	case $1 in
+	tput) awk -v n="$2" -v t="$3" 'BEGIN { printf "%.2f GiB/s", n / t * 1e9 / 2^30 }' ;;
+	op) awk -v n="$2" -v t="$3" 'BEGIN { printf "%.2f us/op", t / n / 1e3 }' ;;
+	total) awk -v t="$3" 'BEGIN { printf "%.1f ms", t / 1e6 }' ;;
+	esac
+}
+
+fail_row() { # NAME TARGET WHY
+	ROWS+=("$1	-	-	-	$([ "$2" = - ] && echo - || echo ">= $2")	did not run: $3")
+	note "$1: did not run: $3"
+}
+
+# measure NAME KIND N TARGET FABFN YARDFN [PREPFN]: a warm-up round, then ROUNDS timed ones; FABFN and
+# YARDFN take the round number and print nanoseconds; PREPFN (untimed) runs before each of them.  A
+# non-empty $BLOCKED turns the row into "did not run: $BLOCKED".
+BLOCKED=""
+measure() {
+	local name=$1 kind=$2 n=$3 target=$4 f=$5 y=$6 prep=${7:-} r fn ns fm ym ratio met goal=-
+	local -a fv=() yv=()
+	[ -n "$BLOCKED" ] && { fail_row "$name" "$target" "$BLOCKED"; return; }
+	note "$name ..."
+	for ((r = 0; r <= ROUNDS; r++)); do
+		for fn in $( ((r % 2)) && echo "$f $y" || echo "$y $f"); do
+			[ -n "$prep" ] && $prep
+			if ! ns=$($fn "$r" 2>"$T/err"); then
+				fail_row "$name" "$target" "$([ "$fn" = "$f" ] && echo fabric || echo yardstick): $(tail -n 1 "$T/err")"
+				return
+			fi
+			[ "$r" -eq 0 ] && continue
+			if [ "$fn" = "$f" ]; then fv+=("$ns"); else yv+=("$ns"); fi
+		done
+	done
+	fm=$(printf '%s\n' "${fv[@]}" | median)
+	ym=$(printf '%s\n' "${yv[@]}" | median)
+	ratio=$(awk -v f="$fm" -v y="$ym" 'BEGIN { printf "%.2f", y / f }') # time ratio: >1 = fabric faster
+	met=-
+	if [ "$target" != - ]; then
+		goal=">= $target"
+		met=$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r >= t) ? "yes" : "NO" }')
+	fi
+	ROWS+=("$name	$(show "$kind" "$n" "$fm")	$(show "$kind" "$n" "$ym")	$ratio	$goal	$met")
+}
+
+# ---- the two sides ------------------------------------------------------------------------------------
+
+xval() { getfattr --absolute-names --only-values -n "$2" -- "$1" 2>/dev/null; }
+wait_sealed() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(xval "$1" user.fabric.state)" = sealed ] && return 0
+		sleep 0.05
+	done
+	echo "bench: $1 was not sealed within 60 s" >&2
+	return 1
+}
+
+# The daemon is started directly (what `fabric mount` execs), not through tools/fabric, which rebuilds it
+# when a source is newer: both mounts of one run must be the binary `make bench` built.
+mount_fabric() { # ARGS...: mount $MNT; the data path goes to $DATAPATH, a failure's reason to $BLOCKED
+	if ! "$ROOT/fs/fabricd" "$MNT" --state "$ST" --node "$NODE" --capacity "$CAPACITY" "$@" >"$T/mount.out" 2>&1; then
+		BLOCKED="fabric mount $* failed: $(tail -n 1 "$T/mount.out")"
+		return 1
+	fi
+	DATAPATH=$(xval "$MNT" user.fabric.datapath) ||
+		DATAPATH=$(grep -o 'data path: .*' "$ST/fabricd.log" | tail -n 1 | sed 's/^data path: //')
+	return 0
+}
+
+drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
+
+fab_read() { "$H" read "$MNT/vars/big" 1048576; }
+yard_read() { "$H" read "$YARD/big" 1048576; }
+fab_mmap() { "$H" mmap "$MNT/vars/big" 0 "$BIG"; }
+yard_mmap() { "$H" mmap "/dev/shm/$SHM" "$SHM_OFF" "$SHM_LEN"; }
+fab_mmap_pop() { "$H" mmap "$MNT/vars/big" 0 "$BIG" pop; }
+yard_mmap_pop() { "$H" mmap "/dev/shm/$SHM" "$SHM_OFF" "$SHM_LEN" pop; }
+fab_cp() {
+	local ns
+	ns=$("$H" run cp "$YARD/big" "$MNT/vars/cp$1") && wait_sealed "$MNT/vars/cp$1" && rm "$MNT/vars/cp$1" && echo "$ns"
+}
+yard_cp() {
+	local ns
+	ns=$("$H" run cp "$YARD/big" "$YARD/cp$1") && rm "$YARD/cp$1" && echo "$ns"
+}
+small() { # DIR ROUND: a fresh directory, SMALL_N new 4 KiB files in it (timed), then removed
+	local ns
+	mkdir "$1/small$2" && ns=$("$H" create "$1/small$2" "$SMALL_N" 4096) && rm -rf "$1/small$2" && echo "$ns"
+}
+fab_small() { small "$MNT/vars" "$1"; }
+yard_small() { small "$YARD" "$1"; }
+fab_stat() { "$H" stat "$MNT/vars/names" "$STAT_N"; }
+yard_stat() { "$H" stat "$YARD/names" "$STAT_N"; }
+fab_ls() { "$H" run ls -l "$MNT/vars/names"; }
+yard_ls() { "$H" run ls -l "$YARD/names"; }
+
+# ---- the run --------------------------------------------------------------------------------------------
+
+DATAPATH="(no mount)"
+mount -t tmpfs -o "size=$TMPFS_SIZE,mode=0755" tmpfs "$YARD" || BLOCKED="cannot mount a tmpfs at $YARD"
+[ -z "$BLOCKED" ] && mount_fabric
+note "data path: $DATAPATH"
+
+if [ -z "$BLOCKED" ]; then
+	note "making the $BIG_ARG file and variable"
+	if ! head -c "$BIG" /dev/urandom >"$YARD/big"; then
+		BLOCKED="cannot write $BIG_ARG to the tmpfs"
+	elif ! cp "$YARD/big" "$MNT/vars/big" 2>"$T/err" || ! wait_sealed "$MNT/vars/big" 2>>"$T/err"; then
+		BLOCKED="cannot make the $BIG_ARG variable: $(tail -n 1 "$T/err")"
+	fi
+fi
+
+measure "read 1 MiB, warm (vs tmpfs)" tput "$BIG" 0.9 fab_read yard_read
+measure "read 1 MiB, cold (vs tmpfs)" tput "$BIG" 0.9 fab_read yard_read drop_caches
+
+# The yardstick of mmap is the variable's own shm object, mapped directly.
+SAVED=$BLOCKED
+if [ -z "$BLOCKED" ]; then
+	loc=$(xval "$MNT/vars/big" user.fabric.locations)
+	read -r _ SHM SHM_OFF SHM_LEN _ <<<"$loc"
+	if [ "$(printf '%s\n' "$loc" | grep -c .)" != 1 ] || [ ! -f "/dev/shm/${SHM:-?}" ] || [ "${SHM_LEN:-}" != "$BIG" ]; then
+		BLOCKED="user.fabric.locations is not one whole extent in /dev/shm: '$loc'"
+	fi
+fi
+measure "mmap + touch each page (vs /dev/shm)" tput "$BIG" 0.9 fab_mmap yard_mmap
+measure "mmap MAP_POPULATE + touch (vs /dev/shm)" tput "$BIG" 0.9 fab_mmap_pop yard_mmap_pop
+BLOCKED=$SAVED
+
+measure "cp $BIG_ARG in (vs tmpfs)" tput "$BIG" 0.8 fab_cp yard_cp
+measure "create+write 4K+close x$SMALL_N (vs tmpfs)" op "$SMALL_N" 0.3 fab_small yard_small
+
+if [ -z "$BLOCKED" ]; then
+	note "creating $STAT_N names on each side"
+	mkdir "$MNT/vars/names" "$YARD/names" &&
+		"$H" create "$MNT/vars/names" "$STAT_N" 0 >/dev/null 2>"$T/err" &&
+		"$H" create "$YARD/names" "$STAT_N" 0 >/dev/null 2>>"$T/err" ||
+		BLOCKED="cannot create the $STAT_N names: $(tail -n 1 "$T/err")"
+fi
+SAVED=$BLOCKED
+measure "lstat x$STAT_N, warm (vs tmpfs)" op "$STAT_N" 0.3 fab_stat yard_stat
+measure "ls -l of $STAT_N entries, warm (vs tmpfs)" total 1 0.3 fab_ls yard_ls
+BLOCKED=$SAVED
+
+# Case 6: the same reads without passthrough, when the mount offers the switch (cold too: a warm read
+# without passthrough may come from the FUSE file's own page cache and never reach the daemon).
+PT_NOTE=""
+if { "$FAB" --help; "$ROOT/fs/fabricd" --help; } 2>&1 | grep -q -- '--no-passthrough'; then
+	if [ -z "$BLOCKED" ]; then
+		PT_DATAPATH=$DATAPATH
+		"$FAB" umount "$MNT" >"$T/umount.out" 2>&1 ||
+			BLOCKED="fabric umount failed: $(tail -n 1 "$T/umount.out")"
+		[ -z "$BLOCKED" ] && mount_fabric --no-passthrough && PT_NOTE="with --no-passthrough the data path is: $DATAPATH"
+		DATAPATH=$PT_DATAPATH
+	fi
+	measure "read 1 MiB, warm, --no-passthrough (vs tmpfs)" tput "$BIG" - fab_read yard_read
+	measure "read 1 MiB, cold, --no-passthrough (vs tmpfs)" tput "$BIG" - fab_read yard_read drop_caches
+else
+	PT_NOTE="comparison with --no-passthrough not available yet (neither tools/fabric nor fabricd offers it)"
+fi
+
+# ---- the report -------------------------------------------------------------------------------------------
+
+HEAD=("case" "fabric" "yardstick" "ratio" "target" "met")
+SETTINGS="BIG=$BIG_ARG, SMALL_N=$SMALL_N, STAT_N=$STAT_N; rounds: 1 warm-up + $ROUNDS timed, medians; ratio = yardstick time / fabric time (higher is better for the fabric)"
+MACHINE="$(uname -r), $(nproc) CPUs, MemTotal $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 2^20 }' /proc/meminfo)"
+DATE=$(date '+%Y-%m-%d %H:%M:%S %Z')
+
+# gain WARMTH: the read's ratio with passthrough over its ratio without ("" when either is missing).
+gain() {
+	printf '%s\n' "${ROWS[@]}" | awk -F'\t' -v a="read 1 MiB, $1 (vs tmpfs)" -v b="read 1 MiB, $1, --no-passthrough (vs tmpfs)" \
+		'$1 == a { x = $4 } $1 == b { y = $4 } END { if (x + 0 > 0 && y + 0 > 0) printf "%s %.1fx", w, x / y }' w="$1"
+}
+GAIN=$(printf '%s\n' "$(gain warm)" "$(gain cold)" | grep . | paste -sd, | sed 's/,/, /')
+[ -n "$GAIN" ] && GAIN="passthrough gain on the 1 MiB read (its ratio with passthrough / without): $GAIN"
+
+table_text() {
+	local r
+	{
+		(IFS=$'\t'; echo "${HEAD[*]}")
+		for r in "${ROWS[@]}"; do echo "$r"; done
+	} | awk -F'\t' '{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR; m = NF > m ? NF : m }
+		END { for (r = 1; r <= n; r++) { s = ""; for (i = 1; i < m; i++) s = s sprintf("%-*s  ", w[i], c[r, i]); print s c[r, m] } }'
+}
+table_md() {
+	local r
+	echo "| case | fabric | yardstick | ratio | target | met |"
+	echo "|---|--:|--:|--:|--:|---|"
+	for r in "${ROWS[@]}"; do
+		echo "| ${r//	/ | } |"
+	done
+}
+
+echo
+echo "fabric bench: data path: $DATAPATH"
+[ -n "$PT_NOTE" ] && echo "  ($PT_NOTE)"
+echo "$SETTINGS"
+echo
+table_text
+[ -n "$GAIN" ] && echo "$GAIN"
+if printf '%s\n' "${ROWS[@]}" | grep -q 'did not run' && [ -s "$ST/fabricd.log" ]; then
+	echo "last lines of the daemon's log:"
+	tail -n 15 "$ST/fabricd.log" | sed 's/^/  /'
+fi
+echo
+echo "machine: $MACHINE"
+echo "date:    $DATE"
+echo "command: $COMMAND   (in $ROOT)"
+
+{
+	echo "Data path: \`$DATAPATH\`${PT_NOTE:+ ($PT_NOTE)}."
+	echo "$SETTINGS."
+	echo
+	table_md
+	[ -n "$GAIN" ] && { echo; echo "${GAIN^}."; }
+	echo
+	echo "Machine: $MACHINE; $DATE; \`$COMMAND\`."
+} >"$OUT_MD"
+echo "(markdown in ${OUT_MD#"$ROOT"/})"
