@@ -10,6 +10,12 @@
  *   4. every sealed variable must have its block with its recorded size; after an unclean stop (the
  *      node's `clean` flag was not set) its XXH3-128 is recomputed and compared too.  One that fails is
  *      marked 'lost' in the YP, logged by name, and left out of the namespace.
+ *      A packed variable (its extent is in a slab block) must have its slab, SLAB_BLOCK_SIZE long, and an
+ *      extent of its size at a page-aligned offset inside it that no other variable's overlaps; after an
+ *      unclean stop the XXH3-128 of [offset, offset + size) is compared.  Each slab's free pages are
+ *      rebuilt from the extents of the variables that pass, and it is charged as a whole.  A lost packed
+ *      variable loses its extent too (its pages are free for others), so a slab left with no variable is
+ *      removed at once (but one, kept warm); steps 2 and 3 remove slabs no extent points into.
  * The clean flag is cleared while a daemon runs and set again by store_destroy. */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +31,7 @@
 struct loaded {
 	struct obj *o;
 	uint64_t parent;
+	uint64_t length; /* of its extent */
 };
 
 struct load_ctx {
@@ -95,8 +102,10 @@ static int load_row(void *arg, const struct yp_obj *r)
 	o->block_id = (uint64_t)r->block;
 	if (r->shm_name)
 		snprintf(o->shm_name, sizeof(o->shm_name), "%s", r->shm_name);
+	o->packed = r->block_kind && strcmp(r->block_kind, "slab") == 0;
+	o->offset = r->offset;
 	o->unlinked = true; /* until linked below */
-	c->v[c->n++] = (struct loaded){ o, (uint64_t)r->parent };
+	c->v[c->n++] = (struct loaded){ o, (uint64_t)r->parent, r->length };
 	return 0;
 }
 
@@ -120,14 +129,53 @@ static const char *verify_var(struct obj *o, bool full)
 	return why;
 }
 
+/* Is a sealed packed variable's slab there (adopted and charged on first sight), its extent inside it
+ * and clear of every other's, and (when asked) its bytes the same?  Takes its pages when it passes. */
+static const char *verify_packed(struct store *st, struct obj *o, uint64_t length, bool full)
+{
+	char hex[HASH_HEX_LEN + 1];
+	struct slab *s = slab_find(&st->slabs, o->block_id);
+	int rc;
+
+	if (!s) {
+		rc = slab_adopt(&st->slabs, o->block_id, o->shm_name, &s);
+		if (rc == -ENOENT)
+			return "its slab block is gone";
+		if (rc == -EIO)
+			return "its slab block has the wrong size";
+		if (rc)
+			return "its slab block cannot be opened";
+		alloc_adopt(&st->alloc, &s->charge, SLAB_BLOCK_SIZE);
+	}
+	if (length != o->size)
+		return "its extent's length is not its size";
+	rc = slab_take(s, o->offset, o->size);
+	if (rc == -EEXIST)
+		return "its pages in its slab overlap another variable's";
+	if (rc)
+		return "its extent does not lie within its slab";
+	if (full && (hash_fd(s->fd, o->offset, o->size, hex) < 0 || strcmp(hex, o->xxh3) != 0)) {
+		slab_put(s, o->offset, o->size);
+		return "its bytes no longer match their xxh3";
+	}
+	o->slab = s;
+	return NULL;
+}
+
+/* A lost variable stays in the YP with state 'lost'; a packed one also loses its extent, since its pages
+ * in the slab go back to the free space. */
 static int mark_lost(struct store *st, struct obj *o)
 {
 	struct yp_obj row;
+	int rc;
 
 	store_fill_yp(o, &row);
 	row.state = "lost";
 	row.parent = 0;
-	return yp_obj_update(st->yp, &row);
+	rc = yp_obj_update(st->yp, &row);
+	if (rc == 0 && o->packed)
+		rc = yp_extent_delete(st->yp, (int64_t)o->id);
+	return rc;
 }
 
 struct block_ctx {
@@ -196,6 +244,60 @@ static int clean_rows_and_blocks(struct store *st, struct load_ctx *c)
 	return rc;
 }
 
+struct lost_slabs {
+	struct store *st;
+	uint64_t *ids;
+	char (*names)[SHM_NAME_MAX];
+	size_t n, cap;
+};
+
+static int collect_lost_slab(void *arg, int64_t id, const char *shm_name, int used)
+{
+	struct lost_slabs *l = arg;
+
+	if (used || slab_find(&l->st->slabs, (uint64_t)id))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		uint64_t *ids = realloc(l->ids, cap * sizeof(*ids));
+		char(*names)[SHM_NAME_MAX] = ids ? realloc(l->names, cap * sizeof(*names)) : NULL;
+		if (ids)
+			l->ids = ids;
+		if (!ids || !names)
+			return -ENOMEM;
+		l->names = names;
+		l->cap = cap;
+	}
+	l->ids[l->n] = (uint64_t)id;
+	snprintf(l->names[l->n], SHM_NAME_MAX, "%s", shm_name);
+	l->n++;
+	return 0;
+}
+
+/* After step 4: blocks no extent points into any more (a slab that could not be opened, whose variables
+ * were all lost and so lost their extents) go, row and shm object, unless in memory (one kept warm). */
+static int drop_lost_slabs(struct store *st)
+{
+	struct lost_slabs l = { .st = st };
+	int rc = yp_each_block(st->yp, collect_lost_slab, &l);
+
+	if (rc == 0 && l.n)
+		rc = yp_begin(st->yp);
+	for (size_t i = 0; rc == 0 && i < l.n; i++)
+		rc = yp_block_delete(st->yp, (int64_t)l.ids[i]);
+	if (rc == 0 && l.n)
+		rc = yp_commit(st->yp);
+	else if (l.n)
+		yp_rollback(st->yp);
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		store_logf(st, "removing block %s: every variable in it was lost", l.names[i]);
+		shm_remove(l.names[i]);
+	}
+	free(l.ids);
+	free(l.names);
+	return rc;
+}
+
 /* Step 4, and the namespace: link every loaded object under its parent. */
 static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify)
 {
@@ -214,6 +316,8 @@ static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify)
 		dir = ns_by_id(st, c->v[i].parent);
 		if (!dir || dir->kind != OBJ_DIR)
 			why = "its directory is gone";
+		else if (o->kind == OBJ_VAR && o->packed)
+			why = verify_packed(st, o, c->v[i].length, full_verify);
 		else if (o->kind == OBJ_VAR)
 			why = verify_var(o, full_verify);
 		if (why) {
@@ -226,13 +330,20 @@ static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify)
 		ns_link(st, dir, o, NULL);
 		if (o->kind == OBJ_DIR)
 			dir->nsubdirs++;
-		else
+		else if (!o->packed)
 			alloc_adopt(&st->alloc, &o->charge, o->size);
 	}
 	if (rc == 0)
 		rc = yp_commit(st->yp);
 	else
 		yp_rollback(st->yp);
+	/* Slabs whose every variable was lost: those opened above go now (but one, kept warm), and so do
+	 * the rows of those that could not be opened (and their shm objects, if there). */
+	for (size_t i = st->slabs.n; rc == 0 && i-- > 0;)
+		if (i < st->slabs.n)
+			store_slab_maybe_free(st, st->slabs.v[i]);
+	if (rc == 0 && lost)
+		rc = drop_lost_slabs(st);
 	/* Objects left unlinked (lost, or under a lost directory) are freed from memory. */
 	for (size_t i = 0; i < c->n; i++) {
 		struct obj *o = c->v[i].o;
@@ -299,6 +410,16 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
 	if (!st)
 		return -ENOMEM;
 	pthread_mutex_init(&st->lock, NULL);
+	{
+		pthread_rwlockattr_t ra;
+		pthread_rwlockattr_init(&ra);
+		/* a steady stream of readers must not keep a defragment move waiting forever */
+		pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&st->slab_lock, &ra);
+		pthread_rwlockattr_destroy(&ra);
+	}
+	slab_set_init(&st->slabs);
+	st->slab_threshold = cfg->no_slabs ? 0 : STORE_SLAB_THRESHOLD;
 	st->log = cfg->log;
 	rc = ns_init(st);
 	if (rc)
@@ -346,12 +467,14 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
 	return 0;
 
 out_alloc:
+	slab_set_destroy(&st->slabs);
 	alloc_destroy(&st->alloc);
 out_yp:
 	yp_close(st->yp);
 out_ns:
 	ns_destroy(st);
 out_free:
+	pthread_rwlock_destroy(&st->slab_lock);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 	return rc;
@@ -378,7 +501,9 @@ void store_destroy(struct store *st)
 	pthread_mutex_unlock(&st->lock);
 	yp_close(st->yp);
 	ns_destroy(st);
+	slab_set_destroy(&st->slabs);
 	alloc_destroy(&st->alloc);
+	pthread_rwlock_destroy(&st->slab_lock);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }

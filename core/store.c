@@ -120,17 +120,35 @@ void store_attr_of(const struct obj *o, struct store_attr *out)
 	}
 }
 
-/* Rows of a variable whose bytes are going: its object row (extents cascade) and its block. */
+/* Rows of a variable whose bytes are going (inside the caller's transaction): its object row (extents
+ * cascade) and its own block.  A packed variable's slab stays; store_free_bytes frees its pages after. */
 int store_drop_rows(struct store *st, struct obj *o)
 {
 	int rc = yp_obj_delete(st->yp, (int64_t)o->id);
 
-	if (rc == 0 && o->kind == OBJ_VAR && o->block_id)
+	if (rc == 0 && o->kind == OBJ_VAR && !o->packed && o->block_id)
 		rc = yp_block_delete(st->yp, (int64_t)o->block_id);
 	return rc;
 }
 
-/* An unlinked object's last handle is gone: remove its rows, its block and its charge.  A YP failure is
+/* Memory side of a variable's bytes going, once its rows are gone (or left for the next start): its own
+ * block and charge, or its pages in its slab, and the slab itself when that leaves it empty. */
+void store_free_bytes(struct store *st, struct obj *o)
+{
+	if (o->kind != OBJ_VAR)
+		return;
+	if (o->packed && o->slab) {
+		struct slab *s = o->slab;
+		slab_put(s, o->offset, o->size);
+		o->slab = NULL; /* no handle is open: no reader can be looking */
+		store_slab_maybe_free(st, s);
+	} else if (!o->packed && o->shm_name[0]) {
+		shm_remove(o->shm_name);
+	}
+	alloc_release(&st->alloc, &o->charge);
+}
+
+/* An unlinked object's last handle is gone: remove its rows, its bytes and its charge.  A YP failure is
  * logged and left for the next start, which removes rows in state 'deleted'. */
 void store_release_data(struct store *st, struct obj *o)
 {
@@ -149,10 +167,47 @@ void store_release_data(struct store *st, struct obj *o)
 	if (rc)
 		store_logf(st, "could not remove the rows of unlinked object %llu (%s); the next start will",
 			   (unsigned long long)o->id, strerror(-rc));
-	if (o->kind == OBJ_VAR && o->shm_name[0])
-		shm_remove(o->shm_name);
-	alloc_release(&st->alloc, &o->charge);
+	store_free_bytes(st, o);
 	o->data_gone = true;
+}
+
+/* Inside the caller's transaction: the blocks row of slab s, if it has none yet (a slab is made in
+ * memory first and gets its row with the first object committed into it).  The caller sets s->in_yp
+ * after the commit. */
+int store_slab_row(struct store *st, struct slab *s)
+{
+	if (s->in_yp)
+		return 0;
+	return yp_block_insert(st->yp, (int64_t)s->id, st->node_id, s->shm_name, SLAB_BLOCK_SIZE, "slab");
+}
+
+/* Remove slab s if it is empty, unless it is the node's only slab: one empty slab is kept warm, so that
+ * a node whose small variables come and go does not make and remove a 4 MiB block (and fault its pages
+ * in again) every time.  A slab that never got its row goes anyway.  Its row goes in a transaction of its
+ * own (a failure is logged: the next start removes a slab no extent points into), then its shm object
+ * and its charge.  Returns whether it went. */
+bool store_slab_maybe_free(struct store *st, struct slab *s)
+{
+	int rc = 0;
+
+	if (s->nobjs != 0 || (st->slabs.n <= 1 && s->in_yp))
+		return false;
+	if (s->in_yp) {
+		rc = yp_begin(st->yp);
+		if (rc == 0) {
+			rc = yp_block_delete(st->yp, (int64_t)s->id);
+			if (rc == 0)
+				rc = yp_commit(st->yp);
+			else
+				yp_rollback(st->yp);
+		}
+		if (rc)
+			store_logf(st, "could not remove the row of empty slab %s (%s); the next start will",
+				   s->shm_name, strerror(-rc));
+	}
+	alloc_release(&st->alloc, &s->charge);
+	slab_remove(&st->slabs, s);
+	return true;
 }
 
 void store_maybe_free(struct store *st, struct obj *o)
@@ -349,9 +404,7 @@ static void unlink_var(struct store *st, struct obj *o)
 	store_mark_unlinked(st, o);
 	if (o->nopen == 0 && !o->waiters) {
 		o->data_gone = true; /* rows are gone already */
-		if (o->shm_name[0])
-			shm_remove(o->shm_name);
-		alloc_release(&st->alloc, &o->charge);
+		store_free_bytes(st, o);
 	}
 	store_maybe_free(st, o);
 }

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* storeInt.h -- what store.c, ns.c and recover.c share: the in-memory object and the store itself.
  *
- * Locking: one mutex, store->lock, guards the namespace, every struct obj field and the YP handle.  Data
- * moves (pread/pwrite on a block fd, hashing at seal) happen outside it: an open handle keeps the object
- * and its fd alive, so nobody frees them underneath.
+ * Locking: one mutex, store->lock, guards the namespace, every struct obj field, the slabs and the YP
+ * handle.  Data moves (pread/pwrite on a block fd, hashing at seal, copying a small variable into a slab)
+ * happen outside it: an open handle keeps the object and its fd alive, so nobody frees them underneath.
+ * Reads of a packed object take store->slab_lock for reading instead, and look up its slab and offset
+ * under it; whoever moves a packed object (defragment) holds store->lock and takes slab_lock for writing
+ * only to switch obj->slab and obj->offset, after the copy and the commit.  So a reader sees the old
+ * place or the new one, whole, and the old place is given back only once no reader can be in it.  Lock
+ * order: store->lock, then slab_lock; a reader holding slab_lock takes nothing else.
  *
  * Lifetime of a struct obj: it exists while it is linked in the namespace (parent != NULL, or it is the
- * root), or the kernel holds lookup references (nlookup), or handles are open (nopen).  Its shm block and
- * YP row go when it is unlinked and nopen reaches 0 (release_data); the struct itself when nlookup also
- * reaches 0 (maybe_free). */
+ * root), or the kernel holds lookup references (nlookup), or handles are open (nopen).  Its bytes (its
+ * shm block, or its pages in a slab) and YP row go when it is unlinked and nopen reaches 0 (release_data);
+ * the struct itself when nlookup also reaches 0 (maybe_free). */
 #ifndef FABRIC_CORE_STOREINT_H
 #define FABRIC_CORE_STOREINT_H
 
@@ -18,6 +23,7 @@
 #include "core/hash.h"
 #include "core/names.h"
 #include "core/shm.h"
+#include "core/slab.h"
 #include "core/store.h"
 
 struct yp;
@@ -64,15 +70,23 @@ struct obj {
 	char *type, *doc, *scope;
 	char xxh3[HASH_HEX_LEN + 1]; /* "" until sealed */
 
-	/* variables: their dedicated block */
+	/* variables: where the bytes are.  A dedicated variable (every one while it is written) has a block
+	 * of its own: block_id and shm_name are that block, byte 0 is its byte 0, fd is open while nopen > 0
+	 * (read-only once sealed), charge is what the allocator holds for it.  A packed one (moved into a slab
+	 * at seal, see store_io.c) has block_id and shm_name of its slab, its bytes at offset, fd -1 and no
+	 * charge of its own (the slab is charged).  packed is set once, at seal, while no other handle is
+	 * open, so a handle's owner may read it without the lock; slab and offset change under slab_lock. */
 	uint64_t block_id;
 	char shm_name[SHM_NAME_MAX];
-	int fd; /* open while nopen > 0, else -1 */
+	int fd;
 	uint64_t charge;
+	bool packed;
+	struct slab *slab;
+	uint64_t offset;
 
 	uint64_t nlookup;
 	unsigned nopen, nwriters;
-	bool sealing; /* the last writer is gone and the hash is being taken */
+	bool sealing; /* the last writer is gone: the hash is being taken, the bytes maybe packed */
 	bool doomed;  /* drop instead of seal */
 	struct store_handle *handles;
 	struct waiter *waiters;
@@ -87,6 +101,11 @@ struct store {
 	char prefix[SHM_NAME_MAX];
 	uint64_t next_block;
 	void (*log)(const char *msg);
+
+	struct slab_set slabs;
+	pthread_rwlock_t slab_lock; /* see "Locking" above */
+	uint64_t slab_threshold;    /* variables smaller than this are packed at seal: STORE_SLAB_THRESHOLD */
+	bool lease_warned;          /* the lease probe failed once and said so (store_io.c) */
 
 	struct obj **by_name, **by_id; /* hash tables, nbuckets each */
 	size_t nbuckets, nobjs;
@@ -112,7 +131,10 @@ int64_t store_now_ns(void);
 void store_attr_of(const struct obj *o, struct store_attr *out);
 void store_path(const struct obj *o, char *buf, size_t len);
 int store_drop_rows(struct store *st, struct obj *o);
+void store_free_bytes(struct store *st, struct obj *o);
 void store_release_data(struct store *st, struct obj *o);
+int store_slab_row(struct store *st, struct slab *s);
+bool store_slab_maybe_free(struct store *st, struct slab *s);
 void store_maybe_free(struct store *st, struct obj *o);
 void store_mark_unlinked(struct store *st, struct obj *o);
 int store_truncate_locked(struct store *st, struct obj *o, uint64_t size);

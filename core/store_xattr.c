@@ -6,7 +6,8 @@
  *   xxh3       read-only: XXH3-128 of the sealed bytes (absent while writing)
  *   node       read-only: the node that holds the bytes
  *   locations  read-only: "NODE SHM-NAME OFFSET LENGTH", one line per extent (joined by '\n', no final
- *              newline): the seed's get_locations
+ *              newline): the seed's get_locations.  A variable with its own block: that block, offset 0;
+ *              one packed into a slab: the slab and where its bytes start in it right now
  *   scope      read-only for now: "any"
  *   state      read-only: writing | sealed
  *   kind       read-only: var | dir
@@ -71,7 +72,8 @@ static int xa_value(struct store *st, const struct obj *o, int a, char *buf, siz
 	case XA_LOCATIONS:
 		if (o->kind != OBJ_VAR)
 			return -ENODATA;
-		n = snprintf(buf, len, "%s %s 0 %llu", st->node, o->shm_name, (unsigned long long)o->size);
+		n = snprintf(buf, len, "%s %s %llu %llu", st->node, o->shm_name, (unsigned long long)o->offset,
+			     (unsigned long long)o->size);
 		return n < 0 || (size_t)n >= len ? -ERANGE : n;
 	}
 	if (!v)

@@ -38,6 +38,8 @@ enum stmt_id {
 	ST_BLOCK_DELETE,
 	ST_BLOCK_EACH,
 	ST_EXTENT_SET,
+	ST_EXTENT_MOVE,
+	ST_EXTENT_DELETE,
 	ST_COUNT
 };
 
@@ -57,8 +59,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_OBJ_DELETE] = "DELETE FROM objects WHERE id = ?1",
 	[ST_OBJ_EACH] = "SELECT o.id, o.parent, o.name, o.kind, o.state, o.type, o.doc, o.xxh3, o.scope, o.node,"
 			" o.size, o.mode, o.uid, o.gid, o.created_ns, o.modified_ns, o.sealed_ns,"
-			" e.block, b.shm_name, e.offset, e.length"
-			" FROM objects o LEFT JOIN extents e ON e.object = o.id AND e.offset = 0"
+			" e.block, b.shm_name, e.offset, e.length, b.kind"
+			" FROM objects o LEFT JOIN extents e ON e.rowid ="
+			" (SELECT rowid FROM extents WHERE object = o.id ORDER BY offset LIMIT 1)"
 			" LEFT JOIN blocks b ON b.id = e.block ORDER BY o.id",
 	[ST_BLOCK_MAX] = "SELECT max(coalesce((SELECT max(id) FROM blocks), 0),"
 			 " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'blocks'), 0))",
@@ -68,6 +71,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BLOCK_EACH] = "SELECT b.id, b.shm_name, EXISTS (SELECT 1 FROM extents e WHERE e.block = b.id)"
 			  " FROM blocks b ORDER BY b.id",
 	[ST_EXTENT_SET] = "INSERT OR REPLACE INTO extents(object, block, offset, length) VALUES (?1, ?2, ?3, ?4)",
+	[ST_EXTENT_MOVE] = "UPDATE extents SET block = ?2, offset = ?3, length = ?4 WHERE object = ?1",
+	[ST_EXTENT_DELETE] = "DELETE FROM extents WHERE object = ?1",
 };
 
 /* Version 1.  Directories are rows of objects too (kind 'dir'), so one id space gives every name its
@@ -481,6 +486,7 @@ int yp_each_object(struct yp *yp, int (*fn)(void *arg, const struct yp_obj *o), 
 			.shm_name = col_text(s, 18),
 			.offset = (uint64_t)sqlite3_column_int64(s, 19),
 			.length = (uint64_t)sqlite3_column_int64(s, 20),
+			.block_kind = col_text(s, 21),
 		};
 		int cb = fn(arg, &o);
 		if (cb) {
@@ -577,4 +583,31 @@ int yp_extent_set(struct yp *yp, int64_t obj, int64_t block, uint64_t offset, ui
 	sqlite3_bind_int64(s, 3, (int64_t)offset);
 	sqlite3_bind_int64(s, 4, (int64_t)length);
 	return exec_stmt(yp, s, "extent set");
+}
+
+int yp_extent_move(struct yp *yp, int64_t obj, int64_t block, uint64_t offset, uint64_t length)
+{
+	sqlite3_stmt *s = stmt(yp, ST_EXTENT_MOVE);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, obj);
+	sqlite3_bind_int64(s, 2, block);
+	sqlite3_bind_int64(s, 3, (int64_t)offset);
+	sqlite3_bind_int64(s, 4, (int64_t)length);
+	rc = exec_stmt(yp, s, "extent move");
+	if (rc == 0 && sqlite3_changes(yp->db) == 0)
+		rc = -ENOENT;
+	return rc;
+}
+
+int yp_extent_delete(struct yp *yp, int64_t obj)
+{
+	sqlite3_stmt *s = stmt(yp, ST_EXTENT_DELETE);
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, obj);
+	return exec_stmt(yp, s, "extent delete");
 }

@@ -29,7 +29,8 @@ struct yp_node {
 	int clean; /* 1 after a clean unmount, 0 while a daemon runs (or after it crashed) */
 };
 
-/* One row of objects; for yp_each_object also its first extent and that extent's block. */
+/* One row of objects; for yp_each_object also its extent and that extent's block (a variable has one
+ * extent: its own block at offset 0, or a slab at a page-aligned offset). */
 struct yp_obj {
 	int64_t id;
 	int64_t parent; /* 0: none (the root, or an unlinked object still open) */
@@ -46,7 +47,8 @@ struct yp_obj {
 	int64_t created_ns, modified_ns, sealed_ns;
 	int64_t block; /* 0: no extent */
 	const char *shm_name;
-	uint64_t offset, length;
+	const char *block_kind; /* "dedicated" | "slab"; NULL without an extent */
+	uint64_t offset, length; /* where the bytes are in the block */
 };
 
 /* Open (creating and migrating when needed) the database at path. */
@@ -79,7 +81,12 @@ int yp_block_set_size(struct yp *yp, int64_t id, uint64_t size);
 int yp_block_delete(struct yp *yp, int64_t id);
 int yp_each_block(struct yp *yp, int (*fn)(void *arg, int64_t id, const char *shm_name, int used), void *arg);
 
-/* Extents: (object, offset) -> (block, length); set replaces. */
+/* Extents: (object, block, offset, length): the object's bytes are length bytes at offset of block.
+ * Keyed by (object, offset): set inserts, or replaces the object's extent at that same offset; move
+ * repoints every extent of the object (it has one) to another block and offset (-ENOENT when it has
+ * none); delete removes them. */
 int yp_extent_set(struct yp *yp, int64_t obj, int64_t block, uint64_t offset, uint64_t length);
+int yp_extent_move(struct yp *yp, int64_t obj, int64_t block, uint64_t offset, uint64_t length);
+int yp_extent_delete(struct yp *yp, int64_t obj);
 
 #endif

@@ -84,11 +84,13 @@ static void node_name(const char *name, char *buf, size_t len)
 	snprintf(buf, len, "%s-%s", tag, name);
 }
 
-/* store_init on base/NAME with node TAG-NAME; NULL (and a message) on failure. */
+/* store_init on base/NAME with node TAG-NAME; NULL (and a message) on failure.  no_slabs: these cases
+ * check variables in blocks of their own (tests/test_slab.c checks small ones packed into slabs). */
 static struct store *open_store(const char *name, uint64_t capacity)
 {
 	char dir[512], node[80], msg[512] = "";
-	struct store_config cfg = { .state_dir = dir, .node = node, .capacity = capacity, .log = log_sink };
+	struct store_config cfg = { .state_dir = dir, .node = node, .capacity = capacity, .log = log_sink,
+				    .no_slabs = true };
 	struct store *st = NULL;
 	int rc;
 
@@ -900,7 +902,7 @@ static void test_restart(void)
 	CHECK(strcmp(buf, "1") == 0);
 
 	/* again, with node NULL: the state dir's own node */
-	struct store_config cfg = { .state_dir = dir, .node = NULL, .capacity = 0, .log = log_sink };
+	struct store_config cfg = { .state_dir = dir, .node = NULL, .capacity = 0, .log = log_sink, .no_slabs = true };
 	state_dir("rst", dir, sizeof(dir));
 	node_name("rst", node, sizeof(node));
 	st = NULL;
