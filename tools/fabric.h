@@ -3,11 +3,13 @@
  *
  * The Data Fabric design's get_ptr(node, shared_id, offset) -> (type, pointer).  A program links
  * tools/libfabric.a (or compiles tools/fabric_map.c in) and asks for a variable by its path in the mount
- * (/fabric/vars/w) or by its name under vars/ with the mount in $FABRIC ("w").  The mapping is the shm
- * pages themselves: of the shm object named by user.fabric.locations when this process may open it
- * (root; the blocks are mode 0600), else of the file in the mount, which is zero-copy too when the mount
- * uses passthrough (`getfattr -n user.fabric.datapath /fabric`).  Works for variables with a block of
- * their own and for small ones packed into a slab block at an offset.  Only sealed variables are mapped.
+ * (/fabric/vars/w) or by its name under vars/ with the mount in $FABRIC ("w").  For a variable with a
+ * block of its own the mapping is the shm pages themselves: of the shm object named by
+ * user.fabric.locations when this process may open it (root; the blocks are mode 0600), else of the file
+ * in the mount, which is zero-copy too when the mount uses passthrough (`getfattr -n
+ * user.fabric.datapath /fabric`).  A small variable packed into a slab block (under 64 KiB) is mapped
+ * through the mount, a page-cache copy, because its slab pages are reused after removal and moved by
+ * defragment.  Only sealed variables are mapped.
  *
  * Ownership: the mapping stays valid until fabric_unmap, even after the variable is removed (its pages
  * live while mapped).  *type is malloc'd (NULL when the variable has no type); the caller frees it. */

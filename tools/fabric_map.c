@@ -2,9 +2,8 @@
 /* fabric_map.c -- get_ptr for programs (see fabric.h).  No dependency but libc: programs in any language
  * that can call C (Python's ctypes, Julia's ccall) can use it as it is.
  *
- * A mapping must start on a page boundary; a packed variable starts at a page-aligned offset of its slab
- * (see core/slab), but the code does not rely on it: it maps from the page below the offset and hands out
- * a pointer into the mapping.  fabric_unmap finds the mapping's start again the same way. */
+ * Only a variable's own block is mapped directly; both that and the file in the mount start at offset 0.
+ * fabric_unmap still rounds down to the page of the pointer, so a later mapping at an offset can reuse it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -78,14 +77,22 @@ const void *fabric_map(const char *path_or_name, size_t *len, char **type)
 		return NULL;
 	}
 	free(loc);
-	/* the shm object itself, when we may open it; else the file in the mount */
+	/* The shm object itself when it is the variable's own block (offset 0, same size) and we may open it:
+	 * its pages live as long as the mapping.  A small variable packed into a slab block is mapped through
+	 * the mount instead, because its pages in the slab are reused after it is removed and moved by
+	 * defragment. */
 	{
 		char shmpath[300];
+		struct stat sb;
 		snprintf(shmpath, sizeof(shmpath), "/dev/shm/%s", shm);
 		fd = open(shmpath, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && (off != 0 || fstat(fd, &sb) < 0 || (unsigned long long)sb.st_size != length)) {
+			close(fd);
+			fd = -1;
+		}
 	}
 	if (fd >= 0) {
-		p = map_range(fd, off, (size_t)length);
+		p = map_range(fd, 0, (size_t)length);
 	} else {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
