@@ -313,6 +313,25 @@ static int run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 				 (unsigned long long)res.skipped, report);
 }
 
+static int run_defragment(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	const char *node = opt(cmd, "node");
+	uint64_t moved = 0, freed = 0;
+	int rc;
+
+	if (node && strcmp(node, store_node_name(env->st)) != 0)
+		return fail(ans, -EINVAL, "node '%s' is not this node ('%s'); several nodes are not done yet", node,
+			    store_node_name(env->st));
+	rc = store_defragment(env->st, &moved, &freed);
+	if (rc)
+		return fail(ans, rc, "defragment failed: %s; see the daemon log", strerror(-rc));
+	if (cmd->json)
+		return ctl_answer_printf(ans, "{\"bytes_moved\":%llu,\"blocks_freed\":%llu}\n",
+					 (unsigned long long)moved, (unsigned long long)freed);
+	return ctl_answer_printf(ans, "bytes_moved\t%llu\nblocks_freed\t%llu\n", (unsigned long long)moved,
+				 (unsigned long long)freed);
+}
+
 static const struct ctl_verb verbs[] = {
 	{ "help", 0, 1, "", "help [VERB]", "list the verbs, or say what one does", run_help },
 	{ "list", 0, 1, "", "list [PREFIX]", "names under vars/ (path, kind, size, type), tab-separated",
@@ -320,6 +339,8 @@ static const struct ctl_verb verbs[] = {
 	{ "locate", 1, 1, "", "locate NAME", "where a variable's bytes are: NODE SHM-NAME OFFSET LENGTH lines",
 	  run_locate },
 	{ "stat", 0, 0, "", "stat", "capacity, used and free bytes of this node", run_stat },
+	{ "defragment", 0, 0, "node", "defragment [node=N]",
+	  "compact the slab blocks that pack small variables: bytes moved, blocks freed", run_defragment },
 	{ "load", 2, 2, "type,doc", "load NAME FILE [type=T] [doc=D]",
 	  "a new variable from a file on disk (absolute path), read with io_uring straight into shm", run_load },
 	{ "checkpoint", 0, 1, "", "checkpoint [DIR]",
