@@ -232,10 +232,23 @@ static void report_line(char *report, size_t reportlen, const char *fmt, const c
 		snprintf(report + at, reportlen - at, fmt, a, b);
 }
 
-int load_restore(struct store *st, const struct load_caller *who, const char *dir, struct load_result *res,
-		 char *report, size_t reportlen, char *why, size_t whylen)
+static bool wanted(const char *path, const char *const *paths, size_t n, bool *seen)
+{
+	if (!paths)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(paths[i], path) == 0) {
+			seen[i] = true;
+			return true;
+		}
+	return false;
+}
+
+static int restore(struct store *st, const struct load_caller *who, const char *dir, const char *const *paths,
+		   size_t npaths, struct load_result *res, char *report, size_t reportlen, char *why, size_t whylen)
 {
 	char path[PATH_MAX_LEN + 64], line[PATH_MAX_LEN * 2 + STORE_DOC_MAX * 2 + 256];
+	bool *seen;
 	struct load_creds saved;
 	FILE *f;
 	int rc = 0;
@@ -247,6 +260,9 @@ int load_restore(struct store *st, const struct load_caller *who, const char *di
 		load_say(why, whylen, "DIR must be an absolute path: %s", dir);
 		return -EINVAL;
 	}
+	seen = calloc(npaths ? npaths : 1, sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/" MANIFEST, dir);
 	load_become(who, &saved);
 	f = fopen(path, "re");
@@ -254,6 +270,7 @@ int load_restore(struct store *st, const struct load_caller *who, const char *di
 	if (!f) {
 		rc = -errno;
 		load_say(why, whylen, "no checkpoint in %s (%s)", dir, strerror(errno));
+		free(seen);
 		return rc;
 	}
 	while (rc == 0 && fgets(line, sizeof(line), f)) {
@@ -275,6 +292,8 @@ int load_restore(struct store *st, const struct load_caller *who, const char *di
 		}
 		for (int i = 0; i < 9; i++)
 			unescape(field[i]);
+		if (strcmp(field[1], "dir") != 0 && !wanted(field[0], paths, npaths, seen))
+			continue;
 		if (path_resolve(st, field[0], &id, &a) == 0) {
 			char x[40] = "";
 			ssize_t k = store_getxattr(st, id, "user.fabric.xxh3", x, sizeof(x) - 1);
@@ -322,5 +341,24 @@ int load_restore(struct store *st, const struct load_caller *who, const char *di
 		res->bytes += one.size;
 	}
 	fclose(f);
+	for (size_t i = 0; paths && i < npaths; i++) {
+		if (seen[i])
+			continue;
+		res->skipped++;
+		report_line(report, reportlen, "missing\tvars/%s\t%s\n", paths[i], "the checkpoint does not hold it");
+	}
+	free(seen);
 	return rc;
+}
+
+int load_restore(struct store *st, const struct load_caller *who, const char *dir, struct load_result *res,
+		 char *report, size_t reportlen, char *why, size_t whylen)
+{
+	return restore(st, who, dir, NULL, 0, res, report, reportlen, why, whylen);
+}
+
+int load_restore_only(struct store *st, const struct load_caller *who, const char *dir, const char *const *paths,
+		      size_t n, struct load_result *res, char *report, size_t reportlen, char *why, size_t whylen)
+{
+	return restore(st, who, dir, paths, n, res, report, reportlen, why, whylen);
 }

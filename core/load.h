@@ -46,5 +46,9 @@ int load_checkpoint(struct store *st, const struct load_caller *who, const char 
  * report (may be NULL).  Each restored variable's xxh3 must equal the manifest's, else it is dropped. */
 int load_restore(struct store *st, const struct load_caller *who, const char *dir, struct load_result *res,
 		 char *report, size_t reportlen, char *why, size_t whylen);
+/* The same for only the n variables named in paths (under vars/): what a mount found lost.  Names the
+ * checkpoint does not hold are counted in res->skipped and named in report ("missing"). */
+int load_restore_only(struct store *st, const struct load_caller *who, const char *dir, const char *const *paths,
+		      size_t n, struct load_result *res, char *report, size_t reportlen, char *why, size_t whylen);
 
 #endif

@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "core/size.h"
+
+#define PATH_MAX_BUF 4096
 #include "core/storeInt.h"
 #include "meta/yp.h"
 
@@ -299,10 +301,11 @@ static int drop_lost_slabs(struct store *st)
 }
 
 /* Step 4, and the namespace: link every loaded object under its parent. */
-static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify)
+static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify,
+		       void (*report)(void *arg, const char *path), void *report_arg)
 {
-	size_t lost = 0;
-	int rc = yp_begin(st->yp);
+	size_t lost = 0, *lost_at = calloc(c->n ? c->n : 1, sizeof(*lost_at));
+	int rc = lost_at ? yp_begin(st->yp) : -ENOMEM;
 
 	for (size_t i = 0; rc == 0 && i < c->n; i++) {
 		struct obj *o = c->v[i].o;
@@ -323,7 +326,7 @@ static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify)
 		if (why) {
 			store_logf(st, "object %llu '%s' is lost: %s", (unsigned long long)o->id, o->name, why);
 			rc = mark_lost(st, o);
-			lost++;
+			lost_at[lost++] = i;
 			continue;
 		}
 		o->unlinked = false;
@@ -344,6 +347,20 @@ static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify)
 			store_slab_maybe_free(st, st->slabs.v[i]);
 	if (rc == 0 && lost)
 		rc = drop_lost_slabs(st);
+	/* Name the lost variables by path (their directories are linked by now) for whoever can bring them
+	 * back, before they leave memory. */
+	for (size_t k = 0; report && rc == 0 && k < lost; k++) {
+		struct obj *o = c->v[lost_at[k]].o, *dir = ns_by_id(st, c->v[lost_at[k]].parent);
+		char dpath[PATH_MAX_BUF], path[PATH_MAX_BUF + NAMES_LEAF_MAX + 2];
+		if (o->kind != OBJ_VAR || !dir || dir->unlinked)
+			continue;
+		store_path(dir, dpath, sizeof(dpath));
+		/* store_path says "vars/a/b"; commands name things under vars/ */
+		snprintf(path, sizeof(path), "%s%s%s", strncmp(dpath, "vars/", 5) == 0 ? dpath + 5 : "",
+			 strncmp(dpath, "vars/", 5) == 0 ? "/" : "", o->name);
+		report(report_arg, path);
+	}
+	free(lost_at);
 	/* Objects left unlinked (lost, or under a lost directory) are freed from memory. */
 	for (size_t i = 0; i < c->n; i++) {
 		struct obj *o = c->v[i].o;
@@ -446,7 +463,7 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
 	if (rc == 0)
 		rc = clean_rows_and_blocks(st, &c);
 	if (rc == 0)
-		rc = link_loaded(st, &c, !was_clean);
+		rc = link_loaded(st, &c, !was_clean, cfg->lost, cfg->lost_arg);
 	if (rc == 0)
 		rc = yp_block_max_id(st->yp, &maxblock);
 	free(c.v);

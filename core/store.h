@@ -62,6 +62,10 @@ struct store_config {
 	/* Keep every variable in a block of its own, never packing small ones into slabs (tests of dedicated
 	 * blocks, measurements).  Packed variables already there stay packed. */
 	bool no_slabs;
+	/* Called during store_init for each sealed variable found lost (its shm is gone or changed, as after
+	 * a reboot), with its path under vars/, so the caller can restore it; may be NULL. */
+	void (*lost)(void *arg, const char *path);
+	void *lost_arg;
 };
 
 struct store_attr {

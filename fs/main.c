@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/load.h"
 #include "core/names.h"
 #include "core/size.h"
 #include "fs/fs.h"
@@ -245,7 +246,62 @@ static int lock_state(const char *state, const char *mountpoint, int *lockfd)
 }
 
 /* Is path a mount point already (its device differs from its parent's)? */
-static char started_line[PATH_MAX * 2 + 512];
+static char started_line[PATH_MAX * 4 + 4096];
+static char lost_line[PATH_MAX + 2048]; /* what the start found lost and brought back, for the mount's answer */
+
+/* Variables found lost at start (their shm gone, as after a reboot), by path under vars/. */
+struct lost_list {
+	char **paths;
+	size_t n, cap;
+};
+
+static void note_lost(void *arg, const char *path)
+{
+	struct lost_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		char **np = realloc(l->paths, cap * sizeof(*np));
+		if (!np)
+			return;
+		l->paths = np;
+		l->cap = cap;
+	}
+	if ((l->paths[l->n] = strdup(path)) != NULL)
+		l->n++;
+}
+
+/* Bring lost variables back from STATE/checkpoint when there is one; say what is missing otherwise. */
+static void restore_lost(struct store *st, const char *state, struct lost_list *l)
+{
+	struct load_caller root = { 0, 0, getpid() };
+	struct load_result res;
+	char dir[PATH_MAX + 16], manifest[PATH_MAX + 32], report[4096], why[1024] = "";
+	int rc;
+
+	if (!l->n)
+		return;
+	snprintf(dir, sizeof(dir), "%s/checkpoint", state);
+	snprintf(manifest, sizeof(manifest), "%s/manifest.tsv", dir);
+	if (access(manifest, R_OK) != 0) {
+		snprintf(lost_line, sizeof(lost_line), "; %zu variable(s) lost and no checkpoint in %s to restore "
+			 "them from (names in the log)", l->n, dir);
+		return;
+	}
+	rc = load_restore_only(st, &root, dir, (const char *const *)l->paths, l->n, &res, report, sizeof(report),
+			       why, sizeof(why));
+	if (rc)
+		snprintf(lost_line, sizeof(lost_line), "; %zu variable(s) lost; restoring them from %s failed: %s",
+			 l->n, dir, why);
+	else
+		snprintf(lost_line, sizeof(lost_line), "; %zu variable(s) lost, %llu restored from %s%s", l->n,
+			 (unsigned long long)res.count, dir, res.count < l->n ? " (the others: see the log)" : "");
+	if (report[0] || why[0]) {
+		char msg[sizeof(report) + 64];
+		snprintf(msg, sizeof(msg), "restore of lost variables: %s%s", why, report);
+		log_line(msg);
+	}
+}
 
 /* Once the kernel's INIT is answered the data path is known: log it, and release the waiting parent
  * (or print it, in the foreground).  Runs beside the session loop, which must answer INIT. */
@@ -263,8 +319,9 @@ static void *announce_when_ready(void *arg)
 	}
 	store_statfs(fs->store, &capacity, &used, &objects);
 	size_format(capacity, cap, sizeof(cap));
-	snprintf(started_line, sizeof(started_line), "mounted %s: node %s, capacity %s, %llu variables; data path: %s",
-		 fs->mountpoint, store_node_name(fs->store), cap, (unsigned long long)objects, fs_pt_datapath());
+	snprintf(started_line, sizeof(started_line), "mounted %s: node %s, capacity %s, %llu variables%s; data path: %s",
+		 fs->mountpoint, store_node_name(fs->store), cap, (unsigned long long)objects, lost_line,
+		 fs_pt_datapath());
 	log_line(started_line);
 	if (ready_fd >= 0) {
 		if (dprintf(ready_fd, "ok:%s", started_line) < 0)
@@ -304,6 +361,7 @@ int main(int argc, char **argv)
 	char state[PATH_MAX], mnt[PATH_MAX], fsname[PATH_MAX + 8], logpath[PATH_MAX + 16], msg[PATH_MAX * 2 + 256];
 	struct fuse_loop_config *loop;
 	struct store_config cfg = { 0 };
+	struct lost_list lost = { 0 };
 	pthread_t ready;
 	struct fs fs = { 0 };
 	int lockfd = -1, rc;
@@ -348,9 +406,15 @@ int main(int argc, char **argv)
 	cfg.node = opt.node;
 	cfg.capacity = opt.capacity;
 	cfg.log = log_line;
+	cfg.lost = note_lost;
+	cfg.lost_arg = &lost;
 	rc = store_init(&cfg, &fs.store, msg, sizeof(msg));
 	if (rc)
 		return fail("%s", msg);
+	restore_lost(fs.store, state, &lost);
+	for (size_t i = 0; i < lost.n; i++)
+		free(lost.paths[i]);
+	free(lost.paths);
 	snprintf(fsname, sizeof(fsname), "fabric:%s", state);
 	rc = fs_files_start();
 	if (rc == 0)
