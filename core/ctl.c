@@ -210,20 +210,61 @@ static int run_list(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 	return rc;
 }
 
+struct stat_ctx {
+	struct ctl_answer *ans;
+	bool json, first;
+};
+
+/* One block line of `stat`: the variables' own blocks summed, then each slab block. */
+static int stat_block(void *arg, const struct store_block_info *b)
+{
+	struct stat_ctx *c = arg;
+	uint64_t free_bytes = b->size > b->used ? b->size - b->used : 0;
+	unsigned frag = free_bytes ? (unsigned)(100 - b->largest_free * 100 / free_bytes) : 0;
+	int rc;
+
+	if (!b->slab)
+		return c->json ? ctl_answer_printf(c->ans, ",\"own_blocks\":{\"count\":%llu,\"bytes\":%llu,\"charged\":%llu}"
+						   ",\"slabs\":[", (unsigned long long)b->objects,
+						   (unsigned long long)b->size, (unsigned long long)b->used)
+			       : ctl_answer_printf(c->ans, "own_blocks\t%llu\t%llu\t%llu\n", (unsigned long long)b->objects,
+						   (unsigned long long)b->size, (unsigned long long)b->used);
+	if (!c->json)
+		return ctl_answer_printf(c->ans, "slab\t%llu\t%s\t%llu\t%llu\t%llu\t%llu\t%u%%\n",
+					 (unsigned long long)b->id, b->shm_name, (unsigned long long)b->size,
+					 (unsigned long long)b->used, (unsigned long long)b->objects,
+					 (unsigned long long)b->largest_free, frag);
+	rc = ctl_answer_printf(c->ans, "%s{\"block\":%llu,\"shm\":\"%s\",\"size\":%llu,\"used\":%llu,\"variables\":%llu,"
+			       "\"largest_free\":%llu,\"fragmentation\":%u}", c->first ? "" : ",",
+			       (unsigned long long)b->id, b->shm_name, (unsigned long long)b->size,
+			       (unsigned long long)b->used, (unsigned long long)b->objects,
+			       (unsigned long long)b->largest_free, frag);
+	c->first = false;
+	return rc;
+}
+
 static int run_stat(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
 {
 	struct store *st = env->st;
+	struct stat_ctx c = { ans, cmd->json, true };
 	uint64_t cap, used, objects;
+	int rc;
 
 	store_statfs(st, &cap, &used, &objects);
 	if (cmd->json)
-		return ctl_answer_printf(ans, "{\"node\":\"%s\",\"capacity\":%llu,\"used\":%llu,\"free\":%llu,"
-					 "\"variables\":%llu}\n", store_node_name(st), (unsigned long long)cap,
-					 (unsigned long long)used, (unsigned long long)(used > cap ? 0 : cap - used),
-					 (unsigned long long)objects);
-	return ctl_answer_printf(ans, "node\t%s\ncapacity\t%llu\nused\t%llu\nfree\t%llu\nvariables\t%llu\n",
-				 store_node_name(st), (unsigned long long)cap, (unsigned long long)used,
-				 (unsigned long long)(used > cap ? 0 : cap - used), (unsigned long long)objects);
+		rc = ctl_answer_printf(ans, "{\"node\":\"%s\",\"capacity\":%llu,\"used\":%llu,\"free\":%llu,"
+				       "\"variables\":%llu", store_node_name(st), (unsigned long long)cap,
+				       (unsigned long long)used, (unsigned long long)(used > cap ? 0 : cap - used),
+				       (unsigned long long)objects);
+	else
+		rc = ctl_answer_printf(ans, "node\t%s\ncapacity\t%llu\nused\t%llu\nfree\t%llu\nvariables\t%llu\n",
+				       store_node_name(st), (unsigned long long)cap, (unsigned long long)used,
+				       (unsigned long long)(used > cap ? 0 : cap - used), (unsigned long long)objects);
+	if (rc == 0)
+		rc = store_block_stats(st, stat_block, &c);
+	if (rc == 0 && cmd->json)
+		rc = ctl_answer_printf(ans, "]}\n");
+	return rc;
 }
 
 static const char *opt(const struct ctl_cmd *cmd, const char *key)
@@ -332,13 +373,72 @@ static int run_defragment(const struct ctl_env *env, const struct ctl_cmd *cmd, 
 				 (unsigned long long)freed);
 }
 
+static int this_node(const struct ctl_env *env, const char *node, struct ctl_answer *ans)
+{
+	if (node && strcmp(node, store_node_name(env->st)) != 0)
+		return fail(ans, -EINVAL, "node '%s' is not this node ('%s'); several nodes are not done yet", node,
+			    store_node_name(env->st));
+	return 0;
+}
+
+static int run_allocate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	uint64_t size, ids[256], cap, used, objects;
+	size_t n = 0;
+	int rc = this_node(env, opt(cmd, "node"), ans);
+
+	if (rc)
+		return rc;
+	rc = size_parse(cmd->argv[0], &size);
+	if (rc || size == 0)
+		return fail(ans, rc == -EOVERFLOW ? -EOVERFLOW : -EINVAL,
+			    "'%s' is not a size; write 4096, 512M, 2G (no sign, no fraction)", cmd->argv[0]);
+	rc = store_allocate(env->st, size, ids, sizeof(ids) / sizeof(ids[0]), &n);
+	if (rc)
+		return fail(ans, rc, "allocate: %s; see the daemon log", strerror(-rc));
+	store_statfs(env->st, &cap, &used, &objects);
+	rc = ctl_answer_printf(ans, "capacity\t%llu\n", (unsigned long long)cap);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = ctl_answer_printf(ans, "%s\t%llu\n", store_node_name(env->st), (unsigned long long)ids[i]);
+	return rc;
+}
+
+static int run_deallocate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	char why[512] = "", *end;
+	uint64_t block, moved = 0;
+	bool move = cmd->argc == 3;
+	int rc = this_node(env, cmd->argv[0], ans);
+
+	if (rc)
+		return rc;
+	if (move && strcmp(cmd->argv[2], "move") != 0)
+		return fail(ans, -EINVAL, "the third word may only be `move`; usage: deallocate NODE BLOCK [move]");
+	block = strtoull(cmd->argv[1], &end, 10);
+	if (!*cmd->argv[1] || *end || cmd->argv[1][0] == '-')
+		return fail(ans, -EINVAL, "BLOCK is a block number as `stat` shows it, not '%s'", cmd->argv[1]);
+	rc = store_deallocate(env->st, block, move, &moved, why, sizeof(why));
+	if (rc)
+		return fail(ans, rc, "%s", why);
+	return ctl_answer_printf(ans, "deallocated\t%s\t%llu\nbytes_moved\t%llu\n", store_node_name(env->st),
+				 (unsigned long long)block, (unsigned long long)moved);
+}
+
 static const struct ctl_verb verbs[] = {
 	{ "help", 0, 1, "", "help [VERB]", "list the verbs, or say what one does", run_help },
 	{ "list", 0, 1, "", "list [PREFIX]", "names under vars/ (path, kind, size, type), tab-separated",
 	  run_list },
 	{ "locate", 1, 1, "", "locate NAME", "where a variable's bytes are: NODE SHM-NAME OFFSET LENGTH lines",
 	  run_locate },
-	{ "stat", 0, 0, "", "stat", "capacity, used and free bytes of this node", run_stat },
+	{ "stat", 0, 0, "", "stat",
+	  "capacity, used, free; own_blocks COUNT BYTES CHARGED; per slab: block shm size used variables "
+	  "largest-free fragmentation", run_stat },
+	{ "allocate", 1, 1, "node", "allocate SIZE [node=N]",
+	  "add SIZE to the capacity and make SIZE/4M slab blocks ahead: answers the (node, block) pairs",
+	  run_allocate },
+	{ "deallocate", 2, 3, "", "deallocate NODE BLOCK [move]",
+	  "remove a slab block (and its size from the capacity); `move` moves its variables out first",
+	  run_deallocate },
 	{ "defragment", 0, 0, "node", "defragment [node=N]",
 	  "compact the slab blocks that pack small variables: bytes moved, blocks freed", run_defragment },
 	{ "load", 2, 2, "type,doc", "load NAME FILE [type=T] [doc=D]",

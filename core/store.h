@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/shm.h"
+
 #define STORE_ROOT_ID 1
 #define STORE_VARS_ID 2
 #define STORE_WAITING 1 /* store_open: the answer comes later, through the waiter callback */
@@ -156,6 +158,22 @@ ssize_t store_listxattr(struct store *st, uint64_t id, char *buf, size_t size);
 int store_removexattr(struct store *st, uint64_t id, const char *name);
 
 void store_statfs(struct store *st, uint64_t *capacity, uint64_t *used, uint64_t *objects);
+
+/* Blocks (store_blocks.c).  store_block_stats calls fn first for the variables' own blocks summed up
+ * (slab false, id 0: objects = how many, size = their bytes, used = their charge), then once per slab
+ * block.  store_allocate adds size to the capacity and makes size / 4 MiB empty slab blocks (their ids in
+ * ids, at most maxids).  store_deallocate removes slab block `block` and takes its size off the
+ * capacity; one holding variables is -EBUSY unless move, which moves them into the other slabs first
+ * (-ENOSPC when they lack room); a variable's own block is -EBUSY; why gets the sentence. */
+struct store_block_info {
+	uint64_t id;
+	char shm_name[SHM_NAME_MAX];
+	bool slab;
+	uint64_t size, used, objects, largest_free;
+};
+int store_block_stats(struct store *st, int (*fn)(void *arg, const struct store_block_info *b), void *arg);
+int store_allocate(struct store *st, uint64_t size, uint64_t *ids, size_t maxids, size_t *nids);
+int store_deallocate(struct store *st, uint64_t block, bool move, uint64_t *moved, char *why, size_t whylen);
 
 /* Compact the slabs: move packed variables out of the emptiest slabs into the holes of fuller ones, one
  * YP transaction per variable moved, then remove the slabs left empty (one is always kept).  Open handles

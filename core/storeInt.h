@@ -135,6 +135,8 @@ void store_free_bytes(struct store *st, struct obj *o);
 void store_release_data(struct store *st, struct obj *o);
 int store_slab_row(struct store *st, struct slab *s);
 bool store_slab_maybe_free(struct store *st, struct slab *s);
+/* Move packed variable o to pages already reserved at off in slab d (defragment, deallocate).  Lock held. */
+int store_move_packed(struct store *st, struct obj *o, struct slab *d, uint64_t off);
 void store_maybe_free(struct store *st, struct obj *o);
 void store_mark_unlinked(struct store *st, struct obj *o);
 int store_truncate_locked(struct store *st, struct obj *o, uint64_t size);

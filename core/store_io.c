@@ -840,7 +840,7 @@ static int by_rank_desc(const void *a, const void *b)
 
 /* Move packed variable o to pages already reserved at off in d.  Called with the lock held; see
  * DEFRAGMENT above for the order.  On failure the reservation is given back and o stays where it was. */
-static int move_packed(struct store *st, struct obj *o, struct slab *d, uint64_t off)
+int store_move_packed(struct store *st, struct obj *o, struct slab *d, uint64_t off)
 {
 	struct slab *s = o->slab;
 	uint64_t soff = o->offset;
@@ -974,7 +974,7 @@ static int defrag_one(struct store *st, const struct defrag_slab *sv, const stru
 		struct slab *dst = slab_find(&st->slabs, sv[j].id);
 		if (!dst || slab_free_pages(dst) < slab_pages_for(o->size) || slab_place(dst, o->size, &off))
 			continue;
-		int rc = move_packed(st, o, dst, off);
+		int rc = store_move_packed(st, o, dst, off);
 		if (rc) {
 			char path[512];
 			store_path(o, path, sizeof(path));
