@@ -10,12 +10,18 @@
 # in its row; the others go on.  Everything it made is undone at exit (also on Ctrl-C).
 #
 #   BENCH_ROUNDS   timed rounds per case (default 5)
-#   BENCH_BIG      size of the big variable (default 1G)
+#   BENCH_BIG      size of the big variable, and of the file on disk that `load` reads (default 1G)
+#   BENCH_CKPT     bytes in the checkpoint and restore cases, in 8 variables (default 4G)
 #   BENCH_SMALL_N  files created per round in the small-file case (default 10000)
 #   BENCH_STAT_N   names for the stat and ls -l cases (default 100000)
 #   BENCH_TIMEOUT  seconds any one timed operation may take (default 600)
 #
 # Timing comes from tests/bench/fabench (C), which prints nanoseconds for each operation it does.
+#
+# The disk cases (load, checkpoint, restore) use a directory on a disk file system: in the temp dir when
+# that is not tmpfs, else under /var/tmp.  Page cache is dropped before each of their timed operations, on
+# both sides.  Checkpoint and restore run last, on a fresh fabric holding only their 8 variables (a
+# checkpoint writes every variable of the node).
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -27,6 +33,8 @@ ROUNDS=${BENCH_ROUNDS:-5}
 BIG_ARG=${BENCH_BIG:-1G}
 SMALL_N=${BENCH_SMALL_N:-10000}
 STAT_N=${BENCH_STAT_N:-100000}
+CKPT_ARG=${BENCH_CKPT:-4G}
+CTL_N=10000 # round trips in each ctl latency case
 export BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -34,7 +42,7 @@ note() { echo "bench: $*" >&2; }
 
 # The command as typed, near enough: the BENCH_* settings given, then make bench or this script.
 COMMAND=""
-for v in BENCH_BIG BENCH_SMALL_N BENCH_STAT_N BENCH_ROUNDS; do
+for v in BENCH_BIG BENCH_CKPT BENCH_SMALL_N BENCH_STAT_N BENCH_ROUNDS; do
 	[ -n "${!v+set}" ] && COMMAND+="$v=${!v} "
 done
 [ "$BENCH_TIMEOUT" != 600 ] && COMMAND+="BENCH_TIMEOUT=$BENCH_TIMEOUT "
@@ -44,16 +52,21 @@ BIG=$(numfmt --from=iec "$BIG_ARG" 2>/dev/null) || die "BENCH_BIG=$BIG_ARG is no
 for v in ROUNDS SMALL_N STAT_N BENCH_TIMEOUT; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v} is not a positive number"
 done
+CKPT=$(numfmt --from=iec "$CKPT_ARG" 2>/dev/null) || die "BENCH_CKPT=$CKPT_ARG is not a size (256M, 4G, ...)"
 [ "$BIG" -ge 4096 ] || die "BENCH_BIG=$BIG_ARG is too small (at least 4K)"
+[ "$CKPT" -ge $((1 << 20)) ] || die "BENCH_CKPT=$CKPT_ARG is too small (at least 1M)"
+CK_N=8 CK_EACH=$((CKPT / 8)) CK_BYTES=$((CKPT / 8 * 8))
 [ "$(id -u)" = 0 ] || die "needs root (FUSE passthrough, a private tmpfs, drop_caches)"
 [ -c /dev/fuse ] || die "no /dev/fuse on this machine"
 if [ ! -x "$H" ] || [ ! -x "$ROOT/fs/fabricd" ]; then
 	die "not built: run make bench (or make all tests/bench/fabench)"
 fi
 
-# Room: the big file on tmpfs and in the fabric, a cp copy on each side, the small files and the names.
+# Room: the big file on tmpfs and in the fabric, a cp copy on each side, the small files and the names;
+# in the tmpfs also the checkpoint's variables and their copy back from disk (the big file and the names
+# are gone by then, and the fabric is a fresh one with a capacity of its own).
 MARGIN=$((256 << 20))
-TMPFS_SIZE=$((2 * BIG + (SMALL_N + STAT_N) * 8192 + MARGIN))
+TMPFS_SIZE=$((2 * BIG + (SMALL_N + STAT_N) * 8192 + 2 * CKPT + MARGIN))
 CAPACITY=$((3 * BIG + (2 * SMALL_N + STAT_N) * 8192 + MARGIN))
 avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
 [ $(((2 * BIG + 2 * BIG) / 1024)) -lt "$avail_kb" ] ||
@@ -62,6 +75,24 @@ avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
 T=$(mktemp -d "${TMPDIR:-/tmp}/fabric-bench.XXXXXX") || die "mktemp failed"
 MNT=$T/mnt ST=$T/state YARD=$T/tmpfs NODE="bench$$x$RANDOM"
 mkdir -p "$MNT" "$ST" "$YARD"
+
+# The disk directory: $T/disk when $T is on a disk file system, else a directory of its own in /var/tmp
+# (DISK_OWN, removed at exit).  DISK stays empty, with the reason in DISK_WHY, when neither is.
+on_disk() { # DIR: true when DIR is on a file system backed by a disk
+	case $(stat -f -c %T "$1" 2>/dev/null) in
+	"" | tmpfs | ramfs | overlayfs | fuseblk | fuse) return 1 ;;
+	esac
+	return 0
+}
+DISK="" DISK_OWN="" DISK_WHY=""
+if on_disk "$T"; then
+	DISK=$T/disk
+	mkdir "$DISK" || { DISK="" DISK_WHY="cannot make $T/disk"; }
+elif on_disk /var/tmp; then
+	DISK_OWN=$(mktemp -d /var/tmp/fabric-bench.XXXXXX) && DISK=$DISK_OWN || DISK_WHY="cannot make a directory in /var/tmp"
+else
+	DISK_WHY="neither $T nor /var/tmp is on a disk file system ($(stat -f -c %T "$T") and $(stat -f -c %T /var/tmp))"
+fi
 
 is_mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/self/mounts; }
 
@@ -85,6 +116,7 @@ cleanup() {
 	fi
 	is_mounted "$YARD" && { umount "$YARD" 2>/dev/null || umount -l "$YARD"; }
 	rm -f /dev/shm/fabric."$NODE".*
+	[ -n "$DISK_OWN" ] && rm -rf "$DISK_OWN"
 	if is_mounted "$MNT" || is_mounted "$YARD"; then
 		echo "bench: $T is still mounted; left in place" >&2
 	else
