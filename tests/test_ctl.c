@@ -21,6 +21,7 @@
 #include "core/shm.h"
 #include "core/store.h"
 #include "tests/check.h"
+#include "tests/fixture.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -35,8 +36,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char base[] = "/tmp/fabric-test_ctl.XXXXXX";
-static char tag[32]; /* "ut<PID>" of the parent: the node name is tag-ctl */
 
 /* ---- a strict JSON checker (RFC 8259 grammar; UTF-8 is left to python) ---- */
 
@@ -1150,73 +1149,7 @@ static int run_all(void)
 	return CHECK_DONE();
 }
 
-/* ---- the parent: run the cases in a child, then clean up whatever they left ---- */
-
-static volatile sig_atomic_t stop_sig;
-
-static void on_signal(int sig)
-{
-	stop_sig = sig;
-}
-
-/* Remove every /dev/shm/fabric.TAG-* (the nodes of this run). */
-static void remove_shm(void)
-{
-	char prefix[64], path[300];
-	struct dirent *de;
-	DIR *d = opendir(SHM_DIR);
-
-	if (!d)
-		return;
-	snprintf(prefix, sizeof(prefix), "fabric.%s-", tag);
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
-			continue;
-		snprintf(path, sizeof(path), "/%s", de->d_name);
-		shm_unlink(path);
-	}
-	closedir(d);
-}
-
 int main(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
-	char cmd[512];
-	int status = 0, rc;
-	pid_t child;
-
-	if (access(SHM_DIR, W_OK) != 0) {
-		printf("skip: %s is not writable\n", SHM_DIR);
-		return T_EXIT_SKIP;
-	}
-	if (!mkdtemp(base)) {
-		perror("mkdtemp");
-		return T_EXIT_FAIL;
-	}
-	snprintf(tag, sizeof(tag), "ut%d", (int)getpid());
-	fflush(NULL);
-	child = fork();
-	if (child == 0) {
-		alarm(120);
-		exit(run_all());
-	}
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	while (child > 0 && waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR)
-			break;
-		if (stop_sig)
-			kill(child, SIGKILL);
-	}
-	if (child < 0)
-		perror("fork");
-	rc = child < 0 || stop_sig ? T_EXIT_FAIL : WIFEXITED(status) ? WEXITSTATUS(status) : T_EXIT_FAIL;
-	if (child > 0 && WIFSIGNALED(status))
-		fprintf(stderr, "test_ctl: killed by signal %d\n", WTERMSIG(status));
-	remove_shm();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", base);
-	return rc;
+	return fixture_main("test_ctl", "ut", 60, run_all);
 }
