@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,9 +85,42 @@ static uint64_t page_round(uint64_t n)
 	return (n + PAGE - 1) / PAGE * PAGE;
 }
 
-/* Fill the variable behind h (being written, size already set to len) from fd. */
-static int fill(struct store_handle *h, int fd, uint64_t len)
+/* Loads in flight, for `loads` (a progress bar in `fabric put`): name, bytes done, bytes in all. */
+struct inflight {
+	char name[PATH_MAX_LEN + 1];
+	uint64_t done, total;
+	struct inflight *next;
+};
+
+static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct inflight *inflight_head;
+
+static void progress(void *arg, uint64_t done, uint64_t total)
 {
+	struct inflight *l = arg;
+
+	pthread_mutex_lock(&inflight_lock);
+	l->done = done;
+	l->total = total;
+	pthread_mutex_unlock(&inflight_lock);
+}
+
+int load_each_inflight(int (*fn)(void *arg, const char *name, uint64_t done, uint64_t total), void *arg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&inflight_lock);
+	for (struct inflight *l = inflight_head; rc == 0 && l; l = l->next)
+		rc = fn(arg, l->name, l->done, l->total);
+	pthread_mutex_unlock(&inflight_lock);
+	return rc;
+}
+
+/* Fill the variable behind h (being written, size already set to len) from fd, in the list of loads in
+ * flight under `name` meanwhile. */
+static int fill(struct store_handle *h, int fd, uint64_t len, const char *name)
+{
+	struct inflight me = { .total = len }, **pp;
 	int bfd = store_handle_fd(h), rc;
 	void *map;
 
@@ -97,7 +131,17 @@ static int fill(struct store_handle *h, int fd, uint64_t len)
 	map = mmap(NULL, page_round(len), PROT_READ | PROT_WRITE, MAP_SHARED, bfd, 0);
 	if (map == MAP_FAILED)
 		return -errno;
-	rc = uring_read_into(fd, map, len, NULL, NULL);
+	snprintf(me.name, sizeof(me.name), "%s", name);
+	pthread_mutex_lock(&inflight_lock);
+	me.next = inflight_head;
+	inflight_head = &me;
+	pthread_mutex_unlock(&inflight_lock);
+	rc = uring_read_into(fd, map, len, progress, &me);
+	pthread_mutex_lock(&inflight_lock);
+	for (pp = &inflight_head; *pp != &me; pp = &(*pp)->next)
+		;
+	*pp = me.next;
+	pthread_mutex_unlock(&inflight_lock);
 	munmap(map, page_round(len));
 	return rc;
 }
@@ -167,7 +211,7 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 			load_say(why, whylen, "not enough capacity for %lld bytes; see: stat", (long long)before.st_size);
 	}
 	if (rc == 0) {
-		rc = fill(h, fd, (uint64_t)before.st_size);
+		rc = fill(h, fd, (uint64_t)before.st_size, name);
 		if (rc)
 			load_say(why, whylen, "reading %s failed: %s", file, strerror(-rc));
 	}

@@ -38,6 +38,8 @@ struct load_result {
  * directories must exist) with optional type and doc.  why gets one sentence on failure. */
 int load_file(struct store *st, const struct load_caller *who, const char *name, const char *file,
 	      const char *type, const char *doc, struct load_result *res, char *why, size_t whylen);
+/* Call fn for each load in flight: its variable's name, bytes read so far, bytes in all. */
+int load_each_inflight(int (*fn)(void *arg, const char *name, uint64_t done, uint64_t total), void *arg);
 /* Write every sealed variable to dir (created when missing). */
 int load_checkpoint(struct store *st, const struct load_caller *who, const char *dir, struct load_result *res,
 		    char *why, size_t whylen);

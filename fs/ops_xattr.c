@@ -5,10 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ctl.h"
+#include "core/load.h"
 #include "fs/fs.h"
 
-/* The root's user.fabric.datapath says how bytes move on this mount; the FUSE layer alone knows. */
+/* The root's user.fabric.datapath says how bytes move on this mount; the FUSE layer alone knows.  Its
+ * user.fabric.loads lists the loads in flight (NAME<TAB>DONE<TAB>TOTAL lines) for `fabric put`'s
+ * progress bar: an xattr, because the kernel runs writes to /fabric/ctl one at a time, so a second
+ * command would wait for the load it asks about. */
 #define DATAPATH_XATTR "user.fabric.datapath"
+#define LOADS_XATTR "user.fabric.loads"
 
 static struct store *store_of(fuse_req_t req)
 {
@@ -21,7 +27,7 @@ void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char
 		fuse_reply_err(req, ENOTSUP);
 		return;
 	}
-	if (ino == FUSE_ROOT_ID && strcmp(name, DATAPATH_XATTR) == 0) {
+	if (ino == FUSE_ROOT_ID && (strcmp(name, DATAPATH_XATTR) == 0 || strcmp(name, LOADS_XATTR) == 0)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -53,6 +59,11 @@ static void reply_sized(fuse_req_t req, size_t size, ssize_t (*get)(struct store
 	free(buf);
 }
 
+static int loads_line(void *arg, const char *name, uint64_t done, uint64_t total)
+{
+	return ctl_answer_printf(arg, "%s\t%llu\t%llu\n", name, (unsigned long long)done, (unsigned long long)total);
+}
+
 static void reply_text(fuse_req_t req, size_t size, const char *text, size_t len)
 {
 	if (size == 0)
@@ -72,6 +83,15 @@ void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
 	if (ino == FUSE_ROOT_ID && strcmp(name, DATAPATH_XATTR) == 0) {
 		const char *dp = fs_pt_datapath();
 		reply_text(req, size, dp, strlen(dp));
+		return;
+	}
+	if (ino == FUSE_ROOT_ID && strcmp(name, LOADS_XATTR) == 0) {
+		struct ctl_answer a = { 0 };
+		if (load_each_inflight(loads_line, &a) != 0)
+			fuse_reply_err(req, ENOMEM);
+		else
+			reply_text(req, size, a.buf ? a.buf : "", a.len);
+		ctl_answer_free(&a);
 		return;
 	}
 	reply_sized(req, size, store_getxattr, ino, name);

@@ -38,6 +38,11 @@ ok "$FAB_TOOL" put run1/w "$T/w.bin" type='40 * 20 * float64'
 eq "$(xget "$V/run1/w" user.fabric.type)" "40 * 20 * float64" "type given to fabric put"
 same "$T/w.bin" "$V/run1/w"
 
+# loads in flight, for fabric put's progress bar: none now; read-only
+xget "$MNT" user.fabric.loads >/dev/null || bad "the root has no user.fabric.loads"
+eq "$(xget "$MNT" user.fabric.loads)" "" "user.fabric.loads with no load in flight"
+fails "Operation not permitted" setfattr -n user.fabric.loads -v x "$MNT"
+
 # refusals: errno at the write, a sentence in the answer, nothing made
 fails "Invalid argument" ctl "load rel w.bin"
 match "$(last_err)" "absolute path" "answer for a relative FILE"
