@@ -94,10 +94,26 @@ enum fs_open_mode fs_pt_open(uint64_t ino, uint64_t unique, int fd, bool writer)
 void fs_pt_cancel(uint64_t unique);
 void fs_pt_release(uint64_t ino);
 
-/* ops_ctl.c -- /fabric/ctl: write a command line, read its answer (per open file) */
-#define FS_CTL_INO (1ULL << 62) /* far above any YP id */
+/* ops_virtual.c -- names the daemon makes up: ctl, nodes/, nodes/NODE/, nodes/NODE/stat */
+#define FS_VIRT_BASE (1ULL << 62) /* far above any YP id */
+#define FS_CTL_INO (FS_VIRT_BASE + 0)
+#define FS_NODES_INO (FS_VIRT_BASE + 1)
+#define FS_NODE_INO (FS_VIRT_BASE + 2)
+#define FS_NODESTAT_INO (FS_VIRT_BASE + 3)
 #define FS_CTL_NAME "ctl"
-void fs_ctl_attr(struct stat *st);
+void fs_virt_init(void);
+bool fs_virt_is(uint64_t ino);
+bool fs_virt_getattr(uint64_t ino, struct stat *st);
+/* Answers the lookup and returns true when (parent, name) is virtual or parent is a virtual dir. */
+bool fs_virt_lookup(fuse_req_t req, uint64_t parent, const char *name);
+/* The virtual children of dir (the root has some too). */
+size_t fs_virt_children(uint64_t dir, uint64_t *inos, size_t max);
+size_t fs_virt_direntry(fuse_req_t req, uint64_t ino, char *buf, size_t size, off_t next, bool plus);
+void fs_virt_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
+void fs_virt_read(fuse_req_t req, uint64_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_virt_release(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
+
+/* ops_ctl.c -- /fabric/ctl: write a command line, read its answer (per open file) */
 void fs_ctl_open(fuse_req_t req, struct fuse_file_info *fi);
 void fs_ctl_read(fuse_req_t req, size_t size, struct fuse_file_info *fi);
 void fs_ctl_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi);

@@ -416,6 +416,7 @@ int main(int argc, char **argv)
 		free(lost.paths[i]);
 	free(lost.paths);
 	snprintf(fsname, sizeof(fsname), "fabric:%s", state);
+	fs_virt_init();
 	rc = fs_files_start();
 	if (rc == 0)
 		rc = fs_mount(&fs, mnt, fsname, !opt.no_passthrough, opt.strict_seal);

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "core/ctl.h"
 #include "fs/fs.h"
@@ -28,26 +27,6 @@ struct ctl_file {
 	struct ctl_answer ans;
 	size_t readpos;
 };
-
-static struct timespec ctl_born;
-
-static void set_born(void)
-{
-	clock_gettime(CLOCK_REALTIME, &ctl_born);
-}
-
-void fs_ctl_attr(struct stat *st)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT; /* the control file is as old as the mount */
-
-	pthread_once(&once, set_born);
-	memset(st, 0, sizeof(*st));
-	st->st_mtim = st->st_ctim = st->st_atim = ctl_born;
-	st->st_ino = FS_CTL_INO;
-	st->st_mode = S_IFREG | 0666;
-	st->st_nlink = 1;
-	st->st_blksize = 4096;
-}
 
 void fs_ctl_open(fuse_req_t req, struct fuse_file_info *fi)
 {

@@ -17,6 +17,8 @@
 struct fs_dir {
 	uint64_t *ids;
 	size_t n;
+	uint64_t virt[4]; /* virtual children (ops_virtual.c), listed after the stored ones */
+	size_t nvirt;
 };
 
 static struct store *store_of(fuse_req_t req)
@@ -77,13 +79,8 @@ void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct store_attr a;
 	int rc;
 
-	if (parent == FUSE_ROOT_ID && strcmp(name, FS_CTL_NAME) == 0) {
-		struct fuse_entry_param e = { .ino = FS_CTL_INO, .attr_timeout = FS_TTL_SEALED,
-					      .entry_timeout = FS_TTL_SEALED };
-		fs_ctl_attr(&e.attr);
-		fuse_reply_entry(req, &e);
+	if (fs_virt_lookup(req, parent, name))
 		return;
-	}
 	rc = store_lookup(store_of(req), parent, name, &a);
 
 	if (rc == -ENOENT) {
@@ -114,8 +111,7 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 
 	(void)fi;
-	if (ino == FS_CTL_INO) {
-		fs_ctl_attr(&st);
+	if (fs_virt_getattr(ino, &st)) {
 		fuse_reply_attr(req, &st, FS_TTL_SEALED);
 		return;
 	}
@@ -136,12 +132,11 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	int rc;
 
 	(void)fi;
-	if (ino == FS_CTL_INO) { /* `> /fabric/ctl` truncates: nothing to truncate, nothing else to change */
+	if (fs_virt_getattr(ino, &st)) { /* `> /fabric/ctl` truncates: nothing to truncate, nothing else to change */
 		if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 			fuse_reply_err(req, EPERM);
 			return;
 		}
-		fs_ctl_attr(&st);
 		fuse_reply_attr(req, &st, FS_TTL_SEALED);
 		return;
 	}
@@ -184,7 +179,8 @@ void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct store_attr a;
-	int rc = store_mkdir(store_of(req), parent, name, mode & ~ctx->umask, ctx->uid, ctx->gid, &a);
+	int rc = fs_virt_is(parent) ? -EPERM
+				    : store_mkdir(store_of(req), parent, name, mode & ~ctx->umask, ctx->uid, ctx->gid, &a);
 
 	reply_entry_or_err(req, rc, &a);
 }
@@ -217,17 +213,29 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char
 
 void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	if (fs_virt_is(parent)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	fuse_reply_err(req, -store_rmdir(store_of(req), parent, name));
 }
 
 void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	if (fs_virt_is(parent)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	fuse_reply_err(req, -store_unlink(store_of(req), parent, name));
 }
 
 void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		  const char *newname, unsigned int flags)
 {
+	if (fs_virt_is(parent) || fs_virt_is(newparent)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
 	fuse_reply_err(req, -store_rename(store_of(req), parent, name, newparent, newname, flags));
 }
 
@@ -240,7 +248,8 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	rc = store_dir_list(store_of(req), ino, &d->ids, &d->n);
+	d->nvirt = fs_virt_children(ino, d->virt, 4);
+	rc = fs_virt_is(ino) ? 0 : store_dir_list(store_of(req), ino, &d->ids, &d->n);
 	if (rc) {
 		free(d);
 		fuse_reply_err(req, -rc);
@@ -253,7 +262,7 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 }
 
-/* Offsets: 0 ".", 1 "..", then 2 + i for the snapshot's i-th child, then (in the root) "ctl"; each
+/* Offsets: 0 ".", 1 "..", then 2 + i for the snapshot's i-th child, then the virtual children; each
  * entry's off is the next one. */
 static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi,
 			   bool plus)
@@ -267,18 +276,13 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	for (uint64_t i = (uint64_t)off; i < 2 + d->n + (ino == FUSE_ROOT_ID); i++) {
+	for (uint64_t i = (uint64_t)off; i < 2 + d->n + d->nvirt; i++) {
 		struct fuse_entry_param e;
 		struct store_attr a;
 		size_t len;
 
-		if (i == 2 + d->n) {
-			memset(&e, 0, sizeof(e));
-			fs_ctl_attr(&e.attr);
-			snprintf(name, sizeof(name), "%s", FS_CTL_NAME);
-			/* no lookup reference for it either: ino 0 in readdirplus */
-			len = plus ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1)
-				   : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, (off_t)i + 1);
+		if (i >= 2 + d->n) {
+			len = fs_virt_direntry(req, d->virt[i - 2 - d->n], buf + used, size - used, (off_t)i + 1, plus);
 		} else if (i < 2) {
 			memset(&e, 0, sizeof(e));
 			e.attr.st_ino = ino;

@@ -151,7 +151,7 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t fm
 	uint64_t unique;
 	int rc;
 
-	if (!S_ISREG(fmode) && (fmode & S_IFMT)) {
+	if (fs_virt_is(parent) || (!S_ISREG(fmode) && (fmode & S_IFMT))) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -188,8 +188,8 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	uint64_t p_unique;
 	int rc;
 
-	if (ino == FS_CTL_INO) {
-		fs_ctl_open(req, fi);
+	if (fs_virt_is(ino)) {
+		fs_virt_open(req, ino, fi);
 		return;
 	}
 	p = calloc(1, sizeof(*p));
@@ -235,8 +235,8 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 	char *mem;
 	ssize_t n;
 
-	if (ino == FS_CTL_INO) {
-		fs_ctl_read(req, size, fi);
+	if (fs_virt_is(ino)) {
+		fs_virt_read(req, ino, size, off, fi);
 		return;
 	}
 	buf.buf[0].fd = store_handle_fd(h);
@@ -269,6 +269,10 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		fs_ctl_write(req, buf, size, fi);
 		return;
 	}
+	if (fs_virt_is(ino)) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
 	n = store_write(store_of(req), h, buf, size, (uint64_t)off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -282,6 +286,10 @@ void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fs_ctl_flush(req, fi);
 		return;
 	}
+	if (fs_virt_is(ino)) {
+		fuse_reply_err(req, 0);
+		return;
+	}
 	fuse_reply_err(req, -store_flush(store_of(req), (struct store_handle *)(uintptr_t)fi->fh,
 					 fuse_req_ctx(req)->pid));
 }
@@ -290,8 +298,8 @@ void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * their data path afresh. */
 void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (ino == FS_CTL_INO) {
-		fs_ctl_release(req, fi);
+	if (fs_virt_is(ino)) {
+		fs_virt_release(req, ino, fi);
 		return;
 	}
 	fs_pt_release(ino);

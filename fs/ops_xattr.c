@@ -23,7 +23,7 @@ static struct store *store_of(fuse_req_t req)
 
 void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
 {
-	if (ino == FS_CTL_INO) { /* the control file is not an object: it has no attributes */
+	if (fs_virt_is(ino)) { /* virtual files are not objects: no attributes */
 		fuse_reply_err(req, ENOTSUP);
 		return;
 	}
@@ -76,7 +76,7 @@ static void reply_text(fuse_req_t req, size_t size, const char *text, size_t len
 
 void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	if (ino == FS_CTL_INO) {
+	if (fs_virt_is(ino)) {
 		fuse_reply_err(req, ENODATA);
 		return;
 	}
@@ -108,7 +108,7 @@ void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	char list[1024];
 	ssize_t n;
 
-	if (ino == FS_CTL_INO) {
+	if (fs_virt_is(ino)) {
 		reply_text(req, size, "", 0);
 		return;
 	}
@@ -127,7 +127,7 @@ void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	if (ino == FS_CTL_INO) {
+	if (fs_virt_is(ino)) {
 		fuse_reply_err(req, ENOTSUP);
 		return;
 	}
