@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "core/dtype.h"
+#include "core/scope.h"
 #include "core/storeInt.h"
 #include "meta/yp.h"
 
@@ -94,6 +95,17 @@ static bool is_writer_process(struct obj *o, pid_t pid)
 			return true;
 	}
 	return false;
+}
+
+/* May thread pid (0: unknown) use o, by o's scope?  The scope names processes by their pid (the thread
+ * group) and threads by their id; the FUSE request gives the thread. */
+static bool in_scope(struct store *st, struct obj *o, pid_t pid)
+{
+	struct scope s;
+
+	if (scope_parse(o->scope, &s, NULL, 0) != 0)
+		return false;
+	return scope_allows(&s, st->node, pid ? tgid_of(pid) : 0, pid);
 }
 
 static int new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle **out)
@@ -221,6 +233,10 @@ int store_open(struct store *st, uint64_t id, int flags, pid_t pid,
 	}
 	if (o->kind == OBJ_DIR) {
 		rc = -EISDIR;
+		goto out_unlock;
+	}
+	if (strcmp(o->scope, "any") != 0 && !in_scope(st, o, pid)) {
+		rc = -EACCES;
 		goto out_unlock;
 	}
 	if (o->sealing || (o->state == OBJ_WRITING && !is_writer_process(o, pid))) {

@@ -8,7 +8,9 @@
  *   locations  read-only: "NODE SHM-NAME OFFSET LENGTH", one line per extent (joined by '\n', no final
  *              newline): the seed's get_locations.  A variable with its own block: that block, offset 0;
  *              one packed into a slab: the slab and where its bytes start in it right now
- *   scope      read-only for now: "any"
+ *   scope      settable: where the object may be used (core/scope.h), canonical; while the variable is
+ *              written any scope, once sealed only a narrower one (EPERM otherwise); opens from outside
+ *              it get EACCES (store_open)
  *   state      read-only: writing | sealed
  *   kind       read-only: var | dir
  * Anything else in user.* is -ENOTSUP (the fabric keeps no free-form xattrs); the read-only ones are
@@ -20,6 +22,7 @@
 #include <sys/xattr.h>
 
 #include "core/dtype.h"
+#include "core/scope.h"
 #include "core/storeInt.h"
 #include "meta/yp.h"
 
@@ -155,6 +158,40 @@ static int set_type(struct store *st, struct obj *o, const char *value, char **o
 	return *out ? 0 : -ENOMEM;
 }
 
+/* A new scope for o: parsed, canonical; after the seal only a narrower one (core/scope.h). */
+static int set_scope(struct store *st, struct obj *o, const char *value, char **out)
+{
+	char err[256], canon[SCOPE_STR_MAX], path[512];
+	struct scope s, old, here;
+	int rc;
+
+	store_path(o, path, sizeof(path));
+	if (o->kind != OBJ_VAR) {
+		store_logf(st, "%s: a directory has no scope of its own", path);
+		return -EINVAL;
+	}
+	rc = scope_parse(value, &s, err, sizeof(err));
+	if (rc) {
+		store_logf(st, "%s: user.fabric.scope refused: %s", path, err);
+		return -EINVAL;
+	}
+	/* the bytes are here: a scope without this node would strand them */
+	if (scope_place(&here, st->node, 0, 0) != 0 || scope_intersect(&s, &here, &old, NULL, 0) != 0) {
+		store_logf(st, "%s: scope '%s' leaves out this node (%s), where the variable is", path, value, st->node);
+		return -EINVAL;
+	}
+	if (o->state == OBJ_SEALED && (scope_parse(o->scope, &old, NULL, 0) != 0 || !scope_narrows(&old, &s))) {
+		store_logf(st, "%s: scope '%s' is not inside '%s': a sealed variable's scope may be narrowed, never "
+			   "widened", path, value, o->scope);
+		return -EPERM;
+	}
+	rc = scope_format(&s, canon, sizeof(canon));
+	if (rc)
+		return rc;
+	*out = strdup(canon);
+	return *out ? 0 : -ENOMEM;
+}
+
 /* Replace o's type or doc (*field) with value, in memory and in the YP. */
 static int set_field(struct store *st, struct obj *o, char **field, char *value, int flags)
 {
@@ -186,7 +223,7 @@ int store_setxattr(struct store *st, uint64_t id, const char *name, const char *
 
 	if (a < 0)
 		return a;
-	if (a != XA_TYPE && a != XA_DOC)
+	if (a != XA_TYPE && a != XA_DOC && a != XA_SCOPE)
 		return -EPERM;
 	if (size > STORE_DOC_MAX)
 		return -E2BIG;
@@ -198,6 +235,22 @@ int store_setxattr(struct store *st, uint64_t id, const char *name, const char *
 		rc = -ENOENT;
 	} else if (o->id == STORE_ROOT_ID) {
 		rc = -EPERM;
+	} else if (a == XA_SCOPE) {
+		char raw[STORE_DOC_MAX + 1];
+		memcpy(raw, value, size);
+		raw[size] = '\0';
+		rc = set_scope(st, o, raw, &text);
+		if (rc == 0) { /* a scope is never absent: replace, whatever the flags say about creating */
+			char *old = o->scope;
+			o->scope = text;
+			rc = o->unlinked ? 0 : store_persist(st, o);
+			if (rc == 0)
+				free(old);
+			else {
+				o->scope = old;
+				free(text);
+			}
+		}
 	} else if (a == XA_TYPE) {
 		char raw[STORE_DOC_MAX + 1];
 		memcpy(raw, value, size);

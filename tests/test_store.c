@@ -784,14 +784,30 @@ static void test_xattr(struct store *st)
 	CHECK_RC(store_setxattr(st, a.id, "user.fabric.type", "1600 * int32", 12, XATTR_CREATE), -EEXIST);
 	CHECK_RC(store_setxattr(st, a.id, "user.fabric.doc", "d", 1, XATTR_REPLACE), -ENODATA);
 
-	/* read-only attributes */
+	/* read-only attributes (scope is settable, but never removed: every object has one) */
 	static const char *const ro[] = { "user.fabric.xxh3", "user.fabric.node", "user.fabric.locations",
-					  "user.fabric.scope", "user.fabric.state", "user.fabric.kind" };
+					  "user.fabric.state", "user.fabric.kind" };
 	for (size_t i = 0; i < sizeof(ro) / sizeof(ro[0]); i++) {
 		CHECK_RC(store_setxattr(st, a.id, ro[i], "x", 1, 0), -EPERM);
 		CHECK_RC(store_removexattr(st, a.id, ro[i]), -EPERM);
 	}
+	CHECK_RC(store_removexattr(st, a.id, "user.fabric.scope"), -EPERM);
 	CHECK(xget(st, a.id, "user.fabric.scope", buf, sizeof(buf)) == 3 && strcmp(buf, "any") == 0);
+	/* scope of a sealed variable: malformed EINVAL, one without this node EINVAL, narrowing only */
+	{
+		char sc[256];
+		const char *me = store_node_name(st);
+		CHECK_RC(store_setxattr(st, a.id, "user.fabric.scope", "x", 1, 0), -EINVAL);
+		CHECK_RC(store_setxattr(st, a.id, "user.fabric.scope", "node:elsewhere", 14, 0), -EINVAL);
+		snprintf(sc, sizeof(sc), "node:%s", me);
+		CHECK_RC(store_setxattr(st, a.id, "user.fabric.scope", sc, strlen(sc), 0), 0);
+		CHECK_RC(store_setxattr(st, a.id, "user.fabric.scope", "any", 3, 0), -EPERM);
+		snprintf(sc, sizeof(sc), "union:node:%s,node:elsewhere", me);
+		CHECK_RC(store_setxattr(st, a.id, "user.fabric.scope", sc, strlen(sc), 0), -EPERM);
+		snprintf(sc, sizeof(sc), "process:%s/1", me);
+		CHECK_RC(store_setxattr(st, a.id, "user.fabric.scope", sc, strlen(sc), 0), 0);
+		CHECK(xget(st, a.id, "user.fabric.scope", buf, sizeof(buf)) > 0 && strcmp(buf, sc) == 0);
+	}
 	CHECK(xget(st, a.id, "user.fabric.kind", buf, sizeof(buf)) == 3 && strcmp(buf, "var") == 0);
 
 	/* doc: up to STORE_DOC_MAX bytes */
