@@ -409,6 +409,28 @@ static void unlink_var(struct store *st, struct obj *o)
 	store_maybe_free(st, o);
 }
 
+/* Remove variable o's name: rows and memory, as unlink(2) does.  Lock held. */
+int store_unlink_locked(struct store *st, struct obj *o)
+{
+	struct obj *dir = o->parent;
+	int rc = yp_begin(st->yp);
+
+	if (rc)
+		return rc;
+	rc = unlink_rows(st, o);
+	if (rc) {
+		yp_rollback(st->yp);
+		return rc;
+	}
+	rc = yp_commit(st->yp);
+	if (rc)
+		return rc;
+	if (dir)
+		dir->modified_ns = store_now_ns();
+	unlink_var(st, o);
+	return 0;
+}
+
 int store_unlink(struct store *st, uint64_t parent, const char *name)
 {
 	struct obj *dir, *o;
@@ -419,27 +441,12 @@ int store_unlink(struct store *st, uint64_t parent, const char *name)
 	if (rc)
 		goto out_unlock;
 	o = ns_child(st, dir, name);
-	if (!o) {
+	if (!o)
 		rc = -ENOENT;
-		goto out_unlock;
-	}
-	if (o->kind == OBJ_DIR) {
+	else if (o->kind == OBJ_DIR)
 		rc = -EISDIR;
-		goto out_unlock;
-	}
-	rc = yp_begin(st->yp);
-	if (rc)
-		goto out_unlock;
-	rc = unlink_rows(st, o);
-	if (rc) {
-		yp_rollback(st->yp);
-		goto out_unlock;
-	}
-	rc = yp_commit(st->yp);
-	if (rc)
-		goto out_unlock;
-	dir->modified_ns = store_now_ns();
-	unlink_var(st, o);
+	else
+		rc = store_unlink_locked(st, o);
 out_unlock:
 	pthread_mutex_unlock(&st->lock);
 	return rc;

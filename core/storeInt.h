@@ -139,6 +139,8 @@ bool store_slab_maybe_free(struct store *st, struct slab *s);
 int store_move_packed(struct store *st, struct obj *o, struct slab *d, uint64_t off);
 void store_maybe_free(struct store *st, struct obj *o);
 void store_mark_unlinked(struct store *st, struct obj *o);
+/* Remove variable o's name (YP and memory) as unlink(2) does; its bytes go at its last close.  Lock held. */
+int store_unlink_locked(struct store *st, struct obj *o);
 int store_truncate_locked(struct store *st, struct obj *o, uint64_t size);
 
 #endif

@@ -38,6 +38,7 @@
  * under slab_lock taken for writing, and only then give the old pages back.  Readers look the place up
  * under slab_lock at every read (store_read), so a move between two reads is invisible to them. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -106,6 +107,38 @@ static bool in_scope(struct store *st, struct obj *o, pid_t pid)
 	if (scope_parse(o->scope, &s, NULL, 0) != 0)
 		return false;
 	return scope_allows(&s, st->node, pid ? tgid_of(pid) : 0, pid);
+}
+
+/* Has every process o's scope names ended?  True only for a scope made of process: and exact: terms of
+ * this node (data like a C pointer, meaningless once its process is gone); such a variable is removed
+ * when its last handle closes, or when somebody else tries to open it. */
+static bool owners_gone(struct store *st, struct obj *o)
+{
+	struct scope s;
+
+	if (strncmp(o->scope, "process:", 8) != 0 && strncmp(o->scope, "exact:", 6) != 0 &&
+	    strncmp(o->scope, "union:", 6) != 0)
+		return false;
+	if (scope_parse(o->scope, &s, NULL, 0) != 0)
+		return false;
+	for (unsigned i = 0; i < s.nterms; i++) {
+		const struct scope_term *t = &s.terms[i];
+		if (t->kind != SCOPE_PROCESS && t->kind != SCOPE_EXACT)
+			return false;
+		if (strcmp(t->node, st->node) != 0 || kill(t->pid, 0) == 0 || errno != ESRCH)
+			return false;
+	}
+	return true;
+}
+
+/* Remove a sealed variable whose owner processes are gone.  Lock held. */
+static void drop_orphan(struct store *st, struct obj *o)
+{
+	char path[512];
+
+	store_path(o, path, sizeof(path));
+	if (store_unlink_locked(st, o) == 0)
+		store_logf(st, "%s: removed: every process of its scope '%s' has ended", path, o->scope);
 }
 
 static int new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle **out)
@@ -237,6 +270,10 @@ int store_open(struct store *st, uint64_t id, int flags, pid_t pid,
 	}
 	if (strcmp(o->scope, "any") != 0 && !in_scope(st, o, pid)) {
 		rc = -EACCES;
+		if (o->state == OBJ_SEALED && !o->unlinked && o->nopen == 0 && owners_gone(st, o)) {
+			drop_orphan(st, o);
+			rc = -ENOENT;
+		}
 		goto out_unlock;
 	}
 	if (o->sealing || (o->state == OBJ_WRITING && !is_writer_process(o, pid))) {
@@ -805,6 +842,8 @@ void store_release(struct store *st, struct store_handle *h)
 		}
 	}
 	free(h);
+	if (o->nopen == 1 && o->state == OBJ_SEALED && !o->unlinked && !ws && owners_gone(st, o))
+		drop_orphan(st, o); /* with a handle still counted: the bytes go just below */
 	if (--o->nopen == 0) {
 		if (o->fd >= 0)
 			close(o->fd);

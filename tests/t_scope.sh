@@ -55,6 +55,10 @@ eq "$(ls "$V" | tr '\n' ' ')" "a p " "a process-scoped variable is still listed"
 echo go >"$T/go"
 wait_exit $owner "the owner" || bad "the owner failed: $(cat "$T/owner.out")"
 eq "$(cat "$T/owner.out")" $'owner: pointer-ish bytes\nthread: pointer-ish bytes\nexact owner thread: pointer-ish bytes\nexact other thread: EACCES' "what the owner saw"
+# its process has ended: the variable means nothing any more and goes at the next attempt to open it
+fails "No such file or directory" cat "$V/p"
+eq "$(ls "$V" | tr '\n' ' ')" "a " "vars/ once the owner of p has ended"
+grep -q "vars/p: removed: every process of its scope" "$ST/fabricd.log" || bad "the log does not say why p went"
 
 # node scope enforced by the daemon's node name: a row scoped to another node (as if written there)
 fab_umount
