@@ -113,7 +113,7 @@ tests/fuzz_ctl: tests/fuzz_ctl.c core/*.c core/*.h meta/yp.c meta/yp.h
 	    tests/fuzz_ctl.c core/*.c meta/yp.c $$(pkg-config --cflags --libs $(FUZZ_PKGS)) -lpthread
 
 # make bench: the fabric beside tmpfs and /dev/shm in one run, as ratios (tests/bench/run.sh; sizes from
-# BENCH_ROUNDS, BENCH_BIG, BENCH_SMALL_N, BENCH_STAT_N).  Prints the table, writes tests/bench/last.md.
+# BENCH_ROUNDS, BENCH_BIG, BENCH_CKPT, BENCH_SMALL_N, BENCH_STAT_N).  Prints the table, writes tests/bench/last.md.
 bench: all tests/bench/fabench
 	tests/bench/run.sh
 

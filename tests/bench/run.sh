@@ -80,7 +80,7 @@ mkdir -p "$MNT" "$ST" "$YARD"
 # (DISK_OWN, removed at exit).  DISK stays empty, with the reason in DISK_WHY, when neither is.
 on_disk() { # DIR: true when DIR is on a file system backed by a disk
 	case $(stat -f -c %T "$1" 2>/dev/null) in
-	"" | tmpfs | ramfs | overlayfs | fuseblk | fuse) return 1 ;;
+	"" | tmpfs | ramfs | fuse) return 1 ;;
 	esac
 	return 0
 }
@@ -155,30 +155,54 @@ fail_row() { # NAME TARGET WHY
 # non-empty $BLOCKED turns the row into "did not run: $BLOCKED".
 BLOCKED=""
 measure() {
-	local name=$1 kind=$2 n=$3 target=$4 f=$5 y=$6 prep=${7:-} r fn ns fm ym ratio met goal=-
-	local -a fv=() yv=()
-	[ -n "$BLOCKED" ] && { fail_row "$name" "$target" "$BLOCKED"; return; }
-	note "$name ..."
+	measure_each "$2" "$3" "$5" "${7:-}" "$1" "$4" "$6"
+}
+
+# measure_each KIND N FABFN PREPFN NAME TARGET YARDFN [NAME TARGET YARDFN ...]: one fabric side beside
+# several yardsticks, all in the same rounds (fabric first in odd rounds, last in even ones), one row each;
+# the fabric's median is the same in all of them.
+measure_each() {
+	local kind=$1 n=$2 f=$3 prep=$4 r fn ns fm ym ratio met goal i k order
+	shift 4
+	local -a names=() targets=() ys=() fv=() yv=()
+	while [ $# -ge 3 ]; do
+		names+=("$1") targets+=("$2") ys+=("$3")
+		shift 3
+	done
+	if [ -n "$BLOCKED" ]; then
+		for i in "${!names[@]}"; do fail_row "${names[$i]}" "${targets[$i]}" "$BLOCKED"; done
+		return
+	fi
+	note "${names[0]} ..."
 	for ((r = 0; r <= ROUNDS; r++)); do
-		for fn in $( ((r % 2)) && echo "$f $y" || echo "$y $f"); do
+		order=$( ((r % 2)) && echo "$f ${ys[*]}" || echo "${ys[*]} $f")
+		for fn in $order; do
 			[ -n "$prep" ] && $prep
 			if ! ns=$($fn "$r" 2>"$T/err"); then
-				fail_row "$name" "$target" "$([ "$fn" = "$f" ] && echo fabric || echo yardstick): $(tail -n 1 "$T/err")"
+				for i in "${!names[@]}"; do
+					fail_row "${names[$i]}" "${targets[$i]}" "$([ "$fn" = "$f" ] && echo fabric || echo "yardstick $fn"): $(tail -n 1 "$T/err")"
+				done
 				return
 			fi
 			[ "$r" -eq 0 ] && continue
-			if [ "$fn" = "$f" ]; then fv+=("$ns"); else yv+=("$ns"); fi
+			if [ "$fn" = "$f" ]; then
+				fv+=("$ns")
+			else
+				for k in "${!ys[@]}"; do [ "${ys[$k]}" = "$fn" ] && yv+=("$k $ns"); done
+			fi
 		done
 	done
 	fm=$(printf '%s\n' "${fv[@]}" | median)
-	ym=$(printf '%s\n' "${yv[@]}" | median)
-	ratio=$(awk -v f="$fm" -v y="$ym" 'BEGIN { printf "%.2f", y / f }') # time ratio: >1 = fabric faster
-	met=-
-	if [ "$target" != - ]; then
-		goal=">= $target"
-		met=$(awk -v r="$ratio" -v t="$target" 'BEGIN { print (r >= t) ? "yes" : "NO" }')
-	fi
-	ROWS+=("$name	$(show "$kind" "$n" "$fm")	$(show "$kind" "$n" "$ym")	$ratio	$goal	$met")
+	for i in "${!names[@]}"; do
+		ym=$(printf '%s\n' "${yv[@]}" | awk -v k="$i" '$1 == k { print $2 }' | median)
+		ratio=$(awk -v f="$fm" -v y="$ym" 'BEGIN { printf "%.2f", y / f }') # time ratio: >1 = fabric faster
+		met=- goal=-
+		if [ "${targets[$i]}" != - ]; then
+			goal=">= ${targets[$i]}"
+			met=$(awk -v r="$ratio" -v t="${targets[$i]}" 'BEGIN { print (r >= t) ? "yes" : "NO" }')
+		fi
+		ROWS+=("${names[$i]}	$(show "$kind" "$n" "$fm")	$(show "$kind" "$n" "$ym")	$ratio	$goal	$met")
+	done
 }
 
 # ---- the two sides ------------------------------------------------------------------------------------
@@ -233,6 +257,76 @@ yard_stat() { "$H" stat "$YARD/names" "$STAT_N"; }
 fab_ls() { "$H" run ls -l "$MNT/vars/names"; }
 yard_ls() { "$H" run ls -l "$YARD/names"; }
 
+# ctl LINE: LINE on a fresh open of the control file (timed); the answer to $T/answer, the nanoseconds
+# to stdout.
+ctl() { "$H" ctl "$MNT/ctl" "$1" 2>"$T/answer" || { cat "$T/answer" >&2; return 1; }; }
+answer() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$T/answer"; } # KEY: a field of the last answer
+q() { printf '"%s"' "$1"; } # WORD: quoted for a ctl line (the paths here hold no quotes or backslashes)
+df_avail() { df -B1 --output=avail "$1" | tail -n 1 | tr -d ' '; }
+mem_avail() { awk '/^MemAvailable:/ { printf "%.0f\n", $2 * 1024 }' /proc/meminfo; }
+
+# load: the file on disk into a new variable (removed again, untimed), page cache dropped first (PREPFN).
+fab_load() {
+	local ns
+	ns=$(ctl "load $(q "load$1") $(q "$DISK/big")") || return 1
+	[ "$(answer size)" = "$BIG" ] || { echo "load answered size '$(answer size)', not $BIG" >&2; return 1; }
+	rm "$MNT/vars/load$1" && echo "$ns"
+}
+yard_load_cp() {
+	local ns
+	ns=$("$H" run cp "$DISK/big" "$YARD/load$1") && rm "$YARD/load$1" && echo "$ns"
+}
+yard_load_dd() {
+	local ns
+	ns=$("$H" run dd if="$DISK/big" of="$YARD/load$1" bs=1M iflag=direct) && rm "$YARD/load$1" && echo "$ns"
+}
+
+# ctl_latency NAME LINE [keep]: CTL_N round trips of LINE, a row with their median and p99.
+ctl_latency() {
+	local out
+	[ -n "$BLOCKED" ] && { fail_row "$1" - "$BLOCKED"; return; }
+	note "$1 ..."
+	if ! out=$("$H" ctllat "$MNT/ctl" "$2" "$CTL_N" ${3:+"$3"} 2>"$T/err"); then
+		fail_row "$1" - "$(tail -n 1 "$T/err")"
+		return
+	fi
+	ROWS+=("$1	$(awk -v m="${out% *}" -v p="${out#* }" 'BEGIN { printf "median %.1f us, p99 %.1f us", m / 1e3, p / 1e3 }')	-	-	-	-")
+}
+
+# checkpoint: every variable of the fresh fabric (the CK_N of vars/ck) to a new directory on disk; the
+# yardsticks copy the same files from the tmpfs, with cp -r alone and with cp -r + sync -f (checkpoint
+# does a syncfs before it renames its manifest into place).  Each directory is removed after its round.
+fab_ckpt() {
+	local ns
+	ns=$(ctl "checkpoint $(q "$DISK/fck$1")") || return 1
+	[ "$(answer bytes_written)" = "$CK_BYTES" ] ||
+		{ echo "checkpoint wrote '$(answer bytes_written)' bytes, not $CK_BYTES" >&2; return 1; }
+	rm -rf "$DISK/fck$1" && echo "$ns"
+}
+yard_ckpt_cp() {
+	local ns
+	ns=$("$H" run cp -r "$YARD/ck" "$DISK/ycp$1") && rm -rf "$DISK/ycp$1" && echo "$ns"
+}
+yard_ckpt_sync() {
+	local ns
+	ns=$("$H" run sh -c 'cp -r "$1" "$2" && sync -f "$2"' sh "$YARD/ck" "$DISK/ycs$1") &&
+		rm -rf "$DISK/ycs$1" && echo "$ns"
+}
+# restore: the fabric's variables removed (untimed), then restored from $DISK/fk; the yardstick copies
+# $DISK/yk (the same files) back into the tmpfs.
+fab_restore() {
+	local ns
+	rm -rf "$MNT/vars/ck" && drop_caches || return 1
+	ns=$(ctl "restore $(q "$DISK/fk")") || return 1
+	[ "$(answer restored)" = "$CK_N" ] && [ "$(answer bytes)" = "$CK_BYTES" ] ||
+		{ echo "restore brought back '$(answer restored)' variables, '$(answer bytes)' bytes" >&2; return 1; }
+	echo "$ns"
+}
+yard_restore() {
+	local ns
+	drop_caches && ns=$("$H" run cp -r "$DISK/yk" "$YARD/rs$1") && rm -rf "$YARD/rs$1" && echo "$ns"
+}
+
 # ---- the run --------------------------------------------------------------------------------------------
 
 DATAPATH="(no mount)"
@@ -280,6 +374,26 @@ measure "lstat x$STAT_N, warm (vs tmpfs)" op "$STAT_N" 0.3 fab_stat yard_stat
 measure "ls -l of $STAT_N entries, warm (vs tmpfs)" total 1 0.3 fab_ls yard_ls
 BLOCKED=$SAVED
 
+# load: a file on disk into the fabric, cold, beside cp and dd iflag=direct of the file into the tmpfs.
+SAVED=$BLOCKED
+if [ -z "$BLOCKED" ]; then
+	if [ -z "$DISK" ]; then
+		BLOCKED=$DISK_WHY
+	elif [ "$(df_avail "$DISK")" -lt $((BIG + MARGIN)) ]; then
+		BLOCKED="needs $(((BIG + MARGIN) >> 20)) MiB free on $DISK, $(($(df_avail "$DISK") >> 20)) MiB there"
+	elif ! cp "$YARD/big" "$DISK/big" 2>"$T/err" || ! sync -f "$DISK/big"; then
+		BLOCKED="cannot write the $BIG_ARG file to $DISK: $(tail -n 1 "$T/err")"
+	fi
+fi
+measure_each tput "$BIG" fab_load drop_caches \
+	"load $BIG_ARG from disk, cold (vs cp to tmpfs)" 1.0 yard_load_cp \
+	"load $BIG_ARG from disk, cold (vs dd iflag=direct to tmpfs)" - yard_load_dd
+rm -f "$DISK/big"
+BLOCKED=$SAVED
+
+ctl_latency "ctl round trip: open+write+read+close (locate) x$CTL_N" "locate big"
+ctl_latency "ctl round trip: kept open, write+read (locate) x$CTL_N" "locate big" keep
+
 # Case 6: the same reads without passthrough, when the mount offers the switch (cold too: a warm read
 # without passthrough may come from the FUSE file's own page cache and never reach the daemon).
 PT_NOTE=""
@@ -297,12 +411,67 @@ else
 	PT_NOTE="comparison with --no-passthrough not available yet (neither tools/fabric nor fabricd offers it)"
 fi
 
+# Checkpoint and restore, on a fresh fabric holding only their variables: the mount goes, with its shm and
+# state; the big file and the names leave the tmpfs.
+CK_NAME="$CKPT_ARG in $CK_N vars"
+BLOCKED=""
+is_mounted "$YARD" || BLOCKED="no tmpfs at $YARD"
+if [ -z "$BLOCKED" ]; then
+	rm -rf "$YARD/big" "$YARD/names"
+	if is_mounted "$MNT" && ! "$FAB" umount "$MNT" >"$T/umount.out" 2>&1; then
+		BLOCKED="fabric umount failed: $(tail -n 1 "$T/umount.out")"
+	fi
+fi
+if [ -z "$BLOCKED" ]; then
+	rm -f /dev/shm/fabric."$NODE".*
+	rm -rf "$ST" && mkdir -p "$ST"
+	if [ -z "$DISK" ]; then
+		BLOCKED=$DISK_WHY
+	elif [ "$(df_avail "$DISK")" -lt $((2 * CKPT + 4 * MARGIN)) ]; then
+		BLOCKED="needs $(((2 * CKPT + 4 * MARGIN) >> 20)) MiB free on $DISK, $(($(df_avail "$DISK") >> 20)) MiB there"
+	elif [ "$(mem_avail)" -lt $((3 * CKPT + MARGIN)) ]; then
+		BLOCKED="needs $(((3 * CKPT + MARGIN) >> 20)) MiB of free memory, $(($(mem_avail) >> 20)) MiB available"
+	else
+		CAPACITY=$((CKPT + MARGIN))
+		mount_fabric
+	fi
+fi
+if [ -z "$BLOCKED" ]; then
+	note "making the $CK_N variables of $CK_NAME"
+	if ! { mkdir "$YARD/ck" "$MNT/vars/ck" && head -c "$CK_EACH" /dev/urandom >"$YARD/ck/v0"; } 2>"$T/err"; then
+		BLOCKED="cannot make the first variable: $(tail -n 1 "$T/err")"
+	fi
+	# the others: copies of the first with their own first bytes (checkpoint stores equal data once)
+	for ((i = 0; i < CK_N; i++)); do
+		[ -z "$BLOCKED" ] || break
+		{ [ "$i" = 0 ] || { cp "$YARD/ck/v0" "$YARD/ck/v$i" &&
+			printf 'variable %08d\n' "$i" | dd of="$YARD/ck/v$i" conv=notrunc status=none; }; } 2>"$T/err" &&
+			cp "$YARD/ck/v$i" "$MNT/vars/ck/v$i" 2>>"$T/err" && wait_sealed "$MNT/vars/ck/v$i" 2>>"$T/err" ||
+			BLOCKED="cannot make variable v$i: $(tail -n 1 "$T/err")"
+	done
+fi
+measure_each tput "$CK_BYTES" fab_ckpt drop_caches \
+	"checkpoint $CK_NAME to disk (vs cp -r)" 1.0 yard_ckpt_cp \
+	"checkpoint $CK_NAME to disk (vs cp -r + sync -f)" 1.0 yard_ckpt_sync
+if [ -z "$BLOCKED" ]; then
+	ctl "checkpoint $(q "$DISK/fk")" >/dev/null 2>"$T/err" && cp -r "$YARD/ck" "$DISK/yk" 2>>"$T/err" && sync -f "$DISK/yk" ||
+		BLOCKED="cannot make the checkpoint to restore from: $(tail -n 1 "$T/err")"
+fi
+measure "restore $CK_NAME from disk, cold (vs cp -r)" tput "$CK_BYTES" 1.0 fab_restore yard_restore
+[ -n "$DISK" ] && rm -rf "$DISK/fk" "$DISK/yk" "$DISK"/fck* "$DISK"/ycp* "$DISK"/ycs*
+rm -rf "$YARD/ck" "$YARD"/rs*
+
 # ---- the report -------------------------------------------------------------------------------------------
 
 HEAD=("case" "fabric" "yardstick" "ratio" "target" "met")
-SETTINGS="BIG=$BIG_ARG, SMALL_N=$SMALL_N, STAT_N=$STAT_N; rounds: 1 warm-up + $ROUNDS timed, medians; ratio = yardstick time / fabric time (higher is better for the fabric)"
+SETTINGS="BIG=$BIG_ARG, CKPT=$CKPT_ARG, SMALL_N=$SMALL_N, STAT_N=$STAT_N; rounds: 1 warm-up + $ROUNDS timed, medians; ratio = yardstick time / fabric time (higher is better for the fabric)"
 MACHINE="$(uname -r), $(nproc) CPUs, MemTotal $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 2^20 }' /proc/meminfo)"
 DATE=$(date '+%Y-%m-%d %H:%M:%S %Z')
+if [ -n "$DISK" ]; then
+	DISK_NOTE="disk cases in $DISK ($(findmnt -n -o FSTYPE,SOURCE -T "$DISK" | tr -s ' ' | sed 's/ / on /')); page cache dropped before each timed operation of theirs"
+else
+	DISK_NOTE="no disk cases: $DISK_WHY"
+fi
 
 # gain WARMTH: the read's ratio with passthrough over its ratio without ("" when either is missing).
 gain() {
@@ -333,6 +502,7 @@ echo
 echo "fabric bench: data path: $DATAPATH"
 [ -n "$PT_NOTE" ] && echo "  ($PT_NOTE)"
 echo "$SETTINGS"
+echo "$DISK_NOTE"
 echo
 table_text
 [ -n "$GAIN" ] && echo "$GAIN"
@@ -348,6 +518,7 @@ echo "command: $COMMAND   (in $ROOT)"
 {
 	echo "Data path: \`$DATAPATH\`${PT_NOTE:+ ($PT_NOTE)}."
 	echo "$SETTINGS."
+	echo "${DISK_NOTE^}."
 	echo
 	table_md
 	[ -n "$GAIN" ] && { echo; echo "${GAIN^}."; }
