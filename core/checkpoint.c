@@ -98,7 +98,7 @@ static int save_bytes(struct ck *c, uint64_t id, uint64_t size, const char *xxh3
 	}
 	bfd = store_handle_fd(h);
 	if (bfd >= 0 && size) {
-		void *map = mmap(NULL, size, PROT_READ, MAP_SHARED, bfd, 0);
+		void *map = mmap(NULL, size, PROT_READ, MAP_SHARED | MAP_POPULATE, bfd, 0);
 		if (map == MAP_FAILED) {
 			rc = -errno;
 		} else {

@@ -49,6 +49,7 @@ static int copy(int fd, char *mem, uint64_t len, int writing, uring_progress_fn 
 	uint64_t next = 0, done = 0, total = len;
 	/* reads run to a page boundary (O_DIRECT); writes move exactly len bytes */
 	uint64_t limit = writing ? len : (len + PAGE - 1) / PAGE * PAGE;
+	uint64_t chunk = writing ? URING_WRITE_CHUNK : URING_CHUNK;
 	int inflight = 0, rc;
 
 	if (len == 0)
@@ -58,7 +59,7 @@ static int copy(int fd, char *mem, uint64_t len, int writing, uring_progress_fn 
 		return rc;
 	for (int i = 0; i < URING_DEPTH && next < limit; i++) {
 		chunks[i].off = next;
-		chunks[i].end = next + URING_CHUNK < limit ? next + URING_CHUNK : limit;
+		chunks[i].end = next + chunk < limit ? next + chunk : limit;
 		next = chunks[i].end;
 		queue(&ring, fd, mem, &chunks[i], writing);
 		inflight++;
@@ -103,7 +104,7 @@ static int copy(int fd, char *mem, uint64_t len, int writing, uring_progress_fn 
 			progress(arg, done < total ? done : total, total);
 		if (next < limit) {
 			c->off = next;
-			c->end = next + URING_CHUNK < limit ? next + URING_CHUNK : limit;
+			c->end = next + chunk < limit ? next + chunk : limit;
 			next = c->end;
 			queue(&ring, fd, mem, c, writing);
 			inflight++;

@@ -14,7 +14,12 @@
 
 #include <stdint.h>
 
-#define URING_CHUNK (1u << 20) /* bytes per request */
+#define URING_CHUNK (1u << 20)        /* bytes per read request */
+/* Buffered writes to a disk file system run in io_uring's worker threads, one file at a time, so fewer,
+ * larger requests cost less handing over: with 1 MiB requests the writes of a 1 GiB checkpoint took 1.07 s
+ * (strace) against ~0.35 s for cp's; with 8 MiB whole checkpoints took 0.97-2.2 s against 1.95-2.1 s,
+ * within this VM's disk noise. */
+#define URING_WRITE_CHUNK (8u << 20)
 #define URING_DEPTH 8          /* requests in flight */
 
 /* Progress: called from the caller's thread with the bytes done so far; may be NULL. */
