@@ -181,17 +181,11 @@ int store_slab_row(struct store *st, struct slab *s)
 	return yp_block_insert(st->yp, (int64_t)s->id, st->node_id, s->shm_name, SLAB_BLOCK_SIZE, "slab");
 }
 
-/* Remove slab s if it is empty, unless it is the node's only slab: one empty slab is kept warm, so that
- * a node whose small variables come and go does not make and remove a 4 MiB block (and fault its pages
- * in again) every time.  A slab that never got its row goes anyway.  Its row goes in a transaction of its
- * own (a failure is logged: the next start removes a slab no extent points into), then its shm object
- * and its charge.  Returns whether it went. */
-bool store_slab_maybe_free(struct store *st, struct slab *s)
+/* See storeInt.h. */
+int store_slab_remove(struct store *st, struct slab *s, bool keep_on_error)
 {
 	int rc = 0;
 
-	if (s->nobjs != 0 || (st->slabs.n <= 1 && s->in_yp))
-		return false;
 	if (s->in_yp) {
 		rc = yp_begin(st->yp);
 		if (rc == 0) {
@@ -201,12 +195,31 @@ bool store_slab_maybe_free(struct store *st, struct slab *s)
 			else
 				yp_rollback(st->yp);
 		}
-		if (rc)
-			store_logf(st, "could not remove the row of empty slab %s (%s); the next start will",
-				   s->shm_name, strerror(-rc));
+		if (rc && keep_on_error)
+			return rc;
 	}
 	alloc_release(&st->alloc, &s->charge);
 	slab_remove(&st->slabs, s);
+	return rc;
+}
+
+/* Remove slab s if it is empty, unless it is the node's only slab: one empty slab is kept warm, so that
+ * a node whose small variables come and go does not make and remove a 4 MiB block (and fault its pages
+ * in again) every time.  A slab that never got its row goes anyway.  Its row goes in a transaction of its
+ * own (a failure is logged: the next start removes a slab no extent points into), then its shm object
+ * and its charge.  Returns whether it went. */
+bool store_slab_maybe_free(struct store *st, struct slab *s)
+{
+	char name[SHM_NAME_MAX];
+	int rc;
+
+	if (s->nobjs != 0 || (st->slabs.n <= 1 && s->in_yp))
+		return false;
+	snprintf(name, sizeof(name), "%s", s->shm_name);
+	rc = store_slab_remove(st, s, false);
+	if (rc)
+		store_logf(st, "could not remove the row of empty slab %s (%s); the next start will", name,
+			   strerror(-rc));
 	return true;
 }
 

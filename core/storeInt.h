@@ -135,6 +135,10 @@ void store_free_bytes(struct store *st, struct obj *o);
 void store_release_data(struct store *st, struct obj *o);
 int store_slab_row(struct store *st, struct slab *s);
 bool store_slab_maybe_free(struct store *st, struct slab *s);
+/* Remove empty slab s: its row in a transaction of its own, then its charge and shm object.  With
+ * keep_on_error a failed row delete leaves everything as it was; without, the slab goes anyway (the next
+ * start removes a row no extent points into).  Returns the row's result.  Lock held. */
+int store_slab_remove(struct store *st, struct slab *s, bool keep_on_error);
 /* Move packed variable o to pages already reserved at off in slab d (defragment, deallocate).  Lock held. */
 int store_move_packed(struct store *st, struct obj *o, struct slab *d, uint64_t off);
 void store_maybe_free(struct store *st, struct obj *o);

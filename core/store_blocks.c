@@ -178,22 +178,12 @@ int store_deallocate(struct store *st, uint64_t block, bool move, uint64_t *move
 			 rc == -ENOSPC ? "the other blocks lack room: allocate more first" : "see the daemon log");
 		goto out_unlock;
 	}
-	if (s->in_yp) {
-		rc = yp_begin(st->yp);
-		if (rc == 0) {
-			rc = yp_block_delete(st->yp, (int64_t)s->id);
-			rc = rc ? rc : yp_commit(st->yp);
-			if (rc)
-				yp_rollback(st->yp);
-		}
-		if (rc) {
-			snprintf(why, whylen, "the yellow pages refused to drop block %llu (%s)", (unsigned long long)block,
-				 strerror(-rc));
-			goto out_unlock;
-		}
+	rc = store_slab_remove(st, s, true);
+	if (rc) {
+		snprintf(why, whylen, "the yellow pages refused to drop block %llu (%s)", (unsigned long long)block,
+			 strerror(-rc));
+		goto out_unlock;
 	}
-	alloc_release(&st->alloc, &s->charge);
-	slab_remove(&st->slabs, s);
 	alloc_totals(&st->alloc, &cap, &used);
 	alloc_set_capacity(&st->alloc, cap > SLAB_BLOCK_SIZE ? cap - SLAB_BLOCK_SIZE : 0);
 	rc = persist_capacity(st);
