@@ -18,7 +18,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 CORE_OBJS = core/alloc.o core/dtype.o core/hash.o core/names.o core/size.o core/shm.o \
-            core/ns.o core/store.o core/store_io.o core/store_xattr.o core/recover.o core/slab.o core/store_blocks.o \
+            core/ns.o core/store.o core/store_io.o core/store_xattr.o core/recover.o core/slab.o core/store_blocks.o core/store_mutable.o \
             core/ctl.o core/ctl_parse.o core/uring_copy.o core/path.o core/load.o core/checkpoint.o \
             core/scope.o
 META_OBJS = meta/yp.o

@@ -139,8 +139,11 @@ static int walk(struct ck *c, uint64_t dir, const char *prefix)
 		if (store_dir_entry(c->st, dir, ids[i], name, sizeof(name), &a, false))
 			continue;
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", name);
-		if (!a.dir && !a.sealed)
-			continue; /* being written: not a variable yet */
+		if (!a.dir && (!a.sealed || a.mut)) {
+			/* being written: not a variable yet; mutable: its bytes have no moment to be saved at */
+			c->res->skipped += a.mut;
+			continue;
+		}
 		if ((k = store_getxattr(c->st, a.id, "user.fabric.xxh3", xxh3, sizeof(xxh3) - 1)) > 0)
 			xxh3[k] = '\0';
 		if ((k = store_getxattr(c->st, a.id, "user.fabric.type", type, sizeof(type) - 1)) > 0)

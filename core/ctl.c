@@ -171,7 +171,7 @@ static int list_dir(struct list_ctx *c, uint64_t dir, const char *prefix, const 
 		if (!a.dir && (t = store_getxattr(c->st, a.id, "user.fabric.type", type, sizeof(type) - 1)) > 0)
 			type[t] = '\0';
 		if (strncmp(path, filter, strlen(filter)) == 0) {
-			const char *kind = a.dir ? "dir" : "var";
+			const char *kind = a.dir ? "dir" : a.mut ? "mutable" : "var";
 			if (c->json) {
 				rc = ctl_answer_printf(c->ans, "%s{\"name\":", c->count ? "," : "");
 				if (rc == 0)
@@ -424,6 +424,29 @@ static int run_deallocate(const struct ctl_env *env, const struct ctl_cmd *cmd, 
 				 (unsigned long long)block, (unsigned long long)moved);
 }
 
+static int run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	char leaf[NAMES_LEAF_MAX + 1], why[512] = "";
+	struct store_attr a;
+	uint64_t dir, size, id;
+	int rc = size_parse(cmd->argv[1], &size);
+
+	if (rc || size == 0)
+		return fail(ans, rc == -EOVERFLOW ? -EOVERFLOW : -EINVAL,
+			    "'%s' is not a size; write 4096, 512M, 2G (no sign, no fraction)", cmd->argv[1]);
+	rc = path_parent(env->st, cmd->argv[0], &dir, leaf, sizeof(leaf));
+	if (rc)
+		return fail(ans, rc, "cannot make vars/%s: its directory %s", cmd->argv[0],
+			    rc == -ENOENT ? "does not exist; mkdir it first" : strerror(-rc));
+	rc = store_mutable(env->st, dir, leaf, size, opt(cmd, "scope"), 0666, env->who.uid, env->who.gid, why,
+			   sizeof(why));
+	if (rc)
+		return fail(ans, rc, "cannot make mutable vars/%s: %s", cmd->argv[0], why);
+	if (path_resolve(env->st, cmd->argv[0], &id, &a) != 0)
+		return fail(ans, -EIO, "vars/%s vanished right after it was made", cmd->argv[0]);
+	return ctl_answer_printf(ans, "size\t%llu\n", (unsigned long long)a.size);
+}
+
 static const struct ctl_verb verbs[] = {
 	{ "help", 0, 1, "", "help [VERB]", "list the verbs, or say what one does", run_help },
 	{ "list", 0, 1, "", "list [PREFIX]", "names under vars/ (path, kind, size, type), tab-separated",
@@ -441,6 +464,9 @@ static const struct ctl_verb verbs[] = {
 	  run_deallocate },
 	{ "defragment", 0, 0, "node", "defragment [node=N]",
 	  "compact the slab blocks that pack small variables: bytes moved, blocks freed", run_defragment },
+	{ "mutable", 2, 2, "scope", "mutable NAME SIZE [scope=S]",
+	  "a mutable object: SIZE zero bytes, never sealed, written in place (write or shared mmap) by "
+	  "anyone in its scope", run_mutable },
 	{ "load", 2, 2, "type,doc", "load NAME FILE [type=T] [doc=D]",
 	  "a new variable from a file on disk (absolute path), read with io_uring straight into shm", run_load },
 	{ "checkpoint", 0, 1, "", "checkpoint [DIR]",

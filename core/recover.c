@@ -85,6 +85,7 @@ static int load_row(void *arg, const struct yp_obj *r)
 	o = ns_new(c->st, (uint64_t)r->id, strcmp(r->kind, "dir") == 0 ? OBJ_DIR : OBJ_VAR, r->name);
 	if (!o)
 		return -ENOMEM;
+	o->mut = strcmp(r->kind, "mutable") == 0;
 	o->state = OBJ_SEALED;
 	o->mode = r->mode;
 	o->uid = r->uid;
@@ -322,7 +323,7 @@ static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify,
 		else if (o->kind == OBJ_VAR && o->packed)
 			why = verify_packed(st, o, c->v[i].length, full_verify);
 		else if (o->kind == OBJ_VAR)
-			why = verify_var(o, full_verify);
+			why = verify_var(o, full_verify && !o->mut); /* a mutable object's bytes change */
 		if (why) {
 			store_logf(st, "object %llu '%s' is lost: %s", (unsigned long long)o->id, o->name, why);
 			rc = mark_lost(st, o);

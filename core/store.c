@@ -70,7 +70,7 @@ void store_fill_yp(const struct obj *o, struct yp_obj *row)
 	row->id = (int64_t)o->id;
 	row->parent = o->parent ? (int64_t)o->parent->id : 0;
 	row->name = o->name;
-	row->kind = o->kind == OBJ_DIR ? "dir" : "var";
+	row->kind = o->kind == OBJ_DIR ? "dir" : o->mut ? "mutable" : "var";
 	row->state = o->unlinked ? "deleted" : o->state == OBJ_SEALED ? "sealed" : "writing";
 	row->type = o->type;
 	row->doc = o->doc;
@@ -109,7 +109,8 @@ void store_attr_of(const struct obj *o, struct store_attr *out)
 		return;
 	}
 	out->sealed = o->state == OBJ_SEALED;
-	out->mode = S_IFREG | (out->sealed ? o->mode & ~0222u : o->mode);
+	out->mut = o->mut;
+	out->mode = S_IFREG | (out->sealed && !o->mut ? o->mode & ~0222u : o->mode);
 	out->nlink = o->unlinked ? 0 : 1;
 	out->size = o->size;
 	/* Writes through passthrough grow the block without telling us: its size is the truth until seal. */
@@ -563,6 +564,8 @@ int store_truncate_locked(struct store *st, struct obj *o, uint64_t size)
 	uint64_t old_charge = o->charge;
 	int rc;
 
+	if (o->mut)
+		return -EPERM; /* a mutable object's size is fixed at creation */
 	if (o->state == OBJ_SEALED || o->sealing)
 		return -EROFS;
 	if (o->fd < 0)

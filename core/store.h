@@ -73,7 +73,8 @@ struct store_config {
 struct store_attr {
 	uint64_t id;
 	bool dir;
-	bool sealed;   /* for variables: sealed (read-only) vs writing */
+	bool sealed;   /* for variables: sealed (read-only) vs writing; a mutable object counts as sealed */
+	bool mut;      /* a mutable object: written in place, never sealed, its size fixed */
 	uint32_t mode; /* with the file type bits; a sealed variable has no write bits */
 	uint32_t uid, gid, nlink;
 	uint64_t size;
@@ -158,6 +159,13 @@ ssize_t store_listxattr(struct store *st, uint64_t id, char *buf, size_t size);
 int store_removexattr(struct store *st, uint64_t id, const char *name);
 
 void store_statfs(struct store *st, uint64_t *capacity, uint64_t *used, uint64_t *objects);
+
+/* A mutable object (Dagger's @mutable): `size` bytes in a block of its own, zero-filled, never sealed,
+ * never copied or moved; written in place by any program inside `scope` (NULL: any) through write(2) or a
+ * shared writable mapping.  Its size is fixed: writes past it get -EFBIG, truncate -EPERM.  why gets the
+ * sentence on failure. */
+int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t size, const char *scope,
+		  uint32_t mode, uint32_t uid, uint32_t gid, char *why, size_t whylen);
 
 /* Blocks (store_blocks.c).  store_block_stats calls fn first for the variables' own blocks summed up
  * (slab false, id 0: objects = how many, size = their bytes, used = their charge), then once per slab

@@ -87,6 +87,7 @@ struct obj {
 	uint64_t nlookup;
 	unsigned nopen, nwriters;
 	bool sealing; /* the last writer is gone: the hash is being taken, the bytes maybe packed */
+	bool mut;     /* a mutable object (store_mutable): state SEALED, but written in place */
 	bool doomed;  /* drop instead of seal */
 	struct store_handle *handles;
 	struct waiter *waiters;
@@ -145,6 +146,8 @@ void store_maybe_free(struct store *st, struct obj *o);
 void store_mark_unlinked(struct store *st, struct obj *o);
 /* Remove variable o's name (YP and memory) as unlink(2) does; its bytes go at its last close.  Lock held. */
 int store_unlink_locked(struct store *st, struct obj *o);
+/* Parse a scope for a variable on this node: canonical form into canon, or -EINVAL with why. */
+int store_scope_canon(struct store *st, const char *value, char *canon, size_t len, char *why, size_t whylen);
 int store_truncate_locked(struct store *st, struct obj *o, uint64_t size);
 
 #endif

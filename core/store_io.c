@@ -291,7 +291,7 @@ int store_open(struct store *st, uint64_t id, int flags, pid_t pid,
 		rc = STORE_WAITING;
 		goto out_unlock;
 	}
-	if (writer && o->state == OBJ_SEALED) {
+	if (writer && o->state == OBJ_SEALED && !o->mut) {
 		rc = -EROFS;
 		goto out_unlock;
 	}
@@ -377,7 +377,9 @@ ssize_t store_write(struct store *st, struct store_handle *h, const void *buf, s
 	if (off > (uint64_t)INT64_MAX - size)
 		return -EFBIG;
 	pthread_mutex_lock(&st->lock);
-	if (o->state != OBJ_WRITING || o->sealing)
+	if (o->mut)
+		rc = off + size > o->size ? -EFBIG : 0; /* written in place, within its fixed size */
+	else if (o->state != OBJ_WRITING || o->sealing)
 		rc = -EROFS;
 	else if (o->doomed)
 		rc = -EIO;
@@ -461,6 +463,13 @@ int store_flush(struct store *st, struct store_handle *h, pid_t pid)
 	pthread_mutex_lock(&st->lock);
 	h->bad_closer = bad ? pid : 0;
 	h->bad_code = code;
+	/* writes through passthrough are not seen one by one: a mutable object written past its fixed size
+	 * is cut back to it here, and close(2) says EFBIG */
+	if (o->mut && fstat(o->fd, &sb) == 0 && (uint64_t)sb.st_size > o->size) {
+		rc = ftruncate(o->fd, (off_t)o->size) < 0 ? -errno : -EFBIG;
+		store_path(o, path, sizeof(path));
+		store_logf(st, "%s: written past its fixed size %llu; cut back", path, (unsigned long long)o->size);
+	}
 	if (o->state == OBJ_WRITING && !o->sealing && fstat(o->fd, &sb) == 0) {
 		if ((uint64_t)sb.st_size > o->charge)
 			rc = alloc_resize(&st->alloc, &o->charge, (uint64_t)sb.st_size);

@@ -58,7 +58,7 @@ static int xa_value(struct store *st, const struct obj *o, int a, char *buf, siz
 		v = o->doc;
 		break;
 	case XA_XXH3:
-		v = (o->kind == OBJ_VAR && o->state == OBJ_SEALED) ? o->xxh3 : NULL;
+		v = (o->kind == OBJ_VAR && o->state == OBJ_SEALED && !o->mut) ? o->xxh3 : NULL;
 		break;
 	case XA_NODE:
 		v = st->node;
@@ -67,10 +67,10 @@ static int xa_value(struct store *st, const struct obj *o, int a, char *buf, siz
 		v = o->scope;
 		break;
 	case XA_STATE:
-		v = o->kind == OBJ_DIR ? NULL : o->state == OBJ_SEALED ? "sealed" : "writing";
+		v = o->kind == OBJ_DIR ? NULL : o->mut ? "mutable" : o->state == OBJ_SEALED ? "sealed" : "writing";
 		break;
 	case XA_KIND:
-		v = o->kind == OBJ_DIR ? "dir" : "var";
+		v = o->kind == OBJ_DIR ? "dir" : o->mut ? "mutable" : "var";
 		break;
 	case XA_LOCATIONS:
 		if (o->kind != OBJ_VAR)
@@ -158,11 +158,28 @@ static int set_type(struct store *st, struct obj *o, const char *value, char **o
 	return *out ? 0 : -ENOMEM;
 }
 
+int store_scope_canon(struct store *st, const char *value, char *canon, size_t len, char *why, size_t whylen)
+{
+	struct scope s, here, both;
+	char err[256];
+
+	if (scope_parse(value, &s, err, sizeof(err)) != 0) {
+		snprintf(why, whylen, "scope refused: %s", err);
+		return -EINVAL;
+	}
+	/* the bytes are here: a scope without this node would strand them */
+	if (scope_place(&here, st->node, 0, 0) != 0 || scope_intersect(&s, &here, &both, NULL, 0) != 0) {
+		snprintf(why, whylen, "scope '%s' leaves out this node (%s), where the bytes are", value, st->node);
+		return -EINVAL;
+	}
+	return scope_format(&s, canon, len);
+}
+
 /* A new scope for o: parsed, canonical; after the seal only a narrower one (core/scope.h). */
 static int set_scope(struct store *st, struct obj *o, const char *value, char **out)
 {
-	char err[256], canon[SCOPE_STR_MAX], path[512];
-	struct scope s, old, here;
+	char canon[SCOPE_STR_MAX], path[512], why[512];
+	struct scope s, old;
 	int rc;
 
 	store_path(o, path, sizeof(path));
@@ -170,24 +187,17 @@ static int set_scope(struct store *st, struct obj *o, const char *value, char **
 		store_logf(st, "%s: a directory has no scope of its own", path);
 		return -EINVAL;
 	}
-	rc = scope_parse(value, &s, err, sizeof(err));
+	rc = store_scope_canon(st, value, canon, sizeof(canon), why, sizeof(why));
 	if (rc) {
-		store_logf(st, "%s: user.fabric.scope refused: %s", path, err);
-		return -EINVAL;
+		store_logf(st, "%s: %s", path, why);
+		return rc;
 	}
-	/* the bytes are here: a scope without this node would strand them */
-	if (scope_place(&here, st->node, 0, 0) != 0 || scope_intersect(&s, &here, &old, NULL, 0) != 0) {
-		store_logf(st, "%s: scope '%s' leaves out this node (%s), where the variable is", path, value, st->node);
-		return -EINVAL;
-	}
-	if (o->state == OBJ_SEALED && (scope_parse(o->scope, &old, NULL, 0) != 0 || !scope_narrows(&old, &s))) {
+	if (o->state == OBJ_SEALED && (scope_parse(o->scope, &old, NULL, 0) != 0 ||
+				       scope_parse(canon, &s, NULL, 0) != 0 || !scope_narrows(&old, &s))) {
 		store_logf(st, "%s: scope '%s' is not inside '%s': a sealed variable's scope may be narrowed, never "
 			   "widened", path, value, o->scope);
 		return -EPERM;
 	}
-	rc = scope_format(&s, canon, sizeof(canon));
-	if (rc)
-		return rc;
 	*out = strdup(canon);
 	return *out ? 0 : -ENOMEM;
 }

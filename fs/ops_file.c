@@ -57,7 +57,10 @@ static void reply_open(fuse_req_t req, uint64_t unique, fuse_ino_t ino, struct s
 		       struct fuse_file_info *fi, struct store_handle *h, bool sealed)
 {
 	bool writer = (fi->flags & O_ACCMODE) != O_RDONLY;
-	enum fs_open_mode mode = fs_pt_open(ino, unique, store_handle_fd(h), writer);
+	struct store_attr a;
+	bool mut = store_getattr(st, ino, &a) == 0 && a.mut;
+	/* --strict-seal concerns sealing; a mutable object's writers share its pages like everybody */
+	enum fs_open_mode mode = fs_pt_open(ino, unique, store_handle_fd(h), writer && !mut);
 
 	if (mode == FS_OPEN_FAILED) {
 		store_release(st, h);
@@ -66,7 +69,9 @@ static void reply_open(fuse_req_t req, uint64_t unique, fuse_ino_t ino, struct s
 	}
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = mode == FS_OPEN_DIRECT;
-	fi->keep_cache = mode == FS_OPEN_CACHED && sealed; /* never with passthrough: EIO */
+	fi->keep_cache = mode == FS_OPEN_CACHED && sealed && !mut; /* never with passthrough: EIO */
+	if (mode == FS_OPEN_CACHED && mut)
+		fi->direct_io = 1; /* a cached copy would go stale under the other writers */
 	fi->noflush = !writer;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		fs_pt_cancel(unique);

@@ -11,8 +11,9 @@
  * crash of the daemon (kill -9) loses nothing committed; only a power loss can lose the last commits, and
  * a power loss wipes /dev/shm, the data itself, anyway.
  *
- * Schema history: user_version 1 is the first schema.  A database from a newer fabric is refused rather
- * than guessed at. */
+ * Schema history: user_version 1 is the first schema; 2 adds the kind 'mutable' (objects rebuilt, see
+ * schema_v2).  Older databases are upgraded in one transaction at open; a database from a newer fabric is
+ * refused rather than guessed at. */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -122,6 +123,39 @@ static const char schema_v1[] =
 	"         (2, 1, 'vars', 'dir', 'sealed', 1023, 0, 0, unixepoch() * 1000000000, unixepoch() * 1000000000);"
 	"PRAGMA user_version = 1;";
 
+/* Version 2: kind 'mutable' (an object written in place, never sealed).  SQLite cannot change a CHECK
+ * constraint in place, so objects is rebuilt; its AUTOINCREMENT counter is carried over, so no id (inode
+ * number) is ever handed out twice. */
+static const char schema_v2[] =
+	"CREATE TABLE objects_v2("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  parent INTEGER REFERENCES objects(id),"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('dir', 'var', 'mutable')),"
+	"  state TEXT NOT NULL CHECK (state IN ('writing', 'sealed', 'deleted', 'lost')),"
+	"  type TEXT, doc TEXT, xxh3 TEXT,"
+	"  scope TEXT NOT NULL DEFAULT 'any',"
+	"  node INTEGER REFERENCES nodes(id),"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  created_ns INTEGER NOT NULL, modified_ns INTEGER NOT NULL, sealed_ns INTEGER);"
+	"INSERT INTO objects_v2 SELECT id, parent, name, kind, state, type, doc, xxh3, scope, node, size, mode, uid,"
+	"  gid, created_ns, modified_ns, sealed_ns FROM objects;"
+	"CREATE TEMP TABLE seq AS SELECT seq FROM sqlite_sequence WHERE name = 'objects';"
+	"DROP VIEW vars;"
+	"DROP TABLE objects;"
+	"ALTER TABLE objects_v2 RENAME TO objects;"
+	"UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM temp.seq), 0)) WHERE name = 'objects';"
+	"DROP TABLE temp.seq;"
+	"CREATE UNIQUE INDEX objects_by_name ON objects(parent, name) WHERE state IN ('writing', 'sealed');"
+	"CREATE VIEW vars AS WITH RECURSIVE p(id, path) AS ("
+	"  SELECT id, name FROM objects WHERE parent = 2 AND state IN ('writing', 'sealed')"
+	"  UNION ALL SELECT o.id, p.path || '/' || o.name FROM objects o JOIN p ON o.parent = p.id"
+	"  WHERE o.state IN ('writing', 'sealed'))"
+	" SELECT p.path AS path, o.kind, o.type, o.doc, o.size, o.xxh3, o.scope, o.state, n.name AS node"
+	" FROM p JOIN objects o ON o.id = p.id LEFT JOIN nodes n ON n.id = o.node;"
+	"PRAGMA user_version = 2;";
+
 struct yp {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
@@ -211,22 +245,28 @@ static int migrate(struct yp *yp)
 	sqlite3_finalize(s);
 	if (version == YP_SCHEMA_VERSION)
 		return 0;
-	if (version != 0) {
-		fprintf(stderr, "yp: database schema version %d is not %d: made by another fabric version\n",
+	if (version < 0 || version > YP_SCHEMA_VERSION) {
+		fprintf(stderr, "yp: database schema version %d is newer than %d: made by a later fabric\n",
 			version, YP_SCHEMA_VERSION);
 		return -EPROTO;
 	}
-	rc = sqlite3_exec(yp->db, "BEGIN IMMEDIATE", NULL, NULL, &err);
-	if (rc == SQLITE_OK)
+	/* foreign keys off around the rebuild of objects (extents point into it); not inside a transaction */
+	rc = sqlite3_exec(yp->db, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE", NULL, NULL, &err);
+	if (rc == SQLITE_OK && version < 1)
 		rc = sqlite3_exec(yp->db, schema_v1, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version < 2)
+		rc = sqlite3_exec(yp->db, schema_v2, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(yp->db, "COMMIT", NULL, NULL, &err);
+		rc = sqlite3_exec(yp->db, "COMMIT; PRAGMA foreign_keys = ON", NULL, NULL, &err);
 	if (rc != SQLITE_OK) {
-		fprintf(stderr, "yp: creating schema: %s\n", err ? err : sqlite3_errstr(rc));
+		fprintf(stderr, "yp: creating or upgrading the schema from version %d: %s\n", version,
+			err ? err : sqlite3_errstr(rc));
 		sqlite3_free(err);
-		sqlite3_exec(yp->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_exec(yp->db, "ROLLBACK; PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 		return -EIO;
 	}
+	if (version > 0)
+		fprintf(stderr, "yp: upgraded the schema from version %d to %d\n", version, YP_SCHEMA_VERSION);
 	return 0;
 }
 

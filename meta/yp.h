@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#define YP_SCHEMA_VERSION 1
+#define YP_SCHEMA_VERSION 2
 #define YP_ROOT_ID 1 /* the mount root */
 #define YP_VARS_ID 2 /* vars/ */
 
@@ -35,7 +35,7 @@ struct yp_obj {
 	int64_t id;
 	int64_t parent; /* 0: none (the root, or an unlinked object still open) */
 	const char *name;
-	const char *kind;  /* "dir" | "var" */
+	const char *kind;  /* "dir" | "var" | "mutable" */
 	const char *state; /* "writing" | "sealed" | "deleted" | "lost" */
 	const char *type;  /* NULL when unset */
 	const char *doc;   /* NULL when unset */
