@@ -447,6 +447,26 @@ static int run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	return ctl_answer_printf(ans, "size\t%llu\n", (unsigned long long)a.size);
 }
 
+static int run_shard(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	const char *nodes = opt(cmd, "nodes");
+	char why[512] = "";
+	uint64_t size;
+	int rc = size_parse(cmd->argv[1], &size);
+
+	if (rc || size == 0)
+		return fail(ans, rc == -EOVERFLOW ? -EOVERFLOW : -EINVAL,
+			    "'%s' is not a size; write 4096, 512M, 2G (no sign, no fraction)", cmd->argv[1]);
+	if (nodes && strcmp(nodes, store_node_name(env->st)) != 0)
+		return fail(ans, -EINVAL, "nodes=%s: this fabric has one node, '%s'; several nodes are not done yet",
+			    nodes, store_node_name(env->st));
+	rc = store_shard(env->st, cmd->argv[0], size, env->who.uid, env->who.gid, why, sizeof(why));
+	if (rc)
+		return fail(ans, rc, "cannot make shard %s: %s", cmd->argv[0], why);
+	return ctl_answer_printf(ans, "%s\tshards/%s/%s\t%llu\n", store_node_name(env->st), cmd->argv[0],
+				 store_node_name(env->st), (unsigned long long)size);
+}
+
 static const struct ctl_verb verbs[] = {
 	{ "help", 0, 1, "", "help [VERB]", "list the verbs, or say what one does", run_help },
 	{ "list", 0, 1, "", "list [PREFIX]", "names under vars/ (path, kind, size, type), tab-separated",
@@ -467,6 +487,9 @@ static const struct ctl_verb verbs[] = {
 	{ "mutable", 2, 2, "scope", "mutable NAME SIZE [scope=S]",
 	  "a mutable object: SIZE zero bytes, never sealed, written in place (write or shared mmap) by "
 	  "anyone in its scope", run_mutable },
+	{ "shard", 2, 2, "nodes", "shard NAME SIZE [nodes=N,...]",
+	  "shards/NAME with one mutable piece of SIZE bytes per node (shards/NAME/local is this node's)",
+	  run_shard },
 	{ "load", 2, 2, "type,doc", "load NAME FILE [type=T] [doc=D]",
 	  "a new variable from a file on disk (absolute path), read with io_uring straight into shm", run_load },
 	{ "checkpoint", 0, 1, "", "checkpoint [DIR]",

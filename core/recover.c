@@ -375,6 +375,37 @@ static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify,
 	return rc;
 }
 
+/* shards/ is a directory of the root, made at the first start of a state dir that lacks it (the schema
+ * only seeds the root and vars/). */
+static int ensure_shards(struct store *st)
+{
+	struct obj *root = ns_by_id(st, STORE_ROOT_ID), *o = ns_child(st, root, "shards");
+	int64_t now = store_now_ns();
+	struct yp_obj row;
+	int rc;
+
+	if (o) {
+		st->shards_id = o->id;
+		return 0;
+	}
+	row = (struct yp_obj){ .parent = STORE_ROOT_ID, .name = "shards", .kind = "dir", .state = "sealed",
+			       .scope = "any", .node = st->node_id, .mode = 0555, .created_ns = now,
+			       .modified_ns = now };
+	rc = yp_obj_insert(st->yp, &row);
+	if (rc)
+		return rc;
+	o = ns_new(st, (uint64_t)row.id, OBJ_DIR, "shards");
+	if (!o)
+		return -ENOMEM;
+	o->state = OBJ_SEALED;
+	o->mode = 0555;
+	o->created_ns = o->modified_ns = now;
+	ns_link(st, root, o, NULL);
+	root->nsubdirs++;
+	st->shards_id = o->id;
+	return 0;
+}
+
 static int setup_node(struct store *st, const struct store_config *cfg, struct yp_node *n, char *msg,
 		      size_t msglen)
 {
@@ -477,6 +508,11 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
 	if (!ns_by_id(st, STORE_ROOT_ID) || !ns_by_id(st, STORE_VARS_ID)) {
 		snprintf(msg, msglen, "the yellow pages in %s have no root or vars/ row", cfg->state_dir);
 		rc = -EPROTO;
+		goto out_alloc;
+	}
+	rc = ensure_shards(st);
+	if (rc) {
+		snprintf(msg, msglen, "cannot make shards/ in %s (%s)", cfg->state_dir, strerror(-rc));
 		goto out_alloc;
 	}
 	if (!was_clean)

@@ -265,6 +265,13 @@ static int writable_dir(struct store *st, uint64_t id, struct obj **out)
 	return 0;
 }
 
+bool store_under_shards(struct store *st, const struct obj *dir)
+{
+	struct obj *shards = st->shards_id ? ns_by_id(st, st->shards_id) : NULL;
+
+	return shards && ns_is_ancestor(shards, dir);
+}
+
 static int check_name(struct store *st, const char *name)
 {
 	char why[128];
@@ -288,7 +295,9 @@ int store_lookup(struct store *st, uint64_t parent, const char *name, struct sto
 		rc = -ENOENT;
 	else if (dir->kind != OBJ_DIR)
 		rc = -ENOTDIR;
-	else if (!(o = ns_child(st, dir, name)))
+	else if (!(o = ns_child(st, dir, name)) &&
+		 !(strcmp(name, "local") == 0 && dir->parent && dir->parent->id == st->shards_id &&
+		   (o = ns_child(st, dir, st->node)))) /* shards/NAME/local: this node's piece */
 		rc = -ENOENT;
 	else {
 		o->nlookup++;
@@ -338,6 +347,8 @@ int store_mkdir(struct store *st, uint64_t parent, const char *name, uint32_t mo
 		return rc;
 	pthread_mutex_lock(&st->lock);
 	rc = writable_dir(st, parent, &dir);
+	if (rc == 0 && store_under_shards(st, dir))
+		rc = -EPERM; /* shards/ holds what the shard verb makes */
 	if (rc)
 		goto out_unlock;
 	if (ns_child(st, dir, name)) {
@@ -501,6 +512,8 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 	rc = writable_dir(st, parent, &src);
 	if (rc == 0)
 		rc = writable_dir(st, newparent, &dst);
+	if (rc == 0 && (store_under_shards(st, src) || store_under_shards(st, dst)))
+		rc = -EPERM;
 	if (rc)
 		goto out_unlock;
 	o = ns_child(st, src, name);

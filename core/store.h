@@ -166,6 +166,11 @@ void store_statfs(struct store *st, uint64_t *capacity, uint64_t *used, uint64_t
  * sentence on failure. */
 int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t size, const char *scope,
 		  uint32_t mode, uint32_t uid, uint32_t gid, char *why, size_t whylen);
+/* A shard (Dagger's @shard): shards/NAME holding one mutable piece of `size` bytes per node, named by the
+ * node and scoped to it; shards/NAME/local is this node's piece.  One node today.  Names under shards/
+ * are made by this call only (mkdir, create and rename there are EPERM); rm works. */
+int store_shard(struct store *st, const char *name, uint64_t size, uint32_t uid, uint32_t gid, char *why,
+		size_t whylen);
 
 /* Blocks (store_blocks.c).  store_block_stats calls fn first for the variables' own blocks summed up
  * (slab false, id 0: objects = how many, size = their bytes, used = their charge), then once per slab

@@ -99,6 +99,7 @@ struct store {
 	struct alloc alloc;
 	char node[NAMES_NODE_MAX + 1];
 	int64_t node_id;
+	uint64_t shards_id; /* the id of shards/ (made at the first start that lacks it) */
 	char prefix[SHM_NAME_MAX];
 	uint64_t next_block;
 	void (*log)(const char *msg);
@@ -146,6 +147,8 @@ void store_maybe_free(struct store *st, struct obj *o);
 void store_mark_unlinked(struct store *st, struct obj *o);
 /* Remove variable o's name (YP and memory) as unlink(2) does; its bytes go at its last close.  Lock held. */
 int store_unlink_locked(struct store *st, struct obj *o);
+/* Is dir shards/ or below it?  Names there are made by the shard verb only.  Lock held. */
+bool store_under_shards(struct store *st, const struct obj *dir);
 /* Parse a scope for a variable on this node: canonical form into canon, or -EINVAL with why. */
 int store_scope_canon(struct store *st, const char *value, char *canon, size_t len, char *why, size_t whylen);
 int store_truncate_locked(struct store *st, struct obj *o, uint64_t size);

@@ -182,7 +182,7 @@ int store_create(struct store *st, uint64_t parent, const char *name, uint32_t m
 		rc = -ENOENT;
 	else if (dir->kind != OBJ_DIR)
 		rc = -ENOTDIR;
-	else if (dir->id == STORE_ROOT_ID)
+	else if (dir->id == STORE_ROOT_ID || store_under_shards(st, dir))
 		rc = -EPERM;
 	else if (ns_child(st, dir, name))
 		rc = -EEXIST;

@@ -17,40 +17,25 @@
 #include "core/storeInt.h"
 #include "meta/yp.h"
 
-int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t size, const char *scope,
-		  uint32_t mode, uint32_t uid, uint32_t gid, char *why, size_t whylen)
+/* Make mutable object `name` in dir (checked by the caller), scope canonical.  Lock held. */
+static int make_mutable_locked(struct store *st, struct obj *dir, const char *name, uint64_t size,
+			       const char *canon, uint32_t mode, uint32_t uid, uint32_t gid, char *why, size_t whylen)
 {
-	char canon[SCOPE_STR_MAX] = "any", shm_name[SHM_NAME_MAX];
+	char shm_name[SHM_NAME_MAX];
 	struct yp_obj row;
-	struct obj *dir, *o;
+	struct obj *o;
 	int64_t now = store_now_ns();
 	uint64_t block, charge = 0;
 	int fd = -1, rc;
 
-	rc = names_check_leaf(name, why, whylen);
-	if (rc)
-		return rc;
-	if (size == 0 || size > (uint64_t)INT64_MAX) {
-		snprintf(why, whylen, "a mutable object needs a size of at least one byte");
-		return -EINVAL;
-	}
-	if (scope && (rc = store_scope_canon(st, scope, canon, sizeof(canon), why, whylen)))
-		return rc;
-	pthread_mutex_lock(&st->lock);
-	dir = ns_by_id(st, parent);
-	if (!dir || dir->unlinked || dir->kind != OBJ_DIR || dir->id == STORE_ROOT_ID)
-		rc = !dir || dir->unlinked ? -ENOENT : dir->kind != OBJ_DIR ? -ENOTDIR : -EPERM;
-	else if (ns_child(st, dir, name))
-		rc = -EEXIST;
-	if (rc) {
-		snprintf(why, whylen, rc == -EEXIST ? "the name is taken" : "its directory is not usable (%s)",
-			 strerror(-rc));
-		goto out_unlock;
+	if (ns_child(st, dir, name)) {
+		snprintf(why, whylen, "the name is taken");
+		return -EEXIST;
 	}
 	rc = alloc_resize(&st->alloc, &charge, size);
 	if (rc) {
 		snprintf(why, whylen, "not enough capacity for %llu bytes; see: stat", (unsigned long long)size);
-		goto out_unlock;
+		return rc;
 	}
 	block = st->next_block;
 	rc = shm_block_name(st->prefix, block, shm_name, sizeof(shm_name));
@@ -85,8 +70,8 @@ int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t 
 	st->next_block++;
 	o = ns_new(st, (uint64_t)row.id, OBJ_VAR, name);
 	if (!o) { /* the rows stand; the next start loads it */
-		rc = -ENOMEM;
 		snprintf(why, whylen, "out of memory");
+		rc = -ENOMEM;
 		goto out_release;
 	}
 	o->mut = true;
@@ -108,11 +93,112 @@ int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t 
 	}
 	ns_link(st, dir, o, NULL);
 	dir->modified_ns = now;
-	pthread_mutex_unlock(&st->lock);
 	return 0;
 
 out_release:
 	alloc_release(&st->alloc, &charge);
+	return rc;
+}
+
+static int check_size(uint64_t size, char *why, size_t whylen)
+{
+	if (size == 0 || size > (uint64_t)INT64_MAX) {
+		snprintf(why, whylen, "a mutable object needs a size of at least one byte");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t size, const char *scope,
+		  uint32_t mode, uint32_t uid, uint32_t gid, char *why, size_t whylen)
+{
+	char canon[SCOPE_STR_MAX] = "any";
+	struct obj *dir;
+	int rc;
+
+	rc = names_check_leaf(name, why, whylen);
+	if (rc == 0)
+		rc = check_size(size, why, whylen);
+	if (rc == 0 && scope)
+		rc = store_scope_canon(st, scope, canon, sizeof(canon), why, whylen);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&st->lock);
+	dir = ns_by_id(st, parent);
+	if (!dir || dir->unlinked || dir->kind != OBJ_DIR || dir->id == STORE_ROOT_ID || store_under_shards(st, dir)) {
+		rc = !dir || dir->unlinked ? -ENOENT : dir->kind != OBJ_DIR ? -ENOTDIR : -EPERM;
+		snprintf(why, whylen, "its directory is not usable (%s)", strerror(-rc));
+	} else {
+		rc = make_mutable_locked(st, dir, name, size, canon, mode, uid, gid, why, whylen);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* shards/NAME, and in it one mutable piece per node, named by the node and scoped to it (one node today:
+ * this one).  Under the lock from start to end, so nobody sees a shard without its piece. */
+int store_shard(struct store *st, const char *name, uint64_t size, uint32_t uid, uint32_t gid, char *why,
+		size_t whylen)
+{
+	char scope[SCOPE_NODE_MAX + 8];
+	struct obj *shards, *dir;
+	struct yp_obj row;
+	int64_t now = store_now_ns();
+	int rc;
+
+	rc = names_check_leaf(name, why, whylen);
+	if (rc == 0)
+		rc = check_size(size, why, whylen);
+	if (rc == 0 && strcmp(name, "local") == 0) {
+		snprintf(why, whylen, "'local' names this node's piece inside a shard; choose another name");
+		rc = -EINVAL;
+	}
+	if (rc)
+		return rc;
+	snprintf(scope, sizeof(scope), "node:%s", st->node);
+	pthread_mutex_lock(&st->lock);
+	shards = ns_by_id(st, st->shards_id);
+	if (!shards) {
+		snprintf(why, whylen, "this store has no shards/ directory");
+		rc = -EIO;
+		goto out_unlock;
+	}
+	if (ns_child(st, shards, name)) {
+		snprintf(why, whylen, "shards/%s exists", name);
+		rc = -EEXIST;
+		goto out_unlock;
+	}
+	row = (struct yp_obj){ .parent = (int64_t)shards->id, .name = name, .kind = "dir", .state = "sealed",
+			       .scope = "any", .node = st->node_id, .mode = 0755, .uid = uid, .gid = gid,
+			       .created_ns = now, .modified_ns = now };
+	rc = yp_obj_insert(st->yp, &row);
+	if (rc) {
+		snprintf(why, whylen, "the yellow pages refused shards/%s (%s)", name, strerror(-rc));
+		goto out_unlock;
+	}
+	dir = ns_new(st, (uint64_t)row.id, OBJ_DIR, name);
+	if (!dir) {
+		yp_obj_delete(st->yp, row.id);
+		snprintf(why, whylen, "out of memory");
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	dir->state = OBJ_SEALED;
+	dir->mode = 0755;
+	dir->uid = uid;
+	dir->gid = gid;
+	dir->created_ns = dir->modified_ns = now;
+	ns_link(st, shards, dir, NULL);
+	shards->nsubdirs++;
+	rc = make_mutable_locked(st, dir, st->node, size, scope, 0666, uid, gid, why, whylen);
+	if (rc) { /* no shard without its piece */
+		if (yp_obj_delete(st->yp, (int64_t)dir->id) == 0) {
+			shards->nsubdirs--;
+			store_mark_unlinked(st, dir);
+			dir->data_gone = true;
+			store_maybe_free(st, dir);
+		}
+	}
 out_unlock:
 	pthread_mutex_unlock(&st->lock);
 	return rc;

@@ -35,7 +35,7 @@ nvars=12
 
 # ---- the file itself -------------------------------------------------------------------------------
 
-eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl nodes vars " "the mount root"
+eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl nodes shards vars " "the mount root"
 match "$(ls -l "$C")" '^-rw-rw-rw- 1 [^ ]+ [^ ]+ 0 .*/ctl$' "ls -l of the control file"
 eq "$(stat -c %F "$C")" "regular empty file" "stat of the control file"
 eq "$(getfattr -d -m - --absolute-names "$C" 2>&1)" "" "getfattr -d -m - shows nothing on ctl"
@@ -46,7 +46,7 @@ fails "Operation not permitted" mv "$C" "$MNT/ctl2"
 fails "Operation not permitted" mv "$C" "$V/ctl"
 fails "Operation not permitted" mv "$V/c0" "$C"
 ok test -f "$C"
-eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl nodes vars " "the mount root after the refusals"
+eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl nodes shards vars " "the mount root after the refusals"
 eq "$(cat "$C")" "" "a fresh open reads nothing"
 
 # ---- every verb from a shell -----------------------------------------------------------------------
