@@ -201,6 +201,8 @@ void ns_link(struct store *st, struct obj *dir, struct obj *o, const char *name)
 	}
 	o->parent = dir;
 	name_insert(st, o);
+	if (st->name_changed)
+		st->name_changed(st->name_changed_arg, dir->id, o->name);
 	o->prev_sib = NULL;
 	o->next_sib = dir->first_child;
 	if (dir->first_child)
@@ -215,6 +217,8 @@ void ns_unlink(struct store *st, struct obj *o)
 {
 	struct obj *dir = o->parent;
 
+	if (st->name_changed)
+		st->name_changed(st->name_changed_arg, dir->id, o->name);
 	name_remove(st, o);
 	if (o->prev_sib)
 		o->prev_sib->next_sib = o->next_sib;

@@ -517,6 +517,9 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
 	}
 	if (!was_clean)
 		store_logf(st, "the last stop was not clean: every sealed variable was verified by its xxh3");
+	/* from now on: the namespace loaded above was no news to anybody */
+	st->name_changed = cfg->name_changed;
+	st->name_changed_arg = cfg->name_changed_arg;
 	*out = st;
 	return 0;
 

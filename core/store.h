@@ -68,6 +68,11 @@ struct store_config {
 	 * a reboot), with its path under vars/, so the caller can restore it; may be NULL. */
 	void (*lost)(void *arg, const char *path);
 	void *lost_arg;
+	/* Called, with the store's lock held, whenever a name appears in or leaves directory `parent`, so
+	 * the caller can tell a cache (the kernel's) about changes it did not make itself.  It must not
+	 * call back into the store; may be NULL. */
+	void (*name_changed)(void *arg, uint64_t parent, const char *name);
+	void *name_changed_arg;
 };
 
 struct store_attr {

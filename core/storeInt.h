@@ -103,6 +103,8 @@ struct store {
 	char prefix[SHM_NAME_MAX];
 	uint64_t next_block;
 	void (*log)(const char *msg);
+	void (*name_changed)(void *arg, uint64_t parent, const char *name);
+	void *name_changed_arg;
 
 	struct slab_set slabs;
 	pthread_rwlock_t slab_lock; /* see "Locking" above */

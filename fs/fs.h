@@ -16,14 +16,14 @@
 
 #include "core/store.h"
 
-/* Cache lifetimes handed to the kernel.  Names and attributes of sealed objects only change through
- * this mount's FUSE requests, which the kernel sees, so they are cached long; a variable being written is
- * not cached at all (size and state change under it, and it may be dropped); directories' attributes
- * briefly.  Absent names are not cached: the control file's verbs (load, restore) make names the kernel
- * does not see being made. */
+/* Cache lifetimes handed to the kernel.  Names and attributes of sealed objects change through this mount's
+ * FUSE requests, which the kernel sees, or through the store on its own (control-file verbs, removals),
+ * which notify.c reports to the kernel; so they are cached long.  A variable being written is not cached
+ * at all (size and state change under it, and it may be dropped); directories' attributes briefly;
+ * absent names for a second. */
 #define FS_TTL_SEALED 3600.0
 #define FS_TTL_DIR 1.0
-#define FS_TTL_NEGATIVE 0.0
+#define FS_TTL_NEGATIVE 1.0
 
 struct fs {
 	struct store *store;
@@ -119,6 +119,13 @@ void fs_ctl_read(fuse_req_t req, size_t size, struct fuse_file_info *fi);
 void fs_ctl_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi);
 void fs_ctl_flush(fuse_req_t req, struct fuse_file_info *fi);
 void fs_ctl_release(fuse_req_t req, struct fuse_file_info *fi);
+
+/* notify.c -- tell the kernel about names it did not see change (ctl verbs, the store's own removals) */
+void fs_notify_name_changed(void *arg, uint64_t parent, const char *name); /* store_config.name_changed */
+void fs_notify_begin(void); /* around work on this thread whose name changes the kernel does not see */
+void fs_notify_end(void);
+int fs_notify_start(struct fuse_session *se);
+void fs_notify_stop(void);
 
 /* mount.c -- the mount point */
 /* A mount point left by a dead daemon ("Transport endpoint is not connected") is detached; returns 0,

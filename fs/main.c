@@ -408,6 +408,7 @@ int main(int argc, char **argv)
 	cfg.log = log_line;
 	cfg.lost = note_lost;
 	cfg.lost_arg = &lost;
+	cfg.name_changed = fs_notify_name_changed;
 	rc = store_init(&cfg, &fs.store, msg, sizeof(msg));
 	if (rc)
 		return fail("%s", msg);
@@ -424,7 +425,7 @@ int main(int argc, char **argv)
 		store_destroy(fs.store);
 		return fail("cannot mount at %s (%s); see %s", mnt, strerror(-rc), logpath);
 	}
-	if (fuse_set_signal_handlers(fs.se) != 0) {
+	if (fs_notify_start(fs.se) != 0 || fuse_set_signal_handlers(fs.se) != 0) {
 		fs_unmount(&fs);
 		store_destroy(fs.store);
 		return fail("cannot install signal handlers");
@@ -443,6 +444,7 @@ int main(int argc, char **argv)
 	pthread_join(ready, NULL);
 
 	fuse_remove_signal_handlers(fs.se);
+	fs_notify_stop();
 	fs_unmount(&fs);
 	fs_files_stop();
 	store_destroy(fs.store);

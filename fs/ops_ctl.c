@@ -61,7 +61,9 @@ static int run_pending(fuse_req_t req, struct ctl_file *c)
 				  CTL_LINE_MAX);
 		rc = -E2BIG;
 	} else {
+		fs_notify_begin();
 		rc = ctl_run(&env, c->line, c->linelen, &c->ans);
+		fs_notify_end();
 	}
 	c->linelen = 0;
 	c->overlong = false;

@@ -205,7 +205,9 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	*p = (struct pending_open){ .req = req, .unique = fs_pt_current_unique(), .fi = *fi, .ino = ino, .st = st };
 	/* Held across store_open so that a wake from another thread finds p on the list. */
 	pthread_mutex_lock(&pending_lock);
+	fs_notify_begin(); /* an open may remove a variable whose owner processes ended */
 	rc = store_open(st, ino, fi->flags, fuse_req_ctx(req)->pid, on_wake, p, &h);
+	fs_notify_end();
 	if (rc == STORE_WAITING) {
 		p->next = pending_head;
 		if (pending_head)
@@ -308,7 +310,9 @@ void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fs_pt_release(ino);
+	fs_notify_begin(); /* so may a release, and a drop of a doomed variable */
 	store_release(store_of(req), (struct store_handle *)(uintptr_t)fi->fh);
+	fs_notify_end();
 	fuse_reply_err(req, 0);
 }
 

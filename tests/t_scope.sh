@@ -58,6 +58,7 @@ eq "$(cat "$T/owner.out")" $'owner: pointer-ish bytes\nthread: pointer-ish bytes
 # its process has ended: the variable means nothing any more and goes at the next attempt to open it
 fails "No such file or directory" cat "$V/p"
 eq "$(ls "$V" | tr '\n' ' ')" "a " "vars/ once the owner of p has ended"
+wait_for eval '! stat "$V/p" >/dev/null 2>&1' # the kernel is told (asynchronously) to forget the name
 grep -q "vars/p: removed: every process of its scope" "$ST/fabricd.log" || bad "the log does not say why p went"
 
 # node scope enforced by the daemon's node name: a row scoped to another node (as if written there)
