@@ -57,129 +57,7 @@ static char node[64];
 			FAIL("invariant broken: %s", #cond);                               \
 	} while (0)
 
-/* ---- a strict JSON checker (RFC 8259 grammar) ---- */
-
-static const char *j_value(const char *p, int depth);
-
-static const char *j_ws(const char *p)
-{
-	while (p && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-static const char *j_string(const char *p)
-{
-	if (!p || *p++ != '"')
-		return NULL;
-	for (;;) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '"')
-			return p + 1;
-		if (c < 0x20)
-			return NULL;
-		if (c == '\\') {
-			p++;
-			if (*p == 'u') {
-				for (int i = 1; i <= 4; i++)
-					if (!isxdigit((unsigned char)p[i]))
-						return NULL;
-				p += 5;
-				continue;
-			}
-			if (!*p || !strchr("\"\\/bfnrt", *p))
-				return NULL;
-		}
-		p++;
-	}
-}
-
-static const char *j_number(const char *p)
-{
-	if (*p == '-')
-		p++;
-	if (*p == '0')
-		p++;
-	else if (*p >= '1' && *p <= '9')
-		while (isdigit((unsigned char)*p))
-			p++;
-	else
-		return NULL;
-	if (*p == '.') {
-		if (!isdigit((unsigned char)*++p))
-			return NULL;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (!isdigit((unsigned char)*p))
-			return NULL;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	return p;
-}
-
-static const char *j_value(const char *p, int depth)
-{
-	p = j_ws(p);
-	if (!p || depth > 64)
-		return NULL;
-	switch (*p) {
-	case '{':
-		p = j_ws(p + 1);
-		if (*p == '}')
-			return p + 1;
-		for (;;) {
-			p = j_ws(j_string(j_ws(p)));
-			if (!p || *p++ != ':')
-				return NULL;
-			p = j_ws(j_value(p, depth + 1));
-			if (!p)
-				return NULL;
-			if (*p == '}')
-				return p + 1;
-			if (*p++ != ',')
-				return NULL;
-		}
-	case '[':
-		p = j_ws(p + 1);
-		if (*p == ']')
-			return p + 1;
-		for (;;) {
-			p = j_ws(j_value(p, depth + 1));
-			if (!p)
-				return NULL;
-			if (*p == ']')
-				return p + 1;
-			if (*p++ != ',')
-				return NULL;
-		}
-	case '"':
-		return j_string(p);
-	case 't':
-		return strncmp(p, "true", 4) == 0 ? p + 4 : NULL;
-	case 'f':
-		return strncmp(p, "false", 5) == 0 ? p + 5 : NULL;
-	case 'n':
-		return strncmp(p, "null", 4) == 0 ? p + 4 : NULL;
-	default:
-		return j_number(p);
-	}
-}
-
-static bool json_ok(const char *s, size_t len)
-{
-	const char *end;
-
-	if (!s || strlen(s) != len)
-		return false;
-	end = j_ws(j_value(s, 0));
-	return end && *end == '\0';
-}
+#include "tests/json_check.h"
 
 /* ---- the store: made once, removed at exit ---- */
 
@@ -223,7 +101,7 @@ static void sweep(pid_t pid)
 		return;
 	d = opendir("/tmp");
 	while (d && (de = readdir(d)) != NULL) {
-		const char *dp = DIR_PREFIX + strlen("/tmp/");
+		const char *dp = &DIR_PREFIX[strlen("/tmp/")];
 		if (strncmp(de->d_name, dp, strlen(dp)) != 0)
 			continue;
 		long p = strtol(de->d_name + strlen(dp), NULL, 10);
