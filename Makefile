@@ -83,7 +83,8 @@ sanitize: deps
 	FABRIC_SANITIZE=1 tests/run.sh
 
 clean:
-	rm -f core/*.o core/*.a meta/*.o meta/*.a fs/*.o fs/fabricd tools/*.o $(TOOLS) $(TESTS)
+	rm -f core/*.o core/*.a meta/*.o meta/*.a fs/*.o fs/fabricd tools/*.o $(TOOLS) $(TESTS) \
+	      tests/fuzz_ctl tests/bench/fabench
 
 # make fuzz: libFuzzer (clang, with ASan+UBSan) on the control-line parser and the read-only verbs
 # (tests/fuzz_ctl.c) for FUZZ_SECONDS (default 60), from the seeds in tests/fuzz/ctl/.  New inputs go to a
