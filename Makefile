@@ -20,11 +20,11 @@ endif
 CORE_OBJS = core/alloc.o core/dtype.o core/hash.o core/names.o core/size.o core/shm.o \
             core/ns.o core/store.o core/store_io.o core/store_xattr.o core/recover.o core/slab.o core/store_blocks.o core/store_mutable.o \
             core/ctl.o core/ctl_parse.o core/uring_copy.o core/path.o core/load.o core/checkpoint.o \
-            core/scope.o
+            core/scope.o core/place.o
 META_OBJS = meta/yp.o
 FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/notify.o
 
-TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_slab tests/test_ctl tests/test_scope
+TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_slab tests/test_ctl tests/test_scope tests/test_place
 
 TOOLS     = tools/libfabric.a tools/fabric-peek
 
