@@ -354,23 +354,15 @@ static int run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 				 (unsigned long long)res.skipped, report);
 }
 
-static int run_defragment(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+/* A SIZE argument: 4096, 512M, 2G; zero, signs, fractions and overflow refused with a sentence. */
+static int size_arg(const char *word, uint64_t *size, struct ctl_answer *ans)
 {
-	const char *node = opt(cmd, "node");
-	uint64_t moved = 0, freed = 0;
-	int rc;
+	int rc = size_parse(word, size);
 
-	if (node && strcmp(node, store_node_name(env->st)) != 0)
-		return fail(ans, -EINVAL, "node '%s' is not this node ('%s'); several nodes are not done yet", node,
-			    store_node_name(env->st));
-	rc = store_defragment(env->st, &moved, &freed);
-	if (rc)
-		return fail(ans, rc, "defragment failed: %s; see the daemon log", strerror(-rc));
-	if (cmd->json)
-		return ctl_answer_printf(ans, "{\"bytes_moved\":%llu,\"blocks_freed\":%llu}\n",
-					 (unsigned long long)moved, (unsigned long long)freed);
-	return ctl_answer_printf(ans, "bytes_moved\t%llu\nblocks_freed\t%llu\n", (unsigned long long)moved,
-				 (unsigned long long)freed);
+	if (rc || *size == 0)
+		return fail(ans, rc == -EOVERFLOW ? -EOVERFLOW : -EINVAL,
+			    "'%s' is not a size; write 4096, 512M, 2G (no sign, no fraction)", word);
+	return 0;
 }
 
 static int this_node(const struct ctl_env *env, const char *node, struct ctl_answer *ans)
@@ -381,6 +373,23 @@ static int this_node(const struct ctl_env *env, const char *node, struct ctl_ans
 	return 0;
 }
 
+static int run_defragment(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	uint64_t moved = 0, freed = 0;
+	int rc = this_node(env, opt(cmd, "node"), ans);
+
+	if (rc)
+		return rc;
+	rc = store_defragment(env->st, &moved, &freed);
+	if (rc)
+		return fail(ans, rc, "defragment failed: %s; see the daemon log", strerror(-rc));
+	if (cmd->json)
+		return ctl_answer_printf(ans, "{\"bytes_moved\":%llu,\"blocks_freed\":%llu}\n",
+					 (unsigned long long)moved, (unsigned long long)freed);
+	return ctl_answer_printf(ans, "bytes_moved\t%llu\nblocks_freed\t%llu\n", (unsigned long long)moved,
+				 (unsigned long long)freed);
+}
+
 static int run_allocate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
 {
 	uint64_t size, ids[256], cap, used, objects;
@@ -389,10 +398,9 @@ static int run_allocate(const struct ctl_env *env, const struct ctl_cmd *cmd, st
 
 	if (rc)
 		return rc;
-	rc = size_parse(cmd->argv[0], &size);
-	if (rc || size == 0)
-		return fail(ans, rc == -EOVERFLOW ? -EOVERFLOW : -EINVAL,
-			    "'%s' is not a size; write 4096, 512M, 2G (no sign, no fraction)", cmd->argv[0]);
+	rc = size_arg(cmd->argv[0], &size, ans);
+	if (rc)
+		return rc;
 	rc = store_allocate(env->st, size, ids, sizeof(ids) / sizeof(ids[0]), &n);
 	if (rc)
 		return fail(ans, rc, "allocate: %s; see the daemon log", strerror(-rc));
@@ -429,11 +437,10 @@ static int run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	char leaf[NAMES_LEAF_MAX + 1], why[512] = "";
 	struct store_attr a;
 	uint64_t dir, size, id;
-	int rc = size_parse(cmd->argv[1], &size);
+	int rc = size_arg(cmd->argv[1], &size, ans);
 
-	if (rc || size == 0)
-		return fail(ans, rc == -EOVERFLOW ? -EOVERFLOW : -EINVAL,
-			    "'%s' is not a size; write 4096, 512M, 2G (no sign, no fraction)", cmd->argv[1]);
+	if (rc)
+		return rc;
 	rc = path_parent(env->st, cmd->argv[0], &dir, leaf, sizeof(leaf));
 	if (rc)
 		return fail(ans, rc, "cannot make vars/%s: its directory %s", cmd->argv[0],
@@ -452,11 +459,10 @@ static int run_shard(const struct ctl_env *env, const struct ctl_cmd *cmd, struc
 	const char *nodes = opt(cmd, "nodes");
 	char why[512] = "";
 	uint64_t size;
-	int rc = size_parse(cmd->argv[1], &size);
+	int rc = size_arg(cmd->argv[1], &size, ans);
 
-	if (rc || size == 0)
-		return fail(ans, rc == -EOVERFLOW ? -EOVERFLOW : -EINVAL,
-			    "'%s' is not a size; write 4096, 512M, 2G (no sign, no fraction)", cmd->argv[1]);
+	if (rc)
+		return rc;
 	if (nodes && strcmp(nodes, store_node_name(env->st)) != 0)
 		return fail(ans, -EINVAL, "nodes=%s: this fabric has one node, '%s'; several nodes are not done yet",
 			    nodes, store_node_name(env->st));
