@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <sys/uio.h>
 
+#include "core/ctl.h"
 #include "core/store.h"
 
 /* Cache lifetimes handed to the kernel.  Names and attributes of sealed objects change through this mount's
@@ -114,6 +115,8 @@ void fs_virt_read(fuse_req_t req, uint64_t ino, size_t size, off_t off, struct f
 void fs_virt_release(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
 
 /* ops_ctl.c -- /fabric/ctl: write a command line, read its answer (per open file) */
+/* What a control command runs against, for the request's caller (its uid, gid and pid). */
+struct ctl_env fs_ctl_env(fuse_req_t req);
 void fs_ctl_open(fuse_req_t req, struct fuse_file_info *fi);
 void fs_ctl_read(fuse_req_t req, size_t size, struct fuse_file_info *fi);
 void fs_ctl_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi);

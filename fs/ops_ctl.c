@@ -28,6 +28,14 @@ struct ctl_file {
 	size_t readpos;
 };
 
+struct ctl_env fs_ctl_env(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fs *fs = fuse_req_userdata(req);
+
+	return (struct ctl_env){ fs->store, fs->state_dir, { ctx->uid, ctx->gid, ctx->pid } };
+}
+
 void fs_ctl_open(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct ctl_file *c = calloc(1, sizeof(*c));
@@ -50,9 +58,7 @@ void fs_ctl_open(fuse_req_t req, struct fuse_file_info *fi)
  * result. */
 static int run_pending(fuse_req_t req, struct ctl_file *c)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct fs *fs = fuse_req_userdata(req);
-	struct ctl_env env = { fs->store, fs->state_dir, { ctx->uid, ctx->gid, ctx->pid } };
+	struct ctl_env env = fs_ctl_env(req);
 	int rc;
 
 	if (c->overlong) {

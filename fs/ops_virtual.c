@@ -111,9 +111,7 @@ size_t fs_virt_direntry(fuse_req_t req, uint64_t ino, char *buf, size_t size, of
 /* nodes/NODE/stat: the `stat` answer, taken at open. */
 void fs_virt_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 {
-	struct fs *fs = fuse_req_userdata(req);
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct ctl_env env = { fs->store, fs->state_dir, { ctx->uid, ctx->gid, ctx->pid } };
+	struct ctl_env env = fs_ctl_env(req);
 	struct ctl_answer *a;
 
 	if (ino == FS_CTL_INO) {
