@@ -46,7 +46,7 @@ tools/fabric_map.o: tools/fabric_map.c tools/fabric.h
 tools/fabric-peek: tools/fabric_peek.c tools/fabric.h tools/libfabric.a core/libcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tools/libfabric.a core/libcore.a $(LDLIBS)
 
-tests/test_%: tests/test_%.c tests/check.h tests/fixture.h tests/json_check.h core/libcore.a meta/libmeta.a
+tests/test_%: tests/test_%.c tests/check.h tests/fixture.h tests/json_check.h tests/store_helpers.h core/libcore.a meta/libmeta.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< core/libcore.a meta/libmeta.a $(LDLIBS)
 
 core/%.o: core/%.c core/*.h

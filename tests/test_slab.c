@@ -27,6 +27,7 @@
 #include "meta/yp.h"
 #include "tests/check.h"
 #include "tests/fixture.h"
+#include "tests/store_helpers.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -85,33 +86,6 @@ static void fill(char *buf, size_t len, unsigned seed)
 		buf[i] = (char)((i * 131 + seed * 7 + (i >> 8) + seed * (i >> 12)) & 0xff);
 }
 
-/* A sealed variable dir/name holding len bytes; its id, or 0. */
-static uint64_t mkvar(struct store *st, uint64_t dir, const char *name, const void *data, size_t len)
-{
-	struct store_handle *h = NULL;
-	struct store_attr a;
-	int rc = store_create(st, dir, name, 0644, getuid(), getgid(), O_WRONLY | O_CREAT, getpid(), &a, &h);
-
-	if (rc) {
-		fprintf(stderr, "store_create %s: %d\n", name, rc);
-		check_failures++;
-		return 0;
-	}
-	if (len && store_write(st, h, data, len, 0) != (ssize_t)len) {
-		fprintf(stderr, "store_write %s failed\n", name);
-		check_failures++;
-	}
-	store_release(st, h);
-	return a.id;
-}
-
-static ssize_t xget(struct store *st, uint64_t id, const char *name, char *buf, size_t len)
-{
-	ssize_t n = store_getxattr(st, id, name, buf, len - 1);
-
-	buf[n >= 0 ? n : 0] = '\0';
-	return n;
-}
 
 struct loc {
 	char node[80];
