@@ -54,11 +54,11 @@ static void pending_remove(struct pending_open *p)
 /* Reply to an open (request `unique`) with a store handle: settle its data path with passthrough.c,
  * and give everything back if the caller is gone. */
 static void reply_open(fuse_req_t req, uint64_t unique, fuse_ino_t ino, struct store *st,
-		       struct fuse_file_info *fi, struct store_handle *h, bool sealed)
+		       struct fuse_file_info *fi, struct store_handle *h)
 {
 	bool writer = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct store_attr a;
-	bool mut = store_getattr(st, ino, &a) == 0 && a.mut;
+	bool got = store_getattr(st, ino, &a) == 0, sealed = got && a.sealed, mut = got && a.mut;
 	/* --strict-seal concerns sealing; a mutable object's writers share its pages like everybody */
 	enum fs_open_mode mode = fs_pt_open(ino, unique, store_handle_fd(h), writer && !mut);
 
@@ -90,7 +90,7 @@ static void on_wake(void *arg, int rc, struct store_handle *h)
 	if (rc)
 		fuse_reply_err(p->req, -rc);
 	else
-		reply_open(p->req, p->unique, p->ino, p->st, &p->fi, h, true);
+		reply_open(p->req, p->unique, p->ino, p->st, &p->fi, h);
 	free(p);
 }
 
@@ -224,11 +224,7 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	{
-		struct store_attr a;
-		bool sealed = store_getattr(st, ino, &a) == 0 && a.sealed;
-		reply_open(req, p_unique, ino, st, fi, h, sealed);
-	}
+	reply_open(req, p_unique, ino, st, fi, h);
 }
 
 /* Reads reach the daemon only without passthrough.  A variable with a block of its own is answered from
