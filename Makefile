@@ -20,13 +20,14 @@ endif
 CORE_OBJS = core/alloc.o core/dtype.o core/hash.o core/names.o core/size.o core/shm.o \
             core/ns.o core/store.o core/store_io.o core/store_xattr.o core/recover.o core/slab.o core/store_blocks.o core/store_mutable.o \
             core/ctl.o core/ctl_parse.o core/uring_copy.o core/path.o core/load.o core/checkpoint.o \
-            core/scope.o core/place.o
+            core/scope.o core/place.o core/store_task.o core/task.o core/task_run.o core/task_text.o \
+            core/ctl_task.o core/launch.o
 META_OBJS = meta/yp.o
-FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/notify.o
+FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_task.o fs/notify.o
 
-TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_slab tests/test_ctl tests/test_scope tests/test_place
+TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_slab tests/test_ctl tests/test_scope tests/test_place tests/test_launch
 
-TOOLS     = tools/libfabric.a tools/fabric-peek
+TOOLS     = tools/libfabric.a tools/fabric-peek tools/fabric-wait
 
 all: fs/fabricd $(TOOLS) $(TESTS)
 
@@ -43,6 +44,8 @@ tools/libfabric.a: tools/fabric_map.o
 	$(AR) rcs $@ $^
 tools/fabric_map.o: tools/fabric_map.c tools/fabric.h
 	$(CC) $(CFLAGS) -c -o $@ $<
+tools/fabric-wait: tools/fabric_wait.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 tools/fabric-peek: tools/fabric_peek.c tools/fabric.h tools/libfabric.a core/libcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tools/libfabric.a core/libcore.a $(LDLIBS)
 

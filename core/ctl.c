@@ -71,7 +71,7 @@ static int utf8_len(const unsigned char *p)
 
 /* A JSON string literal of s.  Names are bytes, not always UTF-8: a byte that starts no valid sequence
  * is written as the code point of the same value (Latin-1), so the document stays valid JSON. */
-static int json_str(struct ctl_answer *ans, const char *s)
+int ctl_json_str(struct ctl_answer *ans, const char *s)
 {
 	int rc = ctl_answer_printf(ans, "\"");
 
@@ -92,8 +92,7 @@ static int json_str(struct ctl_answer *ans, const char *s)
 	return rc ? rc : ctl_answer_printf(ans, "\"");
 }
 
-static int fail(struct ctl_answer *ans, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct ctl_answer *ans, int rc, const char *fmt, ...)
+int ctl_fail(struct ctl_answer *ans, int rc, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -105,6 +104,10 @@ static int fail(struct ctl_answer *ans, int rc, const char *fmt, ...)
 	ctl_answer_printf(ans, "%s\n", msg);
 	return rc;
 }
+
+#define fail ctl_fail
+#define json_str ctl_json_str
+#define opt ctl_opt
 
 static int run_help(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans);
 
@@ -267,7 +270,7 @@ static int run_stat(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 	return rc;
 }
 
-static const char *opt(const struct ctl_cmd *cmd, const char *key)
+const char *ctl_opt(const struct ctl_cmd *cmd, const char *key)
 {
 	for (int i = 0; i < cmd->nopts; i++)
 		if (strcmp(cmd->opt_key[i], key) == 0)
@@ -503,6 +506,14 @@ static const struct ctl_verb verbs[] = {
 	  run_checkpoint },
 	{ "restore", 0, 1, "", "restore [DIR]",
 	  "bring back the checkpoint's variables that are not in the fabric (verified by xxh3)", run_restore },
+	{ "spawn", 0, CTL_ARGS_MAX, "in,out,after,scope,timeout",
+	  "spawn [in=N,...] [out=N,...] [after=ID,...] [scope=S] [timeout=SECS] -- PROGRAM [ARGS...]",
+	  "run a program next to its inputs with your identity; answers the task id (see tasks/ID/)",
+	  ctl_run_spawn },
+	{ "kill", 1, 1, "", "kill ID", "end a task's whole process tree (or take it out of the queue)",
+	  ctl_run_kill },
+	{ "forget", 1, 1, "", "forget ID", "remove a finished task's record and output", ctl_run_forget },
+	{ "tasks", 0, 0, "", "tasks", "every task: ID STATE NODE EXIT COMMAND, tab-separated", ctl_run_tasks },
 };
 
 const struct ctl_verb *ctl_verb_find(const char *name)

@@ -4,8 +4,9 @@
  * A user writes one line to /fabric/ctl ("locate run1/w") and reads back that command's answer on the
  * same open file.  This module knows the verbs, parses lines and runs them against a store; fs/ only
  * moves lines and answers.  Lines are words separated by blanks; a word may be quoted with "..." (with
- * \" and \\ inside) to hold blanks; a word "key=value" whose key the verb knows is an option.  A first
- * word "json" asks for the answer as one JSON document instead of lines.
+ * \" \\ \n \t inside) to hold blanks, newlines and tabs; a word "key=value" whose key the verb knows is
+ * an option; after a bare word "--" every word is positional (a task's program and its arguments).  A
+ * first word "json" asks for the answer as one JSON document instead of lines.
  *
  * Answers: on success, text, one item a line (fields separated by tabs where a field may hold blanks);
  * on failure, run returns a negative errno and the answer is one sentence saying what was wrong and how
@@ -18,9 +19,12 @@
 
 #include "core/load.h"
 #include "core/store.h"
+#include "core/task.h"
 
-#define CTL_LINE_MAX 4096 /* bytes in one command line, newline excluded */
-#define CTL_ARGS_MAX 32   /* words in one command line */
+#define CTL_LINE_MAX 65536 /* bytes in one command line, newline excluded */
+#define CTL_LINE_MAX_TEXT "65536"
+#define CTL_ARGS_MAX 300 /* words in one command line (a task's program takes up to TASK_ARGV_MAX) */
+#define CTL_ARGS_MAX_TEXT "300"
 
 struct ctl_answer {
 	char *buf;
@@ -32,6 +36,7 @@ struct ctl_cmd {
 	bool json;
 	const char *verb;
 	int argc;                    /* positional words after the verb */
+	int dashdash;                /* argv[dashdash..] came after a bare "--" (no options there); -1: none */
 	const char *argv[CTL_ARGS_MAX];
 	int nopts;
 	const char *opt_key[CTL_ARGS_MAX], *opt_val[CTL_ARGS_MAX];
@@ -49,6 +54,7 @@ struct ctl_env {
 	struct store *st;
 	const char *state_dir; /* default place of checkpoints: STATE/checkpoint */
 	struct load_caller who;
+	struct tasks *tasks; /* NULL: this daemon runs no tasks (spawn, kill, forget, tasks refuse) */
 };
 
 /* Parse and run one line; the answer (or the error sentence) replaces ans's contents. */

@@ -15,6 +15,18 @@ struct ctl_verb {
 };
 
 const struct ctl_verb *ctl_verb_find(const char *name);
+/* Replace the answer with one sentence and return rc. */
+int ctl_fail(struct ctl_answer *ans, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A JSON string literal of s (bytes that are not UTF-8 as Latin-1 code points). */
+int ctl_json_str(struct ctl_answer *ans, const char *s);
+/* The value of option key, or NULL. */
+const char *ctl_opt(const struct ctl_cmd *cmd, const char *key);
+
+/* ctl_task.c: the task verbs */
+int ctl_run_spawn(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans);
+int ctl_run_kill(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans);
+int ctl_run_forget(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans);
+int ctl_run_tasks(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans);
 /* Does verb v take the option whose key is key[0..keylen)? */
 bool ctl_verb_takes(const struct ctl_verb *v, const char *key, size_t keylen);
 

@@ -20,8 +20,9 @@ static int say(char *err, size_t errlen, int rc, const char *fmt, const char *a,
 	return rc;
 }
 
-/* Cut the next word at *p into place (unquoting), leaving *p after it; NULL at the end of the line. */
-static char *next_word(char **p, int *bad)
+/* Cut the next word at *p into place (unquoting), leaving *p after it; NULL at the end of the line.
+ * *dashdash: the word is a bare "--" (quoted, it is an ordinary word). */
+static char *next_word(char **p, int *bad, bool *dashdash)
 {
 	char *s = *p, *out, *start;
 
@@ -31,6 +32,7 @@ static char *next_word(char **p, int *bad)
 		*p = s;
 		return NULL;
 	}
+	*dashdash = s[0] == '-' && s[1] == '-' && (s[2] == ' ' || s[2] == '\t' || s[2] == '\0');
 	start = out = s;
 	while (*s && *s != ' ' && *s != '\t') {
 		if (*s != '"') {
@@ -41,6 +43,10 @@ static char *next_word(char **p, int *bad)
 			if (!*s) {
 				*bad = 1;
 				return NULL;
+			}
+			if (*s == '\\' && (s[1] == 'n' || s[1] == 't')) {
+				*out++ = *++s == 'n' ? '\n' : '\t';
+				continue;
 			}
 			if (*s == '\\' && (s[1] == '"' || s[1] == '\\'))
 				s++;
@@ -60,12 +66,13 @@ int ctl_parse(const char *line, size_t len, struct ctl_cmd *cmd, char *err, size
 	const struct ctl_verb *v;
 	char *p, *w;
 	int bad = 0;
+	bool dd = false, after_dd = false;
 
 	memset(cmd, 0, sizeof(*cmd));
 	if (len && line[len - 1] == '\n')
 		len--;
 	if (len > CTL_LINE_MAX)
-		return say(err, errlen, -E2BIG, "the line is longer than %s bytes; %s", "4096",
+		return say(err, errlen, -E2BIG, "the line is longer than %s bytes; %s", CTL_LINE_MAX_TEXT,
 			   "give long values in a file instead");
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)line[i];
@@ -79,10 +86,10 @@ int ctl_parse(const char *line, size_t len, struct ctl_cmd *cmd, char *err, size
 	memcpy(cmd->copy, line, len);
 	cmd->copy[len] = '\0';
 	p = cmd->copy;
-	w = next_word(&p, &bad);
+	w = next_word(&p, &bad, &dd);
 	if (w && strcmp(w, "json") == 0) {
 		cmd->json = true;
-		w = next_word(&p, &bad);
+		w = next_word(&p, &bad, &dd);
 	}
 	if (!w) {
 		ctl_cmd_free(cmd);
@@ -96,13 +103,19 @@ int ctl_parse(const char *line, size_t len, struct ctl_cmd *cmd, char *err, size
 		return rc;
 	}
 	cmd->verb = v->name;
-	while ((w = next_word(&p, &bad)) != NULL) {
+	cmd->dashdash = -1;
+	while ((w = next_word(&p, &bad, &dd)) != NULL) {
 		char *eq = strchr(w, '=');
 		if (cmd->argc + cmd->nopts >= CTL_ARGS_MAX) {
 			ctl_cmd_free(cmd);
-			return say(err, errlen, -EINVAL, "too many words (more than %s)%s", "32", "");
+			return say(err, errlen, -EINVAL, "too many words (more than %s)%s", CTL_ARGS_MAX_TEXT, "");
 		}
-		if (eq && eq != w && ctl_verb_takes(v, w, (size_t)(eq - w))) {
+		if (dd && !after_dd) { /* the rest are a program's words, whatever they look like */
+			after_dd = true;
+			cmd->dashdash = cmd->argc;
+			continue;
+		}
+		if (!after_dd && eq && eq != w && ctl_verb_takes(v, w, (size_t)(eq - w))) {
 			*eq = '\0';
 			for (int i = 0; i < cmd->nopts; i++) {
 				if (strcmp(cmd->opt_key[i], w) == 0) {

@@ -9,8 +9,13 @@
 
 int path_resolve(struct store *st, const char *path, uint64_t *id, struct store_attr *attr)
 {
+	return path_resolve_at(st, STORE_VARS_ID, path, id, attr);
+}
+
+int path_resolve_at(struct store *st, uint64_t from, const char *path, uint64_t *id, struct store_attr *attr)
+{
 	char buf[PATH_MAX_LEN + 1], *save = NULL, *part;
-	uint64_t cur = STORE_VARS_ID;
+	uint64_t cur = from;
 	int rc;
 
 	if (strlen(path) > PATH_MAX_LEN)

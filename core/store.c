@@ -470,6 +470,8 @@ int store_unlink(struct store *st, uint64_t parent, const char *name)
 		rc = -ENOENT;
 	else if (o->kind == OBJ_DIR)
 		rc = -EISDIR;
+	else if (o->task)
+		rc = -EBUSY; /* a task's reserved output: it ends with its task */
 	else
 		rc = store_unlink_locked(st, o);
 out_unlock:
@@ -481,6 +483,8 @@ static int rename_check(struct store *st, struct obj *o, struct obj *dst, struct
 {
 	if (target && (flags & RENAME_NOREPLACE))
 		return -EEXIST;
+	if (o->task || (target && target->task))
+		return -EBUSY; /* a task's reserved output keeps its name until its task ends */
 	if (o->kind == OBJ_DIR && ns_is_ancestor(o, dst))
 		return -EINVAL;
 	if (!target)

@@ -177,6 +177,30 @@ int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t 
 int store_shard(struct store *st, const char *name, uint64_t size, uint32_t uid, uint32_t gid, char *why,
 		size_t whylen);
 
+/* Outputs of tasks (core/task.h, store_task.c).  A reserved output is a variable being written that only
+ * the processes of its task may open for writing (others get -EBUSY), that nobody may unlink or rename
+ * (-EBUSY), and that its writers' last close does not seal: store_task_finish does, when the task exits
+ * well, or drops it.  Opens by others wait for it like for any variable being written.  member answers
+ * "is thread pid one of task's processes", under the store's lock: it must take no lock but its own. */
+void store_task_hooks(struct store *st, bool (*member)(void *arg, uint64_t task, pid_t pid), void *arg);
+/* Reserve `name` in dir `parent` for task: -EEXIST when taken (why says by what), *id its id. */
+int store_task_reserve(struct store *st, uint64_t parent, const char *name, uint64_t task, uint32_t uid,
+		       uint32_t gid, uint64_t *id, char *why, size_t whylen);
+/* What variable id is to tasks: task 0 when it is no reserved output; written: its task opened it for
+ * writing; doomed: a write to it failed.  -ENOENT when there is no such variable. */
+struct store_task_output {
+	uint64_t task;
+	bool written, doomed;
+};
+int store_task_output(struct store *st, uint64_t id, struct store_task_output *out);
+/* The task ended: seal output id (ok) or drop it.  When writers still hold it open (their releases may
+ * come after the task's exit is seen) it is sealed or dropped at their last release.  With ok, returns
+ * -ENOSPC when a write to it had failed (it is dropped instead). */
+int store_task_finish(struct store *st, uint64_t id, bool ok);
+/* Run fn with the YP under the store's lock: the one SQLite connection, used by one thread at a time. */
+struct yp;
+int store_yp_call(struct store *st, int (*fn)(struct yp *yp, void *arg), void *arg);
+
 /* Blocks (store_blocks.c).  store_block_stats calls fn first for the variables' own blocks summed up
  * (slab false, id 0: objects = how many, size = their bytes, used = their charge), then once per slab
  * block.  store_allocate adds size to the capacity and makes size / 4 MiB empty slab blocks (their ids in

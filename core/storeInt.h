@@ -89,6 +89,8 @@ struct obj {
 	bool sealing; /* the last writer is gone: the hash is being taken, the bytes maybe packed */
 	bool mut;     /* a mutable object (store_mutable): state SEALED, but written in place */
 	bool doomed;  /* drop instead of seal */
+	uint64_t task;     /* a reserved output of this task (store_task_reserve): 0 once it ended */
+	bool task_written; /* the task opened it for writing */
 	struct store_handle *handles;
 	struct waiter *waiters;
 };
@@ -111,6 +113,9 @@ struct store {
 	uint64_t slab_threshold;    /* variables smaller than this are packed at seal: STORE_SLAB_THRESHOLD */
 	bool lease_warned;          /* the lease probe failed once and said so (store_io.c) */
 
+	bool (*task_member)(void *arg, uint64_t task, pid_t pid); /* store_task_hooks */
+	void *task_arg;
+
 	struct obj **by_name, **by_id; /* hash tables, nbuckets each */
 	size_t nbuckets, nobjs;
 	uint64_t nvars; /* linked variables, for statfs */
@@ -126,6 +131,11 @@ struct obj *ns_child(struct store *st, struct obj *dir, const char *name);
 void ns_link(struct store *st, struct obj *dir, struct obj *o, const char *name); /* name: NULL keeps */
 void ns_unlink(struct store *st, struct obj *o);
 bool ns_is_ancestor(const struct obj *a, const struct obj *o);
+
+/* store_io.c: making variables and handles */
+int store_make_var_locked(struct store *st, struct obj *dir, const char *name, uint32_t mode, uint32_t uid,
+			  uint32_t gid, struct obj **out);
+int store_new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle **out);
 
 /* store.c: helpers shared by the store's files */
 void store_fill_yp(const struct obj *o, struct yp_obj *row);

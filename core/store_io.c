@@ -141,7 +141,7 @@ static void drop_orphan(struct store *st, struct obj *o)
 		store_logf(st, "%s: removed: every process of its scope '%s' has ended", path, o->scope);
 }
 
-static int new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle **out)
+int store_new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle **out)
 {
 	struct store_handle *h = calloc(1, sizeof(*h));
 
@@ -159,42 +159,33 @@ static int new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle
 	return 0;
 }
 
-int store_create(struct store *st, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
-		 uint32_t gid, int flags, pid_t pid, struct store_attr *out, struct store_handle **h)
+/* Make variable `name` in dir, being written, in a new block of its own whose fd is left open in o->fd;
+ * *out is linked but holds no handle yet.  Lock held. */
+int store_make_var_locked(struct store *st, struct obj *dir, const char *name, uint32_t mode, uint32_t uid,
+			  uint32_t gid, struct obj **out)
 {
 	struct yp_obj row;
-	struct obj *dir, *o;
-	char shm_name[SHM_NAME_MAX], why[128];
+	struct obj *o;
+	char shm_name[SHM_NAME_MAX];
 	int64_t now = store_now_ns();
 	uint64_t block;
 	int fd = -1, rc;
 
-	(void)flags;
-	rc = names_check_leaf(name, why, sizeof(why));
-	if (rc) {
-		if (rc == -EINVAL)
-			store_logf(st, "refused name \"%.64s\": %s", name, why);
-		return rc;
-	}
-	pthread_mutex_lock(&st->lock);
-	dir = ns_by_id(st, parent);
-	if (!dir || dir->unlinked)
-		rc = -ENOENT;
-	else if (dir->kind != OBJ_DIR)
-		rc = -ENOTDIR;
-	else if (dir->id == STORE_ROOT_ID || store_under_shards(st, dir))
-		rc = -EPERM;
-	else if (ns_child(st, dir, name))
-		rc = -EEXIST;
-	if (rc)
-		goto out_unlock;
+	if (dir->unlinked)
+		return -ENOENT;
+	if (dir->kind != OBJ_DIR)
+		return -ENOTDIR;
+	if (dir->id == STORE_ROOT_ID || store_under_shards(st, dir))
+		return -EPERM;
+	if (ns_child(st, dir, name))
+		return -EEXIST;
 	block = st->next_block;
 	rc = shm_block_name(st->prefix, block, shm_name, sizeof(shm_name));
 	if (rc)
-		goto out_unlock;
+		return rc;
 	rc = yp_begin(st->yp);
 	if (rc)
-		goto out_unlock;
+		return rc;
 	row = (struct yp_obj){ .parent = (int64_t)dir->id, .name = name, .kind = "var", .state = "writing",
 			       .scope = "any", .node = st->node_id, .mode = mode & 07777, .uid = uid, .gid = gid,
 			       .created_ns = now, .modified_ns = now };
@@ -207,7 +198,7 @@ int store_create(struct store *st, uint64_t parent, const char *name, uint32_t m
 		rc = shm_create(shm_name, &fd);
 	if (rc) {
 		yp_rollback(st->yp);
-		goto out_unlock;
+		return rc;
 	}
 	rc = yp_commit(st->yp);
 	if (rc)
@@ -226,17 +217,9 @@ int store_create(struct store *st, uint64_t parent, const char *name, uint32_t m
 	o->block_id = block;
 	snprintf(o->shm_name, sizeof(o->shm_name), "%s", shm_name);
 	o->fd = fd;
-	rc = new_handle(o, true, pid, h);
-	if (rc) {
-		o->unlinked = true;
-		ns_free(st, o);
-		goto out_drop_rows;
-	}
 	ns_link(st, dir, o, NULL);
 	dir->modified_ns = now;
-	o->nlookup++;
-	store_attr_of(o, out);
-	pthread_mutex_unlock(&st->lock);
+	*out = o;
 	return 0;
 
 out_drop_rows:
@@ -245,7 +228,35 @@ out_drop_rows:
 out_remove_shm:
 	close(fd);
 	shm_remove(shm_name);
-out_unlock:
+	return rc;
+}
+
+int store_create(struct store *st, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		 uint32_t gid, int flags, pid_t pid, struct store_attr *out, struct store_handle **h)
+{
+	struct obj *dir, *o;
+	char why[128];
+	int rc;
+
+	(void)flags;
+	rc = names_check_leaf(name, why, sizeof(why));
+	if (rc) {
+		if (rc == -EINVAL)
+			store_logf(st, "refused name \"%.64s\": %s", name, why);
+		return rc;
+	}
+	pthread_mutex_lock(&st->lock);
+	dir = ns_by_id(st, parent);
+	rc = dir ? store_make_var_locked(st, dir, name, mode, uid, gid, &o) : -ENOENT;
+	if (rc == 0) {
+		rc = store_new_handle(o, true, pid, h);
+		if (rc) /* its name, row and block go as those of an abandoned writer: at once */
+			store_unlink_locked(st, o);
+	}
+	if (rc == 0) {
+		o->nlookup++;
+		store_attr_of(o, out);
+	}
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
@@ -253,7 +264,7 @@ out_unlock:
 int store_open(struct store *st, uint64_t id, int flags, pid_t pid,
 	       void (*wake)(void *arg, int rc, struct store_handle *h), void *arg, struct store_handle **h)
 {
-	bool writer = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
+	bool writer = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC), held, member;
 	struct waiter *w;
 	struct obj *o;
 	int rc = 0;
@@ -276,7 +287,13 @@ int store_open(struct store *st, uint64_t id, int flags, pid_t pid,
 		}
 		goto out_unlock;
 	}
-	if (o->sealing || (o->state == OBJ_WRITING && !is_writer_process(o, pid))) {
+	held = o->task && o->state == OBJ_WRITING;
+	member = held && st->task_member && st->task_member(st->task_arg, o->task, pid);
+	if (held && writer && !member) {
+		rc = -EBUSY; /* a task's reserved output: only its own processes write it */
+		goto out_unlock;
+	}
+	if (o->sealing || (o->state == OBJ_WRITING && !member && !is_writer_process(o, pid))) {
 		if (flags & O_NONBLOCK) {
 			rc = -EAGAIN;
 			goto out_unlock;
@@ -307,7 +324,9 @@ int store_open(struct store *st, uint64_t id, int flags, pid_t pid,
 	if (writer && (flags & O_TRUNC))
 		rc = store_truncate_locked(st, o, 0);
 	if (rc == 0)
-		rc = new_handle(o, writer, pid, h);
+		rc = store_new_handle(o, writer, pid, h);
+	if (rc == 0 && writer && held)
+		o->task_written = true;
 	if (rc && o->nopen == 0 && o->fd >= 0) {
 		close(o->fd);
 		o->fd = -1;
@@ -811,7 +830,7 @@ static struct waiter *take_waiters(struct obj *o, int rc)
 		else if ((w->flags & O_ACCMODE) != O_RDONLY || (w->flags & O_TRUNC))
 			w->rc = -EROFS;
 		else
-			w->rc = new_handle(o, false, w->pid, &w->h);
+			w->rc = store_new_handle(o, false, w->pid, &w->h);
 	}
 	return ws;
 }
@@ -825,9 +844,10 @@ void store_release(struct store *st, struct store_handle *h)
 	int rc;
 
 	pthread_mutex_lock(&st->lock);
-	if (h->writer)
+	/* a task's output is sealed or dropped by its task's end (store_task_finish), not by its writers */
+	if (h->writer && !o->task)
 		doom_if_bad_closer(st, h);
-	last_writer = h->writer && --o->nwriters == 0 && o->state == OBJ_WRITING;
+	last_writer = h->writer && --o->nwriters == 0 && o->state == OBJ_WRITING && !o->task;
 	if (last_writer && !o->doomed) {
 		o->sealing = true;
 		pthread_mutex_unlock(&st->lock);

@@ -16,6 +16,7 @@
 
 #include "core/ctl.h"
 #include "core/store.h"
+#include "core/task.h"
 
 /* Cache lifetimes handed to the kernel.  Names and attributes of sealed objects change through this mount's
  * FUSE requests, which the kernel sees, or through the store on its own (control-file verbs, removals),
@@ -32,6 +33,7 @@ struct fs {
 	const char *mountpoint;
 	bool own_mount; /* mounted with mount(2): unmount with umount2 */
 	const char *state_dir;
+	struct tasks *tasks; /* NULL until the task runner starts (after the mount) */
 };
 
 /* ops_dir.c -- names, attributes, directories, statfs */
@@ -95,24 +97,40 @@ enum fs_open_mode fs_pt_open(uint64_t ino, uint64_t unique, int fd, bool writer)
 void fs_pt_cancel(uint64_t unique);
 void fs_pt_release(uint64_t ino);
 
-/* ops_virtual.c -- names the daemon makes up: ctl, nodes/, nodes/NODE/, nodes/NODE/stat */
+/* ops_virtual.c -- names the daemon makes up: ctl, nodes/, nodes/NODE/, nodes/NODE/stat, tasks/ */
 #define FS_VIRT_BASE (1ULL << 62) /* far above any YP id */
 #define FS_CTL_INO (FS_VIRT_BASE + 0)
 #define FS_NODES_INO (FS_VIRT_BASE + 1)
 #define FS_NODE_INO (FS_VIRT_BASE + 2)
 #define FS_NODESTAT_INO (FS_VIRT_BASE + 3)
+#define FS_TASKS_INO (FS_VIRT_BASE + 4)
 #define FS_CTL_NAME "ctl"
 void fs_virt_init(void);
+/* Virtual: the fixed names above, and everything under tasks/ (ops_task.c). */
 bool fs_virt_is(uint64_t ino);
-bool fs_virt_getattr(uint64_t ino, struct stat *st);
+bool fs_virt_getattr(fuse_req_t req, uint64_t ino, struct stat *st);
 /* Answers the lookup and returns true when (parent, name) is virtual or parent is a virtual dir. */
 bool fs_virt_lookup(fuse_req_t req, uint64_t parent, const char *name);
-/* The virtual children of dir (the root has some too). */
-size_t fs_virt_children(uint64_t dir, uint64_t *inos, size_t max);
+/* The virtual children of dir (the root has some too), malloc'd: the caller frees *inos. */
+int fs_virt_children(fuse_req_t req, uint64_t dir, uint64_t **inos, size_t *n);
 size_t fs_virt_direntry(fuse_req_t req, uint64_t ino, char *buf, size_t size, off_t next, bool plus);
 void fs_virt_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
 void fs_virt_read(fuse_req_t req, uint64_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fs_virt_release(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
+
+/* ops_task.c -- tasks/ID/{cmd,status,exit,node,stdout,stderr,ctl}; poll(2) on status */
+bool fs_task_is(uint64_t ino);
+bool fs_task_getattr(struct tasks *t, uint64_t ino, struct stat *st);
+void fs_task_lookup(fuse_req_t req, uint64_t parent, const char *name);
+int fs_task_children(struct tasks *t, uint64_t dir, uint64_t **inos, size_t *n);
+void fs_task_name(uint64_t ino, char *buf, size_t len);
+void fs_task_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
+void fs_task_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_task_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi);
+void fs_task_release(fuse_req_t req, struct fuse_file_info *fi);
+void fs_op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
+/* core/task.h's `changed`: wake the polls of task id's status. */
+void fs_task_changed(void *arg, uint64_t id);
 
 /* ops_ctl.c -- /fabric/ctl: write a command line, read its answer (per open file) */
 /* What a control command runs against, for the request's caller (its uid, gid and pid). */

@@ -43,6 +43,7 @@ struct options {
 	bool foreground;
 	bool no_passthrough;
 	bool strict_seal;
+	unsigned max_tasks, task_history;
 };
 
 static int ready_fd = -1; /* write end of the pipe to the waiting parent */
@@ -50,7 +51,7 @@ static int ready_fd = -1; /* write end of the pipe to the waiting parent */
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: fabricd MOUNTPOINT [--state DIR] [--capacity SIZE] [--node NAME] [--no-passthrough]\n"
-		     "               [--strict-seal] [-f]\n"
+		     "               [--strict-seal] [--max-tasks K] [--task-history N] [-f]\n"
 		     "  --state DIR      state dir (yellow pages, log, lock); default /var/lib/fabric for root,\n"
 		     "                   else $XDG_STATE_HOME/fabric or ~/.local/state/fabric\n"
 		     "  --capacity SIZE  shared memory the node may hold: 4096, 512M, 2G ...; default: the state\n"
@@ -59,6 +60,8 @@ static void usage(FILE *out)
 		     "  --no-passthrough serve every read and write through the daemon (the slow path)\n"
 		     "  --strict-seal    writers go through the daemon too: a sealed variable can never change,\n"
 		     "                   but writes run at FUSE speed and a writer cannot mmap\n"
+		     "  --max-tasks K    tasks running at once (default: the number of CPUs); the rest queue\n"
+		     "  --task-history N finished task records kept (default 1000); the oldest go first\n"
 		     "  -f               stay in the foreground, log to stderr\n");
 }
 
@@ -128,7 +131,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "state", required_argument, NULL, 's' }, { "capacity", required_argument, NULL, 'c' },
 		{ "node", required_argument, NULL, 'n' },  { "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },        { "no-passthrough", no_argument, NULL, 'P' },
-		{ "strict-seal", no_argument, NULL, 'S' }, { NULL, 0, NULL, 0 },
+		{ "strict-seal", no_argument, NULL, 'S' }, { "max-tasks", required_argument, NULL, 'K' },
+		{ "task-history", required_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
 	};
 	int c, rc;
 
@@ -162,6 +166,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'S':
 			o->strict_seal = true;
 			break;
+		case 'K':
+		case 'H': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || v < 1 || v > 100000 || optarg[0] == '-') {
+				fprintf(stderr, "fabricd: --%s '%s': give a number from 1 to 100000\n",
+					c == 'K' ? "max-tasks" : "task-history", optarg);
+				return -EINVAL;
+			}
+			*(c == 'K' ? &o->max_tasks : &o->task_history) = (unsigned)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -430,8 +446,20 @@ int main(int argc, char **argv)
 		store_destroy(fs.store);
 		return fail("cannot install signal handlers");
 	}
+	{
+		struct task_config tc = { .st = fs.store, .state_dir = state, .mountpoint = mnt,
+					  .max_running = opt.max_tasks, .history = opt.task_history,
+					  .changed = fs_task_changed };
+		rc = tasks_init(&tc, &fs.tasks, msg, sizeof(msg));
+		if (rc) {
+			fs_unmount(&fs);
+			store_destroy(fs.store);
+			return fail("%s", msg);
+		}
+	}
 	rc = pthread_create(&ready, NULL, announce_when_ready, &fs);
 	if (rc) {
+		tasks_destroy(fs.tasks);
 		fs_unmount(&fs);
 		store_destroy(fs.store);
 		return fail("cannot start: %s", strerror(rc));
@@ -444,6 +472,8 @@ int main(int argc, char **argv)
 	pthread_join(ready, NULL);
 
 	fuse_remove_signal_handlers(fs.se);
+	tasks_destroy(fs.tasks); /* running tasks are killed and recorded lost; queued ones wait for next time */
+	fs.tasks = NULL;
 	fs_notify_stop();
 	fs_unmount(&fs);
 	fs_files_stop();

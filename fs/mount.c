@@ -72,6 +72,7 @@ static const struct fuse_lowlevel_ops fs_ops = {
 	.readdirplus = fs_op_readdirplus,
 	.releasedir = fs_op_releasedir,
 	.statfs = fs_op_statfs,
+	.poll = fs_op_poll,
 	.create = fs_op_create,
 	.open = fs_op_open,
 	.read = fs_op_read,

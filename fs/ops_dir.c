@@ -17,7 +17,7 @@
 struct fs_dir {
 	uint64_t *ids;
 	size_t n;
-	uint64_t virt[4]; /* virtual children (ops_virtual.c), listed after the stored ones */
+	uint64_t *virt; /* virtual children (ops_virtual.c), listed after the stored ones */
 	size_t nvirt;
 };
 
@@ -111,8 +111,8 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 
 	(void)fi;
-	if (fs_virt_getattr(ino, &st)) {
-		fuse_reply_attr(req, &st, FS_TTL_SEALED);
+	if (fs_virt_getattr(req, ino, &st)) {
+		fuse_reply_attr(req, &st, fs_task_is(ino) ? 0 : FS_TTL_SEALED); /* a task's times move */
 		return;
 	}
 	rc = store_getattr(store_of(req), ino, &a);
@@ -132,7 +132,7 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	int rc;
 
 	(void)fi;
-	if (fs_virt_getattr(ino, &st)) { /* `> /fabric/ctl` truncates: nothing to truncate, nothing else to change */
+	if (fs_virt_getattr(req, ino, &st)) { /* `> /fabric/ctl` truncates: nothing to truncate, nothing else to change */
 		if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 			fuse_reply_err(req, EPERM);
 			return;
@@ -248,9 +248,11 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	d->nvirt = fs_virt_children(ino, d->virt, 4);
-	rc = fs_virt_is(ino) ? 0 : store_dir_list(store_of(req), ino, &d->ids, &d->n);
+	rc = fs_virt_children(req, ino, &d->virt, &d->nvirt);
+	if (rc == 0 && !fs_virt_is(ino))
+		rc = store_dir_list(store_of(req), ino, &d->ids, &d->n);
 	if (rc) {
+		free(d->virt);
 		free(d);
 		fuse_reply_err(req, -rc);
 		return;
@@ -258,6 +260,7 @@ void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)d;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		free(d->ids);
+		free(d->virt);
 		free(d);
 	}
 }
@@ -324,6 +327,7 @@ void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	(void)ino;
 	free(d->ids);
+	free(d->virt);
 	free(d);
 	fuse_reply_err(req, 0);
 }

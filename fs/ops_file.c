@@ -272,6 +272,10 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		fs_ctl_write(req, buf, size, fi);
 		return;
 	}
+	if (fs_task_is(ino)) {
+		fs_task_write(req, buf, size, fi);
+		return;
+	}
 	if (fs_virt_is(ino)) {
 		fuse_reply_err(req, EBADF);
 		return;

@@ -3,6 +3,7 @@
  *
  *   ctl                 the control file (ops_ctl.c)
  *   nodes/NODE/stat     this node's `stat` answer (capacity, used, free, per block), as a file
+ *   tasks/              one directory per task (ops_task.c)
  * They live in a small table of their own inode numbers, above any YP id (FS_VIRT_BASE and up), so every
  * operation can tell them apart with one comparison.  They hold no lookup references (forget is a no-op
  * for them) and refuse changes: names cannot be made, removed or renamed in nodes/ (EPERM).  A `stat`
@@ -27,6 +28,7 @@ static const struct vnode vnodes[] = {
 	{ FS_NODES_INO, FUSE_ROOT_ID, "nodes", S_IFDIR | 0555 },
 	{ FS_NODE_INO, FS_NODES_INO, NULL, S_IFDIR | 0555 },
 	{ FS_NODESTAT_INO, FS_NODE_INO, "stat", S_IFREG | 0444 },
+	{ FS_TASKS_INO, FUSE_ROOT_ID, "tasks", S_IFDIR | 0555 },
 };
 #define NVNODES (sizeof(vnodes) / sizeof(vnodes[0]))
 
@@ -37,14 +39,24 @@ void fs_virt_init(void)
 	clock_gettime(CLOCK_REALTIME, &born);
 }
 
-bool fs_virt_is(uint64_t ino)
+static bool in_table(uint64_t ino)
 {
 	return ino >= FS_VIRT_BASE && ino < FS_VIRT_BASE + NVNODES;
 }
 
+bool fs_virt_is(uint64_t ino)
+{
+	return in_table(ino) || fs_task_is(ino);
+}
+
 static const struct vnode *find(uint64_t ino)
 {
-	return fs_virt_is(ino) ? &vnodes[ino - FS_VIRT_BASE] : NULL;
+	return in_table(ino) ? &vnodes[ino - FS_VIRT_BASE] : NULL;
+}
+
+static struct tasks *tasks_of(fuse_req_t req)
+{
+	return ((struct fs *)fuse_req_userdata(req))->tasks;
 }
 
 static const char *name_of(fuse_req_t req, const struct vnode *v)
@@ -62,17 +74,23 @@ static void attr_of(const struct vnode *v, struct stat *st)
 	st->st_mtim = st->st_ctim = st->st_atim = born;
 }
 
-bool fs_virt_getattr(uint64_t ino, struct stat *st)
+bool fs_virt_getattr(fuse_req_t req, uint64_t ino, struct stat *st)
 {
 	const struct vnode *v = find(ino);
 
 	if (v)
 		attr_of(v, st);
+	else if (fs_task_is(ino))
+		return fs_task_getattr(tasks_of(req), ino, st);
 	return v != NULL;
 }
 
 bool fs_virt_lookup(fuse_req_t req, uint64_t parent, const char *name)
 {
+	if (parent == FS_TASKS_INO || fs_task_is(parent)) {
+		fs_task_lookup(req, parent, name);
+		return true;
+	}
 	for (size_t i = 0; i < NVNODES; i++) {
 		if (vnodes[i].parent != parent || strcmp(name_of(req, &vnodes[i]), name) != 0)
 			continue;
@@ -88,21 +106,33 @@ bool fs_virt_lookup(fuse_req_t req, uint64_t parent, const char *name)
 	return true;
 }
 
-size_t fs_virt_children(uint64_t dir, uint64_t *inos, size_t max)
+int fs_virt_children(fuse_req_t req, uint64_t dir, uint64_t **inos, size_t *n)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < NVNODES && n < max; i++)
+	if (dir == FS_TASKS_INO || fs_task_is(dir))
+		return fs_task_children(tasks_of(req), dir, inos, n);
+	*n = 0;
+	*inos = malloc(NVNODES * sizeof(uint64_t));
+	if (!*inos)
+		return -ENOMEM;
+	for (size_t i = 0; i < NVNODES; i++)
 		if (vnodes[i].parent == dir)
-			inos[n++] = vnodes[i].ino;
-	return n;
+			(*inos)[(*n)++] = vnodes[i].ino;
+	return 0;
 }
 
 size_t fs_virt_direntry(fuse_req_t req, uint64_t ino, char *buf, size_t size, off_t next, bool plus)
 {
 	const struct vnode *v = find(ino);
 	struct fuse_entry_param e = { 0 }; /* ino 0: no lookup reference handed out */
+	char name[32];
 
+	if (!v) {
+		if (!fs_task_getattr(tasks_of(req), ino, &e.attr))
+			return 0; /* forgotten meanwhile: skipped */
+		fs_task_name(ino, name, sizeof(name));
+		return plus ? fuse_add_direntry_plus(req, buf, size, name, &e, next)
+			    : fuse_add_direntry(req, buf, size, name, &e.attr, next);
+	}
 	attr_of(v, &e.attr);
 	return plus ? fuse_add_direntry_plus(req, buf, size, name_of(req, v), &e, next)
 		    : fuse_add_direntry(req, buf, size, name_of(req, v), &e.attr, next);
@@ -116,6 +146,10 @@ void fs_virt_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 
 	if (ino == FS_CTL_INO) {
 		fs_ctl_open(req, fi);
+		return;
+	}
+	if (fs_task_is(ino)) {
+		fs_task_open(req, ino, fi);
 		return;
 	}
 	if (ino != FS_NODESTAT_INO) {
@@ -150,6 +184,10 @@ void fs_virt_read(fuse_req_t req, uint64_t ino, size_t size, off_t off, struct f
 		fs_ctl_read(req, size, fi);
 		return;
 	}
+	if (fs_task_is(ino)) {
+		fs_task_read(req, size, off, fi);
+		return;
+	}
 	if ((size_t)off >= a->len)
 		fuse_reply_buf(req, NULL, 0);
 	else
@@ -162,6 +200,10 @@ void fs_virt_release(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 
 	if (ino == FS_CTL_INO) {
 		fs_ctl_release(req, fi);
+		return;
+	}
+	if (fs_task_is(ino)) {
+		fs_task_release(req, fi);
 		return;
 	}
 	ctl_answer_free(a);

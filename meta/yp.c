@@ -12,8 +12,8 @@
  * a power loss wipes /dev/shm, the data itself, anyway.
  *
  * Schema history: user_version 1 is the first schema; 2 adds the kind 'mutable' (objects rebuilt, see
- * schema_v2).  Older databases are upgraded in one transaction at open; a database from a newer fabric is
- * refused rather than guessed at. */
+ * schema_v2); 3 adds tasks and the view task_cmds (schema_v3).  Older databases are upgraded in one
+ * transaction at open; a database from a newer fabric is refused rather than guessed at. */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -41,6 +41,10 @@ enum stmt_id {
 	ST_EXTENT_SET,
 	ST_EXTENT_MOVE,
 	ST_EXTENT_DELETE,
+	ST_TASK_INSERT,
+	ST_TASK_UPDATE,
+	ST_TASK_DELETE,
+	ST_TASK_EACH,
 	ST_COUNT
 };
 
@@ -74,6 +78,19 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EXTENT_SET] = "INSERT OR REPLACE INTO extents(object, block, offset, length) VALUES (?1, ?2, ?3, ?4)",
 	[ST_EXTENT_MOVE] = "UPDATE extents SET block = ?2, offset = ?3, length = ?4 WHERE object = ?1",
 	[ST_EXTENT_DELETE] = "DELETE FROM extents WHERE object = ?1",
+	[ST_TASK_INSERT] = "INSERT INTO tasks(state, argv, inputs, outputs, after, scope, node, placed, why, uid,"
+			   " gid, groups, timeout_ms, exit_status, pid, pid_start, pidns, queued_ns, started_ns,"
+			   " ended_ns)"
+			   " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+			   " ?19, ?20, ?21)",
+	[ST_TASK_UPDATE] = "UPDATE tasks SET state = ?2, inputs = ?4, outputs = ?5, after = ?6, scope = ?7,"
+			   " node = ?8, placed = ?9, why = ?10, uid = ?11, gid = ?12, groups = ?13,"
+			   " timeout_ms = ?14, exit_status = ?15, pid = ?16, pid_start = ?17, pidns = ?18,"
+			   " queued_ns = ?19, started_ns = ?20, ended_ns = ?21 WHERE id = ?1",
+	[ST_TASK_DELETE] = "DELETE FROM tasks WHERE id = ?1",
+	[ST_TASK_EACH] = "SELECT id, state, argv, inputs, outputs, after, scope, node, placed, why, uid, gid, groups,"
+			 " timeout_ms, exit_status, pid, pid_start, pidns, queued_ns, started_ns, ended_ns"
+			 " FROM tasks ORDER BY id",
 };
 
 /* Version 1.  Directories are rows of objects too (kind 'dir'), so one id space gives every name its
@@ -155,6 +172,36 @@ static const char schema_v2[] =
 	" SELECT p.path AS path, o.kind, o.type, o.doc, o.size, o.xxh3, o.scope, o.state, n.name AS node"
 	" FROM p JOIN objects o ON o.id = p.id LEFT JOIN nodes n ON n.id = o.node;"
 	"PRAGMA user_version = 2;";
+
+/* Version 3: tasks, one row per task (yp.h struct yp_task, one column per field, same names).  argv is a
+ * BLOB so the NULs between its words survive; the CHECK keeps a hand-written text value out.  task_cmds
+ * shows each task's argv with its words joined by spaces, for sqlite3 users (replace() stops at a NUL,
+ * so the words are split with instr/substr, which count bytes on a blob). */
+static const char schema_v3[] =
+	"CREATE TABLE tasks("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'exited', 'failed', 'killed', 'timed-out',"
+	" 'cancelled', 'lost')),"
+	"  argv BLOB NOT NULL CHECK (typeof(argv) = 'blob'),"
+	"  inputs TEXT NOT NULL DEFAULT '', outputs TEXT NOT NULL DEFAULT '', after TEXT NOT NULL DEFAULT '',"
+	"  scope TEXT NOT NULL DEFAULT '', node TEXT NOT NULL DEFAULT '', placed TEXT NOT NULL DEFAULT '',"
+	"  why TEXT NOT NULL DEFAULT '',"
+	"  uid INTEGER NOT NULL, gid INTEGER NOT NULL, groups TEXT NOT NULL DEFAULT '',"
+	"  timeout_ms INTEGER NOT NULL DEFAULT 0,"
+	"  exit_status INTEGER NOT NULL DEFAULT -1,"
+	"  pid INTEGER NOT NULL DEFAULT 0, pid_start INTEGER NOT NULL DEFAULT 0, pidns INTEGER NOT NULL DEFAULT 0,"
+	"  queued_ns INTEGER NOT NULL DEFAULT 0, started_ns INTEGER NOT NULL DEFAULT 0,"
+	"  ended_ns INTEGER NOT NULL DEFAULT 0);"
+	"CREATE VIEW task_cmds AS WITH RECURSIVE w(id, n, rest, cmd) AS ("
+	"  SELECT id, 0, argv, '' FROM tasks"
+	"  UNION ALL SELECT id, n + 1, substr(rest, instr(rest, X'00') + 1),"
+	"    cmd || CASE WHEN n THEN ' ' ELSE '' END || CAST(substr(rest, 1, instr(rest, X'00') - 1) AS TEXT)"
+	"  FROM w WHERE instr(rest, X'00') > 0)"
+	" SELECT t.id AS id, t.state AS state, t.node AS node,"
+	"  w.cmd || CASE WHEN length(w.rest) THEN CASE WHEN w.n THEN ' ' ELSE '' END || CAST(w.rest AS TEXT)"
+	"  ELSE '' END AS cmd"
+	" FROM w JOIN tasks t ON t.id = w.id WHERE instr(w.rest, X'00') = 0 ORDER BY t.id;"
+	"PRAGMA user_version = 3;";
 
 struct yp {
 	sqlite3 *db;
@@ -256,6 +303,8 @@ static int migrate(struct yp *yp)
 		rc = sqlite3_exec(yp->db, schema_v1, NULL, NULL, &err);
 	if (rc == SQLITE_OK && version < 2)
 		rc = sqlite3_exec(yp->db, schema_v2, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version < 3)
+		rc = sqlite3_exec(yp->db, schema_v3, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(yp->db, "COMMIT; PRAGMA foreign_keys = ON", NULL, NULL, &err);
 	if (rc != SQLITE_OK) {
@@ -650,4 +699,141 @@ int yp_extent_delete(struct yp *yp, int64_t obj)
 		return -EIO;
 	sqlite3_bind_int64(s, 1, obj);
 	return exec_stmt(yp, s, "extent delete");
+}
+
+/* ---- tasks ---- */
+
+/* The columns insert and update share: ?2 and ?4 to ?21 (?1 is the id, ?3 argv). */
+static void bind_task(sqlite3_stmt *s, const struct yp_task *t)
+{
+	sqlite3_bind_text(s, 2, t->state, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 4, t->inputs ? t->inputs : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 5, t->outputs ? t->outputs : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 6, t->after ? t->after : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 7, t->scope ? t->scope : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 8, t->node ? t->node : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 9, t->placed ? t->placed : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 10, t->why ? t->why : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 11, t->uid);
+	sqlite3_bind_int64(s, 12, t->gid);
+	sqlite3_bind_text(s, 13, t->groups ? t->groups : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 14, t->timeout_ms);
+	sqlite3_bind_int64(s, 15, t->exit_status);
+	sqlite3_bind_int64(s, 16, t->pid);
+	sqlite3_bind_int64(s, 17, (int64_t)t->pid_start);
+	sqlite3_bind_int64(s, 18, (int64_t)t->pidns);
+	sqlite3_bind_int64(s, 19, t->queued_ns);
+	sqlite3_bind_int64(s, 20, t->started_ns);
+	sqlite3_bind_int64(s, 21, t->ended_ns);
+}
+
+int yp_task_insert(struct yp *yp, struct yp_task *t)
+{
+	sqlite3_stmt *s = stmt(yp, ST_TASK_INSERT);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	if (!t->state || (t->argv_len && !t->argv))
+		return -EINVAL;
+	bind_task(s, t);
+	/* a NULL pointer would bind SQL NULL: an empty argv is an empty blob */
+	if (t->argv_len)
+		sqlite3_bind_blob64(s, 3, t->argv, t->argv_len, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_zeroblob(s, 3, 0);
+	rc = exec_stmt(yp, s, "task insert");
+	if (rc == 0)
+		t->id = sqlite3_last_insert_rowid(yp->db);
+	return rc;
+}
+
+int yp_task_update(struct yp *yp, const struct yp_task *t)
+{
+	sqlite3_stmt *s = stmt(yp, ST_TASK_UPDATE);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	if (!t->state)
+		return -EINVAL;
+	sqlite3_bind_int64(s, 1, t->id);
+	bind_task(s, t);
+	rc = exec_stmt(yp, s, "task update");
+	if (rc == 0 && sqlite3_changes(yp->db) == 0)
+		rc = -ENOENT;
+	return rc;
+}
+
+int yp_task_delete(struct yp *yp, int64_t id)
+{
+	sqlite3_stmt *s = stmt(yp, ST_TASK_DELETE);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, id);
+	rc = exec_stmt(yp, s, "task delete");
+	if (rc == 0 && sqlite3_changes(yp->db) == 0)
+		rc = -ENOENT;
+	return rc;
+}
+
+/* A NOT NULL text column; "" rather than NULL should SQLite fail to convert it (out of memory). */
+static const char *col_str(sqlite3_stmt *s, int i)
+{
+	const char *v = col_text(s, i);
+
+	return v ? v : "";
+}
+
+int yp_each_task(struct yp *yp, int (*fn)(void *arg, const struct yp_task *t), void *arg)
+{
+	sqlite3_stmt *s = stmt(yp, ST_TASK_EACH);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		/* blob first, then its length (the order sqlite3_column_bytes asks for); an empty blob is NULL */
+		const char *argv = sqlite3_column_blob(s, 2);
+		struct yp_task t = {
+			.id = sqlite3_column_int64(s, 0),
+			.state = col_str(s, 1),
+			.argv = argv ? argv : "",
+			.argv_len = (size_t)sqlite3_column_bytes(s, 2),
+			.inputs = col_str(s, 3),
+			.outputs = col_str(s, 4),
+			.after = col_str(s, 5),
+			.scope = col_str(s, 6),
+			.node = col_str(s, 7),
+			.placed = col_str(s, 8),
+			.why = col_str(s, 9),
+			.uid = (uint32_t)sqlite3_column_int64(s, 10),
+			.gid = (uint32_t)sqlite3_column_int64(s, 11),
+			.groups = col_str(s, 12),
+			.timeout_ms = sqlite3_column_int64(s, 13),
+			.exit_status = sqlite3_column_int64(s, 14),
+			.pid = sqlite3_column_int64(s, 15),
+			.pid_start = (uint64_t)sqlite3_column_int64(s, 16),
+			.pidns = (uint64_t)sqlite3_column_int64(s, 17),
+			.queued_ns = sqlite3_column_int64(s, 18),
+			.started_ns = sqlite3_column_int64(s, 19),
+			.ended_ns = sqlite3_column_int64(s, 20),
+		};
+		int cb;
+
+		if (!argv && t.argv_len) { /* out of memory reading the blob */
+			rc = sqlite3_errcode(yp->db);
+			break;
+		}
+		cb = fn(arg, &t);
+		if (cb) {
+			done(s);
+			return cb;
+		}
+	}
+	rc = rc == SQLITE_DONE ? 0 : to_errno(yp, rc, "task list");
+	done(s);
+	return rc;
 }

@@ -13,9 +13,10 @@
 #ifndef FABRIC_META_YP_H
 #define FABRIC_META_YP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#define YP_SCHEMA_VERSION 2
+#define YP_SCHEMA_VERSION 3
 #define YP_ROOT_ID 1 /* the mount root */
 #define YP_VARS_ID 2 /* vars/ */
 
@@ -88,5 +89,33 @@ int yp_each_block(struct yp *yp, int (*fn)(void *arg, int64_t id, const char *sh
 int yp_extent_set(struct yp *yp, int64_t obj, int64_t block, uint64_t offset, uint64_t length);
 int yp_extent_move(struct yp *yp, int64_t obj, int64_t block, uint64_t offset, uint64_t length);
 int yp_extent_delete(struct yp *yp, int64_t obj);
+
+/* Tasks (core/task.h): one row per task the node accepted, until it is forgotten.  Ids come from the
+ * table's AUTOINCREMENT (never reused).  Lists are words separated by '\n' (names never hold one);
+ * argv is the program's words each followed by a NUL (argv_len bytes).  Times are ns since the epoch,
+ * 0 when not yet.  exit_status is waitpid(2)'s status, -1 when the task has not ended by itself. */
+struct yp_task {
+	int64_t id;
+	const char *state; /* queued | running | exited | failed | killed | timed-out | cancelled | lost */
+	const char *argv;
+	size_t argv_len;
+	const char *inputs, *outputs, *after; /* '\n'-separated; "" when none */
+	const char *scope;                    /* the task's own scope= ("" when not given) */
+	const char *node;                     /* where it was placed; "" while queued */
+	const char *placed;                   /* why there */
+	const char *why;                      /* the reason it failed, was cancelled or lost; "" otherwise */
+	uint32_t uid, gid;
+	const char *groups; /* decimal gids separated by ',' */
+	int64_t timeout_ms; /* 0: none */
+	int64_t exit_status;
+	int64_t pid;
+	uint64_t pid_start, pidns; /* core/launch.h struct launch_id */
+	int64_t queued_ns, started_ns, ended_ns;
+};
+int yp_task_insert(struct yp *yp, struct yp_task *t); /* sets t->id */
+int yp_task_update(struct yp *yp, const struct yp_task *t); /* every column but id, argv */
+int yp_task_delete(struct yp *yp, int64_t id);
+/* In id order (submission order). */
+int yp_each_task(struct yp *yp, int (*fn)(void *arg, const struct yp_task *t), void *arg);
 
 #endif

@@ -35,7 +35,7 @@ nvars=12
 
 # ---- the file itself -------------------------------------------------------------------------------
 
-eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl nodes shards vars " "the mount root"
+eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl nodes shards tasks vars " "the mount root"
 match "$(ls -l "$C")" '^-rw-rw-rw- 1 [^ ]+ [^ ]+ 0 .*/ctl$' "ls -l of the control file"
 eq "$(stat -c %F "$C")" "regular empty file" "stat of the control file"
 eq "$(getfattr -d -m - --absolute-names "$C" 2>&1)" "" "getfattr -d -m - shows nothing on ctl"
@@ -46,7 +46,7 @@ fails "Operation not permitted" mv "$C" "$MNT/ctl2"
 fails "Operation not permitted" mv "$C" "$V/ctl"
 fails "Operation not permitted" mv "$V/c0" "$C"
 ok test -f "$C"
-eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl nodes shards vars " "the mount root after the refusals"
+eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl nodes shards tasks vars " "the mount root after the refusals"
 eq "$(cat "$C")" "" "a fresh open reads nothing"
 
 # ---- every verb from a shell -----------------------------------------------------------------------
@@ -255,19 +255,19 @@ check(readall(fd) == loc("c5"), "a line without a newline runs at the read")
 write_ok(fd, b"frobnicate", "a bad line without its newline")
 check(sentence(readall(fd)), "a bad line without a newline: its sentence at the read")
 
-# lengths: 4096 bytes run, 4097 are E2BIG (in one write or several), then all is well again
-line = b"list" + b" " * (4096 - 5) + b"w"
-check(len(line) == 4096, "length of the longest line")
-write_ok(fd, line + b"\n", "a line of exactly 4096 bytes")
+# lengths: 65536 bytes run, 65537 are E2BIG (in one write or several), then all is well again
+line = b"list" + b" " * (65536 - 5) + b"w"
+check(len(line) == 65536, "length of the longest line")
+write_ok(fd, line + b"\n", "a line of exactly 65536 bytes")
 check(readall(fd) == "w\tvar\t1000\t%s\n" % os.getxattr(os.path.join(vars_, "w"), "user.fabric.type").decode(),
-      "answer of the 4096-byte line")
-line = b"locate " + b"a" * (4097 - 7)
-check("4096" in write_fails(fd, line + b"\n", errno.E2BIG, "a line of 4097 bytes"), "the limit named")
-write_ok(fd, line[:3000], "3000 bytes of a long line")
-write_ok(fd, line[3000:], "the rest of a long line, without its newline")
+      "answer of the 65536-byte line")
+line = b"locate " + b"a" * (65537 - 7)
+check("65536" in write_fails(fd, line + b"\n", errno.E2BIG, "a line of 65537 bytes"), "the limit named")
+write_ok(fd, line[:30000], "30000 bytes of a long line")
+write_ok(fd, line[30000:], "the rest of a long line, without its newline")
 write_fails(fd, b"\n", errno.E2BIG, "the newline of a long line given in parts")
 write_fails(fd, b"locate " + b"a" * 100000 + b"\n", errno.E2BIG, "a line of 100 kB")
-write_ok(fd, b"x" * 5000, "5000 bytes without a newline")
+write_ok(fd, b"x" * 70000, "70000 bytes without a newline")
 check(sentence(readall(fd)), "an overlong line without a newline: its sentence at the read")
 write_ok(fd, b"locate c6\n", "locate c6 after long lines")
 check(readall(fd) == loc("c6"), "answer of locate c6 after long lines")

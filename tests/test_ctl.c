@@ -239,9 +239,21 @@ static void test_parse_quoting(void)
 	CHECK_RC(parse("locate \"say \\\"hi\\\" \\\\ end\"", &c, err, sizeof(err)), 0);
 	CHECK(c.argc == 1 && strcmp(c.argv[0], "say \"hi\" \\ end") == 0);
 	ctl_cmd_free(&c);
+	/* \n and \t inside quotes are a newline and a tab (a task's program may need them) */
+	CHECK_RC(parse("locate \"a\\nb\\tc\"", &c, err, sizeof(err)), 0);
+	CHECK(c.argc == 1 && strcmp(c.argv[0], "a\nb\tc") == 0);
+	ctl_cmd_free(&c);
 	/* another backslash inside quotes stays as it is */
-	CHECK_RC(parse("locate \"a\\nb\"", &c, err, sizeof(err)), 0);
-	CHECK(c.argc == 1 && strcmp(c.argv[0], "a\\nb") == 0);
+	CHECK_RC(parse("locate \"a\\qb\"", &c, err, sizeof(err)), 0);
+	CHECK(c.argc == 1 && strcmp(c.argv[0], "a\\qb") == 0);
+	ctl_cmd_free(&c);
+	/* a bare -- ends the options: what follows is positional, key=value or not; a quoted one is a word */
+	CHECK_RC(parse("spawn in=a -- prog in=b --", &c, err, sizeof(err)), 0);
+	CHECK(c.dashdash == 0 && c.argc == 3 && c.nopts == 1 && strcmp(c.argv[0], "prog") == 0 &&
+	      strcmp(c.argv[1], "in=b") == 0 && strcmp(c.argv[2], "--") == 0);
+	ctl_cmd_free(&c);
+	CHECK_RC(parse("spawn \"--\" x", &c, err, sizeof(err)), 0);
+	CHECK(c.dashdash == -1 && c.argc == 2 && strcmp(c.argv[0], "--") == 0);
 	ctl_cmd_free(&c);
 	/* outside quotes a backslash is an ordinary character */
 	CHECK_RC(parse("locate a\\b", &c, err, sizeof(err)), 0);
@@ -339,9 +351,9 @@ static void test_parse_errors(void)
 	CHECK_RC(ctl_parse(line, CTL_LINE_MAX + 1, &c, err, sizeof(err)), 0);
 	ctl_cmd_free(&c);
 	line[CTL_LINE_MAX] = 'a';
-	PARSE_FAILS(line, CTL_LINE_MAX + 1, -E2BIG, "4096");
+	PARSE_FAILS(line, CTL_LINE_MAX + 1, -E2BIG, CTL_LINE_MAX_TEXT);
 	line[CTL_LINE_MAX + 1] = '\n';
-	PARSE_FAILS(line, CTL_LINE_MAX + 2, -E2BIG, "4096");
+	PARSE_FAILS(line, CTL_LINE_MAX + 2, -E2BIG, CTL_LINE_MAX_TEXT);
 	{
 		size_t big = 1 << 20;
 		char *huge = malloc(big);
@@ -940,7 +952,7 @@ static void test_run_errors(struct store *st)
 	memset(line, 'a', sizeof(line));
 	memcpy(line, "locate ", 7);
 	line[CTL_LINE_MAX + 1] = '\0';
-	RUN_FAILS(st, line, -E2BIG, "4096");
+	RUN_FAILS(st, line, -E2BIG, CTL_LINE_MAX_TEXT);
 
 	/* a new command replaces the answer, success or failure */
 	CHECK_RC(run(st, "stat", &a), 0);

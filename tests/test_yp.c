@@ -732,6 +732,586 @@ static void test_view(const struct fixture *f)
 	CHECK(ro_int(dbpath, "SELECT count(*) FROM vars WHERE path LIKE '%gone%'") == 0);
 }
 
+/* ---- tasks ---- */
+
+#define MAXTASKS 8
+
+struct trow {
+	int64_t id;
+	char state[16];
+	char argv[256];
+	size_t argv_len;
+	bool argv_null;
+	char inputs[128], outputs[128], after[64], scope[64], node[64], placed[128], why[128], groups[64];
+	uint32_t uid, gid;
+	int64_t timeout_ms, exit_status, pid;
+	uint64_t pid_start, pidns;
+	int64_t queued_ns, started_ns, ended_ns;
+};
+
+struct trows {
+	struct trow r[MAXTASKS];
+	int n;
+};
+
+#define COPY_STR(dst, src) snprintf(dst, sizeof(dst), "%s", (src) ? (src) : "(null)")
+
+static int collect_task(void *arg, const struct yp_task *t)
+{
+	struct trows *c = arg;
+	struct trow *r;
+
+	if (c->n >= MAXTASKS || t->argv_len > sizeof(r->argv))
+		return -E2BIG;
+	r = &c->r[c->n++];
+	memset(r, 0, sizeof(*r));
+	r->id = t->id;
+	COPY_STR(r->state, t->state);
+	r->argv_null = t->argv == NULL;
+	if (t->argv)
+		memcpy(r->argv, t->argv, t->argv_len);
+	r->argv_len = t->argv_len;
+	COPY_STR(r->inputs, t->inputs);
+	COPY_STR(r->outputs, t->outputs);
+	COPY_STR(r->after, t->after);
+	COPY_STR(r->scope, t->scope);
+	COPY_STR(r->node, t->node);
+	COPY_STR(r->placed, t->placed);
+	COPY_STR(r->why, t->why);
+	COPY_STR(r->groups, t->groups);
+	r->uid = t->uid;
+	r->gid = t->gid;
+	r->timeout_ms = t->timeout_ms;
+	r->exit_status = t->exit_status;
+	r->pid = t->pid;
+	r->pid_start = t->pid_start;
+	r->pidns = t->pidns;
+	r->queued_ns = t->queued_ns;
+	r->started_ns = t->started_ns;
+	r->ended_ns = t->ended_ns;
+	return 0;
+}
+
+static int tasks(struct yp *yp, struct trows *c)
+{
+	c->n = 0;
+	return yp_each_task(yp, collect_task, c);
+}
+
+static const struct trow *find_task(const struct trows *c, int64_t id)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->r[i].id == id)
+			return &c->r[i];
+	return NULL;
+}
+
+/* Every field of the row read back equals what was written (argv byte for byte, with its length). */
+static void check_task(const char *what, const struct trow *r, const struct yp_task *t)
+{
+	int before = check_failures;
+
+	CHECK(r != NULL);
+	if (!r) {
+		fprintf(stderr, "  (%s: task %" PRId64 " not listed)\n", what, t->id);
+		return;
+	}
+	CHECK(r->id == t->id);
+	CHECK(strcmp(r->state, t->state) == 0);
+	CHECK(!r->argv_null);
+	CHECK(r->argv_len == t->argv_len);
+	CHECK(r->argv_len == t->argv_len && memcmp(r->argv, t->argv, t->argv_len) == 0);
+	CHECK(strcmp(r->inputs, t->inputs) == 0);
+	CHECK(strcmp(r->outputs, t->outputs) == 0);
+	CHECK(strcmp(r->after, t->after) == 0);
+	CHECK(strcmp(r->scope, t->scope) == 0);
+	CHECK(strcmp(r->node, t->node) == 0);
+	CHECK(strcmp(r->placed, t->placed) == 0);
+	CHECK(strcmp(r->why, t->why) == 0);
+	CHECK(strcmp(r->groups, t->groups) == 0);
+	CHECK(r->uid == t->uid);
+	CHECK(r->gid == t->gid);
+	CHECK(r->timeout_ms == t->timeout_ms);
+	CHECK(r->exit_status == t->exit_status);
+	CHECK(r->pid == t->pid);
+	CHECK(r->pid_start == t->pid_start);
+	CHECK(r->pidns == t->pidns);
+	CHECK(r->queued_ns == t->queued_ns);
+	CHECK(r->started_ns == t->started_ns);
+	CHECK(r->ended_ns == t->ended_ns);
+	if (check_failures != before)
+		fprintf(stderr, "  (%s: task %" PRId64 ")\n", what, t->id);
+}
+
+static int stop_task_cb(void *arg, const struct yp_task *t)
+{
+	(void)t;
+	++*(int *)arg;
+	return 43;
+}
+
+/* Several words, an empty one, one with spaces and shell characters, one in UTF-8, and a byte that is
+ * not UTF-8: each followed by its NUL.  sizeof - 1 leaves out the literal's own terminator. */
+static const char argv1[] = "sh\0-c\0echo a  b > out\0\0two words\0caf\xc3\xa9\0\xff\x01\0";
+static const char argv2[] = "true\0";
+static const char argv2_changed[] = "false\0"; /* update must not store it */
+
+/* State left for the reopen check: task1 (updated, ended) and task4 (queued), in that order. */
+struct task_fixture {
+	struct yp_task t1, t4;
+};
+
+static void test_tasks(struct yp *yp, struct task_fixture *f)
+{
+	struct yp_task t1 = {
+		.id = 12345, /* ignored: the table picks */
+		.state = "queued",
+		.argv = argv1,
+		.argv_len = sizeof(argv1) - 1,
+		.inputs = "run1/w\nrun1/sub/z",
+		.outputs = "out/a\nout/b",
+		.after = "7\n8",
+		.scope = "node=n1",
+		.node = "",
+		.placed = "",
+		.why = "",
+		.uid = 4000000000u, /* past INT32_MAX */
+		.gid = 4000000001u,
+		.groups = "4000000001,27,100",
+		.timeout_ms = 90000,
+		.exit_status = -1,
+		.pid = 0,
+		.pid_start = 0,
+		.pidns = 0,
+		.queued_ns = INT64_C(1700000000123456789),
+		.started_ns = 0,
+		.ended_ns = 0,
+	};
+	struct yp_task t2 = {
+		.state = "running", .argv = argv2, .argv_len = sizeof(argv2) - 1, .inputs = "", .outputs = "",
+		.after = "", .scope = "", .node = "n2", .placed = "most input bytes", .why = "", .uid = 0,
+		.gid = 0, .groups = "", .timeout_ms = 0, .exit_status = -1, .pid = 4242,
+		.pid_start = UINT64_C(0xfedcba9876543210), /* high bit set: stored as a negative int64 */
+		.pidns = UINT64_C(4026531836), .queued_ns = 5, .started_ns = 6, .ended_ns = 0,
+	};
+	struct yp_task t3 = t2, t4 = t2;
+	struct trows c;
+	char rows[1024], want[512];
+	int64_t gone_id;
+
+	/* a new database has the table, empty */
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM tasks") == 0);
+	CHECK_RC(tasks(yp, &c), 0);
+	CHECK(c.n == 0);
+
+	CHECK_RC(yp_task_insert(yp, &t1), 0);
+	CHECK(t1.id == 1); /* the first task of a new database; the 12345 passed in is not used */
+	CHECK_RC(yp_task_insert(yp, &t2), 0);
+	CHECK(t2.id == t1.id + 1);
+	/* an empty argv is an empty blob, read back as "" of length 0 (not NULL) */
+	t3.argv = "";
+	t3.argv_len = 0;
+	t3.state = "cancelled";
+	t3.why = "nobody wanted it";
+	CHECK_RC(yp_task_insert(yp, &t3), 0);
+	CHECK(t3.id == t2.id + 1);
+
+	CHECK_RC(tasks(yp, &c), 0);
+	CHECK(c.n == 3);
+	if (c.n == 3) { /* id order */
+		check_task("insert", &c.r[0], &t1);
+		check_task("insert", &c.r[1], &t2);
+		check_task("insert", &c.r[2], &t3);
+	}
+	/* as a sqlite3 user sees them */
+	ro_rows(dbpath, "SELECT id, state, node FROM tasks", rows, sizeof(rows));
+	CHECK(strcmp(rows, "1|queued|\n2|running|n2\n3|cancelled|n2") == 0);
+	/* the blob itself, byte for byte, as a sqlite3 user reads it */
+	for (size_t i = 0; i < sizeof(argv1) - 1; i++)
+		snprintf(want + 2 * i, sizeof(want) - 2 * i, "%02X", (unsigned char)argv1[i]);
+	ro_rows(dbpath, "SELECT hex(argv), typeof(argv), length(argv) FROM tasks WHERE id = 1", rows, sizeof(rows));
+	snprintf(want + 2 * (sizeof(argv1) - 1), sizeof(want) - 2 * (sizeof(argv1) - 1), "|blob|%zu",
+		 sizeof(argv1) - 1);
+	CHECK(strcmp(rows, want) == 0);
+	CHECK(ro_int(dbpath, "SELECT pid_start FROM tasks WHERE id = 2") == (int64_t)UINT64_C(0xfedcba9876543210));
+	CHECK(ro_int(dbpath, "SELECT uid FROM tasks WHERE id = 1") == 4000000000);
+	CHECK(ro_int(dbpath, "SELECT length(argv) FROM tasks WHERE id = 3") == 0);
+
+	/* the view for sqlite3 users: argv's words joined by spaces */
+	ro_rows(dbpath, "SELECT id, state, node, cmd FROM task_cmds WHERE id IN (2, 3)", rows, sizeof(rows));
+	CHECK(strcmp(rows, "2|running|n2|true\n3|cancelled|n2|") == 0);
+	if (strcmp(rows, "2|running|n2|true\n3|cancelled|n2|") != 0)
+		fprintf(stderr, "task_cmds:\n%s\n", rows);
+	ro_rows(dbpath, "SELECT cmd FROM task_cmds WHERE id = 1", rows, sizeof(rows));
+	CHECK(strcmp(rows, "sh -c echo a  b > out  two words caf\xc3\xa9 \xff\x01") == 0);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM task_cmds") == 3);
+
+	/* update: every column but id and argv */
+	t1.state = "exited";
+	t1.argv = argv2_changed; /* ignored */
+	t1.argv_len = sizeof(argv2_changed) - 1;
+	t1.inputs = "run1/w";
+	t1.outputs = "out/c";
+	t1.after = "";
+	t1.scope = "any";
+	t1.node = "n1";
+	t1.placed = "the only node in scope";
+	t1.why = "";
+	t1.uid = 1000;
+	t1.gid = 100;
+	t1.groups = "100";
+	t1.timeout_ms = 0;
+	t1.exit_status = 1 << 8; /* exit(1) */
+	t1.pid = 31337;
+	t1.pid_start = UINT64_MAX;
+	t1.pidns = UINT64_C(4026532000);
+	t1.queued_ns = INT64_C(1700000000123456790);
+	t1.started_ns = INT64_C(1700000001000000000);
+	t1.ended_ns = INT64_C(1700000002000000000);
+	CHECK_RC(yp_task_update(yp, &t1), 0);
+	CHECK_RC(tasks(yp, &c), 0);
+	CHECK(c.n == 3);
+	{
+		struct yp_task want1 = t1;
+		want1.argv = argv1;
+		want1.argv_len = sizeof(argv1) - 1;
+		check_task("update", find_task(&c, t1.id), &want1);
+		t1 = want1;
+	}
+	check_task("update (other rows unchanged)", find_task(&c, t2.id), &t2);
+	check_task("update (other rows unchanged)", find_task(&c, t3.id), &t3);
+
+	/* a state outside the eight is refused and changes nothing; so is an insert with one */
+	{
+		struct yp_task bad = t1;
+		bad.state = "bogus";
+		bad.node = "elsewhere";
+		CHECK(yp_task_update(yp, &bad) < 0);
+		bad.id = 0;
+		CHECK(yp_task_insert(yp, &bad) < 0);
+		CHECK_RC(tasks(yp, &c), 0);
+		CHECK(c.n == 3);
+		check_task("bad state", find_task(&c, t1.id), &t1);
+		bad.id = t1.id;
+		bad.state = "timed-out"; /* the one state with a '-' is accepted */
+		CHECK_RC(yp_task_update(yp, &bad), 0);
+		CHECK(ro_int(dbpath, "SELECT count(*) FROM tasks WHERE id = 1 AND state = 'timed-out'") == 1);
+		CHECK_RC(yp_task_update(yp, &t1), 0);
+	}
+
+	/* update and delete of an id no row has */
+	{
+		struct yp_task none = t2;
+		none.id = 999;
+		CHECK_RC(yp_task_update(yp, &none), -ENOENT);
+		CHECK_RC(yp_task_delete(yp, 999), -ENOENT);
+		CHECK_RC(yp_task_delete(yp, 0), -ENOENT);
+		CHECK(ro_int(dbpath, "SELECT count(*) FROM tasks") == 3);
+	}
+
+	/* delete the newest: its id is not handed out again (AUTOINCREMENT) */
+	gone_id = t3.id;
+	CHECK_RC(yp_task_delete(yp, t3.id), 0);
+	CHECK_RC(yp_task_delete(yp, t3.id), -ENOENT);
+	t3.state = "lost";
+	CHECK_RC(yp_task_update(yp, &t3), -ENOENT);
+	CHECK_RC(tasks(yp, &c), 0);
+	CHECK(c.n == 2);
+	CHECK(find_task(&c, gone_id) == NULL);
+	t4.state = "queued";
+	t4.node = "";
+	t4.pid = 0;
+	t4.pid_start = t4.pidns = 0;
+	t4.started_ns = 0;
+	t4.queued_ns = 77;
+	CHECK_RC(yp_task_insert(yp, &t4), 0);
+	CHECK(t4.id > gone_id);
+
+	/* delete one in the middle; the rest stay, in id order */
+	CHECK_RC(yp_task_delete(yp, t2.id), 0);
+	CHECK_RC(tasks(yp, &c), 0);
+	CHECK(c.n == 2);
+	if (c.n == 2) {
+		check_task("after delete", &c.r[0], &t1);
+		check_task("after delete", &c.r[1], &t4);
+	}
+	CHECK(find_task(&c, t2.id) == NULL);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM tasks WHERE id IN (2, 3)") == 0);
+
+	/* inside a transaction that is rolled back, an insert leaves nothing */
+	{
+		struct yp_task t5 = t4;
+		CHECK_RC(yp_begin(yp), 0);
+		CHECK_RC(yp_task_insert(yp, &t5), 0);
+		CHECK_RC(tasks(yp, &c), 0);
+		CHECK(c.n == 3);
+		yp_rollback(yp);
+		CHECK_RC(tasks(yp, &c), 0);
+		CHECK(c.n == 2);
+	}
+
+	/* a callback's non-zero return stops the walk and is returned; the next walk starts over */
+	{
+		int seen = 0;
+		CHECK_RC(yp_each_task(yp, stop_task_cb, &seen), 43);
+		CHECK(seen == 1);
+		CHECK_RC(tasks(yp, &c), 0);
+		CHECK(c.n == 2);
+	}
+	f->t1 = t1;
+	f->t4 = t4;
+}
+
+static void check_task_fixture(struct yp *yp, const struct task_fixture *f)
+{
+	struct trows c;
+
+	CHECK_RC(tasks(yp, &c), 0);
+	CHECK(c.n == 2);
+	if (c.n == 2) {
+		check_task("reopened", &c.r[0], &f->t1);
+		check_task("reopened", &c.r[1], &f->t4);
+	}
+}
+
+/* ---- upgrades ----
+ * The schemas of versions 1 and 2 exactly as meta/yp.c wrote them (copied from it when version 3 came,
+ * and frozen: they are history).  A database is made with them and rows, as the fabric of that version
+ * left it, then opened: it must come up at YP_SCHEMA_VERSION with every row kept, and with the very schema
+ * a new database gets. */
+static const char old_schema_v1[] =
+	"CREATE TABLE nodes("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  shm_prefix TEXT NOT NULL UNIQUE,"
+	"  capacity INTEGER NOT NULL,"
+	"  clean INTEGER NOT NULL DEFAULT 1);"
+	"CREATE TABLE blocks("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  node INTEGER NOT NULL REFERENCES nodes(id),"
+	"  shm_name TEXT NOT NULL UNIQUE,"
+	"  size INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('dedicated', 'slab')));"
+	"CREATE TABLE objects("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  parent INTEGER REFERENCES objects(id),"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('dir', 'var')),"
+	"  state TEXT NOT NULL CHECK (state IN ('writing', 'sealed', 'deleted', 'lost')),"
+	"  type TEXT, doc TEXT, xxh3 TEXT,"
+	"  scope TEXT NOT NULL DEFAULT 'any',"
+	"  node INTEGER REFERENCES nodes(id),"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  created_ns INTEGER NOT NULL, modified_ns INTEGER NOT NULL, sealed_ns INTEGER);"
+	"CREATE UNIQUE INDEX objects_by_name ON objects(parent, name) WHERE state IN ('writing', 'sealed');"
+	"CREATE TABLE extents("
+	"  object INTEGER NOT NULL REFERENCES objects(id) ON DELETE CASCADE,"
+	"  block INTEGER NOT NULL REFERENCES blocks(id),"
+	"  offset INTEGER NOT NULL,"
+	"  length INTEGER NOT NULL,"
+	"  PRIMARY KEY (object, offset));"
+	"CREATE INDEX extents_by_block ON extents(block);"
+	/* Full paths under vars/, for people querying the YP. */
+	"CREATE VIEW vars AS WITH RECURSIVE p(id, path) AS ("
+	"  SELECT id, name FROM objects WHERE parent = 2 AND state IN ('writing', 'sealed')"
+	"  UNION ALL SELECT o.id, p.path || '/' || o.name FROM objects o JOIN p ON o.parent = p.id"
+	"  WHERE o.state IN ('writing', 'sealed'))"
+	" SELECT p.path AS path, o.kind, o.type, o.doc, o.size, o.xxh3, o.scope, o.state, n.name AS node"
+	" FROM p JOIN objects o ON o.id = p.id LEFT JOIN nodes n ON n.id = o.node;"
+	"INSERT INTO objects(id, parent, name, kind, state, mode, uid, gid, created_ns, modified_ns)"
+	"  VALUES (1, NULL, '', 'dir', 'sealed', 365, 0, 0, unixepoch() * 1000000000, unixepoch() * 1000000000),"
+	"         (2, 1, 'vars', 'dir', 'sealed', 1023, 0, 0, unixepoch() * 1000000000, unixepoch() * 1000000000);"
+	"PRAGMA user_version = 1;";
+
+/* Version 2: kind 'mutable' (an object written in place, never sealed).  SQLite cannot change a CHECK
+ * constraint in place, so objects is rebuilt; its AUTOINCREMENT counter is carried over, so no id (inode
+ * number) is ever handed out twice. */
+static const char old_schema_v2[] =
+	"CREATE TABLE objects_v2("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  parent INTEGER REFERENCES objects(id),"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('dir', 'var', 'mutable')),"
+	"  state TEXT NOT NULL CHECK (state IN ('writing', 'sealed', 'deleted', 'lost')),"
+	"  type TEXT, doc TEXT, xxh3 TEXT,"
+	"  scope TEXT NOT NULL DEFAULT 'any',"
+	"  node INTEGER REFERENCES nodes(id),"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  created_ns INTEGER NOT NULL, modified_ns INTEGER NOT NULL, sealed_ns INTEGER);"
+	"INSERT INTO objects_v2 SELECT id, parent, name, kind, state, type, doc, xxh3, scope, node, size, mode, uid,"
+	"  gid, created_ns, modified_ns, sealed_ns FROM objects;"
+	"CREATE TEMP TABLE seq AS SELECT seq FROM sqlite_sequence WHERE name = 'objects';"
+	"DROP VIEW vars;"
+	"DROP TABLE objects;"
+	"ALTER TABLE objects_v2 RENAME TO objects;"
+	"UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM temp.seq), 0)) WHERE name = 'objects';"
+	"DROP TABLE temp.seq;"
+	"CREATE UNIQUE INDEX objects_by_name ON objects(parent, name) WHERE state IN ('writing', 'sealed');"
+	"CREATE VIEW vars AS WITH RECURSIVE p(id, path) AS ("
+	"  SELECT id, name FROM objects WHERE parent = 2 AND state IN ('writing', 'sealed')"
+	"  UNION ALL SELECT o.id, p.path || '/' || o.name FROM objects o JOIN p ON o.parent = p.id"
+	"  WHERE o.state IN ('writing', 'sealed'))"
+	" SELECT p.path AS path, o.kind, o.type, o.doc, o.size, o.xxh3, o.scope, o.state, n.name AS node"
+	" FROM p JOIN objects o ON o.id = p.id LEFT JOIN nodes n ON n.id = o.node;"
+	"PRAGMA user_version = 2;";
+
+/* sqlite_master of a database, one "type|name|sql" line per entry, in name order. */
+static void schema_of(const char *path, char *buf, size_t len)
+{
+	ro_rows(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name", buf, len);
+}
+
+/* Make path at schema version `version` (1 or 2) holding a node, a sealed variable with its block and
+ * extent, a mutable (version 2), and a deleted object that raised the id counter past the live ones. */
+static void make_old_db(const char *path, int version)
+{
+	sqlite3 *db = NULL;
+	char *err = NULL;
+	int rc;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK) {
+		CHECK(!"cannot make an old database");
+		sqlite3_close(db);
+		return;
+	}
+	rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = OFF;", NULL, NULL, &err);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, old_schema_v1, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version >= 2)
+		rc = sqlite3_exec(db, old_schema_v2, NULL, NULL, &err);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db,
+				  "PRAGMA foreign_keys = ON;"
+				  "INSERT INTO nodes(id, name, shm_prefix, capacity, clean)"
+				  "  VALUES (1, 'old', 'fabric.old.0badcafe.', 1048576, 1);"
+				  "INSERT INTO objects(id, parent, name, kind, state, type, doc, xxh3, node, size, mode,"
+				  "  uid, gid, created_ns, modified_ns, sealed_ns)"
+				  "  VALUES (3, 2, 'w', 'var', 'sealed', '4 * int32', 'weights',"
+				  "  '00112233445566778899aabbccddeeff', 1, 16, 292, 1000, 100, 20, 21, 22);"
+				  "INSERT INTO objects(id, parent, name, kind, state, node, mode, uid, gid, created_ns,"
+				  "  modified_ns) VALUES (40, 2, 'was', 'var', 'writing', 1, 420, 0, 0, 1, 1);"
+				  "DELETE FROM objects WHERE id = 40;"
+				  "INSERT INTO blocks(id, node, shm_name, size, kind)"
+				  "  VALUES (1, 1, 'fabric.old.0badcafe.1', 16, 'dedicated');"
+				  "INSERT INTO extents(object, block, offset, length) VALUES (3, 1, 0, 16);",
+				  NULL, NULL, &err);
+	if (rc == SQLITE_OK && version >= 2)
+		rc = sqlite3_exec(db,
+				  "INSERT INTO objects(id, parent, name, kind, state, node, size, mode, uid, gid,"
+				  "  created_ns, modified_ns) VALUES (5, 2, 'm', 'mutable', 'writing', 1, 4096, 420, 0, 0,"
+				  "  30, 31);"
+				  "INSERT INTO blocks(id, node, shm_name, size, kind)"
+				  "  VALUES (2, 1, 'fabric.old.0badcafe.2', 4096, 'dedicated');"
+				  "INSERT INTO extents(object, block, offset, length) VALUES (5, 2, 0, 4096);",
+				  NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "making a version %d database: %s\n", version, err ? err : sqlite3_errstr(rc));
+	CHECK(rc == SQLITE_OK);
+	sqlite3_free(err);
+	sqlite3_close(db);
+}
+
+static void test_upgrade(int version)
+{
+	char path[300], fresh[8192], upgraded[8192];
+	struct yp *yp = NULL;
+	struct yp_node n;
+	struct orows c;
+	struct trows tc;
+	const struct orow *r;
+	int nobj = version >= 2 ? 4 : 3; /* root, vars, w (and m) */
+
+	snprintf(path, sizeof(path), "%s/v%d.db", dir, version);
+	make_old_db(path, version);
+	CHECK(ro_int(path, "PRAGMA user_version") == version);
+	CHECK(ro_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks'") == 0);
+
+	CHECK_RC(yp_open(path, &yp), 0);
+	if (!yp)
+		return;
+	CHECK(ro_int(path, "PRAGMA user_version") == YP_SCHEMA_VERSION);
+	CHECK(YP_SCHEMA_VERSION == 3);
+	/* the same tables, indexes and views, with the same SQL, as a database made new */
+	schema_of(dbpath, fresh, sizeof(fresh));
+	schema_of(path, upgraded, sizeof(upgraded));
+	CHECK(strstr(fresh, "table|tasks|") != NULL && strstr(fresh, "view|task_cmds|") != NULL);
+	CHECK(strcmp(fresh, upgraded) == 0);
+	if (strcmp(fresh, upgraded) != 0)
+		fprintf(stderr, "schema of a new database:\n%s\nupgraded from version %d:\n%s\n", fresh, version,
+			upgraded);
+
+	/* every row kept */
+	CHECK_RC(yp_node_get(yp, &n), 0);
+	CHECK(n.id == 1 && strcmp(n.name, "old") == 0 && strcmp(n.shm_prefix, "fabric.old.0badcafe.") == 0);
+	CHECK(n.capacity == 1048576 && n.clean == 1);
+	CHECK_RC(objects(yp, &c), 0);
+	CHECK(c.n == nobj);
+	CHECK(find_obj(&c, YP_ROOT_ID) && find_obj(&c, YP_VARS_ID));
+	r = find_obj(&c, 3);
+	CHECK(r != NULL);
+	if (r) {
+		CHECK(r->parent == YP_VARS_ID && strcmp(r->name, "w") == 0 && strcmp(r->kind, "var") == 0);
+		CHECK(strcmp(r->state, "sealed") == 0 && strcmp(r->type, "4 * int32") == 0);
+		CHECK(strcmp(r->doc, "weights") == 0 && strcmp(r->xxh3, "00112233445566778899aabbccddeeff") == 0);
+		CHECK(r->size == 16 && r->mode == 0444 && r->uid == 1000 && r->gid == 100);
+		CHECK(r->created_ns == 20 && r->modified_ns == 21 && r->sealed_ns == 22);
+		CHECK(r->block == 1 && strcmp(r->shm_name, "fabric.old.0badcafe.1") == 0 && r->length == 16);
+	}
+	if (version >= 2) {
+		r = find_obj(&c, 5);
+		CHECK(r && strcmp(r->kind, "mutable") == 0 && r->block == 2 && r->length == 4096);
+	}
+	CHECK(block_used(yp, 1) == 1);
+	{
+		char rows[256];
+		ro_rows(path, "SELECT path, kind FROM vars ORDER BY path", rows, sizeof(rows));
+		CHECK(strcmp(rows, version >= 2 ? "m|mutable\nw|var" : "w|var") == 0);
+	}
+
+	/* the id counter of objects survived: no inode number is handed out twice */
+	{
+		struct yp_obj o = var_row(YP_VARS_ID, "new", 1);
+		CHECK_RC(yp_obj_insert(yp, &o), 0);
+		CHECK(o.id > 40);
+	}
+	/* version 2's kind works (after a version 1 upgrade too) */
+	{
+		struct yp_obj m = var_row(YP_VARS_ID, "m2", 1);
+		m.kind = "mutable";
+		CHECK_RC(yp_obj_insert(yp, &m), 0);
+	}
+
+	/* and tasks work */
+	CHECK_RC(tasks(yp, &tc), 0);
+	CHECK(tc.n == 0);
+	{
+		struct yp_task t = { .state = "queued", .argv = argv1, .argv_len = sizeof(argv1) - 1, .inputs = "w",
+				     .outputs = "", .after = "", .scope = "", .node = "", .placed = "", .why = "",
+				     .groups = "", .exit_status = -1, .queued_ns = 1 };
+		CHECK_RC(yp_task_insert(yp, &t), 0);
+		CHECK(t.id == 1);
+		CHECK_RC(tasks(yp, &tc), 0);
+		CHECK(tc.n == 1);
+		if (tc.n == 1)
+			check_task("upgraded", &tc.r[0], &t);
+	}
+	yp_close(yp);
+
+	/* opened again: nothing to upgrade, everything there */
+	yp = NULL;
+	CHECK_RC(yp_open(path, &yp), 0);
+	if (yp) {
+		CHECK_RC(objects(yp, &c), 0);
+		CHECK(c.n == nobj + 2);
+		CHECK_RC(tasks(yp, &tc), 0);
+		CHECK(tc.n == 1);
+		yp_close(yp);
+	}
+	CHECK(ro_int(path, "PRAGMA user_version") == YP_SCHEMA_VERSION);
+}
+
 /* A database whose user_version is newer than ours is refused, not guessed at. */
 static void test_newer_schema(void)
 {
@@ -757,6 +1337,7 @@ static int run_all(void)
 {
 	struct yp *yp = NULL;
 	struct fixture f = { 0 };
+	struct task_fixture tf;
 
 	CHECK_RC(yp_open(dbpath, &yp), 0);
 	if (yp) {
@@ -769,6 +1350,7 @@ static int run_all(void)
 		make_fixture(yp, &f);
 		check_fixture(yp, &f);
 		test_view(&f);
+		test_tasks(yp, &tf);
 		yp_close(yp);
 		yp = NULL;
 
@@ -777,11 +1359,14 @@ static int run_all(void)
 		if (yp) {
 			check_fixture(yp, &f);
 			test_view(&f);
+			check_task_fixture(yp, &tf);
 			CHECK(ro_int(dbpath, "PRAGMA user_version") == YP_SCHEMA_VERSION);
 			yp_close(yp);
 		}
 	}
 	yp_close(NULL); /* NULL is fine */
+	test_upgrade(1);
+	test_upgrade(2);
 	test_newer_schema();
 	if (check_failures)
 		fprintf(stderr, "test_yp: %d check(s) failed\n", check_failures);

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/* ops_task.c -- /fabric/tasks/: one directory per task, made up from core/task.h.
+ *
+ *   tasks/ID/cmd status exit node stdout stderr   read-only (0444), owned by the task's uid and gid
+ *   tasks/ID/ctl                                   write "kill" (0200: its owner, and root)
+ * Inode numbers: FS_TASK_BASE | id << 3 | file (enum task_file; TASK_DIR is the directory), so every
+ * name maps to its inode without a table, and a forgotten task's inodes are never reused (task ids are
+ * not).  Files are direct_io with st_size 0: their bytes are made (status) or read (stdout) at each read.
+ *
+ * poll(2) on status: an open file remembers the version of the status its last read saw; poll is ready
+ * once the task's version differs, else the poll handle is kept and notified when the task changes
+ * (fs_task_changed, the task module's `changed` callback).  So `fabric wait` sleeps in poll. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fs/fs.h"
+
+#define FS_TASK_BASE (1ULL << 61)
+#define FS_TASK_LIMIT (1ULL << 62) /* FS_VIRT_BASE */
+
+struct task_open {
+	uint64_t id;
+	enum task_file f;
+	uint64_t seen; /* status: the version the last read showed */
+	char line[64]; /* ctl: the pending command */
+	size_t linelen;
+};
+
+struct poller {
+	uint64_t id;
+	struct fuse_pollhandle *ph;
+	struct poller *next;
+};
+
+static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct poller *pollers;
+
+static struct tasks *tasks_of(fuse_req_t req)
+{
+	return ((struct fs *)fuse_req_userdata(req))->tasks;
+}
+
+bool fs_task_is(uint64_t ino)
+{
+	return ino >= FS_TASK_BASE && ino < FS_TASK_LIMIT;
+}
+
+static uint64_t ino_of(uint64_t id, enum task_file f)
+{
+	return FS_TASK_BASE | id << 3 | (uint64_t)f;
+}
+
+static void split(uint64_t ino, uint64_t *id, enum task_file *f)
+{
+	*id = (ino - FS_TASK_BASE) >> 3;
+	*f = (enum task_file)(ino & 7);
+}
+
+static void ts_of(int64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+}
+
+/* Attributes of a task inode, or of tasks/ itself; false when the task is gone. */
+bool fs_task_getattr(struct tasks *t, uint64_t ino, struct stat *st)
+{
+	struct task_info info;
+	enum task_file f;
+	uint64_t id;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_blksize = 4096;
+	if (ino == FS_TASKS_INO) {
+		st->st_mode = S_IFDIR | 0555;
+		st->st_nlink = 2;
+		return true;
+	}
+	split(ino, &id, &f);
+	if (!t || tasks_info(t, id, &info) != 0)
+		return false;
+	st->st_uid = info.uid;
+	st->st_gid = info.gid;
+	st->st_nlink = f == TASK_DIR ? 2 : 1;
+	st->st_mode = f == TASK_DIR ? S_IFDIR | 0555 : f == TASK_CTL ? S_IFREG | 0200 : S_IFREG | 0444;
+	ts_of(info.queued_ns, &st->st_ctim);
+	ts_of(info.changed_ns, &st->st_mtim);
+	st->st_atim = st->st_mtim;
+	return true;
+}
+
+static void reply_entry(fuse_req_t req, uint64_t ino)
+{
+	struct fuse_entry_param e = { .ino = ino, .entry_timeout = FS_TTL_DIR };
+
+	if (!fs_task_getattr(tasks_of(req), ino, &e.attr)) {
+		struct fuse_entry_param neg = { .ino = 0, .entry_timeout = FS_TTL_NEGATIVE };
+		fuse_reply_entry(req, &neg);
+		return;
+	}
+	fuse_reply_entry(req, &e);
+}
+
+void fs_task_lookup(fuse_req_t req, uint64_t parent, const char *name)
+{
+	uint64_t id;
+	enum task_file f;
+	char *end;
+
+	if (parent == FS_TASKS_INO) {
+		id = strtoull(name, &end, 10);
+		if (end == name || *end || name[0] == '0' || id >= 1ULL << 57) {
+			fuse_reply_err(req, ENOENT);
+			return;
+		}
+		reply_entry(req, ino_of(id, TASK_DIR));
+		return;
+	}
+	split(parent, &id, &f);
+	for (int i = 1; i < TASK_NFILES; i++) {
+		if (f == TASK_DIR && strcmp(name, task_file_names[i]) == 0) {
+			reply_entry(req, ino_of(id, (enum task_file)i));
+			return;
+		}
+	}
+	fuse_reply_err(req, f == TASK_DIR ? ENOENT : ENOTDIR);
+}
+
+int fs_task_children(struct tasks *t, uint64_t dir, uint64_t **inos, size_t *n)
+{
+	uint64_t id;
+	enum task_file f;
+	int rc;
+
+	if (dir == FS_TASKS_INO) {
+		if (!t) {
+			*inos = NULL;
+			*n = 0;
+			return 0;
+		}
+		rc = tasks_ids(t, inos, n);
+		for (size_t i = 0; rc == 0 && i < *n; i++)
+			(*inos)[i] = ino_of((*inos)[i], TASK_DIR);
+		return rc;
+	}
+	split(dir, &id, &f);
+	*inos = malloc((TASK_NFILES - 1) * sizeof(uint64_t));
+	if (!*inos)
+		return -ENOMEM;
+	for (int i = 1; i < TASK_NFILES; i++)
+		(*inos)[i - 1] = ino_of(id, (enum task_file)i);
+	*n = TASK_NFILES - 1;
+	return 0;
+}
+
+/* The name of a task inode in its directory. */
+void fs_task_name(uint64_t ino, char *buf, size_t len)
+{
+	uint64_t id;
+	enum task_file f;
+
+	split(ino, &id, &f);
+	if (f == TASK_DIR)
+		snprintf(buf, len, "%llu", (unsigned long long)id);
+	else
+		snprintf(buf, len, "%s", task_file_names[f]);
+}
+
+void fs_task_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
+{
+	struct task_open *o;
+	struct stat st;
+	uint64_t id;
+	enum task_file f;
+
+	split(ino, &id, &f);
+	if (!fs_task_getattr(tasks_of(req), ino, &st)) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (f == TASK_DIR) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if ((f == TASK_CTL) != ((fi->flags & O_ACCMODE) == O_WRONLY)) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	o->id = id;
+	o->f = f;
+	fi->fh = (uintptr_t)o;
+	fi->direct_io = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		free(o);
+}
+
+void fs_task_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct task_open *o = (struct task_open *)(uintptr_t)fi->fh;
+	struct tasks *t = tasks_of(req);
+	struct task_info info;
+	char *buf = malloc(size ? size : 1);
+	ssize_t n;
+
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (o->f == TASK_STATUS && tasks_info(t, o->id, &info) == 0)
+		o->seen = info.version; /* taken before the bytes: a change in between shows at the next poll */
+	n = tasks_read(t, o->id, o->f, buf, size, (uint64_t)off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+/* tasks/ID/ctl: "kill" (a newline is optional); the write fails with the errno of the refusal. */
+void fs_task_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi)
+{
+	struct task_open *o = (struct task_open *)(uintptr_t)fi->fh;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	size_t len = size;
+	char why[512];
+	int rc;
+
+	if (o->f != TASK_CTL) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		len--;
+	if (len == 4 && memcmp(buf, "kill", 4) == 0) {
+		rc = tasks_kill(tasks_of(req), o->id, ctx->uid, why, sizeof(why));
+		if (rc)
+			fprintf(stderr, "fabricd: tasks/%llu/ctl: %s\n", (unsigned long long)o->id, why);
+	} else {
+		rc = -EINVAL;
+	}
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, size);
+}
+
+void fs_task_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	free((void *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+void fs_task_changed(void *arg, uint64_t id)
+{
+	struct poller *ready = NULL;
+
+	(void)arg;
+	pthread_mutex_lock(&poll_lock);
+	for (struct poller **pp = &pollers; *pp;) {
+		struct poller *p = *pp;
+		if (p->id != id) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		p->next = ready;
+		ready = p;
+	}
+	pthread_mutex_unlock(&poll_lock);
+	while (ready) {
+		struct poller *next = ready->next;
+		fuse_lowlevel_notify_poll(ready->ph);
+		fuse_pollhandle_destroy(ready->ph);
+		free(ready);
+		ready = next;
+	}
+}
+
+void fs_op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+{
+	struct task_open *o = (struct task_open *)(uintptr_t)fi->fh;
+	struct task_info info;
+	struct poller *p;
+
+	if (!fs_task_is(ino) || o->f != TASK_STATUS) {
+		/* everything else is always ready, as a regular file is */
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+		return;
+	}
+	if (tasks_info(tasks_of(req), o->id, &info) != 0) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLERR);
+		return;
+	}
+	if (info.version != o->seen || !ph) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, info.version != o->seen ? POLLIN | POLLRDNORM : 0);
+		return;
+	}
+	p = malloc(sizeof(*p));
+	if (!p) {
+		fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, POLLIN | POLLRDNORM); /* the caller reads again: no wakeup is lost */
+		return;
+	}
+	pthread_mutex_lock(&poll_lock);
+	p->id = o->id;
+	p->ph = ph;
+	p->next = pollers;
+	pollers = p;
+	pthread_mutex_unlock(&poll_lock);
+	/* a change between the look above and the registration would have found no handle: look again */
+	if (tasks_info(tasks_of(req), o->id, &info) != 0 || info.version != o->seen) {
+		fuse_reply_poll(req, POLLIN | POLLRDNORM);
+		fs_task_changed(NULL, o->id);
+		return;
+	}
+	fuse_reply_poll(req, 0);
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# t_task_crash.sh -- kill -9 of the daemon while a task writes its output: the task's processes die with
+# the daemon (grandchildren too), and after the next mount that task is `lost`, its output is gone, the
+# task queued behind it runs, and a task that had finished before the crash keeps its record and output.
+. "$(dirname "$0")/lib.sh"
+fab_setup
+fab_mount --max-tasks 1
+V=$MNT/vars
+export FABRIC=$MNT
+state() { head -n 1 "$MNT/tasks/$1/status" | cut -d' ' -f1; }
+
+done_id=$("$FAB_TOOL" spawn out=before -- sh -c 'echo before > before')
+"$FAB_TOOL" wait "$done_id" >/dev/null || bad "the first task did not exit 0"
+w=$("$FAB_TOOL" spawn out=partial -- sh -c 'exec 3>partial; echo half >&3; sh -c "sleep 1001" & sleep 1000')
+q=$("$FAB_TOOL" spawn out=later -- sh -c 'echo later > later')
+wait_for test "$(state "$w")" = running
+wait_for pgrep -f "sleep 100[01]"
+eq "$(state "$q")" queued "with --max-tasks 1 the second task waits"
+
+pid=$(daemon_pid)
+is_fabricd "$pid" || bad "no fabricd with the pid in $ST/fabricd.pid ($pid)"
+kill -9 "$pid"
+dead() { ! alive "$pid"; }
+wait_for dead
+wait_for sh -c '! pgrep -f "sleep 100[01]"' # ended with the daemon, not left writing
+
+fab_mount --max-tasks 1
+wait_for test "$(state "$q")" = exited
+eq "$(state "$w")" lost "the task that was running is lost"
+match "$(cat "$MNT/tasks/$w/status")" "reason: the daemon stopped while it ran" "and says why"
+eq "$(cat "$MNT/tasks/$w/exit")" 125 "exit of a lost task"
+fails "No such file or directory" stat "$V/partial"
+eq "$(cat "$V/later")" later "the queued task ran after the restart"
+eq "$(state "$done_id")" exited "a finished record is intact"
+eq "$(cat "$V/before")" before "and so is its output"
+eq "$(yp "SELECT state FROM tasks WHERE id = $w")" lost "the YP row says lost"
+fab_done

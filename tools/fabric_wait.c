@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* fabric_wait.c -- fabric-wait MOUNT ID: block until task ID of the fabric at MOUNT has ended, print its
+ * status line, and exit with the task's exit code (tasks/ID/exit).
+ *
+ * It sleeps in poll(2) on tasks/ID/status, which the daemon wakes when the task changes state (FUSE poll
+ * notifications): no busy loop, no fixed sleeps.  A status is re-read with pread at offset 0 after every
+ * wakeup, since the file's bytes are made afresh at each read. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const unfinished[] = { "queued", "running" };
+
+static int read_file(const char *path, int fd, char *buf, size_t len)
+{
+	ssize_t n = fd >= 0 ? pread(fd, buf, len - 1, 0) : -1;
+
+	if (fd < 0) {
+		int f = open(path, O_RDONLY | O_CLOEXEC);
+		if (f < 0)
+			return -errno;
+		n = pread(f, buf, len - 1, 0);
+		close(f);
+	}
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char path[4096], exitpath[4096], buf[8192];
+	int fd, rc;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: fabric-wait MOUNT ID\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/tasks/%s/status", argv[1], argv[2]);
+	snprintf(exitpath, sizeof(exitpath), "%s/tasks/%s/exit", argv[1], argv[2]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "fabric wait: no task %s at %s (%s)\n", argv[2], argv[1], strerror(errno));
+		return 2;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		bool done = true;
+
+		rc = read_file(path, fd, buf, sizeof(buf));
+		if (rc) {
+			fprintf(stderr, "fabric wait: reading %s: %s\n", path, strerror(-rc));
+			return 2;
+		}
+		for (size_t i = 0; i < 2; i++) {
+			size_t n = strlen(unfinished[i]);
+			if (strncmp(buf, unfinished[i], n) == 0 && (buf[n] == ' ' || buf[n] == '\n'))
+				done = false;
+		}
+		if (done)
+			break;
+		if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+			fprintf(stderr, "fabric wait: poll: %s\n", strerror(errno));
+			return 2;
+		}
+		if (p.revents & POLLERR) {
+			fprintf(stderr, "fabric wait: task %s is gone (forgotten)\n", argv[2]);
+			return 2;
+		}
+	}
+	close(fd);
+	buf[strcspn(buf, "\n")] = '\0';
+	printf("%s\n", buf);
+	fflush(stdout);
+	rc = read_file(exitpath, -1, buf, sizeof(buf));
+	if (rc) {
+		fprintf(stderr, "fabric wait: reading %s: %s\n", exitpath, strerror(-rc));
+		return 2;
+	}
+	return atoi(buf);
+}
