@@ -137,7 +137,8 @@ void task_flush_changes(struct tasks *t)
 	do {
 		pthread_mutex_lock(&t->lock);
 		n = t->nchanged < 64 ? t->nchanged : 64;
-		memcpy(ids, t->changed_ids + t->nchanged - n, n * sizeof(*ids));
+		if (n)
+			memcpy(ids, t->changed_ids + t->nchanged - n, n * sizeof(*ids));
 		t->nchanged -= n;
 		pthread_mutex_unlock(&t->lock);
 		for (size_t i = 0; i < n && t->changed; i++)

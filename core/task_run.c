@@ -169,8 +169,9 @@ static enum readiness input_state(struct tasks *t, const struct task *k, const c
 	if (a.sealed)
 		return READY;
 	store_task_output(t->st, id, &o);
-	/* sealing after its task's end (a release still in flight), or an ordinary writer's */
-	return p || o.task ? WAIT : WAIT_RECHECK;
+	/* a running producer's end wakes this thread; a seal still in flight after its producer's end (its
+	 * last release comes after the exit), or an ordinary writer's seal, do not: look again soon */
+	return o.task ? WAIT : WAIT_RECHECK;
 }
 
 static enum readiness readiness(struct tasks *t, const struct task *k, char *why, size_t whylen)

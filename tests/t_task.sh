@@ -167,6 +167,13 @@ for i in $(seq 1 100); do
 done
 eq "$(ls "$MNT/tasks" | wc -l)" "$(("$("$FAB_TOOL" tasks | wc -l)"))" "tasks/ lists every task"
 
+# ---- unmount while a task runs: refused, saying why ---------------------------------------------------
+busy=$(spawn -- sleep 1000)
+wait_for test "$(state "$busy")" = running
+fails "1 task(s) running there" "$FAB_TOOL" umount "$MNT"
+ok "$FAB_TOOL" kill "$busy"
+"$FAB_TOOL" wait "$busy" >/dev/null
+
 # ---- forget ---------------------------------------------------------------------------------------------
 ok "$FAB_TOOL" forget "$a"
 fails "No such file or directory" stat "$MNT/tasks/$a/status"
