@@ -52,6 +52,11 @@ eq "$(yp "SELECT state FROM tasks WHERE id = $c")" exited "tasks are rows in the
 mkfifo "$T/gate" "$T/gate2"
 g=$(spawn out=gated -- sh -c 'read x < "$1"; echo "gated $x" > gated' _ "$T/gate")
 wait_for test "$(state "$g")" = running
+"$FAB_TOOL" wait "$g" >/dev/null &
+waiter=$!
+in_poll() { read -r nr _ <"/proc/$waiter/syscall" && [ "$nr" = 7 ]; } # poll(2) on x86-64
+wait_for in_poll
+ok in_poll # still there: fabric wait sleeps in poll, it does not spin
 fails "Device or resource busy" sh -c 'echo intruder > "$1"' _ "$V/gated"
 fails "Device or resource busy" rm "$V/gated"
 fails "File exists" "$FAB_TOOL" spawn out=gated -- true
@@ -62,6 +67,8 @@ wait_blocked $reader "a reader of a reserved output waits"
 echo go >"$T/gate"
 wait_exit $reader
 eq "$?" 0 "the reader is answered once the task ends"
+wait_exit $waiter
+eq "$?" 0 "fabric wait, woken by the status change, exits 0"
 eq "$(cat "$T/gated.read")" "gated go" "and reads the sealed output"
 
 # ---- failure: no output, dependents cancelled ---------------------------------------------------------
@@ -166,6 +173,16 @@ for i in $(seq 1 100); do
 	[ "$(cat "$V/many$i" 2>/dev/null)" = "$id" ] || bad "many$i does not hold its task id $id"
 done
 eq "$(ls "$MNT/tasks" | wc -l)" "$(("$("$FAB_TOOL" tasks | wc -l)"))" "tasks/ lists every task"
+
+# ---- at most --max-tasks 2 run at once, the rest queue in submission order ---------------------------
+s1=$(spawn -- sleep 1000)
+s2=$(spawn -- sleep 1000)
+s3=$(spawn -- sleep 1000)
+wait_for test "$(state "$s1") $(state "$s2")" = "running running"
+eq "$(state "$s3")" queued "a third task waits while two run"
+ok "$FAB_TOOL" kill "$s1"
+wait_for test "$(state "$s3")" = running
+for s in $s2 $s3; do ok "$FAB_TOOL" kill "$s"; done
 
 # ---- unmount while a task runs: refused, saying why ---------------------------------------------------
 busy=$(spawn -- sleep 1000)

@@ -35,4 +35,13 @@ eq "$(cat "$V/later")" later "the queued task ran after the restart"
 eq "$(state "$done_id")" exited "a finished record is intact"
 eq "$(cat "$V/before")" before "and so is its output"
 eq "$(yp "SELECT state FROM tasks WHERE id = $w")" lost "the YP row says lost"
+
+# the history bound: with --task-history 2, only the two newest finished records stay
+ok fab_umount
+fab_mount --task-history 2
+last=$("$FAB_TOOL" spawn -- true)
+"$FAB_TOOL" wait "$last" >/dev/null || bad "a task after the remount did not exit 0"
+wait_for test "$(ls "$MNT/tasks" | wc -l)" = 2
+eq "$(ls "$MNT/tasks" | sort -n | tail -n 1)" "$last" "the newest record is kept"
+eq "$(yp "SELECT count(*) FROM tasks")" 2 "and the YP holds the same two"
 fab_done
