@@ -393,6 +393,33 @@ static int check_input(void *arg, const char *name)
 	return 0;
 }
 
+/* Could the task's owner create a name in directory d (write and search permission), as the kernel
+ * would check for a create?  Reserving goes through no kernel check, so it is made here. */
+static bool may_create_in(const struct store_attr *d, const struct task *k)
+{
+	unsigned bits = 03; /* other */
+
+	if (k->uid == 0)
+		return true;
+	if (k->uid == d->uid)
+		bits = 0300;
+	else if (k->gid == d->gid)
+		bits = 030;
+	else {
+		for (const char *g = k->groups; *g;) {
+			char *end;
+			if (strtoul(g, &end, 10) == d->gid) {
+				bits = 030;
+				break;
+			}
+			g = *end == ',' ? end + 1 : end;
+			if (end == g && *g)
+				break;
+		}
+	}
+	return (d->mode & bits) == bits;
+}
+
 static int check_output(void *arg, const char *name)
 {
 	struct spawn_check *c = arg;
@@ -406,6 +433,9 @@ static int check_output(void *arg, const char *name)
 			   name);
 	if (rc)
 		return say(c->why, c->whylen, -EINVAL, "out=%s: %s", name, strerror(-rc));
+	if (store_getattr(c->t->st, dir, &a) == 0 && !may_create_in(&a, c->k))
+		return say(c->why, c->whylen, -EACCES, "out=%s: uid %u may not create names in its directory",
+			   name, c->k->uid);
 	if (path_resolve(c->t->st, name, &id, &a) == 0) {
 		struct store_task_output o = { 0 };
 		store_task_output(c->t->st, id, &o);

@@ -134,6 +134,10 @@ match "$(cat "$MNT/tasks/$u/stdout")" "^65534
 [^ ]+ $MNT/vars$" "gid, and the working directory is FABRIC/vars"
 fails "Operation not permitted" setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" \
 	"$FAB_TOOL" kill "$g"
+ok mkdir -m 755 "$V/rootonly"
+fails "Permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" \
+	"$FAB_TOOL" spawn out=rootonly/x -- true
+eq "$(ls "$V/rootonly")" "" "a user cannot reserve an output where they cannot create"
 
 # ---- bad input: errno + sentence, nothing else touched ------------------------------------------------
 before=$(ls "$V" | tr '\n' ' ')
