@@ -52,7 +52,9 @@ int ctl_run_spawn(const struct ctl_env *env, const struct ctl_cmd *cmd, struct c
 	return ctl_answer_printf(ans, "%llu\n", (unsigned long long)id);
 }
 
-int ctl_run_kill(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+/* kill ID and forget ID: the same shape around a different call. */
+static int on_task(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans,
+		   int (*fn)(struct tasks *t, uint64_t id, uint32_t uid, char *why, size_t whylen))
 {
 	char why[512] = "";
 	uint64_t id;
@@ -62,26 +64,20 @@ int ctl_run_kill(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ct
 		return no_tasks(ans);
 	rc = task_id(cmd->argv[0], &id, ans);
 	if (rc == 0)
-		rc = tasks_kill(env->tasks, id, env->who.uid, why, sizeof(why));
+		rc = fn(env->tasks, id, env->who.uid, why, sizeof(why));
 	if (rc)
 		return *why ? ctl_fail(ans, rc, "%s", why) : rc;
 	return 0;
 }
 
+int ctl_run_kill(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
+{
+	return on_task(env, cmd, ans, tasks_kill);
+}
+
 int ctl_run_forget(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
 {
-	char why[512] = "";
-	uint64_t id;
-	int rc;
-
-	if (!env->tasks)
-		return no_tasks(ans);
-	rc = task_id(cmd->argv[0], &id, ans);
-	if (rc == 0)
-		rc = tasks_forget(env->tasks, id, env->who.uid, why, sizeof(why));
-	if (rc)
-		return *why ? ctl_fail(ans, rc, "%s", why) : rc;
-	return 0;
+	return on_task(env, cmd, ans, tasks_forget);
 }
 
 int ctl_run_tasks(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
