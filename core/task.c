@@ -213,7 +213,7 @@ static void set_str(char **field, const char *value)
 	}
 }
 
-static void remove_outputs_files(struct tasks *t, uint64_t id)
+static void remove_capture_files(struct tasks *t, uint64_t id)
 {
 	char path[4096];
 
@@ -240,7 +240,7 @@ static int forget_locked(struct tasks *t, struct task *k)
 		break;
 	}
 	t->finished--;
-	remove_outputs_files(t, k->id);
+	remove_capture_files(t, k->id);
 	task_touch(t, k);
 	task_free(k);
 	return 0;
@@ -356,7 +356,6 @@ struct spawn_check {
 	char node[NAMES_NODE_MAX + 1];
 };
 
-/* An input path: under vars/, or from the mount root for shards/ pieces. */
 int task_resolve_input(struct store *st, const char *name, uint64_t *id, struct store_attr *a)
 {
 	if (strncmp(name, "shards/", 7) == 0)

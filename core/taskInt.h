@@ -87,6 +87,8 @@ void task_trim(struct tasks *t);
 bool task_needed(struct tasks *t, const struct task *k);
 bool task_is_output(const struct task *k, const char *name);
 int64_t task_now_ns(void);
+/* An input's path: under vars/, or from the mount root for shards/ pieces ("shards/ctr/local"). */
+int task_resolve_input(struct store *st, const char *name, uint64_t *id, struct store_attr *a);
 
 /* task_run.c */
 int task_run_start(struct tasks *t);

@@ -36,8 +36,6 @@
 
 #define RECHECK_MS 50
 
-int task_resolve_input(struct store *st, const char *name, uint64_t *id, struct store_attr *a);
-
 /* The parent of process or thread pid, from /proc (0 when it is gone). */
 static pid_t parent_of(pid_t pid)
 {

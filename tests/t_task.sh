@@ -123,6 +123,17 @@ ok setfattr -n user.fabric.scope -v "process:$NODE/$$" "$V/mine"
 fails "Permission denied" "$FAB_TOOL" spawn in=mine -- true
 ok rm "$V/mine"
 
+# ---- a shard piece and a mutable object as inputs ----------------------------------------------------
+ok "$FAB_TOOL" shard ctr 8
+ok "$FAB_TOOL" mutable counters 16
+si=$(spawn in=shards/ctr/local,counters out=inputs -- \
+	sh -c 'printf "%s\n" "$FABRIC_INPUTS" > inputs; wc -c < ../shards/ctr/local >> inputs')
+"$FAB_TOOL" wait "$si" >/dev/null
+eq "$(cat "$V/inputs")" "$MNT/shards/ctr/local
+$MNT/vars/counters
+8" "a shard piece and a mutable object as inputs, listed in FABRIC_INPUTS"
+match "$(sed -n 2p "$MNT/tasks/$si/status")" "^placed $NODE: .*node:$NODE" "placed inside the shard piece's scope"
+
 # ---- the caller's identity ----------------------------------------------------------------------------
 u=$(setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" "$FAB_TOOL" spawn out=who -- \
 	sh -c 'id -u > who; id -g; echo "$HOME $PWD"')
