@@ -100,6 +100,9 @@ int ctl_fail(struct ctl_answer *ans, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	for (char *p = msg; *p; p++) /* a word quoted with \n in it: the sentence stays one line */
+		if (*p == '\n')
+			*p = ' ';
 	ctl_answer_reset(ans);
 	ctl_answer_printf(ans, "%s\n", msg);
 	return rc;

@@ -15,8 +15,12 @@
 
 static int say(char *err, size_t errlen, int rc, const char *fmt, const char *a, const char *b)
 {
-	if (err && errlen)
+	if (err && errlen) {
 		snprintf(err, errlen, fmt, a, b);
+		for (char *p = err; *p; p++) /* a quoted word may hold a newline ("\n"): the sentence is one line */
+			if (*p == '\n')
+				*p = ' ';
+	}
 	return rc;
 }
 

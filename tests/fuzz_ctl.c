@@ -175,14 +175,15 @@ static bool is_ctl(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
-/* s is NUL-terminated inside [lo, hi) and has no control character but tabs. */
+/* s is NUL-terminated inside [lo, hi) and has no control character but tabs and newlines (which only
+ * the escapes \t and \n inside quotes make). */
 static void check_word(const char *s, const char *lo, const char *hi)
 {
 	REQUIRE(s >= lo && s < hi);
 	const char *end = memchr(s, '\0', (size_t)(hi - s));
 	REQUIRE(end != NULL);
 	for (const char *p = s; p < end; p++)
-		REQUIRE(!is_ctl((unsigned char)*p) || *p == '\t');
+		REQUIRE(!is_ctl((unsigned char)*p) || *p == '\t' || *p == '\n');
 }
 
 /* An error sentence from the parser: NUL-terminated inside err, non-empty, one line (it may quote a word,
@@ -202,9 +203,9 @@ static void put_quoted(char *line, size_t *n, size_t cap, const char *w)
 	if (*n + 1 < cap)
 		line[(*n)++] = '"';
 	for (; *w && *n + 3 < cap; w++) {
-		if (*w == '"' || *w == '\\')
+		if (*w == '"' || *w == '\\' || *w == '\n')
 			line[(*n)++] = '\\';
-		line[(*n)++] = *w;
+		line[(*n)++] = *w == '\n' ? 'n' : *w;
 	}
 	if (*n + 1 < cap)
 		line[(*n)++] = '"';
@@ -220,13 +221,22 @@ static void check_roundtrip(const struct ctl_cmd *c)
 	int rc;
 
 	n = (size_t)snprintf(line, cap, "%s%s", c->json ? "json " : "", c->verb);
-	for (int i = 0; i < c->argc; i++) {
+	int dd = c->dashdash >= 0 ? c->dashdash : c->argc;
+	for (int i = 0; i < dd; i++) {
 		line[n++] = ' ';
 		put_quoted(line, &n, cap, c->argv[i]);
 	}
 	for (int i = 0; i < c->nopts; i++) {
 		n += (size_t)snprintf(line + n, cap - n, " %s=", c->opt_key[i]);
 		put_quoted(line, &n, cap, c->opt_val[i]);
+	}
+	if (c->dashdash >= 0 && n + 3 < cap) { /* bare: it ends the options; the rest are words */
+		memcpy(line + n, " --", 3);
+		n += 3;
+	}
+	for (int i = dd; i < c->argc && n + 1 < cap; i++) {
+		line[n++] = ' ';
+		put_quoted(line, &n, cap, c->argv[i]);
 	}
 	if (n >= cap - 4 || n > CTL_LINE_MAX)
 		return; /* quoting made it too long to be a line */
@@ -235,7 +245,7 @@ static void check_roundtrip(const struct ctl_cmd *c)
 	if (rc != 0)
 		FAIL("the quoted form of a parsed line does not parse (%d: %s): %.*s", rc, err, (int)n, line);
 	REQUIRE(r.json == c->json && strcmp(r.verb, c->verb) == 0);
-	REQUIRE(r.argc == c->argc && r.nopts == c->nopts);
+	REQUIRE(r.argc == c->argc && r.nopts == c->nopts && r.dashdash == c->dashdash);
 	for (int i = 0; i < c->argc; i++)
 		REQUIRE(strcmp(r.argv[i], c->argv[i]) == 0);
 	for (int i = 0; i < c->nopts; i++)
