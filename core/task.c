@@ -129,11 +129,41 @@ void task_touch(struct tasks *t, struct task *k)
 	t->changed_ids[t->nchanged++] = k->id;
 }
 
+/* Outputs to finish once the lock is dropped (the caller finishes them itself when memory runs out). */
+static bool defer_finish(struct tasks *t, uint64_t id, bool ok)
+{
+	if (t->nfin == t->fin_cap) {
+		size_t cap = t->fin_cap ? t->fin_cap * 2 : 16;
+		struct finishing *n = realloc(t->fin, cap * sizeof(*n));
+		if (!n)
+			return false;
+		t->fin = n;
+		t->fin_cap = cap;
+	}
+	t->fin[t->nfin++] = (struct finishing){ id, ok };
+	return true;
+}
+
 void task_flush_changes(struct tasks *t)
 {
+	struct finishing f;
 	uint64_t ids[64];
+	bool finished_some = false;
 	size_t n;
 
+	for (;;) {
+		pthread_mutex_lock(&t->lock);
+		n = t->nfin;
+		if (n)
+			f = t->fin[--t->nfin];
+		pthread_mutex_unlock(&t->lock);
+		if (!n)
+			break;
+		store_task_finish(t->st, f.id, f.ok);
+		finished_some = true;
+	}
+	if (finished_some)
+		task_wake(t); /* a task waiting for one of these inputs to be sealed may go now */
 	do {
 		pthread_mutex_lock(&t->lock);
 		n = t->nchanged < 64 ? t->nchanged : 64;
@@ -261,7 +291,8 @@ void task_end(struct tasks *t, struct task *k, enum task_state state, int64_t ex
 	bool ok = state == T_EXITED;
 
 	for (size_t i = 0; i < k->nout; i++)
-		store_task_finish(t->st, k->out_ids[i], ok);
+		if (!defer_finish(t, k->out_ids[i], ok))
+			store_task_finish(t->st, k->out_ids[i], ok);
 	k->nout = 0;
 	k->state = state;
 	k->exit_status = exit_status;
@@ -937,7 +968,7 @@ int tasks_init(const struct task_config *cfg, struct tasks **out, char *msg, siz
 	pthread_mutex_lock(&t->lock);
 	resume(t);
 	pthread_mutex_unlock(&t->lock);
-	t->nchanged = 0; /* nobody can be polling yet */
+	task_flush_changes(t);
 	rc = task_run_start(t);
 	if (rc) {
 		say(msg, msglen, rc, "cannot start the task runner thread: %s", strerror(-rc));
@@ -965,6 +996,7 @@ void tasks_destroy(struct tasks *t)
 		close(t->wake_fd);
 	free(t->members);
 	free(t->changed_ids);
+	free(t->fin);
 	free(t->state_dir);
 	free(t->task_dir);
 	free(t->mountpoint);

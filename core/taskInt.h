@@ -67,6 +67,13 @@ struct tasks {
 
 	uint64_t *changed_ids; /* told to `changed` once the lock is dropped */
 	size_t nchanged, changed_cap;
+	/* outputs of ended tasks, sealed (ok) or dropped once the lock is dropped: a seal hashes every byte,
+	 * which must not hold up everybody else's tasks */
+	struct finishing {
+		uint64_t id;
+		bool ok;
+	} *fin;
+	size_t nfin, fin_cap;
 };
 
 /* task.c */
@@ -74,7 +81,8 @@ struct task *task_find(struct tasks *t, uint64_t id);
 int task_persist(struct tasks *t, struct task *k, bool insert);
 /* Mark k's state changed: version, time, and a `changed` call once the lock is dropped. */
 void task_touch(struct tasks *t, struct task *k);
-/* Tell `changed` about the touched tasks; called without the lock. */
+/* Seal or drop the outputs of the tasks that ended, then tell `changed` about the touched tasks; called
+ * without the lock. */
 void task_flush_changes(struct tasks *t);
 /* End a task that never ran or has been reaped: state, reason, outputs sealed (exited) or dropped, row
  * saved, history trimmed.  Lock held. */

@@ -637,4 +637,5 @@ void task_run_stop(struct tasks *t)
 			 "dropped");
 	}
 	pthread_mutex_unlock(&t->lock);
+	task_flush_changes(t);
 }
