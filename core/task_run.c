@@ -355,6 +355,12 @@ static void start(struct tasks *t, struct task *k)
 	}
 	struct launch_spec spec = { (const char *const *)k->argv, (const char *const *)p->env, p->cwd, k->uid,
 				    k->gid, p->groups, p->ngroups };
+	/* recorded running before it starts: a crash from here on makes it lost, never run twice */
+	rc = task_persist(t, k, false);
+	if (rc) {
+		snprintf(why, sizeof(why), "could not record its start in the yellow pages: %s", strerror(-rc));
+		goto failed;
+	}
 	set_member(t, k->id, NULL, true);
 	pthread_mutex_unlock(&t->lock);
 	rc = launch_start(&spec, &l, why, sizeof(why));
@@ -366,7 +372,10 @@ static void start(struct tasks *t, struct task *k)
 	k->launched = true;
 	if (k->kill_requested)
 		launch_kill(&k->l);
-	task_persist(t, k, false);
+	/* without a PID namespace, what a restart must kill is found by pid: record it (with one, the
+	 * tree dies with the daemon, and one transaction per start is saved) */
+	if (!l.id.pidns)
+		task_persist(t, k, false);
 	task_touch(t, k);
 	plan_free(p);
 	free(p);
