@@ -304,6 +304,8 @@ void task_end(struct tasks *t, struct task *k, enum task_state state, int64_t ex
 	t->pending--;
 	t->finished++;
 	task_touch(t, k);
+	if (state != T_EXITED)
+		task_cancel_dependents(t, k);
 	task_wake(t); /* tasks waiting for this one may go now, or be cancelled */
 }
 

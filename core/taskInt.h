@@ -63,6 +63,7 @@ struct tasks {
 
 	pthread_t thread;
 	bool thread_started, stopping;
+	bool cancelling; /* task_cancel_dependents is under way */
 	int wake_fd; /* eventfd: new work for the thread */
 
 	uint64_t *changed_ids; /* told to `changed` once the lock is dropped */
@@ -102,6 +103,8 @@ int task_resolve_input(struct store *st, const char *name, uint64_t *id, struct 
 int task_run_start(struct tasks *t);
 void task_run_stop(struct tasks *t);
 bool task_member(void *arg, uint64_t task, pid_t pid); /* store_task_hooks */
+/* k ended other than exited: cancel the queued tasks that needed it.  Lock held. */
+void task_cancel_dependents(struct tasks *t, struct task *k);
 
 /* task_text.c */
 /* The text of a small file of tasks/ID/ (cmd, status, exit, node) into a malloc'd buffer. */

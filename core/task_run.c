@@ -145,8 +145,9 @@ static struct task *producer_of(struct tasks *t, const struct task *k, const cha
 	return NULL;
 }
 
-static enum readiness input_state(struct tasks *t, const struct task *k, const char *name, char *why,
-				  size_t whylen)
+/* cheap: decide from the tasks alone, without asking the store about inputs no task makes. */
+static enum readiness input_state(struct tasks *t, const struct task *k, const char *name, bool cheap,
+				  char *why, size_t whylen)
 {
 	struct store_task_output o = { 0 };
 	struct task *p = producer_of(t, k, name);
@@ -160,6 +161,8 @@ static enum readiness input_state(struct tasks *t, const struct task *k, const c
 			 task_state_names[p->state]);
 		return NEVER;
 	}
+	if (cheap)
+		return WAIT;
 	if (task_resolve_input(t->st, name, &id, &a) != 0) {
 		snprintf(why, whylen, "input '%.200s' no longer exists", name);
 		return NEVER;
@@ -172,7 +175,7 @@ static enum readiness input_state(struct tasks *t, const struct task *k, const c
 	return o.task ? WAIT : WAIT_RECHECK;
 }
 
-static enum readiness readiness(struct tasks *t, const struct task *k, char *why, size_t whylen)
+static enum readiness readiness(struct tasks *t, const struct task *k, bool cheap, char *why, size_t whylen)
 {
 	enum readiness worst = READY;
 	char item[PATH_MAX_LEN + 1];
@@ -189,7 +192,7 @@ static enum readiness readiness(struct tasks *t, const struct task *k, char *why
 	for (const char *p = k->inputs; *p;) {
 		const char *e = strchr(p, '\n');
 		snprintf(item, sizeof(item), "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
-		enum readiness r = input_state(t, k, item, why, whylen);
+		enum readiness r = input_state(t, k, item, cheap, why, whylen);
 		if (r == NEVER)
 			return NEVER;
 		if (r > worst)
@@ -409,7 +412,7 @@ static void dispatch(struct tasks *t, bool *recheck)
 			if (k->state != T_QUEUED)
 				continue;
 			why[0] = '\0';
-			enum readiness r = readiness(t, k, why, sizeof(why));
+			enum readiness r = readiness(t, k, false, why, sizeof(why));
 			if (r == NEVER) {
 				task_end(t, k, T_CANCELLED, -1, why);
 				again = true; /* its dependents go too */
@@ -426,6 +429,24 @@ static void dispatch(struct tasks *t, bool *recheck)
 				break;
 		}
 	}
+}
+
+/* k ended other than exited: cancel at once every queued task that needed it, and the ones that needed
+ * those, in one pass (a task only waits for earlier ones), even while every run slot is taken (dispatch
+ * then looks no further than the first queued task). */
+void task_cancel_dependents(struct tasks *t, struct task *k)
+{
+	char why[1024];
+
+	if (t->cancelling)
+		return; /* the pass under way reaches them */
+	t->cancelling = true;
+	for (struct task *q = k->next; q; q = q->next) {
+		why[0] = '\0';
+		if (q->state == T_QUEUED && readiness(t, q, true, why, sizeof(why)) == NEVER)
+			task_end(t, q, T_CANCELLED, -1, why);
+	}
+	t->cancelling = false;
 }
 
 /* ---- running ---- */
