@@ -783,8 +783,14 @@ int tasks_info(struct tasks *t, uint64_t id, struct task_info *out)
 	if (k)
 		*out = (struct task_info){ k->uid, k->gid, k->queued_ns,
 					   k->ended_ns ? k->ended_ns : k->started_ns ? k->started_ns : k->queued_ns,
-					   k->version, finished(k) };
+					   k->version, finished(k), { 0, 0 } };
 	pthread_mutex_unlock(&t->lock);
+	for (int w = 0; k && w < 2; w++) {
+		char path[4096];
+		struct stat sb;
+		task_output_path(t, id, w, path, sizeof(path));
+		out->captured[w] = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	}
 	return k ? 0 : -ENOENT;
 }
 

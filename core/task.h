@@ -91,6 +91,7 @@ struct task_info {
 	int64_t queued_ns, changed_ns;
 	uint64_t version; /* grows at every state change */
 	bool finished;
+	uint64_t captured[2]; /* bytes of stdout and stderr kept so far */
 };
 int tasks_info(struct tasks *t, uint64_t id, struct task_info *out);
 /* Bytes of a file of tasks/ID/ from off: count read, or -errno. */

@@ -5,7 +5,8 @@
  *   tasks/ID/ctl                                   write "kill" (0200: its owner, and root)
  * Inode numbers: FS_TASK_BASE | id << 3 | file (enum task_file; TASK_DIR is the directory), so every
  * name maps to its inode without a table, and a forgotten task's inodes are never reused (task ids are
- * not).  Files are direct_io with st_size 0: their bytes are made (status) or read (stdout) at each read.
+ * not).  Files are direct_io: their bytes are made (status) or read (stdout) at each read; st_size is 0
+ * but for stdout and stderr, which say how much is captured so far.
  *
  * poll(2) on status: an open file remembers the version of the status its last read saw; poll is ready
  * once the task's version differs, else the poll handle is kept and notified when the task changes
@@ -89,6 +90,8 @@ bool fs_task_getattr(struct tasks *t, uint64_t ino, struct stat *st)
 	st->st_gid = info.gid;
 	st->st_nlink = f == TASK_DIR ? 2 : 1;
 	st->st_mode = f == TASK_DIR ? S_IFDIR | 0555 : f == TASK_CTL ? S_IFREG | 0200 : S_IFREG | 0444;
+	if (f == TASK_STDOUT || f == TASK_STDERR) /* so ls -l and tail -f see them grow */
+		st->st_size = (off_t)info.captured[f == TASK_STDERR];
 	ts_of(info.queued_ns, &st->st_ctim);
 	ts_of(info.changed_ns, &st->st_mtim);
 	st->st_atim = st->st_mtim;
