@@ -16,13 +16,32 @@
  *                                     alone: open, write, read the answer, close; "keep": one open file,
  *                                     write + read only.  Prints "MEDIAN_NS P99_NS" (the only mode that
  *                                     prints two numbers)
+ *   fabench spawnlat MOUNT N PROG     N spawn-to-exit round trips of PROG as a task of the fabric at
+ *                                     MOUNT (after N/10 untimed ones), each timed alone: write "spawn --
+ *                                     PROG" on MOUNT/ctl (opened once), read the id, open
+ *                                     tasks/ID/status, pread + poll until it has ended, close.  The task
+ *                                     must end "exited"; "forget ID" follows, untimed.  Prints
+ *                                     "MEDIAN_NS P99_NS"
+ *   fabench posixlat N PROG           the yardstick of spawnlat: N posix_spawn(PROG) + waitpid (after N/10
+ *                                     untimed ones), each timed alone.  Prints "MEDIAN_NS P99_NS"
+ *   fabench tasks MOUNT DIR N         N tasks "cp DIR/in_I DIR/out_I" (I = 1..N; DIR under MOUNT/vars, the
+ *                                     tasks' working directory; in= and out= the same names), all
+ *                                     submitted through one open of MOUNT/ctl, then each waited for in
+ *                                     order (pread + poll on its status): that much is timed.  Untimed
+ *                                     after: each must have exited 0 (tasks/I/exit "0") with its output
+ *                                     sealed; the outputs are removed and the tasks forgotten
+ *
+ * A wait on a task's status sleeps in poll(2) for at most a second at a time; a poll that times out
+ * although the status had changed (a lost wakeup) is counted, and the count goes to stderr at the end.
  *
  * BENCH_TIMEOUT (seconds, default 600) bounds each call: past it the helper kills its child, says so on
  * stderr and exits 1, so a hung filesystem makes one failed row instead of a hung benchmark.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +49,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -232,6 +252,14 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* "MEDIAN_NS P99_NS" of the n times in t (sorted here). */
+static void print_median_p99(uint64_t *t, unsigned long n)
+{
+	qsort(t, n, sizeof(*t), cmp_u64);
+	printf("%llu %llu\n", (unsigned long long)(n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2),
+	       (unsigned long long)t[(n * 99 + 99) / 100 - 1]);
+}
+
 static int do_ctllat(const char *ctl, const char *line, unsigned long n, int keep)
 {
 	size_t len;
@@ -267,9 +295,7 @@ static int do_ctllat(const char *ctl, const char *line, unsigned long n, int kee
 	}
 	if (keep)
 		close(fd);
-	qsort(t, n, sizeof(*t), cmp_u64);
-	printf("%llu %llu\n", (unsigned long long)(n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2),
-	       (unsigned long long)t[(n * 99 + 99) / 100 - 1]);
+	print_median_p99(t, n);
 	free(t);
 	free(buf);
 	return 0;
@@ -302,6 +328,243 @@ static int do_run(char **argv)
 	return 0;
 }
 
+/* ---- tasks ---- */
+
+static unsigned long lost_wakeups; /* polls that timed out although the status had changed */
+
+/* Wait until task ID of the fabric at MOUNT has ended, as fabric-wait does: pread the status at 0, and
+ * while it says queued or running, poll for POLLIN.  The status line's first word goes to state (64
+ * bytes).  Returns 0, or 1 after saying why on stderr. */
+static int wait_task(const char *mount, unsigned long long id, char *state)
+{
+	char path[4096], buf[8192], prev[8192] = "";
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/tasks/%llu/status", mount, id);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return die("open", path);
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		size_t w;
+		int rc;
+
+		if (n < 0)
+			return die("read", path);
+		buf[n] = '\0';
+		w = strcspn(buf, " \n");
+		if (!((w == 6 && !strncmp(buf, "queued", 6)) || (w == 7 && !strncmp(buf, "running", 7)))) {
+			snprintf(state, 64, "%.*s", (int)(w < 63 ? w : 63), buf);
+			break;
+		}
+		if (prev[0] && strcmp(prev, buf) != 0)
+			lost_wakeups++;
+		prev[0] = '\0';
+		rc = poll(&p, 1, 1000);
+		if (rc < 0 && errno != EINTR)
+			return die("poll", path);
+		if (rc == 0)
+			memcpy(prev, buf, (size_t)n + 1); /* timed out: a changed status at the next read was lost */
+		if (rc > 0 && (p.revents & POLLERR)) {
+			fprintf(stderr, "fabench: task %llu is gone (forgotten)\n", id);
+			return 1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* One spawn line on the open control file; the task id to *id.  Returns 0, or 1 after saying why. */
+static int spawn_task(int ctl, const char *line, size_t len, unsigned long long *id)
+{
+	char *end;
+	int werr;
+
+	if (ctl_cmd(ctl, line, len, &werr) < 0)
+		return die("read the answer of", "spawn");
+	if (werr)
+		return ctl_failed(line, werr);
+	errno = 0;
+	*id = strtoull(answer, &end, 10);
+	if (errno || end == answer || (*end && *end != '\n')) {
+		answer[strcspn(answer, "\n")] = '\0';
+		fprintf(stderr, "fabench: %s: answered '%s', not a task id\n", line, answer);
+		return 1;
+	}
+	return 0;
+}
+
+static int forget_task(int ctl, unsigned long long id)
+{
+	char line[64];
+	int len = snprintf(line, sizeof(line), "forget %llu\n", id), werr;
+
+	if (ctl_cmd(ctl, line, (size_t)len, &werr) < 0)
+		return die("read the answer of", "forget");
+	if (werr) {
+		line[len - 1] = '\0';
+		return ctl_failed(line, werr);
+	}
+	return 0;
+}
+
+static void report_lost(void)
+{
+	if (lost_wakeups)
+		fprintf(stderr, "fabench: %lu lost wakeup(s): a poll on a status timed out after it had changed\n",
+			lost_wakeups);
+}
+
+static int do_spawnlat(const char *mount, unsigned long n, const char *prog)
+{
+	char ctlpath[4096], line[4096], state[64];
+	uint64_t *t = calloc(n ? n : 1, sizeof(*t));
+	unsigned long warm = n / 10;
+	int len, ctl;
+
+	if (!t || n == 0) {
+		fprintf(stderr, "fabench: spawnlat needs N >= 1\n");
+		return 1;
+	}
+	snprintf(ctlpath, sizeof(ctlpath), "%s/ctl", mount);
+	len = snprintf(line, sizeof(line), "spawn -- \"%s\"\n", prog);
+	if ((ctl = open(ctlpath, O_RDWR | O_CLOEXEC)) < 0)
+		return die("open", ctlpath);
+	for (unsigned long i = 0; i < warm + n; i++) {
+		unsigned long long id;
+		uint64_t t0 = now_ns();
+
+		if (spawn_task(ctl, line, (size_t)len, &id) || wait_task(mount, id, state))
+			return 1;
+		if (i >= warm)
+			t[i - warm] = now_ns() - t0;
+		if (strcmp(state, "exited") != 0) {
+			fprintf(stderr, "fabench: task %llu (%s) ended %s\n", id, prog, state);
+			return 1;
+		}
+		if (forget_task(ctl, id))
+			return 1;
+	}
+	close(ctl);
+	print_median_p99(t, n);
+	report_lost();
+	free(t);
+	return 0;
+}
+
+extern char **environ;
+
+static int do_posixlat(unsigned long n, const char *prog)
+{
+	uint64_t *t = calloc(n ? n : 1, sizeof(*t));
+	unsigned long warm = n / 10;
+	char *argv[] = { (char *)prog, NULL };
+
+	if (!t || n == 0) {
+		fprintf(stderr, "fabench: posixlat needs N >= 1\n");
+		return 1;
+	}
+	for (unsigned long i = 0; i < warm + n; i++) {
+		uint64_t t0 = now_ns();
+		pid_t pid;
+		int rc = posix_spawn(&pid, prog, NULL, NULL, argv, environ), status;
+
+		if (rc) {
+			errno = rc;
+			return die("posix_spawn", prog);
+		}
+		child = pid;
+		if (waitpid(pid, &status, 0) < 0)
+			return die("wait", prog);
+		if (i >= warm)
+			t[i - warm] = now_ns() - t0;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			fprintf(stderr, "fabench: %s failed (status %d)\n", prog, status);
+			return 1;
+		}
+	}
+	print_median_p99(t, n);
+	free(t);
+	return 0;
+}
+
+static int do_tasks(const char *mount, const char *dir, unsigned long n)
+{
+	char ctlpath[4096], line[4096], path[4096], state[64], buf[64];
+	unsigned long long *ids = calloc(n ? n : 1, sizeof(*ids));
+	uint64_t t0, t1;
+	int ctl;
+
+	if (!ids || n == 0) {
+		fprintf(stderr, "fabench: tasks needs N >= 1\n");
+		return 1;
+	}
+	snprintf(ctlpath, sizeof(ctlpath), "%s/ctl", mount);
+	t0 = now_ns();
+	if ((ctl = open(ctlpath, O_RDWR | O_CLOEXEC)) < 0)
+		return die("open", ctlpath);
+	for (unsigned long i = 0; i < n; i++) {
+		int len = snprintf(line, sizeof(line), "spawn in=\"%s/in_%lu\" out=\"%s/out_%lu\" -- cp \"%s/in_%lu\" \"%s/out_%lu\"\n",
+				   dir, i + 1, dir, i + 1, dir, i + 1, dir, i + 1);
+
+		if (spawn_task(ctl, line, (size_t)len, &ids[i]))
+			return 1;
+	}
+	for (unsigned long i = 0; i < n; i++) {
+		if (wait_task(mount, ids[i], state))
+			return 1;
+		if (strcmp(state, "exited") != 0) {
+			fprintf(stderr, "fabench: task %llu (cp %s/in_%lu %s/out_%lu) ended %s\n", ids[i], dir, i + 1,
+				dir, i + 1, state);
+			return 1;
+		}
+	}
+	t1 = now_ns();
+
+	/* untimed: exit codes, seals, then the outputs and the records go */
+	for (unsigned long i = 0; i < n; i++) {
+		int fd, tries = 0;
+		ssize_t got;
+
+		snprintf(path, sizeof(path), "%s/tasks/%llu/exit", mount, ids[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return die("open", path);
+		got = pread(fd, buf, sizeof(buf) - 1, 0);
+		close(fd);
+		if (got < 0)
+			return die("read", path);
+		buf[got] = '\0';
+		if (strcmp(buf, "0\n") != 0 && strcmp(buf, "0") != 0) {
+			fprintf(stderr, "fabench: task %llu: exit file says '%.*s', not 0\n", ids[i],
+				(int)strcspn(buf, "\n"), buf);
+			return 1;
+		}
+		snprintf(path, sizeof(path), "%s/vars/%s/out_%lu", mount, dir, i + 1);
+		for (;;) { /* the seal may follow the exit by a moment (the kernel's release of cp's file) */
+			got = getxattr(path, "user.fabric.state", buf, sizeof(buf) - 1);
+			if (got < 0)
+				return die("getxattr user.fabric.state of", path);
+			buf[got] = '\0';
+			if (!strcmp(buf, "sealed"))
+				break;
+			if (++tries > 10000) {
+				fprintf(stderr, "fabench: %s is '%s' 10 s after its task exited 0\n", path, buf);
+				return 1;
+			}
+			usleep(1000);
+		}
+		if (unlink(path) < 0)
+			return die("unlink", path);
+		if (forget_task(ctl, ids[i]))
+			return 1;
+	}
+	close(ctl);
+	printf("%llu\n", (unsigned long long)(t1 - t0));
+	report_lost();
+	free(ids);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "", *limit = getenv("BENCH_TIMEOUT");
@@ -323,7 +586,14 @@ int main(int argc, char **argv)
 		return do_ctl(argv[2], argv[3]);
 	if (!strcmp(m, "ctllat") && (argc == 5 || (argc == 6 && !strcmp(argv[5], "keep"))))
 		return do_ctllat(argv[2], argv[3], num(argv[4]), argc == 6);
+	if (!strcmp(m, "spawnlat") && argc == 5)
+		return do_spawnlat(argv[2], num(argv[3]), argv[4]);
+	if (!strcmp(m, "posixlat") && argc == 4)
+		return do_posixlat(num(argv[2]), argv[3]);
+	if (!strcmp(m, "tasks") && argc == 5)
+		return do_tasks(argv[2], argv[3], num(argv[4]));
 	fprintf(stderr, "usage: fabench read FILE BS | mmap FILE OFF LEN [pop] | create DIR N SIZE |\n"
-			"               stat DIR N | run CMD ARGS... | ctl CTL LINE | ctllat CTL LINE N [keep]\n");
+			"               stat DIR N | run CMD ARGS... | ctl CTL LINE | ctllat CTL LINE N [keep] |\n"
+			"               spawnlat MOUNT N PROG | posixlat N PROG | tasks MOUNT DIR N\n");
 	return 2;
 }

@@ -14,7 +14,12 @@
 #   BENCH_CKPT     bytes in the checkpoint and restore cases, in 8 variables (default 4G)
 #   BENCH_SMALL_N  files created per round in the small-file case (default 10000)
 #   BENCH_STAT_N   names for the stat and ls -l cases (default 100000)
+#   BENCH_SPAWN_N  spawn-to-exit round trips of /bin/true on each side in the spawn case (default 1000)
+#   BENCH_TASKS_N  tasks (1 MiB in, 1 MiB out) per round in the tasks case (default 1000)
 #   BENCH_TIMEOUT  seconds any one timed operation may take (default 600)
+#   BENCH_ONLY     run only these cases (names separated by commas or blanks; default all): read, mmap,
+#                  cp, small, stat, load, ctl, spawn, tasks, passthrough, checkpoint (with restore).
+#                  The table of such a run also goes to last.md, its settings line naming the cases
 #
 # Timing comes from tests/bench/fabench (C), which prints nanoseconds for each operation it does.
 #
@@ -22,6 +27,14 @@
 # that is not tmpfs, else under /var/tmp.  Page cache is dropped before each of their timed operations, on
 # both sides.  Checkpoint and restore run last, on a fresh fabric holding only their 8 variables (a
 # checkpoint writes every variable of the node).
+#
+# Tasks (the fabric's default --max-tasks, the number of online CPUs = K): "spawn" times BENCH_SPAWN_N
+# round trips spawn -- /bin/true on one open ctl, then poll on tasks/ID/status until it has ended, each
+# alone, beside posix_spawn + waitpid of /bin/true; one run of each (N/10 untimed first), not rounds, like
+# the ctl round trips; the target is on the overhead, fabric median minus posix_spawn median.  "tasks"
+# runs BENCH_TASKS_N tasks `cp tk/in_I tk/out_I` (1 MiB each) per round, all submitted at once, beside
+# `seq 1 N | xargs -P K -I{} cp tk/in_{} tk/out_{}` in the tmpfs; timed until every task has ended
+# (their exit codes and seals are checked after, untimed; outputs removed and tasks forgotten each round).
 set -u
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -34,6 +47,10 @@ BIG_ARG=${BENCH_BIG:-1G}
 SMALL_N=${BENCH_SMALL_N:-10000}
 STAT_N=${BENCH_STAT_N:-100000}
 CKPT_ARG=${BENCH_CKPT:-4G}
+SPAWN_N=${BENCH_SPAWN_N:-1000}
+TASKS_N=${BENCH_TASKS_N:-1000}
+ONLY=$(printf '%s' "${BENCH_ONLY:-}" | tr ',' ' ' | xargs)
+CPUS=$(getconf _NPROCESSORS_ONLN) # the fabric's default --max-tasks; xargs -P in the tasks case
 CTL_N=10000 # round trips in each ctl latency case
 export BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
 
@@ -42,20 +59,30 @@ note() { echo "bench: $*" >&2; }
 
 # The command as typed, near enough: the BENCH_* settings given, then make bench or this script.
 COMMAND=""
-for v in BENCH_BIG BENCH_CKPT BENCH_SMALL_N BENCH_STAT_N BENCH_ROUNDS; do
-	[ -n "${!v+set}" ] && COMMAND+="$v=${!v} "
+for v in BENCH_ONLY BENCH_BIG BENCH_CKPT BENCH_SMALL_N BENCH_STAT_N BENCH_SPAWN_N BENCH_TASKS_N BENCH_ROUNDS; do
+	[ -z "${!v+set}" ] && continue
+	if [[ ${!v} == *[[:space:]]* ]]; then COMMAND+="$v='${!v}' "; else COMMAND+="$v=${!v} "; fi
 done
 [ "$BENCH_TIMEOUT" != 600 ] && COMMAND+="BENCH_TIMEOUT=$BENCH_TIMEOUT "
 if [ -n "${MAKELEVEL:-}" ]; then COMMAND+="make bench"; else COMMAND+="tests/bench/run.sh"; fi
 
 BIG=$(numfmt --from=iec "$BIG_ARG" 2>/dev/null) || die "BENCH_BIG=$BIG_ARG is not a size (64M, 1G, ...)"
-for v in ROUNDS SMALL_N STAT_N BENCH_TIMEOUT; do
+for v in ROUNDS SMALL_N STAT_N SPAWN_N TASKS_N BENCH_TIMEOUT; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v} is not a positive number"
 done
 CKPT=$(numfmt --from=iec "$CKPT_ARG" 2>/dev/null) || die "BENCH_CKPT=$CKPT_ARG is not a size (256M, 4G, ...)"
 [ "$BIG" -ge 4096 ] || die "BENCH_BIG=$BIG_ARG is too small (at least 4K)"
 [ "$CKPT" -ge $((1 << 20)) ] || die "BENCH_CKPT=$CKPT_ARG is too small (at least 1M)"
 CK_N=8 CK_EACH=$((CKPT / 8)) CK_BYTES=$((CKPT / 8 * 8))
+CASES="read mmap cp small stat load ctl spawn tasks passthrough checkpoint"
+for c in $ONLY; do
+	[[ " $CASES " == *" $c "* ]] || die "BENCH_ONLY: no case '$c' (the cases: ${CASES// /, })"
+done
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; } # CASE: true when the run includes it
+# The big file and variable, for the cases that use them.
+BIG_USE=0
+for c in read mmap cp load ctl passthrough; do want "$c" && BIG_USE=1; done
+want tasks && TASKS_MEM=$((2 * TASKS_N << 20)) || TASKS_MEM=0 # its inputs and outputs, on each side
 [ "$(id -u)" = 0 ] || die "needs root (FUSE passthrough, a private tmpfs, drop_caches)"
 [ -c /dev/fuse ] || die "no /dev/fuse on this machine"
 if [ ! -x "$H" ] || [ ! -x "$ROOT/fs/fabricd" ]; then
@@ -66,11 +93,11 @@ fi
 # in the tmpfs also the checkpoint's variables and their copy back from disk (the big file and the names
 # are gone by then, and the fabric is a fresh one with a capacity of its own).
 MARGIN=$((256 << 20))
-TMPFS_SIZE=$((2 * BIG + (SMALL_N + STAT_N) * 8192 + 2 * CKPT + MARGIN))
-CAPACITY=$((3 * BIG + (2 * SMALL_N + STAT_N) * 8192 + MARGIN))
+TMPFS_SIZE=$((2 * BIG + (SMALL_N + STAT_N) * 8192 + 2 * CKPT + TASKS_MEM + MARGIN))
+CAPACITY=$((3 * BIG + (2 * SMALL_N + STAT_N) * 8192 + TASKS_MEM + MARGIN))
 avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
-[ $(((2 * BIG + 2 * BIG) / 1024)) -lt "$avail_kb" ] ||
-	die "BENCH_BIG=$BIG_ARG needs about $((4 * BIG >> 20)) MiB of free memory; $((avail_kb >> 10)) MiB available"
+[ $(((4 * BIG * BIG_USE + 2 * TASKS_MEM) / 1024)) -lt "$avail_kb" ] ||
+	die "BENCH_BIG=$BIG_ARG and BENCH_TASKS_N=$TASKS_N need about $(((4 * BIG * BIG_USE + 2 * TASKS_MEM) >> 20)) MiB of free memory; $((avail_kb >> 10)) MiB available"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/fabric-bench.XXXXXX") || die "mktemp failed"
 MNT=$T/mnt ST=$T/state YARD=$T/tmpfs NODE="bench$$x$RANDOM"
@@ -136,17 +163,18 @@ ROWS=() # "case<TAB>fabric<TAB>yardstick<TAB>ratio<TAB>target<TAB>met"
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # show KIND N NS: a median as people read it.  tput: N bytes -> GiB/s; op: N operations -> us each;
-# total: ms.
+# total: ms; tasks: N tasks -> tasks per second.
 show() {
 	case $1 in
 	tput) awk -v n="$2" -v t="$3" 'BEGIN { printf "%.2f GiB/s", n / t * 1e9 / 2^30 }' ;;
 	op) awk -v n="$2" -v t="$3" 'BEGIN { printf "%.2f us/op", t / n / 1e3 }' ;;
 	total) awk -v t="$3" 'BEGIN { printf "%.1f ms", t / 1e6 }' ;;
+	tasks) awk -v n="$2" -v t="$3" 'BEGIN { printf "%.0f tasks/s", n / t * 1e9 }' ;;
 	esac
 }
 
-fail_row() { # NAME TARGET WHY
-	ROWS+=("$1	-	-	-	$([ "$2" = - ] && echo - || echo ">= $2")	did not run: $3")
+fail_row() { # NAME TARGET WHY (a TARGET that is a number is a ratio: ">= TARGET")
+	ROWS+=("$1	-	-	-	$([[ $2 =~ ^[0-9.]+$ ]] && echo ">= $2" || echo "$2")	did not run: $3")
 	note "$1: did not run: $3"
 }
 
@@ -293,6 +321,46 @@ ctl_latency() {
 	ROWS+=("$1	$(awk -v m="${out% *}" -v p="${out#* }" 'BEGIN { printf "median %.1f us, p99 %.1f us", m / 1e3, p / 1e3 }')	-	-	-	-")
 }
 
+# spawn_latency NAME PROG: SPAWN_N spawn-to-exit round trips of PROG as a task, and as many posix_spawn +
+# waitpid of it; a row with the medians and p99s of both, the ratio of the medians, and whether the
+# overhead (fabric median - posix_spawn median) is under 1 ms.
+spawn_latency() {
+	local f y
+	[ -n "$BLOCKED" ] && { fail_row "$1" "overhead < 1 ms" "$BLOCKED"; return; }
+	note "$1 ..."
+	if ! y=$("$H" posixlat "$SPAWN_N" "$2" 2>"$T/err"); then
+		fail_row "$1" "overhead < 1 ms" "yardstick: $(tail -n 1 "$T/err")"
+		return
+	fi
+	if ! f=$("$H" spawnlat "$MNT" "$SPAWN_N" "$2" 2>"$T/err"); then
+		fail_row "$1" "overhead < 1 ms" "fabric: $(tail -n 1 "$T/err")"
+		return
+	fi
+	grep -h 'lost wakeup' "$T/err" | while IFS= read -r l; do echo "$1: ${l#fabench: }"; done >>"$T/notes"
+	ROWS+=("$1	$(lat "$f")	$(lat "$y")	$(awk -v f="${f% *}" -v y="${y% *}" 'BEGIN { printf "%.2f", y / f }')	overhead < 1 ms	$(
+		awk -v f="${f% *}" -v y="${y% *}" 'BEGIN { d = (f - y) / 1e6; printf "%s (%+.2f ms)", d < 1 ? "yes" : "NO", d }')")
+}
+lat() { awk -v m="${1% *}" -v p="${1#* }" 'BEGIN { printf "median %.1f us, p99 %.1f us", m / 1e3, p / 1e3 }'; }
+
+# tasks: TASKS_N tasks `cp tk/in_I tk/out_I` at once through the fabric (fabench submits them and waits
+# for each; their outputs are checked, removed and the tasks forgotten, untimed), the same cp commands by
+# xargs -P CPUS in the tmpfs (outputs removed after, untimed).
+fab_tasks() {
+	local ns
+	ns=$("$H" tasks "$MNT" tk "$TASKS_N" 2>"$T/tasks.err") || { cat "$T/tasks.err" >&2; return 1; }
+	grep -h 'lost wakeup' "$T/tasks.err" | while IFS= read -r l; do echo "tasks, round $1: ${l#fabench: }"; done >>"$T/notes"
+	echo "$ns"
+}
+yard_tasks() {
+	local ns
+	ns=$("$H" run sh -c 'cd "$1" && seq 1 "$2" | xargs -P "$3" -I{} cp tk/in_{} tk/out_{}' sh "$YARD" "$TASKS_N" "$CPUS") &&
+		find "$YARD/tk" -name 'out_*' -delete && echo "$ns"
+}
+# sealed_count DIR: how many files under DIR are sealed variables.
+sealed_count() {
+	find "$1" -type f -exec getfattr --absolute-names -n user.fabric.state {} + 2>/dev/null | grep -c '="sealed"$'
+}
+
 # checkpoint: every variable of the fresh fabric (the CK_N of vars/ck) to a new directory on disk; the
 # yardsticks copy the same files from the tmpfs, with cp -r alone and with cp -r + sync -f (checkpoint
 # does a syncfs before it renames its manifest into place).  Each directory is removed after its round.
@@ -334,7 +402,7 @@ mount -t tmpfs -o "size=$TMPFS_SIZE,mode=0755" tmpfs "$YARD" || BLOCKED="cannot 
 [ -z "$BLOCKED" ] && mount_fabric
 note "data path: $DATAPATH"
 
-if [ -z "$BLOCKED" ]; then
+if [ -z "$BLOCKED" ] && [ "$BIG_USE" = 1 ]; then
 	note "making the $BIG_ARG file and variable"
 	if ! head -c "$BIG" /dev/urandom >"$YARD/big"; then
 		BLOCKED="cannot write $BIG_ARG to the tmpfs"
@@ -343,11 +411,14 @@ if [ -z "$BLOCKED" ]; then
 	fi
 fi
 
-measure "read 1 MiB, warm (vs tmpfs)" tput "$BIG" 0.9 fab_read yard_read
-measure "read 1 MiB, cold (vs tmpfs)" tput "$BIG" 0.9 fab_read yard_read drop_caches
+if want read; then
+	measure "read 1 MiB, warm (vs tmpfs)" tput "$BIG" 0.9 fab_read yard_read
+	measure "read 1 MiB, cold (vs tmpfs)" tput "$BIG" 0.9 fab_read yard_read drop_caches
+fi
 
 # The yardstick of mmap is the variable's own shm object, mapped directly.
 SAVED=$BLOCKED
+want mmap || BLOCKED=skip
 if [ -z "$BLOCKED" ]; then
 	loc=$(xval "$MNT/vars/big" user.fabric.locations)
 	read -r _ SHM SHM_OFF SHM_LEN _ <<<"$loc"
@@ -355,14 +426,16 @@ if [ -z "$BLOCKED" ]; then
 		BLOCKED="user.fabric.locations is not one whole extent in /dev/shm: '$loc'"
 	fi
 fi
-measure "mmap + touch each page (vs /dev/shm)" tput "$BIG" 0.9 fab_mmap yard_mmap
-measure "mmap MAP_POPULATE + touch (vs /dev/shm)" tput "$BIG" 0.9 fab_mmap_pop yard_mmap_pop
+if want mmap; then
+	measure "mmap + touch each page (vs /dev/shm)" tput "$BIG" 0.9 fab_mmap yard_mmap
+	measure "mmap MAP_POPULATE + touch (vs /dev/shm)" tput "$BIG" 0.9 fab_mmap_pop yard_mmap_pop
+fi
 BLOCKED=$SAVED
 
-measure "cp $BIG_ARG in (vs tmpfs)" tput "$BIG" 0.8 fab_cp yard_cp
-measure "create+write 4K+close x$SMALL_N (vs tmpfs)" op "$SMALL_N" 0.3 fab_small yard_small
+want cp && measure "cp $BIG_ARG in (vs tmpfs)" tput "$BIG" 0.8 fab_cp yard_cp
+want small && measure "create+write 4K+close x$SMALL_N (vs tmpfs)" op "$SMALL_N" 0.3 fab_small yard_small
 
-if [ -z "$BLOCKED" ]; then
+if [ -z "$BLOCKED" ] && want stat; then
 	note "creating $STAT_N names on each side"
 	mkdir "$MNT/vars/names" "$YARD/names" &&
 		"$H" create "$MNT/vars/names" "$STAT_N" 0 >/dev/null 2>"$T/err" &&
@@ -370,13 +443,15 @@ if [ -z "$BLOCKED" ]; then
 		BLOCKED="cannot create the $STAT_N names: $(tail -n 1 "$T/err")"
 fi
 SAVED=$BLOCKED
-measure "lstat x$STAT_N, warm (vs tmpfs)" op "$STAT_N" 0.3 fab_stat yard_stat
-measure "ls -l of $STAT_N entries, warm (vs tmpfs)" total 1 0.3 fab_ls yard_ls
+if want stat; then
+	measure "lstat x$STAT_N, warm (vs tmpfs)" op "$STAT_N" 0.3 fab_stat yard_stat
+	measure "ls -l of $STAT_N entries, warm (vs tmpfs)" total 1 0.3 fab_ls yard_ls
+fi
 BLOCKED=$SAVED
 
 # load: a file on disk into the fabric, cold, beside cp and dd iflag=direct of the file into the tmpfs.
 SAVED=$BLOCKED
-if [ -z "$BLOCKED" ]; then
+if [ -z "$BLOCKED" ] && want load; then
 	if [ -z "$DISK" ]; then
 		BLOCKED=$DISK_WHY
 	elif [ "$(df_avail "$DISK")" -lt $((BIG + MARGIN)) ]; then
@@ -385,19 +460,57 @@ if [ -z "$BLOCKED" ]; then
 		BLOCKED="cannot write the $BIG_ARG file to $DISK: $(tail -n 1 "$T/err")"
 	fi
 fi
-measure_each tput "$BIG" fab_load drop_caches \
-	"load $BIG_ARG from disk, cold (vs cp to tmpfs)" 1.0 yard_load_cp \
-	"load $BIG_ARG from disk, cold (vs dd iflag=direct to tmpfs)" - yard_load_dd
-rm -f "$DISK/big"
+if want load; then
+	measure_each tput "$BIG" fab_load drop_caches \
+		"load $BIG_ARG from disk, cold (vs cp to tmpfs)" 1.0 yard_load_cp \
+		"load $BIG_ARG from disk, cold (vs dd iflag=direct to tmpfs)" - yard_load_dd
+	rm -f "$DISK/big"
+fi
 BLOCKED=$SAVED
 
-ctl_latency "ctl round trip: open+write+read+close (locate) x$CTL_N" "locate big"
-ctl_latency "ctl round trip: kept open, write+read (locate) x$CTL_N" "locate big" keep
+if want ctl; then
+	ctl_latency "ctl round trip: open+write+read+close (locate) x$CTL_N" "locate big"
+	ctl_latency "ctl round trip: kept open, write+read (locate) x$CTL_N" "locate big" keep
+fi
+
+# Tasks, on the same fabric (its default --max-tasks: $CPUS).
+want spawn && spawn_latency "spawn /bin/true to exit x$SPAWN_N (vs posix_spawn + waitpid)" /bin/true
+if want tasks; then
+	SAVED=$BLOCKED
+	if [ -z "$BLOCKED" ]; then
+		note "making $TASKS_N inputs of 1 MiB on each side"
+		if ! mkdir "$YARD/tk" "$MNT/vars/tk" 2>"$T/err" ||
+			! head -c $((TASKS_N << 20)) /dev/urandom | split -b 1M -a 12 - "$YARD/tk/.in_" 2>"$T/err"; then
+			BLOCKED="cannot make the inputs: $(tail -n 1 "$T/err")"
+		else
+			i=0
+			for f in "$YARD"/tk/.in_*; do # split's names, in order, to in_1 .. in_N
+				i=$((i + 1))
+				mv "$f" "$YARD/tk/in_$i" || break
+			done
+			if [ "$i" != "$TASKS_N" ] || ! cp -r "$YARD/tk/." "$MNT/vars/tk/" 2>"$T/err"; then
+				BLOCKED="cannot make the inputs: $(tail -n 1 "$T/err")"
+			else
+				for ((i = 0; i < 600; i++)); do
+					[ "$(sealed_count "$MNT/vars/tk")" = "$TASKS_N" ] && break
+					sleep 0.1
+				done
+				[ "$i" = 600 ] && BLOCKED="the $TASKS_N inputs in the fabric were not all sealed within 60 s"
+			fi
+		fi
+	fi
+	measure "$TASKS_N tasks cp 1 MiB in -> out (vs xargs -P $CPUS on tmpfs)" tasks "$TASKS_N" 0.7 fab_tasks yard_tasks
+	rm -rf "$YARD/tk"
+	is_mounted "$MNT" && rm -rf "$MNT/vars/tk"
+	BLOCKED=$SAVED
+fi
 
 # Case 6: the same reads without passthrough, when the mount offers the switch (cold too: a warm read
 # without passthrough may come from the FUSE file's own page cache and never reach the daemon).
 PT_NOTE=""
-if { "$FAB" --help; "$ROOT/fs/fabricd" --help; } 2>&1 | grep -q -- '--no-passthrough'; then
+if ! want passthrough; then
+	:
+elif { "$FAB" --help; "$ROOT/fs/fabricd" --help; } 2>&1 | grep -q -- '--no-passthrough'; then
 	if [ -z "$BLOCKED" ]; then
 		PT_DATAPATH=$DATAPATH
 		"$FAB" umount "$MNT" >"$T/umount.out" 2>&1 ||
@@ -414,60 +527,65 @@ fi
 # Checkpoint and restore, on a fresh fabric holding only their variables: the mount goes, with its shm and
 # state; the big file and the names leave the tmpfs.
 CK_NAME="$CKPT_ARG in $CK_N vars"
-BLOCKED=""
-is_mounted "$YARD" || BLOCKED="no tmpfs at $YARD"
-if [ -z "$BLOCKED" ]; then
-	rm -rf "$YARD/big" "$YARD/names"
-	if is_mounted "$MNT" && ! "$FAB" umount "$MNT" >"$T/umount.out" 2>&1; then
-		BLOCKED="fabric umount failed: $(tail -n 1 "$T/umount.out")"
+if want checkpoint; then
+	BLOCKED=""
+	is_mounted "$YARD" || BLOCKED="no tmpfs at $YARD"
+	if [ -z "$BLOCKED" ]; then
+		rm -rf "$YARD/big" "$YARD/names"
+		if is_mounted "$MNT" && ! "$FAB" umount "$MNT" >"$T/umount.out" 2>&1; then
+			BLOCKED="fabric umount failed: $(tail -n 1 "$T/umount.out")"
+		fi
 	fi
-fi
-if [ -z "$BLOCKED" ]; then
-	rm -f /dev/shm/fabric."$NODE".*
-	rm -rf "$ST" && mkdir -p "$ST"
-	if [ -z "$DISK" ]; then
-		BLOCKED=$DISK_WHY
-	elif [ "$(df_avail "$DISK")" -lt $((2 * CKPT + 4 * MARGIN)) ]; then
-		BLOCKED="needs $(((2 * CKPT + 4 * MARGIN) >> 20)) MiB free on $DISK, $(($(df_avail "$DISK") >> 20)) MiB there"
-	elif [ "$(mem_avail)" -lt $((3 * CKPT + MARGIN)) ]; then
-		BLOCKED="needs $(((3 * CKPT + MARGIN) >> 20)) MiB of free memory, $(($(mem_avail) >> 20)) MiB available"
-	else
-		CAPACITY=$((CKPT + MARGIN))
-		mount_fabric
+	if [ -z "$BLOCKED" ]; then
+		rm -f /dev/shm/fabric."$NODE".*
+		rm -rf "$ST" && mkdir -p "$ST"
+		if [ -z "$DISK" ]; then
+			BLOCKED=$DISK_WHY
+		elif [ "$(df_avail "$DISK")" -lt $((2 * CKPT + 4 * MARGIN)) ]; then
+			BLOCKED="needs $(((2 * CKPT + 4 * MARGIN) >> 20)) MiB free on $DISK, $(($(df_avail "$DISK") >> 20)) MiB there"
+		elif [ "$(mem_avail)" -lt $((3 * CKPT + MARGIN)) ]; then
+			BLOCKED="needs $(((3 * CKPT + MARGIN) >> 20)) MiB of free memory, $(($(mem_avail) >> 20)) MiB available"
+		else
+			CAPACITY=$((CKPT + MARGIN))
+			mount_fabric
+		fi
 	fi
-fi
-if [ -z "$BLOCKED" ]; then
-	note "making the $CK_N variables of $CK_NAME"
-	if ! { mkdir "$YARD/ck" "$MNT/vars/ck" && head -c "$CK_EACH" /dev/urandom >"$YARD/ck/v0"; } 2>"$T/err"; then
-		BLOCKED="cannot make the first variable: $(tail -n 1 "$T/err")"
+	if [ -z "$BLOCKED" ]; then
+		note "making the $CK_N variables of $CK_NAME"
+		if ! { mkdir "$YARD/ck" "$MNT/vars/ck" && head -c "$CK_EACH" /dev/urandom >"$YARD/ck/v0"; } 2>"$T/err"; then
+			BLOCKED="cannot make the first variable: $(tail -n 1 "$T/err")"
+		fi
+		# the others: copies of the first with their own first bytes (checkpoint stores equal data once)
+		for ((i = 0; i < CK_N; i++)); do
+			[ -z "$BLOCKED" ] || break
+			{ [ "$i" = 0 ] || { cp "$YARD/ck/v0" "$YARD/ck/v$i" &&
+				printf 'variable %08d\n' "$i" | dd of="$YARD/ck/v$i" conv=notrunc status=none; }; } 2>"$T/err" &&
+				cp "$YARD/ck/v$i" "$MNT/vars/ck/v$i" 2>>"$T/err" && wait_sealed "$MNT/vars/ck/v$i" 2>>"$T/err" ||
+				BLOCKED="cannot make variable v$i: $(tail -n 1 "$T/err")"
+		done
 	fi
-	# the others: copies of the first with their own first bytes (checkpoint stores equal data once)
-	for ((i = 0; i < CK_N; i++)); do
-		[ -z "$BLOCKED" ] || break
-		{ [ "$i" = 0 ] || { cp "$YARD/ck/v0" "$YARD/ck/v$i" &&
-			printf 'variable %08d\n' "$i" | dd of="$YARD/ck/v$i" conv=notrunc status=none; }; } 2>"$T/err" &&
-			cp "$YARD/ck/v$i" "$MNT/vars/ck/v$i" 2>>"$T/err" && wait_sealed "$MNT/vars/ck/v$i" 2>>"$T/err" ||
-			BLOCKED="cannot make variable v$i: $(tail -n 1 "$T/err")"
-	done
+	measure_each tput "$CK_BYTES" fab_ckpt drop_caches \
+		"checkpoint $CK_NAME to disk (vs cp -r)" 1.0 yard_ckpt_cp \
+		"checkpoint $CK_NAME to disk (vs cp -r + sync -f)" 1.0 yard_ckpt_sync
+	if [ -z "$BLOCKED" ]; then
+		ctl "checkpoint $(q "$DISK/fk")" >/dev/null 2>"$T/err" && cp -r "$YARD/ck" "$DISK/yk" 2>>"$T/err" && sync -f "$DISK/yk" ||
+			BLOCKED="cannot make the checkpoint to restore from: $(tail -n 1 "$T/err")"
+	fi
+	measure "restore $CK_NAME from disk, cold (vs cp -r)" tput "$CK_BYTES" 1.0 fab_restore yard_restore
+	[ -n "$DISK" ] && rm -rf "$DISK/fk" "$DISK/yk" "$DISK"/fck* "$DISK"/ycp* "$DISK"/ycs*
+	rm -rf "$YARD/ck" "$YARD"/rs*
 fi
-measure_each tput "$CK_BYTES" fab_ckpt drop_caches \
-	"checkpoint $CK_NAME to disk (vs cp -r)" 1.0 yard_ckpt_cp \
-	"checkpoint $CK_NAME to disk (vs cp -r + sync -f)" 1.0 yard_ckpt_sync
-if [ -z "$BLOCKED" ]; then
-	ctl "checkpoint $(q "$DISK/fk")" >/dev/null 2>"$T/err" && cp -r "$YARD/ck" "$DISK/yk" 2>>"$T/err" && sync -f "$DISK/yk" ||
-		BLOCKED="cannot make the checkpoint to restore from: $(tail -n 1 "$T/err")"
-fi
-measure "restore $CK_NAME from disk, cold (vs cp -r)" tput "$CK_BYTES" 1.0 fab_restore yard_restore
-[ -n "$DISK" ] && rm -rf "$DISK/fk" "$DISK/yk" "$DISK"/fck* "$DISK"/ycp* "$DISK"/ycs*
-rm -rf "$YARD/ck" "$YARD"/rs*
 
 # ---- the report -------------------------------------------------------------------------------------------
 
 HEAD=("case" "fabric" "yardstick" "ratio" "target" "met")
-SETTINGS="BIG=$BIG_ARG, CKPT=$CKPT_ARG, SMALL_N=$SMALL_N, STAT_N=$STAT_N; rounds: 1 warm-up + $ROUNDS timed, medians; ratio = yardstick time / fabric time (higher is better for the fabric)"
+SETTINGS="BIG=$BIG_ARG, CKPT=$CKPT_ARG, SMALL_N=$SMALL_N, STAT_N=$STAT_N, SPAWN_N=$SPAWN_N, TASKS_N=$TASKS_N; rounds: 1 warm-up + $ROUNDS timed, medians; ratio = yardstick time / fabric time (higher is better for the fabric)"
+[ -n "$ONLY" ] && SETTINGS="only the cases ${ONLY// /, }; $SETTINGS"
 MACHINE="$(uname -r), $(nproc) CPUs, MemTotal $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 2^20 }' /proc/meminfo)"
 DATE=$(date '+%Y-%m-%d %H:%M:%S %Z')
-if [ -n "$DISK" ]; then
+if ! want load && ! want checkpoint; then
+	DISK_NOTE="no disk cases in this run"
+elif [ -n "$DISK" ]; then
 	DISK_NOTE="disk cases in $DISK ($(findmnt -n -o FSTYPE,SOURCE -T "$DISK" | tr -s ' ' | sed 's/ / on /')); page cache dropped before each timed operation of theirs"
 else
 	DISK_NOTE="no disk cases: $DISK_WHY"
@@ -506,6 +624,7 @@ echo "$DISK_NOTE"
 echo
 table_text
 [ -n "$GAIN" ] && echo "$GAIN"
+[ -s "$T/notes" ] && sed 's/^/note: /' "$T/notes"
 if printf '%s\n' "${ROWS[@]}" | grep -q 'did not run' && [ -s "$ST/fabricd.log" ]; then
 	echo "last lines of the daemon's log:"
 	tail -n 15 "$ST/fabricd.log" | sed 's/^/  /'
@@ -522,6 +641,7 @@ echo "command: $COMMAND   (in $ROOT)"
 	echo
 	table_md
 	[ -n "$GAIN" ] && { echo; echo "${GAIN^}."; }
+	[ -s "$T/notes" ] && { echo; sed 's/^/Note: /' "$T/notes"; }
 	echo
 	echo "Machine: $MACHINE; $DATE; \`$COMMAND\`."
 } >"$OUT_MD"
