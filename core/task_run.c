@@ -349,9 +349,7 @@ static void start(struct tasks *t, struct task *k)
 	k->node = strdup(cand[chosen]);
 	free(k->placed);
 	k->placed = strdup(placed);
-	k->out_file = open_capture(t, k->id, 0);
-	k->err_file = open_capture(t, k->id, 1);
-	rc = !p || !k->node || !k->placed ? -ENOMEM : k->out_file < 0 || k->err_file < 0 ? -errno : plan(t, k, p);
+	rc = !p || !k->node || !k->placed ? -ENOMEM : plan(t, k, p);
 	if (rc) {
 		snprintf(why, sizeof(why), "could not prepare its start: %s", strerror(-rc));
 		goto failed;
@@ -384,6 +382,8 @@ static void start(struct tasks *t, struct task *k)
 	free(p);
 	return;
 failed:
+	if (k->err_file < 0)
+		k->err_file = open_capture(t, k->id, 1);
 	if (k->err_file >= 0) {
 		dprintf(k->err_file, "fabric: %s\n", why);
 		k->out_len[1] += strlen(why) + 9;
@@ -451,13 +451,14 @@ void task_cancel_dependents(struct tasks *t, struct task *k)
 
 /* ---- running ---- */
 
+/* The capture files are made at the first byte: most tasks of a pipeline print nothing, and a file
+ * made on disk per stream per task was the largest cost of a short task (ext4 inode allocation). */
 static void capture(struct tasks *t, struct task *k, int which)
 {
 	char buf[65536];
-	int fd = which ? k->l.err_fd : k->l.out_fd, file = which ? k->err_file : k->out_file;
+	int fd = which ? k->l.err_fd : k->l.out_fd, *file = which ? &k->err_file : &k->out_file;
 	ssize_t n;
 
-	(void)t;
 	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -469,7 +470,9 @@ static void capture(struct tasks *t, struct task *k, int which)
 		uint64_t keep = k->out_len[which] >= TASK_OUTPUT_MAX ? 0 : TASK_OUTPUT_MAX - k->out_len[which];
 		if (keep > (uint64_t)n)
 			keep = (uint64_t)n;
-		if (keep && file >= 0 && write(file, buf, keep) == (ssize_t)keep)
+		if (keep && *file < 0)
+			*file = open_capture(t, k->id, which);
+		if (keep && *file >= 0 && write(*file, buf, keep) == (ssize_t)keep)
 			k->out_len[which] += keep;
 		else
 			keep = 0;
