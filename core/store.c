@@ -624,7 +624,7 @@ int store_setattr(struct store *st, uint64_t id, const struct store_setattr *sa,
 			goto out_unlock;
 	}
 	if (sa->set & STORE_SET_MODE)
-		o->mode = sa->mode & 07777;
+		o->mode = sa->mode & (o->kind == OBJ_VAR ? STORE_VAR_MODE_BITS : 07777);
 	if (sa->set & STORE_SET_UID)
 		o->uid = sa->uid;
 	if (sa->set & STORE_SET_GID)

@@ -30,6 +30,11 @@ struct yp;
 struct yp_obj;
 
 enum obj_kind { OBJ_DIR, OBJ_VAR };
+
+/* A variable's permission bits never include setuid or setgid: the kernel leaves dropping them at a write
+ * to the file system (FUSE_HANDLE_KILLPRIV_V2, fs/passthrough.c), and with none kept there is nothing to
+ * drop, also for writes that go straight to the shm block. */
+#define STORE_VAR_MODE_BITS 01777
 enum obj_state { OBJ_WRITING, OBJ_SEALED };
 
 struct waiter {

@@ -187,7 +187,7 @@ int store_make_var_locked(struct store *st, struct obj *dir, const char *name, u
 	if (rc)
 		return rc;
 	row = (struct yp_obj){ .parent = (int64_t)dir->id, .name = name, .kind = "var", .state = "writing",
-			       .scope = "any", .node = st->node_id, .mode = mode & 07777, .uid = uid, .gid = gid,
+			       .scope = "any", .node = st->node_id, .mode = mode & STORE_VAR_MODE_BITS, .uid = uid, .gid = gid,
 			       .created_ns = now, .modified_ns = now };
 	rc = yp_block_insert(st->yp, (int64_t)block, st->node_id, shm_name, 0, "dedicated");
 	if (rc == 0)
@@ -210,7 +210,7 @@ int store_make_var_locked(struct store *st, struct obj *dir, const char *name, u
 		goto out_drop_rows;
 	}
 	o->state = OBJ_WRITING;
-	o->mode = mode & 07777;
+	o->mode = mode & STORE_VAR_MODE_BITS;
 	o->uid = uid;
 	o->gid = gid;
 	o->created_ns = o->modified_ns = now;

@@ -44,7 +44,7 @@ static int make_mutable_locked(struct store *st, struct obj *dir, const char *na
 	if (rc)
 		goto out_release;
 	row = (struct yp_obj){ .parent = (int64_t)dir->id, .name = name, .kind = "mutable", .state = "sealed",
-			       .scope = canon, .node = st->node_id, .size = size, .mode = mode & 07777, .uid = uid,
+			       .scope = canon, .node = st->node_id, .size = size, .mode = mode & STORE_VAR_MODE_BITS, .uid = uid,
 			       .gid = gid, .created_ns = now, .modified_ns = now };
 	rc = yp_block_insert(st->yp, (int64_t)block, st->node_id, shm_name, size, "dedicated");
 	if (rc == 0)
@@ -76,7 +76,7 @@ static int make_mutable_locked(struct store *st, struct obj *dir, const char *na
 	}
 	o->mut = true;
 	o->state = OBJ_SEALED;
-	o->mode = mode & 07777;
+	o->mode = mode & STORE_VAR_MODE_BITS;
 	o->uid = uid;
 	o->gid = gid;
 	o->created_ns = o->modified_ns = o->sealed_ns = now;
