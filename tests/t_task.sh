@@ -189,6 +189,11 @@ for i in $(seq 1 100); do
 	[ "$(cat "$V/many$i" 2>/dev/null)" = "$id" ] || bad "many$i does not hold its task id $id"
 done
 eq "$(ls "$MNT/tasks" | wc -l)" "$(("$("$FAB_TOOL" tasks | wc -l)"))" "tasks/ lists every task"
+"$FAB_TOOL" json tasks >"$T/tasks.json"
+eq "$("$PY" -c 'import json, sys
+t = {x["id"]: x for x in json.load(open(sys.argv[1]))}
+print(t[int(sys.argv[2])]["state"], t[int(sys.argv[2])]["exit"], t[int(sys.argv[3])]["exit"])' "$T/tasks.json" "$f" "$to")" \
+	"failed 3 137" "json tasks: one object per task, exit codes as numbers"
 
 # ---- at most --max-tasks 2 run at once, the rest queue in submission order ---------------------------
 s1=$(spawn -- sleep 1000)
