@@ -783,14 +783,8 @@ int tasks_info(struct tasks *t, uint64_t id, struct task_info *out)
 	if (k)
 		*out = (struct task_info){ k->uid, k->gid, k->queued_ns,
 					   k->ended_ns ? k->ended_ns : k->started_ns ? k->started_ns : k->queued_ns,
-					   k->version, finished(k), { 0, 0 } };
+					   k->version, finished(k), { k->out_len[0], k->out_len[1] } };
 	pthread_mutex_unlock(&t->lock);
-	for (int w = 0; k && w < 2; w++) {
-		char path[4096];
-		struct stat sb;
-		task_output_path(t, id, w, path, sizeof(path));
-		out->captured[w] = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
-	}
 	return k ? 0 : -ENOENT;
 }
 
@@ -890,6 +884,12 @@ static int load_row(void *arg, const struct yp_task *r)
 	k->queued_ns = r->queued_ns;
 	k->started_ns = r->started_ns;
 	k->ended_ns = r->ended_ns;
+	for (int w = 0; w < 2; w++) { /* what an earlier daemon captured */
+		char path[4096];
+		struct stat sb;
+		task_output_path(t, k->id, w, path, sizeof(path));
+		k->out_len[w] = stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+	}
 	if (!k->inputs || !k->outputs || !k->after || !k->scope || !k->node || !k->placed || !k->why ||
 	    !k->groups) {
 		task_free(k);

@@ -37,7 +37,7 @@ struct task {
 	struct launch l;
 	bool launched, kill_requested, timed_out;
 	int out_file, err_file;
-	uint64_t out_len[2], dropped[2]; /* stdout, stderr: kept and dropped bytes */
+	uint64_t out_len[2], dropped[2]; /* stdout, stderr: bytes in the capture file, and dropped */
 
 	struct task *next;
 };

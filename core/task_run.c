@@ -385,8 +385,8 @@ failed:
 	if (k->err_file < 0)
 		k->err_file = open_capture(t, k->id, 1);
 	if (k->err_file >= 0) {
-		dprintf(k->err_file, "fabric: %s\n", why);
-		k->out_len[1] += strlen(why) + 9;
+		int n = dprintf(k->err_file, "fabric: %s\n", why);
+		k->out_len[1] += n > 0 ? (uint64_t)n : 0;
 	}
 	if (p)
 		plan_free(p);
@@ -491,9 +491,11 @@ static void close_capture(struct task *k)
 	for (int w = 0; w < 2; w++) {
 		int *file = w ? &k->err_file : &k->out_file;
 		int *fd = w ? &k->l.err_fd : &k->l.out_fd;
-		if (*file >= 0 && k->dropped[w])
-			dprintf(*file, "\n[fabric: %llu more bytes of %s were dropped; the first %u are kept]\n",
-				(unsigned long long)k->dropped[w], w ? "stderr" : "stdout", TASK_OUTPUT_MAX);
+		if (*file >= 0 && k->dropped[w]) {
+			int n = dprintf(*file, "\n[fabric: %llu more bytes of %s were dropped; the first %u are kept]\n",
+					(unsigned long long)k->dropped[w], w ? "stderr" : "stdout", TASK_OUTPUT_MAX);
+			k->out_len[w] += n > 0 ? (uint64_t)n : 0;
+		}
 		if (*file >= 0)
 			close(*file);
 		if (*fd >= 0)

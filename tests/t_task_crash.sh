@@ -10,7 +10,7 @@ V=$MNT/vars
 export FABRIC=$MNT
 state() { head -n 1 "$MNT/tasks/$1/status" | cut -d' ' -f1; }
 
-done_id=$("$FAB_TOOL" spawn out=before -- sh -c 'echo before > before')
+done_id=$("$FAB_TOOL" spawn out=before -- sh -c 'echo before > before; echo said')
 "$FAB_TOOL" wait "$done_id" >/dev/null || bad "the first task did not exit 0"
 w=$("$FAB_TOOL" spawn out=partial -- sh -c 'exec 3>partial; echo half >&3; sh -c "sleep 1001" & sleep 1000')
 q=$("$FAB_TOOL" spawn out=later -- sh -c 'echo later > later')
@@ -34,6 +34,8 @@ fails "No such file or directory" stat "$V/partial"
 eq "$(cat "$V/later")" later "the queued task ran after the restart"
 eq "$(state "$done_id")" exited "a finished record is intact"
 eq "$(cat "$V/before")" before "and so is its output"
+eq "$(cat "$MNT/tasks/$done_id/stdout") $(stat -c %s "$MNT/tasks/$done_id/stdout")" "said 5" \
+	"and its captured stdout, with its size"
 eq "$(yp "SELECT state FROM tasks WHERE id = $w")" lost "the YP row says lost"
 
 # the history bound: with --task-history 2, only the two newest finished records stay
