@@ -108,10 +108,6 @@ int ctl_fail(struct ctl_answer *ans, int rc, const char *fmt, ...)
 	return rc;
 }
 
-#define fail ctl_fail
-#define json_str ctl_json_str
-#define opt ctl_opt
-
 static int run_help(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans);
 
 static int run_locate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
@@ -124,12 +120,12 @@ static int run_locate(const struct ctl_env *env, const struct ctl_cmd *cmd, stru
 	int rc = path_resolve(st, cmd->argv[0], &id, &a);
 
 	if (rc)
-		return fail(ans, rc, "no variable '%s' under vars/ (%s); see: list", cmd->argv[0], strerror(-rc));
+		return ctl_fail(ans, rc, "no variable '%s' under vars/ (%s); see: list", cmd->argv[0], strerror(-rc));
 	if (a.dir)
-		return fail(ans, -EISDIR, "'%s' is a directory; locate takes a variable", cmd->argv[0]);
+		return ctl_fail(ans, -EISDIR, "'%s' is a directory; locate takes a variable", cmd->argv[0]);
 	n = store_getxattr(st, id, "user.fabric.locations", loc, sizeof(loc) - 1);
 	if (n < 0)
-		return fail(ans, (int)n, "'%s' has no locations (%s)", cmd->argv[0], strerror((int)-n));
+		return ctl_fail(ans, (int)n, "'%s' has no locations (%s)", cmd->argv[0], strerror((int)-n));
 	loc[n] = '\0';
 	if (!cmd->json)
 		return ctl_answer_printf(ans, "%s\n", loc);
@@ -141,11 +137,11 @@ static int run_locate(const struct ctl_env *env, const struct ctl_cmd *cmd, stru
 			continue;
 		rc = ctl_answer_printf(ans, "%s{\"node\":", ans->buf[ans->len - 1] == '[' ? "" : ",");
 		if (rc == 0)
-			rc = json_str(ans, node);
+			rc = ctl_json_str(ans, node);
 		if (rc == 0)
 			rc = ctl_answer_printf(ans, ",\"shm\":");
 		if (rc == 0)
-			rc = json_str(ans, shm);
+			rc = ctl_json_str(ans, shm);
 		if (rc == 0)
 			rc = ctl_answer_printf(ans, ",\"offset\":%llu,\"length\":%llu}", off, len);
 	}
@@ -181,13 +177,13 @@ static int list_dir(struct list_ctx *c, uint64_t dir, const char *prefix, const 
 			if (c->json) {
 				rc = ctl_answer_printf(c->ans, "%s{\"name\":", c->count ? "," : "");
 				if (rc == 0)
-					rc = json_str(c->ans, path);
+					rc = ctl_json_str(c->ans, path);
 				if (rc == 0)
 					rc = ctl_answer_printf(c->ans, ",\"kind\":\"%s\",\"size\":%llu,\"state\":\"%s\","
 							       "\"type\":", kind, a.dir ? 0ULL : (unsigned long long)a.size,
 							       a.dir || a.sealed ? "sealed" : "writing");
 				if (rc == 0)
-					rc = *type ? json_str(c->ans, type) : ctl_answer_printf(c->ans, "null");
+					rc = *type ? ctl_json_str(c->ans, type) : ctl_answer_printf(c->ans, "null");
 				if (rc == 0)
 					rc = ctl_answer_printf(c->ans, "}");
 			} else {
@@ -285,11 +281,11 @@ static int run_load(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 {
 	struct load_result res;
 	char why[1024] = "";
-	int rc = load_file(env->st, &env->who, cmd->argv[0], cmd->argv[1], opt(cmd, "type"), opt(cmd, "doc"), &res,
+	int rc = load_file(env->st, &env->who, cmd->argv[0], cmd->argv[1], ctl_opt(cmd, "type"), ctl_opt(cmd, "doc"), &res,
 			   why, sizeof(why));
 
 	if (rc)
-		return fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
+		return ctl_fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
 	if (cmd->json)
 		return ctl_answer_printf(ans, "{\"size\":%llu,\"xxh3\":\"%s\"}\n", (unsigned long long)res.size,
 					 res.xxh3);
@@ -314,11 +310,11 @@ static int run_checkpoint(const struct ctl_env *env, const struct ctl_cmd *cmd, 
 	ck_dir(env, cmd, dir, sizeof(dir));
 	rc = load_checkpoint(env->st, &env->who, dir, &res, why, sizeof(why));
 	if (rc)
-		return fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
+		return ctl_fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
 	if (cmd->json) {
 		rc = ctl_answer_printf(ans, "{\"dir\":");
 		if (rc == 0)
-			rc = json_str(ans, dir);
+			rc = ctl_json_str(ans, dir);
 		return rc ? rc : ctl_answer_printf(ans, ",\"variables\":%llu,\"bytes_written\":%llu,\"unchanged\":%llu}\n",
 						   (unsigned long long)res.count, (unsigned long long)res.bytes,
 						   (unsigned long long)res.skipped);
@@ -337,12 +333,12 @@ static int run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	ck_dir(env, cmd, dir, sizeof(dir));
 	rc = load_restore(env->st, &env->who, dir, &res, report, sizeof(report), why, sizeof(why));
 	if (rc)
-		return fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
+		return ctl_fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
 	if (cmd->json) {
 		char *save = NULL, *first = strtok_r(report, "\n", &save);
 		rc = ctl_answer_printf(ans, "{\"dir\":");
 		if (rc == 0)
-			rc = json_str(ans, dir);
+			rc = ctl_json_str(ans, dir);
 		if (rc == 0)
 			rc = ctl_answer_printf(ans, ",\"restored\":%llu,\"bytes\":%llu,\"present\":%llu,\"problems\":[",
 					       (unsigned long long)res.count, (unsigned long long)res.bytes,
@@ -351,7 +347,7 @@ static int run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 		for (char *l = first; rc == 0 && l; l = strtok_r(NULL, "\n", &save)) {
 			rc = ctl_answer_printf(ans, "%s", l == first ? "" : ",");
 			if (rc == 0)
-				rc = json_str(ans, l);
+				rc = ctl_json_str(ans, l);
 		}
 		return rc ? rc : ctl_answer_printf(ans, "]}\n");
 	}
@@ -366,7 +362,7 @@ static int size_arg(const char *word, uint64_t *size, struct ctl_answer *ans)
 	int rc = size_parse(word, size);
 
 	if (rc || *size == 0)
-		return fail(ans, rc == -EOVERFLOW ? -EOVERFLOW : -EINVAL,
+		return ctl_fail(ans, rc == -EOVERFLOW ? -EOVERFLOW : -EINVAL,
 			    "'%s' is not a size; write 4096, 512M, 2G (no sign, no fraction)", word);
 	return 0;
 }
@@ -374,7 +370,7 @@ static int size_arg(const char *word, uint64_t *size, struct ctl_answer *ans)
 static int this_node(const struct ctl_env *env, const char *node, struct ctl_answer *ans)
 {
 	if (node && strcmp(node, store_node_name(env->st)) != 0)
-		return fail(ans, -EINVAL, "node '%s' is not this node ('%s'); several nodes are not done yet", node,
+		return ctl_fail(ans, -EINVAL, "node '%s' is not this node ('%s'); several nodes are not done yet", node,
 			    store_node_name(env->st));
 	return 0;
 }
@@ -382,13 +378,13 @@ static int this_node(const struct ctl_env *env, const char *node, struct ctl_ans
 static int run_defragment(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
 {
 	uint64_t moved = 0, freed = 0;
-	int rc = this_node(env, opt(cmd, "node"), ans);
+	int rc = this_node(env, ctl_opt(cmd, "node"), ans);
 
 	if (rc)
 		return rc;
 	rc = store_defragment(env->st, &moved, &freed);
 	if (rc)
-		return fail(ans, rc, "defragment failed: %s; see the daemon log", strerror(-rc));
+		return ctl_fail(ans, rc, "defragment failed: %s; see the daemon log", strerror(-rc));
 	if (cmd->json)
 		return ctl_answer_printf(ans, "{\"bytes_moved\":%llu,\"blocks_freed\":%llu}\n",
 					 (unsigned long long)moved, (unsigned long long)freed);
@@ -400,7 +396,7 @@ static int run_allocate(const struct ctl_env *env, const struct ctl_cmd *cmd, st
 {
 	uint64_t size, ids[256], cap, used, objects;
 	size_t n = 0;
-	int rc = this_node(env, opt(cmd, "node"), ans);
+	int rc = this_node(env, ctl_opt(cmd, "node"), ans);
 
 	if (rc)
 		return rc;
@@ -409,7 +405,7 @@ static int run_allocate(const struct ctl_env *env, const struct ctl_cmd *cmd, st
 		return rc;
 	rc = store_allocate(env->st, size, ids, sizeof(ids) / sizeof(ids[0]), &n);
 	if (rc)
-		return fail(ans, rc, "allocate: %s; see the daemon log", strerror(-rc));
+		return ctl_fail(ans, rc, "allocate: %s; see the daemon log", strerror(-rc));
 	store_statfs(env->st, &cap, &used, &objects);
 	rc = ctl_answer_printf(ans, "capacity\t%llu\n", (unsigned long long)cap);
 	for (size_t i = 0; rc == 0 && i < n; i++)
@@ -427,13 +423,13 @@ static int run_deallocate(const struct ctl_env *env, const struct ctl_cmd *cmd, 
 	if (rc)
 		return rc;
 	if (move && strcmp(cmd->argv[2], "move") != 0)
-		return fail(ans, -EINVAL, "the third word may only be `move`; usage: deallocate NODE BLOCK [move]");
+		return ctl_fail(ans, -EINVAL, "the third word may only be `move`; usage: deallocate NODE BLOCK [move]");
 	block = strtoull(cmd->argv[1], &end, 10);
 	if (!*cmd->argv[1] || *end || cmd->argv[1][0] == '-')
-		return fail(ans, -EINVAL, "BLOCK is a block number as `stat` shows it, not '%s'", cmd->argv[1]);
+		return ctl_fail(ans, -EINVAL, "BLOCK is a block number as `stat` shows it, not '%s'", cmd->argv[1]);
 	rc = store_deallocate(env->st, block, move, &moved, why, sizeof(why));
 	if (rc)
-		return fail(ans, rc, "%s", why);
+		return ctl_fail(ans, rc, "%s", why);
 	return ctl_answer_printf(ans, "deallocated\t%s\t%llu\nbytes_moved\t%llu\n", store_node_name(env->st),
 				 (unsigned long long)block, (unsigned long long)moved);
 }
@@ -449,20 +445,20 @@ static int run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 		return rc;
 	rc = path_parent(env->st, cmd->argv[0], &dir, leaf, sizeof(leaf));
 	if (rc)
-		return fail(ans, rc, "cannot make vars/%s: its directory %s", cmd->argv[0],
+		return ctl_fail(ans, rc, "cannot make vars/%s: its directory %s", cmd->argv[0],
 			    rc == -ENOENT ? "does not exist; mkdir it first" : strerror(-rc));
-	rc = store_mutable(env->st, dir, leaf, size, opt(cmd, "scope"), 0666, env->who.uid, env->who.gid, why,
+	rc = store_mutable(env->st, dir, leaf, size, ctl_opt(cmd, "scope"), 0666, env->who.uid, env->who.gid, why,
 			   sizeof(why));
 	if (rc)
-		return fail(ans, rc, "cannot make mutable vars/%s: %s", cmd->argv[0], why);
+		return ctl_fail(ans, rc, "cannot make mutable vars/%s: %s", cmd->argv[0], why);
 	if (path_resolve(env->st, cmd->argv[0], &id, &a) != 0)
-		return fail(ans, -EIO, "vars/%s vanished right after it was made", cmd->argv[0]);
+		return ctl_fail(ans, -EIO, "vars/%s vanished right after it was made", cmd->argv[0]);
 	return ctl_answer_printf(ans, "size\t%llu\n", (unsigned long long)a.size);
 }
 
 static int run_shard(const struct ctl_env *env, const struct ctl_cmd *cmd, struct ctl_answer *ans)
 {
-	const char *nodes = opt(cmd, "nodes");
+	const char *nodes = ctl_opt(cmd, "nodes");
 	char why[512] = "";
 	uint64_t size;
 	int rc = size_arg(cmd->argv[1], &size, ans);
@@ -470,11 +466,11 @@ static int run_shard(const struct ctl_env *env, const struct ctl_cmd *cmd, struc
 	if (rc)
 		return rc;
 	if (nodes && strcmp(nodes, store_node_name(env->st)) != 0)
-		return fail(ans, -EINVAL, "nodes=%s: this fabric has one node, '%s'; several nodes are not done yet",
+		return ctl_fail(ans, -EINVAL, "nodes=%s: this fabric has one node, '%s'; several nodes are not done yet",
 			    nodes, store_node_name(env->st));
 	rc = store_shard(env->st, cmd->argv[0], size, env->who.uid, env->who.gid, why, sizeof(why));
 	if (rc)
-		return fail(ans, rc, "cannot make shard %s: %s", cmd->argv[0], why);
+		return ctl_fail(ans, rc, "cannot make shard %s: %s", cmd->argv[0], why);
 	return ctl_answer_printf(ans, "%s\tshards/%s/%s\t%llu\n", store_node_name(env->st), cmd->argv[0],
 				 store_node_name(env->st), (unsigned long long)size);
 }
@@ -546,11 +542,11 @@ static int help_line(struct ctl_answer *ans, const struct ctl_verb *v, bool json
 		return ctl_answer_printf(ans, "%s\t%s\n", v->usage, v->help);
 	rc = ctl_answer_printf(ans, "%s{\"verb\":\"%s\",\"usage\":", first ? "" : ",", v->name);
 	if (rc == 0)
-		rc = json_str(ans, v->usage);
+		rc = ctl_json_str(ans, v->usage);
 	if (rc == 0)
 		rc = ctl_answer_printf(ans, ",\"help\":");
 	if (rc == 0)
-		rc = json_str(ans, v->help);
+		rc = ctl_json_str(ans, v->help);
 	return rc ? rc : ctl_answer_printf(ans, "}");
 }
 
@@ -562,7 +558,7 @@ static int run_help(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 	if (cmd->argc) {
 		const struct ctl_verb *v = ctl_verb_find(cmd->argv[0]);
 		if (!v)
-			return fail(ans, -EINVAL, "unknown verb '%s'; try: help", cmd->argv[0]);
+			return ctl_fail(ans, -EINVAL, "unknown verb '%s'; try: help", cmd->argv[0]);
 		rc = rc ? rc : help_line(ans, v, cmd->json, true);
 	} else {
 		for (size_t i = 0; rc == 0 && i < sizeof(verbs) / sizeof(verbs[0]); i++)
@@ -582,7 +578,7 @@ int ctl_run(const struct ctl_env *env, const char *line, size_t len, struct ctl_
 	ctl_answer_reset(ans);
 	rc = ctl_parse(line, len, &cmd, err, sizeof(err));
 	if (rc)
-		return fail(ans, rc, "%s", err);
+		return ctl_fail(ans, rc, "%s", err);
 	rc = ctl_verb_find(cmd.verb)->run(env, &cmd, ans);
 	ctl_cmd_free(&cmd);
 	return rc;
