@@ -618,6 +618,8 @@ int store_setattr(struct store *st, uint64_t id, const struct store_setattr *sa,
 	if (sa->set & STORE_SET_SIZE) {
 		if (o->kind == OBJ_DIR)
 			rc = -EISDIR;
+		else if (o->task && !(st->task_member && st->task_member(st->task_arg, o->task, sa->pid)))
+			rc = -EBUSY; /* a task's reserved output: as for opens, only its task writes it */
 		else /* even to the known size: passthrough writes may have grown the block past it */
 			rc = store_truncate_locked(st, o, sa->size);
 		if (rc)

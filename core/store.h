@@ -99,6 +99,7 @@ struct store_setattr {
 	uint32_t mode, uid, gid;
 	uint64_t size;
 	int64_t mtime_ns;
+	pid_t pid; /* the thread asking (0: unknown): a task's reserved output changes size only for its task */
 };
 
 /* Open a state dir: open/create the YP, recover from any crash (drop half-written objects, remove orphan

@@ -155,6 +155,7 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		sa.set |= STORE_SET_SIZE;
 		sa.size = (uint64_t)attr->st_size;
+		sa.pid = fuse_req_ctx(req)->pid;
 	}
 	if (to_set & FUSE_SET_ATTR_MTIME) {
 		sa.set |= STORE_SET_MTIME;

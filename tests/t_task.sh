@@ -60,6 +60,7 @@ wait_for in_poll
 ok in_poll # still there: fabric wait sleeps in poll, it does not spin
 fails "Device or resource busy" sh -c 'echo intruder > "$1"' _ "$V/gated"
 fails "Device or resource busy" rm "$V/gated"
+fails "Device or resource busy" truncate -s 0 "$V/gated"
 fails "File exists" "$FAB_TOOL" spawn out=gated -- true
 match "$(last_err)" "reserved as an output of task $g" "the refusal names the task holding the name"
 cat "$V/gated" >"$T/gated.read" 2>&1 &
