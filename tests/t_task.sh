@@ -97,14 +97,14 @@ match "$(cat "$MNT/tasks/$e/status")" "reason: exited 0 without writing its outp
 fails "No such file or directory" stat "$V/empty"
 
 # ---- kill: the whole tree, grandchildren included ----------------------------------------------------
-k=$(spawn out=slow -- sh -c 'sh -c "setsid sleep 1000 & sleep 1001 & wait" & echo x > slow; wait')
+k=$(spawn out=slow -- sh -c 'sh -c "setsid sleep 6661 & sleep 6662 & wait" & echo x > slow; wait')
 wait_for test "$(state "$k")" = running
-wait_for pgrep -f "sleep 100[01]"
+wait_for pgrep -f "sleep 666[12]"
 ok sh -c "echo kill > '$MNT/tasks/$k/ctl'"
 "$FAB_TOOL" wait "$k" >/dev/null
 eq "$(state "$k")" killed "killed on request"
 eq "$(cat "$MNT/tasks/$k/exit")" 137 "exit of a killed task is 128+9"
-wait_for sh -c '! pgrep -f "sleep 100[01]"'
+wait_for sh -c '! pgrep -f "sleep 666[12]"'
 fails "No such file or directory" stat "$V/slow"
 fails "No such process" "$FAB_TOOL" kill "$k"
 match "$(last_err)" "has ended already" "kill of a finished task says so"

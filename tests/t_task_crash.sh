@@ -12,10 +12,10 @@ state() { head -n 1 "$MNT/tasks/$1/status" | cut -d' ' -f1; }
 
 done_id=$("$FAB_TOOL" spawn out=before -- sh -c 'echo before > before; echo said')
 "$FAB_TOOL" wait "$done_id" >/dev/null || bad "the first task did not exit 0"
-w=$("$FAB_TOOL" spawn out=partial -- sh -c 'exec 3>partial; echo half >&3; sh -c "sleep 1001" & sleep 1000')
+w=$("$FAB_TOOL" spawn out=partial -- sh -c 'exec 3>partial; echo half >&3; sh -c "sleep 7772" & sleep 7771')
 q=$("$FAB_TOOL" spawn out=later -- sh -c 'echo later > later')
 wait_for test "$(state "$w")" = running
-wait_for pgrep -f "sleep 100[01]"
+wait_for pgrep -f "sleep 777[12]"
 eq "$(state "$q")" queued "with --max-tasks 1 the second task waits"
 
 pid=$(daemon_pid)
@@ -23,7 +23,7 @@ is_fabricd "$pid" || bad "no fabricd with the pid in $ST/fabricd.pid ($pid)"
 kill -9 "$pid"
 dead() { ! alive "$pid"; }
 wait_for dead
-wait_for sh -c '! pgrep -f "sleep 100[01]"' # ended with the daemon, not left writing
+wait_for sh -c '! pgrep -f "sleep 777[12]"' # ended with the daemon, not left writing
 
 fab_mount --max-tasks 1
 wait_for test "$(state "$q")" = exited
@@ -46,4 +46,21 @@ last=$("$FAB_TOOL" spawn -- true)
 wait_for test "$(ls "$MNT/tasks" | wc -l)" = 2
 eq "$(ls "$MNT/tasks" | sort -n | tail -n 1)" "$last" "the newest record is kept"
 eq "$(yp "SELECT count(*) FROM tasks")" 2 "and the YP holds the same two"
+
+# SIGTERM (a daemon stopped, not crashed) with a task running and one queued behind it
+ok fab_umount
+fab_mount --max-tasks 1
+r=$("$FAB_TOOL" spawn out=cut -- sh -c 'echo part > cut; sleep 7773')
+q2=$("$FAB_TOOL" spawn out=after -- sh -c 'echo after > after')
+wait_for test "$(state "$r")" = running
+pid=$(daemon_pid)
+kill -TERM "$pid"
+wait_for dead
+wait_for sh -c '! pgrep -f "sleep 777[3]"'
+fab_mount --max-tasks 1
+eq "$(state "$r")" lost "a task running when the daemon was stopped is lost"
+match "$(cat "$MNT/tasks/$r/status")" "reason: the fabric was unmounted while it ran" "and says so"
+fails "No such file or directory" stat "$V/cut"
+wait_for test "$(state "$q2")" = exited
+eq "$(cat "$V/after")" after "the queue was kept and runs at the next mount"
 fab_done
