@@ -56,6 +56,9 @@ struct task_config {
  * processes is ended, the queued ones get their outputs reserved again.  Then start the thread that runs
  * them.  Call after store_init. */
 int tasks_init(const struct task_config *cfg, struct tasks **out, char *msg, size_t msglen);
+/* The mount is live and its data path settled: tasks may start from now on.  Until then they only queue,
+ * so no program of a restart runs against a mount that is still coming up. */
+void tasks_go(struct tasks *t);
 /* Stop: running tasks are killed and recorded lost, queued ones stay queued for the next start. */
 void tasks_destroy(struct tasks *t);
 

@@ -63,6 +63,7 @@ struct tasks {
 
 	pthread_t thread;
 	bool thread_started, stopping;
+	bool go; /* tasks_go: the mount is ready for programs */
 	bool cancelling; /* task_cancel_dependents is under way */
 	int wake_fd; /* eventfd: new work for the thread */
 

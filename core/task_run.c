@@ -420,7 +420,7 @@ static void dispatch(struct tasks *t, bool *recheck)
 			}
 			if (r == WAIT_RECHECK)
 				*recheck = true;
-			if (r == READY && t->running < t->max_running && !t->stopping) {
+			if (r == READY && t->running < t->max_running && t->go && !t->stopping) {
 				start(t, k); /* the lock was dropped: look again from the start */
 				again = true;
 				break;
@@ -635,6 +635,14 @@ static void *thread_main(void *arg)
 	free(fds);
 	free(who);
 	return NULL;
+}
+
+void tasks_go(struct tasks *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->go = true;
+	pthread_mutex_unlock(&t->lock);
+	task_wake(t);
 }
 
 int task_run_start(struct tasks *t)

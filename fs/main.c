@@ -339,6 +339,7 @@ static void *announce_when_ready(void *arg)
 		 fs->mountpoint, store_node_name(fs->store), cap, (unsigned long long)objects, lost_line,
 		 fs_pt_datapath());
 	log_line(started_line);
+	tasks_go(fs->tasks); /* queued tasks of an earlier run start now, on the settled data path */
 	if (ready_fd >= 0) {
 		if (dprintf(ready_fd, "ok:%s", started_line) < 0)
 			log_line("the starting parent is gone");
