@@ -194,7 +194,7 @@ static int row_fn(struct yp *yp, void *arg)
 		.gid = k->gid, .groups = k->groups, .timeout_ms = k->timeout_ms, .exit_status = k->exit_status,
 		.pid = k->launched ? k->l.id.pid : 0, .pid_start = k->launched ? k->l.id.start_time : 0,
 		.pidns = k->launched ? k->l.id.pidns : 0, .queued_ns = k->queued_ns, .started_ns = k->started_ns,
-		.ended_ns = k->ended_ns,
+		.ended_ns = k->ended_ns, .outputs_sealed = k->outputs_sealed,
 	};
 	int rc;
 
@@ -286,6 +286,52 @@ void task_trim(struct tasks *t)
 	}
 }
 
+void task_check_seals(struct tasks *t, bool *recheck)
+{
+	for (struct task *k = t->first; k; k = k->next) {
+		bool pending = false;
+		if (k->state != T_EXITED || k->outputs_sealed)
+			continue;
+		for (size_t i = 0; i < k->nseal && !pending; i++) {
+			struct store_attr a;
+			/* gone: dropped by a write that failed at its last release, or sealed and removed since */
+			pending = store_getattr(t->st, k->out_ids[i], &a) == 0 && !a.sealed;
+		}
+		if (pending) {
+			*recheck = true;
+			continue;
+		}
+		k->outputs_sealed = true;
+		task_persist(t, k, false);
+	}
+}
+
+/* At a start: a task recorded exited before its outputs' seals were.  They were either all committed
+ * (the mark is what the daemon did not live to write) or some were not, and recovery dropped those
+ * (the task is lost then: a dependent must not find half of its inputs). */
+static void settle_seals(struct tasks *t, struct task *k)
+{
+	bool all = true;
+
+	for (const char *p = k->outputs; *p && all;) {
+		const char *e = strchr(p, '\n');
+		char name[PATH_MAX_LEN + 1];
+		struct store_attr a;
+		uint64_t id;
+		snprintf(name, sizeof(name), "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+		all = path_resolve(t->st, name, &id, &a) == 0 && a.sealed;
+		p = e ? e + 1 : "";
+	}
+	k->outputs_sealed = true;
+	if (!all) {
+		k->state = T_LOST;
+		k->exit_status = -1;
+		set_str(&k->why, "it exited 0, but the daemon stopped before all its outputs were sealed; the "
+			"unsealed ones were dropped");
+	}
+	task_persist(t, k, false);
+}
+
 void task_end(struct tasks *t, struct task *k, enum task_state state, int64_t exit_status, const char *why)
 {
 	bool ok = state == T_EXITED;
@@ -293,6 +339,9 @@ void task_end(struct tasks *t, struct task *k, enum task_state state, int64_t ex
 	for (size_t i = 0; i < k->nout; i++)
 		if (!defer_finish(t, k->out_ids[i], ok))
 			store_task_finish(t->st, k->out_ids[i], ok);
+	/* its end is recorded now, its outputs' seals after (task_check_seals marks them) */
+	k->nseal = ok ? k->nout : 0;
+	k->outputs_sealed = k->nseal == 0;
 	k->nout = 0;
 	k->state = state;
 	k->exit_status = exit_status;
@@ -884,6 +933,7 @@ static int load_row(void *arg, const struct yp_task *r)
 	k->queued_ns = r->queued_ns;
 	k->started_ns = r->started_ns;
 	k->ended_ns = r->ended_ns;
+	k->outputs_sealed = r->outputs_sealed;
 	for (int w = 0; w < 2; w++) { /* what an earlier daemon captured */
 		char path[4096];
 		struct stat sb;
@@ -925,6 +975,8 @@ static void resume(struct tasks *t)
 			}
 		} else {
 			t->finished++;
+			if (k->state == T_EXITED && !k->outputs_sealed)
+				settle_seals(t, k);
 		}
 	}
 }

@@ -32,6 +32,10 @@ struct task {
 
 	uint64_t *out_ids; /* the reserved outputs' variable ids */
 	size_t nout;
+	/* exited: the seals of its nseal outputs (out_ids) are committed, and the YP says so.  A restart
+	 * finds a task whose end was recorded before the seals were (task_check_seals). */
+	bool outputs_sealed;
+	size_t nseal;
 
 	/* while running */
 	struct launch l;
@@ -99,6 +103,10 @@ bool task_is_output(const struct task *k, const char *name);
 int64_t task_now_ns(void);
 /* An input's path: under vars/, or from the mount root for shards/ pieces ("shards/ctr/local"). */
 int task_resolve_input(struct store *st, const char *name, uint64_t *id, struct store_attr *a);
+
+/* Exited tasks whose outputs' seals were still in flight: record them sealed once they are; *recheck
+ * when some are not yet.  Lock held. */
+void task_check_seals(struct tasks *t, bool *recheck);
 
 /* task_run.c */
 int task_run_start(struct tasks *t);

@@ -566,6 +566,7 @@ static void *thread_main(void *arg)
 
 		task_trim(t); /* here, where no task pointer is held across it */
 		dispatch(t, &recheck);
+		task_check_seals(t, &recheck);
 		if (cap < 1 + 3 * (size_t)t->running) {
 			cap = 1 + 3 * (size_t)t->running + 16;
 			free(fds);

@@ -80,16 +80,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EXTENT_DELETE] = "DELETE FROM extents WHERE object = ?1",
 	[ST_TASK_INSERT] = "INSERT INTO tasks(state, argv, inputs, outputs, after, scope, node, placed, why, uid,"
 			   " gid, groups, timeout_ms, exit_status, pid, pid_start, pidns, queued_ns, started_ns,"
-			   " ended_ns)"
+			   " ended_ns, outputs_sealed)"
 			   " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-			   " ?19, ?20, ?21)",
+			   " ?19, ?20, ?21, ?22)",
 	[ST_TASK_UPDATE] = "UPDATE tasks SET state = ?2, inputs = ?4, outputs = ?5, after = ?6, scope = ?7,"
 			   " node = ?8, placed = ?9, why = ?10, uid = ?11, gid = ?12, groups = ?13,"
 			   " timeout_ms = ?14, exit_status = ?15, pid = ?16, pid_start = ?17, pidns = ?18,"
-			   " queued_ns = ?19, started_ns = ?20, ended_ns = ?21 WHERE id = ?1",
+			   " queued_ns = ?19, started_ns = ?20, ended_ns = ?21, outputs_sealed = ?22 WHERE id = ?1",
 	[ST_TASK_DELETE] = "DELETE FROM tasks WHERE id = ?1",
 	[ST_TASK_EACH] = "SELECT id, state, argv, inputs, outputs, after, scope, node, placed, why, uid, gid, groups,"
-			 " timeout_ms, exit_status, pid, pid_start, pidns, queued_ns, started_ns, ended_ns"
+			 " timeout_ms, exit_status, pid, pid_start, pidns, queued_ns, started_ns, ended_ns, outputs_sealed"
 			 " FROM tasks ORDER BY id",
 };
 
@@ -191,7 +191,8 @@ static const char schema_v3[] =
 	"  exit_status INTEGER NOT NULL DEFAULT -1,"
 	"  pid INTEGER NOT NULL DEFAULT 0, pid_start INTEGER NOT NULL DEFAULT 0, pidns INTEGER NOT NULL DEFAULT 0,"
 	"  queued_ns INTEGER NOT NULL DEFAULT 0, started_ns INTEGER NOT NULL DEFAULT 0,"
-	"  ended_ns INTEGER NOT NULL DEFAULT 0);"
+	"  ended_ns INTEGER NOT NULL DEFAULT 0,"
+	"  outputs_sealed INTEGER NOT NULL DEFAULT 0);"
 	"CREATE VIEW task_cmds AS WITH RECURSIVE w(id, n, rest, cmd) AS ("
 	"  SELECT id, 0, argv, '' FROM tasks"
 	"  UNION ALL SELECT id, n + 1, substr(rest, instr(rest, X'00') + 1),"
@@ -703,7 +704,7 @@ int yp_extent_delete(struct yp *yp, int64_t obj)
 
 /* ---- tasks ---- */
 
-/* The columns insert and update share: ?2 and ?4 to ?21 (?1 is the id, ?3 argv). */
+/* The columns insert and update share: ?2 and ?4 to ?22 (?1 is the id, ?3 argv). */
 static void bind_task(sqlite3_stmt *s, const struct yp_task *t)
 {
 	sqlite3_bind_text(s, 2, t->state, -1, SQLITE_TRANSIENT);
@@ -725,6 +726,7 @@ static void bind_task(sqlite3_stmt *s, const struct yp_task *t)
 	sqlite3_bind_int64(s, 19, t->queued_ns);
 	sqlite3_bind_int64(s, 20, t->started_ns);
 	sqlite3_bind_int64(s, 21, t->ended_ns);
+	sqlite3_bind_int(s, 22, t->outputs_sealed ? 1 : 0);
 }
 
 int yp_task_insert(struct yp *yp, struct yp_task *t)
@@ -820,6 +822,7 @@ int yp_each_task(struct yp *yp, int (*fn)(void *arg, const struct yp_task *t), v
 			.queued_ns = sqlite3_column_int64(s, 18),
 			.started_ns = sqlite3_column_int64(s, 19),
 			.ended_ns = sqlite3_column_int64(s, 20),
+			.outputs_sealed = sqlite3_column_int(s, 21) != 0,
 		};
 		int cb;
 

@@ -13,6 +13,7 @@
 #ifndef FABRIC_META_YP_H
 #define FABRIC_META_YP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,6 +112,7 @@ struct yp_task {
 	int64_t pid;
 	uint64_t pid_start, pidns; /* core/launch.h struct launch_id */
 	int64_t queued_ns, started_ns, ended_ns;
+	bool outputs_sealed; /* an exited task: every output's seal is committed (written after them) */
 };
 int yp_task_insert(struct yp *yp, struct yp_task *t); /* sets t->id */
 int yp_task_update(struct yp *yp, const struct yp_task *t); /* every column but id, argv */

@@ -38,6 +38,23 @@ eq "$(cat "$MNT/tasks/$done_id/stdout") $(stat -c %s "$MNT/tasks/$done_id/stdout
 	"and its captured stdout, with its size"
 eq "$(yp "SELECT state FROM tasks WHERE id = $w")" lost "the YP row says lost"
 
+# a crash between a task's end (recorded) and its outputs' seal (not yet): as if, by editing the YP of a
+# stopped fabric; the next mount keeps a task whose outputs are all sealed, and makes the other lost
+k1=$("$FAB_TOOL" spawn out=kept -- sh -c 'echo kept > kept')
+k2=$("$FAB_TOOL" spawn out=unsealed -- sh -c 'echo unsealed > unsealed')
+"$FAB_TOOL" wait "$k1" >/dev/null && "$FAB_TOOL" wait "$k2" >/dev/null || bad "the two tasks did not exit 0"
+wait_for test "$(yp "SELECT sum(outputs_sealed) FROM tasks WHERE id IN ($k1, $k2)")" = 2
+ok fab_umount
+ok sqlite3 "$ST/yp.db" "UPDATE tasks SET outputs_sealed = 0 WHERE id IN ($k1, $k2);
+	UPDATE objects SET state = 'writing', xxh3 = NULL WHERE name = 'unsealed' AND parent = 2"
+fab_mount --max-tasks 1
+eq "$(state "$k1") $(cat "$V/kept")" "exited kept" "outputs all sealed: the task stays exited"
+eq "$(yp "SELECT outputs_sealed FROM tasks WHERE id = $k1")" 1 "and its mark is written"
+eq "$(state "$k2")" lost "an output not sealed: the task is lost"
+match "$(cat "$MNT/tasks/$k2/status")" "reason: it exited 0, but the daemon stopped before all its outputs" \
+	"and says why"
+fails "No such file or directory" stat "$V/unsealed"
+
 # the history bound: with --task-history 2, only the two newest finished records stay
 ok fab_umount
 fab_mount --task-history 2

@@ -747,6 +747,7 @@ struct trow {
 	int64_t timeout_ms, exit_status, pid;
 	uint64_t pid_start, pidns;
 	int64_t queued_ns, started_ns, ended_ns;
+	bool outputs_sealed;
 };
 
 struct trows {
@@ -789,6 +790,7 @@ static int collect_task(void *arg, const struct yp_task *t)
 	r->queued_ns = t->queued_ns;
 	r->started_ns = t->started_ns;
 	r->ended_ns = t->ended_ns;
+	r->outputs_sealed = t->outputs_sealed;
 	return 0;
 }
 
@@ -839,6 +841,7 @@ static void check_task(const char *what, const struct trow *r, const struct yp_t
 	CHECK(r->queued_ns == t->queued_ns);
 	CHECK(r->started_ns == t->started_ns);
 	CHECK(r->ended_ns == t->ended_ns);
+	CHECK(r->outputs_sealed == t->outputs_sealed);
 	if (check_failures != before)
 		fprintf(stderr, "  (%s: task %" PRId64 ")\n", what, t->id);
 }
@@ -968,6 +971,7 @@ static void test_tasks(struct yp *yp, struct task_fixture *f)
 	t1.queued_ns = INT64_C(1700000000123456790);
 	t1.started_ns = INT64_C(1700000001000000000);
 	t1.ended_ns = INT64_C(1700000002000000000);
+	t1.outputs_sealed = true;
 	CHECK_RC(yp_task_update(yp, &t1), 0);
 	CHECK_RC(tasks(yp, &c), 0);
 	CHECK(c.n == 3);
