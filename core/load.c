@@ -44,29 +44,36 @@ void load_say(char *why, size_t whylen, const char *fmt, ...)
 }
 
 /* Take on the caller's file-system identity in this thread; unbecome() gives it back. */
-void load_become(const struct load_caller *who, struct load_creds *saved)
+size_t load_caller_groups(pid_t pid, uint32_t *groups, size_t max)
 {
-	gid_t groups[LOAD_NGROUPS];
-	int n = 0;
-	char path[64], line[1024];
+	char path[64], line[4096];
+	size_t n = 0;
 	FILE *f;
 
-	saved->ngroups = getgroups(LOAD_NGROUPS, saved->groups);
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)who->pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "re");
 	while (f && fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "Groups:", 7) != 0)
 			continue;
-		for (char *p = line + 7, *end; n < LOAD_NGROUPS; p = end) {
-			long g = strtol(p, &end, 10);
+		for (char *p = line + 7, *end; n < max; p = end) {
+			unsigned long g = strtoul(p, &end, 10);
 			if (end == p)
 				break;
-			groups[n++] = (gid_t)g;
+			groups[n++] = (uint32_t)g;
 		}
 		break;
 	}
 	if (f)
 		fclose(f);
+	return n;
+}
+
+void load_become(const struct load_caller *who, struct load_creds *saved)
+{
+	uint32_t groups[LOAD_NGROUPS];
+	size_t n = load_caller_groups(who->pid, groups, LOAD_NGROUPS);
+
+	saved->ngroups = getgroups(LOAD_NGROUPS, saved->groups);
 	/* raw syscalls: glibc's wrappers would change every thread of the daemon */
 	syscall(SYS_setgroups, n, groups);
 	saved->gid = (gid_t)setfsgid(who->gid);
@@ -169,6 +176,15 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 		load_say(why, whylen, "cannot make vars/%s: its directory %s", name,
 		    rc == -ENOENT ? "does not exist; mkdir it first" : strerror(-rc));
 		return rc;
+	}
+	{
+		uint32_t groups[LOAD_NGROUPS];
+		size_t ng = load_caller_groups(who->pid, groups, LOAD_NGROUPS);
+		if (!store_may_create(st, dir, who->uid, who->gid, groups, ng)) {
+			load_say(why, whylen, "cannot make vars/%s: uid %u may not create names in its directory", name,
+				 who->uid);
+			return -EACCES;
+		}
 	}
 	if (type && dtype_parse(type, &t, err, sizeof(err))) {
 		load_say(why, whylen, "type '%s' refused: %s", type, err);

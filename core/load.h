@@ -28,6 +28,10 @@ struct load_caller {
 	pid_t pid;
 };
 
+/* The supplementary groups of process pid, from /proc/PID/status: how many (at most max), 0 when it is
+ * gone. */
+size_t load_caller_groups(pid_t pid, uint32_t *groups, size_t max);
+
 struct load_result {
 	uint64_t size;
 	char xxh3[33];

@@ -265,6 +265,29 @@ static int writable_dir(struct store *st, uint64_t id, struct obj **out)
 	return 0;
 }
 
+bool store_may_create(struct store *st, uint64_t dir, uint32_t uid, uint32_t gid, const uint32_t *groups,
+		      size_t ngroups)
+{
+	unsigned bits = 03; /* other */
+	struct obj *d;
+	bool ok;
+
+	if (uid == 0)
+		return true;
+	pthread_mutex_lock(&st->lock);
+	d = ns_by_id(st, dir);
+	if (d && uid == d->uid)
+		bits = 0300;
+	else if (d && gid == d->gid)
+		bits = 030;
+	for (size_t i = 0; d && bits == 03 && i < ngroups; i++)
+		if (groups[i] == d->gid)
+			bits = 030;
+	ok = d && d->kind == OBJ_DIR && (d->mode & bits) == bits;
+	pthread_mutex_unlock(&st->lock);
+	return ok;
+}
+
 bool store_under_shards(struct store *st, const struct obj *dir)
 {
 	struct obj *shards = st->shards_id ? ns_by_id(st, st->shards_id) : NULL;

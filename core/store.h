@@ -123,6 +123,12 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 		 unsigned flags);
 int store_setattr(struct store *st, uint64_t id, const struct store_setattr *sa, struct store_attr *out);
 
+/* Could uid (with gid and groups) create a name in directory dir: write and search permission, as the
+ * kernel checks for a create (root may)?  For what the daemon makes on a caller's behalf (load, mutable,
+ * a task's outputs), which no kernel check covers. */
+bool store_may_create(struct store *st, uint64_t dir, uint32_t uid, uint32_t gid, const uint32_t *groups,
+		      size_t ngroups);
+
 /* Directories: a snapshot of the child ids of dir (malloc'd, the caller frees), and the name and
  * attributes of one child if it is still in dir (-ENOENT otherwise); lookup: count a lookup reference. */
 int store_dir_list(struct store *st, uint64_t dir, uint64_t **ids, size_t *n);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/load.h"
 #include "core/names.h"
 #include "core/path.h"
 #include "core/place.h"
@@ -399,31 +400,17 @@ static int each_item(const char *list, int (*fn)(void *arg, const char *item), v
 	return rc;
 }
 
-/* The caller's supplementary groups, from /proc ("1,2,3"). */
-static char *groups_of(pid_t pid)
+/* Groups as the YP keeps them: "1,2,3". */
+static char *groups_text(const uint32_t *groups, size_t n)
 {
-	char path[64], line[4096], *out = NULL;
-	FILE *f;
+	char *out = malloc(n * 11 + 1), *o = out;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "Groups:", 7) != 0)
-			continue;
-		char *p = line + 7, *q;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		for (q = p; *q; q++)
-			if (*q == ' ')
-				*q = ',';
-		while (q > p && (q[-1] == '\n' || q[-1] == ','))
-			*--q = '\0';
-		out = strdup(p);
-		break;
-	}
-	if (f)
-		fclose(f);
-	return out ? out : strdup("");
+	if (!out)
+		return NULL;
+	*o = '\0';
+	for (size_t i = 0; i < n; i++)
+		o += sprintf(o, "%s%u", i ? "," : "", groups[i]);
+	return out;
 }
 
 struct spawn_check {
@@ -436,6 +423,8 @@ struct spawn_check {
 	char scopes[64][SCOPE_STR_MAX];
 	size_t nin;
 	char node[NAMES_NODE_MAX + 1];
+	uint32_t groups[TASK_GROUPS_MAX]; /* the caller's */
+	size_t ngroups;
 };
 
 int task_resolve_input(struct store *st, const char *name, uint64_t *id, struct store_attr *a)
@@ -474,33 +463,6 @@ static int check_input(void *arg, const char *name)
 	return 0;
 }
 
-/* Could the task's owner create a name in directory d (write and search permission), as the kernel
- * would check for a create?  Reserving goes through no kernel check, so it is made here. */
-static bool may_create_in(const struct store_attr *d, const struct task *k)
-{
-	unsigned bits = 03; /* other */
-
-	if (k->uid == 0)
-		return true;
-	if (k->uid == d->uid)
-		bits = 0300;
-	else if (k->gid == d->gid)
-		bits = 030;
-	else {
-		for (const char *g = k->groups; *g;) {
-			char *end;
-			if (strtoul(g, &end, 10) == d->gid) {
-				bits = 030;
-				break;
-			}
-			g = *end == ',' ? end + 1 : end;
-			if (end == g && *g)
-				break;
-		}
-	}
-	return (d->mode & bits) == bits;
-}
-
 static int check_output(void *arg, const char *name)
 {
 	struct spawn_check *c = arg;
@@ -514,7 +476,7 @@ static int check_output(void *arg, const char *name)
 			   name);
 	if (rc)
 		return say(c->why, c->whylen, -EINVAL, "out=%s: %s", name, strerror(-rc));
-	if (store_getattr(c->t->st, dir, &a) == 0 && !may_create_in(&a, c->k))
+	if (!store_may_create(c->t->st, dir, c->k->uid, c->k->gid, c->groups, c->ngroups))
 		return say(c->why, c->whylen, -EACCES, "out=%s: uid %u may not create names in its directory",
 			   name, c->k->uid);
 	if (path_resolve(c->t->st, name, &id, &a) == 0) {
@@ -650,6 +612,12 @@ static int check_spawn(struct tasks *t, struct task *k, const struct task_reques
 		return -ENOMEM;
 	*c = (struct spawn_check){ .t = t, .k = k, .why = why, .whylen = whylen };
 	snprintf(c->node, sizeof(c->node), "%s", store_node_name(t->st));
+	c->ngroups = load_caller_groups(r->pid, c->groups, TASK_GROUPS_MAX);
+	k->groups = groups_text(c->groups, c->ngroups);
+	if (!k->groups) {
+		free(c);
+		return -ENOMEM;
+	}
 	rc = take_argv(k, r, why, whylen);
 	if (rc == 0)
 		rc = parse_timeout(r->timeout, &k->timeout_ms, why, whylen);
@@ -702,7 +670,6 @@ int tasks_spawn(struct tasks *t, const struct task_request *r, uint64_t *id, cha
 	k->exit_status = -1;
 	k->out_file = k->err_file = -1;
 	k->l.pidfd = k->l.out_fd = k->l.err_fd = -1;
-	k->groups = groups_of(r->pid);
 	k->scope = strdup(r->scope ? r->scope : "");
 	k->node = strdup("");
 	k->placed = strdup("");
@@ -713,7 +680,7 @@ int tasks_spawn(struct tasks *t, const struct task_request *r, uint64_t *id, cha
 	else if (t->pending >= TASK_PENDING_MAX)
 		rc = say(why, whylen, -EAGAIN, "%u tasks are queued or running already, the most this node keeps; "
 			 "wait for some to end", t->pending);
-	else if (!k->groups || !k->scope || !k->node || !k->placed || !k->why)
+	else if (!k->scope || !k->node || !k->placed || !k->why)
 		rc = -ENOMEM;
 	else
 		rc = check_spawn(t, k, r, why, whylen);

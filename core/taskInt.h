@@ -13,6 +13,8 @@
 #include "core/launch.h"
 #include "core/task.h"
 
+#define TASK_GROUPS_MAX 256 /* supplementary groups a task keeps of its caller's */
+
 enum task_state { T_QUEUED, T_RUNNING, T_EXITED, T_FAILED, T_KILLED, T_TIMED_OUT, T_CANCELLED, T_LOST };
 extern const char *const task_state_names[];
 

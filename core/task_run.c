@@ -240,7 +240,7 @@ static char *abs_list(const struct tasks *t, const char *list, bool inputs)
 
 struct start_plan {
 	char *env[16];
-	uint32_t groups[256];
+	uint32_t groups[TASK_GROUPS_MAX];
 	size_t ngroups;
 	char cwd[4096];
 };
@@ -278,7 +278,7 @@ static int plan(struct tasks *t, const struct task *k, struct start_plan *p)
 	for (size_t i = 0; i < n; i++)
 		if (!p->env[i])
 			return -ENOMEM;
-	for (const char *g = k->groups; *g && p->ngroups < 256;) {
+	for (const char *g = k->groups; *g && p->ngroups < TASK_GROUPS_MAX;) {
 		char *end;
 		p->groups[p->ngroups++] = (uint32_t)strtoul(g, &end, 10);
 		g = *end == ',' ? end + 1 : end;

@@ -150,7 +150,11 @@ fails "Operation not permitted" setpriv --reuid=65534 --regid=65534 --clear-grou
 ok mkdir -m 755 "$V/rootonly"
 fails "Permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" \
 	"$FAB_TOOL" spawn out=rootonly/x -- true
-eq "$(ls "$V/rootonly")" "" "a user cannot reserve an output where they cannot create"
+fails "Permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" \
+	"$FAB_TOOL" mutable rootonly/m 8
+fails "Permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" \
+	"$FAB_TOOL" put rootonly/f /etc/hostname
+eq "$(ls "$V/rootonly")" "" "a user cannot reserve an output, make a mutable or load where they cannot create"
 
 # ---- bad input: errno + sentence, nothing else touched ------------------------------------------------
 before=$(ls "$V" | tr '\n' ' ')
