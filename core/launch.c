@@ -579,6 +579,21 @@ int launch_reap(struct launch *l, int *status)
 	return rc;
 }
 
+pid_t launch_our_child_above(pid_t pid)
+{
+	pid_t self = getpid();
+	struct pstat ps;
+
+	for (int hops = 0; pid > 1 && hops < 4096; hops++) {
+		if (proc_stat(pid, &ps) != 0)
+			return 0;
+		if (ps.ppid == self)
+			return pid;
+		pid = ps.ppid;
+	}
+	return 0;
+}
+
 bool launch_member(const struct launch_id *id, pid_t pid)
 {
 	struct pstat ps;

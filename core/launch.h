@@ -62,6 +62,10 @@ int launch_reap(struct launch *l, int *status);
 /* Is thread or process pid (in the daemon's PID namespace) one of the program's tree? */
 bool launch_member(const struct launch_id *id, pid_t pid);
 
+/* The child of this process that process or thread pid descends from (pid itself when it is one), or 0
+ * when pid does not descend from us: which program's tree it is in, before its launch_id is known. */
+pid_t launch_our_child_above(pid_t pid);
+
 /* After a restart: end what is left of a program started by an earlier daemon (it was killed with its
  * daemon if it had a PID namespace; in a session of its own, its descendants may survive).  Returns the
  * number of processes signalled (0 when nothing was left), or a negative errno. */

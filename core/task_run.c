@@ -36,45 +36,20 @@
 
 #define RECHECK_MS 50
 
-/* The parent of process or thread pid, from /proc (0 when it is gone). */
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* after the command name, which may hold anything */
-	return p && p[1] == ' ' && p[2] ? (pid_t)strtol(p + 4, NULL, 10) : 0; /* ") S PPID" */
-}
-
 /* While a task starts, its program may open its outputs before launch_start has returned its id (the
  * program runs as soon as it is exec'd).  Only one task starts at a time, so a process that descends
  * from a child of this daemon which is no running task's program belongs to the starting one.  Under
  * mlock. */
 static bool starting_member(struct tasks *t, pid_t pid)
 {
-	pid_t self = getpid();
+	pid_t top = launch_our_child_above(pid);
 
-	for (int hops = 0; pid > 1 && hops < 4096; hops++) {
-		pid_t up = parent_of(pid);
-		if (up == self) {
-			for (unsigned i = 0; i < t->max_running; i++)
-				if (t->members[i].task && !t->members[i].starting && t->members[i].id.pid == pid)
-					return false; /* another task's program */
-			return true;
-		}
-		pid = up;
-	}
-	return false;
+	if (!top)
+		return false;
+	for (unsigned i = 0; i < t->max_running; i++)
+		if (t->members[i].task && !t->members[i].starting && t->members[i].id.pid == top)
+			return false; /* another task's program */
+	return true;
 }
 
 bool task_member(void *arg, uint64_t task, pid_t pid)
