@@ -23,7 +23,6 @@
 #include "core/path.h"
 #include "core/place.h"
 #include "core/scope.h"
-#include "core/size.h"
 #include "core/taskInt.h"
 #include "meta/yp.h"
 
@@ -64,18 +63,25 @@ static bool finished(const struct task *k)
 	return k->state != T_QUEUED && k->state != T_RUNNING;
 }
 
+const char *task_item(const char *p, char *item, size_t len)
+{
+	size_t n;
+
+	if (!*p)
+		return NULL;
+	n = strcspn(p, "\n");
+	snprintf(item, len, "%.*s", (int)n, p);
+	return p[n] ? p + n + 1 : p + n;
+}
+
 /* Is name one of the '\n'-separated words of list? */
 static bool in_list(const char *list, const char *name)
 {
-	size_t n = strlen(name);
+	char item[PATH_MAX_LEN + 1];
 
-	for (const char *p = list; *p;) {
-		const char *e = strchr(p, '\n');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len == n && memcmp(p, name, n) == 0)
+	for (const char *p = list; (p = task_item(p, item, sizeof(item))) != NULL;)
+		if (strcmp(item, name) == 0)
 			return true;
-		p += len + (e ? 1 : 0);
-	}
 	return false;
 }
 
@@ -86,7 +92,7 @@ bool task_is_output(const struct task *k, const char *name)
 
 bool task_needed(struct tasks *t, const struct task *k)
 {
-	char id[24];
+	char id[24], name[PATH_MAX_LEN + 1];
 
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)k->id);
 	for (struct task *q = t->first; q; q = q->next) {
@@ -94,15 +100,9 @@ bool task_needed(struct tasks *t, const struct task *k)
 			continue;
 		if (in_list(q->after, id))
 			return true;
-		for (const char *p = q->inputs; *p;) {
-			const char *e = strchr(p, '\n');
-			size_t len = e ? (size_t)(e - p) : strlen(p);
-			char name[PATH_MAX_LEN + 1];
-			snprintf(name, sizeof(name), "%.*s", (int)len, p);
+		for (const char *p = q->inputs; (p = task_item(p, name, sizeof(name))) != NULL;)
 			if (task_is_output(k, name))
 				return true;
-			p += len + (e ? 1 : 0);
-		}
 	}
 	return false;
 }
@@ -312,17 +312,13 @@ void task_check_seals(struct tasks *t, bool *recheck)
  * (the task is lost then: a dependent must not find half of its inputs). */
 static void settle_seals(struct tasks *t, struct task *k)
 {
+	char name[PATH_MAX_LEN + 1];
+	struct store_attr a;
 	bool all = true;
+	uint64_t id;
 
-	for (const char *p = k->outputs; *p && all;) {
-		const char *e = strchr(p, '\n');
-		char name[PATH_MAX_LEN + 1];
-		struct store_attr a;
-		uint64_t id;
-		snprintf(name, sizeof(name), "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+	for (const char *p = k->outputs; all && (p = task_item(p, name, sizeof(name))) != NULL;)
 		all = path_resolve(t->st, name, &id, &a) == 0 && a.sealed;
-		p = e ? e + 1 : "";
-	}
 	k->outputs_sealed = true;
 	if (!all) {
 		k->state = T_LOST;
@@ -387,16 +383,11 @@ static int each_item(const char *list, int (*fn)(void *arg, const char *item), v
 	char item[PATH_MAX_LEN + 1];
 	int rc = 0;
 
-	for (const char *p = list; *p && rc == 0;) {
-		const char *e = strchr(p, '\n');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		if (len > PATH_MAX_LEN)
+	for (const char *p = list; rc == 0 && *p; p = task_item(p, item, sizeof(item)))
+		if (strcspn(p, "\n") > PATH_MAX_LEN)
 			return -ENAMETOOLONG;
-		memcpy(item, p, len);
-		item[len] = '\0';
+	for (const char *p = list; rc == 0 && (p = task_item(p, item, sizeof(item))) != NULL;)
 		rc = fn(arg, item);
-		p += len + (e ? 1 : 0);
-	}
 	return rc;
 }
 
@@ -418,11 +409,7 @@ struct spawn_check {
 	struct task *k;
 	char *why;
 	size_t whylen;
-	struct place_input in[64];
-	struct place_location loc[64];
-	char scopes[64][SCOPE_STR_MAX];
 	size_t nin;
-	char node[NAMES_NODE_MAX + 1];
 	uint32_t groups[TASK_GROUPS_MAX]; /* the caller's */
 	size_t ngroups;
 };
@@ -439,7 +426,6 @@ static int check_input(void *arg, const char *name)
 	struct spawn_check *c = arg;
 	struct store_attr a;
 	uint64_t id;
-	ssize_t n;
 	int rc;
 
 	if (task_is_output(c->k, name))
@@ -453,14 +439,44 @@ static int check_input(void *arg, const char *name)
 		return say(c->why, c->whylen, -EINVAL, "in=%s: %s", name, strerror(-rc));
 	if (a.dir)
 		return say(c->why, c->whylen, -EINVAL, "in=%s is a directory; name its variables one by one", name);
-	if (c->nin == 64)
-		return say(c->why, c->whylen, -EINVAL, "more than 64 inputs");
-	n = store_getxattr(c->t->st, id, "user.fabric.scope", c->scopes[c->nin], SCOPE_STR_MAX - 1);
-	c->scopes[c->nin][n > 0 ? n : 0] = '\0';
-	c->loc[c->nin] = (struct place_location){ c->node, a.size };
-	c->in[c->nin] = (struct place_input){ NULL, n > 0 ? c->scopes[c->nin] : NULL, &c->loc[c->nin], 1 };
-	c->nin++;
+	if (++c->nin > TASK_INPUTS_MAX)
+		return say(c->why, c->whylen, -EINVAL, "more than %d inputs", TASK_INPUTS_MAX);
 	return 0;
+}
+
+int task_place(struct tasks *t, const struct task *k, const char **node, char *why, size_t whylen)
+{
+	const char *cand[1] = { store_node_name(t->st) };
+	struct place_input in[TASK_INPUTS_MAX];
+	struct place_location loc[TASK_INPUTS_MAX];
+	struct input_text {
+		char name[PATH_MAX_LEN + 1];
+		char scope[SCOPE_STR_MAX];
+	} *txt = malloc(TASK_INPUTS_MAX * sizeof(*txt));
+	size_t nin = 0, chosen = 0;
+	int rc;
+
+	if (!txt)
+		return say(why, whylen, -ENOMEM, "out of memory placing the task");
+	for (const char *p = k->inputs; nin < TASK_INPUTS_MAX && (p = task_item(p, txt[nin].name, PATH_MAX_LEN + 1));) {
+		struct store_attr a;
+		uint64_t id;
+		ssize_t n;
+		if (task_resolve_input(t->st, txt[nin].name, &id, &a) != 0)
+			continue; /* gone since the spawn: readiness cancels the task for that */
+		n = store_getxattr(t->st, id, "user.fabric.scope", txt[nin].scope, SCOPE_STR_MAX - 1);
+		txt[nin].scope[n > 0 ? n : 0] = '\0';
+		loc[nin] = (struct place_location){ cand[0], a.size };
+		in[nin] = (struct place_input){ txt[nin].name, n > 0 ? txt[nin].scope : NULL, &loc[nin], 1 };
+		nin++;
+	}
+	rc = place_task(cand, 1, *k->scope ? k->scope : NULL, in, nin, &chosen, why, whylen);
+	free(txt);
+	if (rc == -EXDEV) /* a user's mistake, not a device's: said as EINVAL */
+		rc = -EINVAL;
+	if (rc == 0)
+		*node = cand[chosen];
+	return rc;
 }
 
 static int check_output(void *arg, const char *name)
@@ -604,14 +620,13 @@ static int reserve_outputs(struct tasks *t, struct task *k, char *why, size_t wh
 static int check_spawn(struct tasks *t, struct task *k, const struct task_request *r, char *why, size_t whylen)
 {
 	struct spawn_check *c = calloc(1, sizeof(*c));
-	const char *cand[1];
-	size_t chosen;
+	char name[PATH_MAX_LEN + 1];
+	const char *node;
 	int rc;
 
 	if (!c)
 		return -ENOMEM;
 	*c = (struct spawn_check){ .t = t, .k = k, .why = why, .whylen = whylen };
-	snprintf(c->node, sizeof(c->node), "%s", store_node_name(t->st));
 	c->ngroups = load_caller_groups(r->pid, c->groups, TASK_GROUPS_MAX);
 	k->groups = groups_text(c->groups, c->ngroups);
 	if (!k->groups) {
@@ -633,26 +648,17 @@ static int check_spawn(struct tasks *t, struct task *k, const struct task_reques
 		rc = split_list("out", r->outputs, &k->outputs, why, whylen);
 	if (rc == 0)
 		rc = split_list("after", r->after, &k->after, why, whylen);
-	for (const char *p = k->outputs; rc == 0 && p && *p;) {
-		const char *e = strchr(p, '\n');
-		char name[PATH_MAX_LEN + 1];
-		snprintf(name, sizeof(name), "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
-		if (e && in_list(e + 1, name))
+	for (const char *p = k->outputs; rc == 0 && p && (p = task_item(p, name, sizeof(name))) != NULL;)
+		if (in_list(p, name))
 			rc = say(why, whylen, -EINVAL, "out=%s is given twice", name);
-		p = e ? e + 1 : "";
-	}
 	if (rc == 0)
 		rc = each_item(k->after, check_after, c);
 	if (rc == 0)
 		rc = each_item(k->inputs, check_input, c);
 	if (rc == 0)
 		rc = each_item(k->outputs, check_output, c);
-	if (rc == 0) {
-		cand[0] = c->node;
-		rc = place_task(cand, 1, r->scope, c->in, c->nin, &chosen, why, whylen);
-		if (rc == -EXDEV) /* a user's mistake, not a device's: said as EINVAL */
-			rc = -EINVAL;
-	}
+	if (rc == 0)
+		rc = task_place(t, k, &node, why, whylen); /* refused now rather than at start */
 	free(c);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include "core/task.h"
 
 #define TASK_GROUPS_MAX 256 /* supplementary groups a task keeps of its caller's */
+#define TASK_INPUTS_MAX 64  /* inputs of one task */
 
 enum task_state { T_QUEUED, T_RUNNING, T_EXITED, T_FAILED, T_KILLED, T_TIMED_OUT, T_CANCELLED, T_LOST };
 extern const char *const task_state_names[];
@@ -103,6 +104,13 @@ void task_trim(struct tasks *t);
 bool task_needed(struct tasks *t, const struct task *k);
 bool task_is_output(const struct task *k, const char *name);
 int64_t task_now_ns(void);
+/* The next item of a '\n'-separated list at p, copied into item (cut to len); returns where the one
+ * after it starts, or NULL at the end:  for (p = list; (p = task_item(p, buf, sizeof(buf)));) ... */
+const char *task_item(const char *p, char *item, size_t len);
+/* Where k runs (core/place.h): its scope= met with every input's scope, then the candidate holding most
+ * of its input bytes; *node is that node's name, why says why (or why not: -EINVAL for scopes that do
+ * not meet, -EACCES for an input scoped to a process).  Inputs gone since the spawn are left out. */
+int task_place(struct tasks *t, const struct task *k, const char **node, char *why, size_t whylen);
 /* An input's path: under vars/, or from the mount root for shards/ pieces ("shards/ctr/local"). */
 int task_resolve_input(struct store *st, const char *name, uint64_t *id, struct store_attr *a);
 

@@ -27,11 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/names.h"
 #include "core/path.h"
-#include "core/place.h"
-#include "core/scope.h"
-#include "core/size.h"
 #include "core/taskInt.h"
 
 #define RECHECK_MS 50
@@ -152,27 +148,22 @@ static enum readiness input_state(struct tasks *t, const struct task *k, const c
 
 static enum readiness readiness(struct tasks *t, const struct task *k, bool cheap, char *why, size_t whylen)
 {
-	enum readiness worst = READY;
+	enum readiness worst = READY, r;
 	char item[PATH_MAX_LEN + 1];
 
-	for (const char *p = k->after; *p;) {
-		const char *e = strchr(p, '\n');
-		enum readiness r = dep_state(t, strtoull(p, NULL, 10), why, whylen);
+	for (const char *p = k->after; (p = task_item(p, item, sizeof(item))) != NULL;) {
+		r = dep_state(t, strtoull(item, NULL, 10), why, whylen);
 		if (r == NEVER)
 			return NEVER;
 		if (r > worst)
 			worst = r;
-		p = e ? e + 1 : "";
 	}
-	for (const char *p = k->inputs; *p;) {
-		const char *e = strchr(p, '\n');
-		snprintf(item, sizeof(item), "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
-		enum readiness r = input_state(t, k, item, cheap, why, whylen);
+	for (const char *p = k->inputs; (p = task_item(p, item, sizeof(item))) != NULL;) {
+		r = input_state(t, k, item, cheap, why, whylen);
 		if (r == NEVER)
 			return NEVER;
 		if (r > worst)
 			worst = r;
-		p = e ? e + 1 : "";
 	}
 	return worst;
 }
@@ -192,6 +183,7 @@ static char *env_entry(const char *key, const char *value)
 /* FABRIC_INPUTS / FABRIC_OUTPUTS: each item as an absolute path, one a line. */
 static char *abs_list(const struct tasks *t, const char *list, bool inputs)
 {
+	char item[PATH_MAX_LEN + 1];
 	size_t cap = 1;
 	char *out, *o;
 
@@ -201,15 +193,11 @@ static char *abs_list(const struct tasks *t, const char *list, bool inputs)
 	out = o = malloc(cap);
 	if (!out)
 		return NULL;
-	for (const char *p = list; *p;) {
-		const char *e = strchr(p, '\n');
-		size_t len = e ? (size_t)(e - p) : strlen(p);
-		bool from_root = inputs && strncmp(p, "shards/", 7) == 0;
-		o += sprintf(o, "%s%s%s/%.*s", o == out ? "" : "\n", t->mountpoint, from_root ? "" : "/vars",
-			     (int)len, p);
-		p += len + (e ? 1 : 0);
-	}
 	*o = '\0';
+	for (const char *p = list; (p = task_item(p, item, sizeof(item))) != NULL;) {
+		bool from_root = inputs && strncmp(item, "shards/", 7) == 0;
+		o += sprintf(o, "%s%s%s/%s", o == out ? "" : "\n", t->mountpoint, from_root ? "" : "/vars", item);
+	}
 	return out;
 }
 
@@ -275,53 +263,25 @@ static int open_capture(struct tasks *t, uint64_t id, int which)
 /* Start k (queued, ready).  Called with the lock held; drops it around launch_start. */
 static void start(struct tasks *t, struct task *k)
 {
-	const char *cand[1] = { store_node_name(t->st) };
 	struct start_plan *p = malloc(sizeof(*p));
+	const char *node;
 	struct launch l;
 	char why[1024], placed[512] = "";
-	size_t chosen = 0;
 	int rc;
 
 	k->state = T_RUNNING;
 	k->started_ns = task_now_ns();
 	t->running++;
 	/* placement again, now that the inputs are whole: only where and why are new */
-	{
-		struct place_input in[64];
-		struct place_location loc[64];
-		char (*scopes)[SCOPE_STR_MAX] = malloc(64 * SCOPE_STR_MAX);
-		size_t nin = 0;
-		uint64_t total = 0;
-		for (const char *q = k->inputs; scopes && *q && nin < 64;) {
-			const char *e = strchr(q, '\n');
-			char name[PATH_MAX_LEN + 1];
-			struct store_attr a;
-			uint64_t oid;
-			snprintf(name, sizeof(name), "%.*s", (int)(e ? e - q : (long)strlen(q)), q);
-			q = e ? e + 1 : "";
-			if (task_resolve_input(t->st, name, &oid, &a) != 0)
-				continue;
-			ssize_t n = store_getxattr(t->st, oid, "user.fabric.scope", scopes[nin], SCOPE_STR_MAX - 1);
-			scopes[nin][n > 0 ? n : 0] = '\0';
-			loc[nin] = (struct place_location){ cand[0], a.size };
-			in[nin] = (struct place_input){ NULL, n > 0 ? scopes[nin] : NULL, &loc[nin], 1 };
-			total += a.size;
-			nin++;
-		}
-		rc = scopes ? place_task(cand, 1, *k->scope ? k->scope : NULL, in, nin, &chosen, placed, sizeof(placed))
-			    : -ENOMEM;
-		free(scopes);
-		if (rc) {
-			if (rc == -ENOMEM)
-				snprintf(placed, sizeof(placed), "out of memory placing it");
-			free(p);
-			t->running--;
-			task_end(t, k, T_CANCELLED, -1, placed);
-			return;
-		}
+	rc = task_place(t, k, &node, placed, sizeof(placed));
+	if (rc) {
+		free(p);
+		t->running--;
+		task_end(t, k, T_CANCELLED, -1, placed);
+		return;
 	}
 	free(k->node);
-	k->node = strdup(cand[chosen]);
+	k->node = strdup(node);
 	free(k->placed);
 	k->placed = strdup(placed);
 	rc = !p || !k->node || !k->placed ? -ENOMEM : plan(t, k, p);
@@ -505,20 +465,19 @@ static void ended(struct tasks *t, struct task *k)
 		state = T_FAILED;
 		snprintf(why, sizeof(why), "exited with status %d", WEXITSTATUS(status));
 	} else {
+		char name[PATH_MAX_LEN + 1];
+		const char *q = k->outputs;
 		state = T_EXITED;
-		for (size_t i = 0; i < k->nout && state == T_EXITED; i++) {
+		/* out_ids are in the order of the outputs list */
+		for (size_t i = 0; i < k->nout && state == T_EXITED && (q = task_item(q, name, sizeof(name))); i++) {
 			struct store_task_output o = { 0 };
-			const char *name = k->outputs;
-			for (size_t j = 0; j < i; j++)
-				name = strchr(name, '\n') + 1;
-			int len = (int)(strchr(name, '\n') ? strchr(name, '\n') - name : (long)strlen(name));
 			if (store_task_output(t->st, k->out_ids[i], &o) != 0 || !o.written) {
 				state = T_FAILED;
-				snprintf(why, sizeof(why), "exited 0 without writing its output '%.*s'", len, name);
+				snprintf(why, sizeof(why), "exited 0 without writing its output '%.200s'", name);
 			} else if (o.doomed) {
 				state = T_FAILED;
-				snprintf(why, sizeof(why), "a write to its output '%.*s' failed (the fabric's capacity "
-					 "ran out)", len, name);
+				snprintf(why, sizeof(why), "a write to its output '%.200s' failed (the fabric's capacity "
+					 "ran out)", name);
 			}
 		}
 	}

@@ -123,6 +123,7 @@ match "$(last_err)" "node:elsewhere.*node:$NODE|node:$NODE.*node:elsewhere" "the
 "$PY" -c 'import os,sys; fd=os.open(sys.argv[1], os.O_WRONLY|os.O_CREAT); os.write(fd, b"p"); os.close(fd)' "$V/mine"
 ok setfattr -n user.fabric.scope -v "process:$NODE/$$" "$V/mine"
 fails "Permission denied" "$FAB_TOOL" spawn in=mine -- true
+match "$(last_err)" "input mine is scoped to a process" "the refusal names the input and says why"
 ok rm "$V/mine"
 
 # ---- a shard piece and a mutable object as inputs ----------------------------------------------------
