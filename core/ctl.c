@@ -447,13 +447,9 @@ static int run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	if (rc)
 		return ctl_fail(ans, rc, "cannot make vars/%s: its directory %s", cmd->argv[0],
 			    rc == -ENOENT ? "does not exist; mkdir it first" : strerror(-rc));
-	{
-		uint32_t groups[64];
-		size_t ng = load_caller_groups(env->who.pid, groups, 64);
-		if (!store_may_create(env->st, dir, env->who.uid, env->who.gid, groups, ng))
-			return ctl_fail(ans, -EACCES, "cannot make vars/%s: uid %u may not create names in its "
-					"directory", cmd->argv[0], env->who.uid);
-	}
+	if (!load_caller_may_create(env->st, &env->who, dir))
+		return ctl_fail(ans, -EACCES, "cannot make vars/%s: uid %u may not create names in its directory",
+				cmd->argv[0], env->who.uid);
 	rc = store_mutable(env->st, dir, leaf, size, ctl_opt(cmd, "scope"), 0666, env->who.uid, env->who.gid, why,
 			   sizeof(why));
 	if (rc)

@@ -68,6 +68,14 @@ size_t load_caller_groups(pid_t pid, uint32_t *groups, size_t max)
 	return n;
 }
 
+bool load_caller_may_create(struct store *st, const struct load_caller *who, uint64_t dir)
+{
+	uint32_t groups[LOAD_NGROUPS];
+	size_t n = load_caller_groups(who->pid, groups, LOAD_NGROUPS);
+
+	return store_may_create(st, dir, who->uid, who->gid, groups, n);
+}
+
 void load_become(const struct load_caller *who, struct load_creds *saved)
 {
 	uint32_t groups[LOAD_NGROUPS];
@@ -177,14 +185,10 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 		    rc == -ENOENT ? "does not exist; mkdir it first" : strerror(-rc));
 		return rc;
 	}
-	{
-		uint32_t groups[LOAD_NGROUPS];
-		size_t ng = load_caller_groups(who->pid, groups, LOAD_NGROUPS);
-		if (!store_may_create(st, dir, who->uid, who->gid, groups, ng)) {
-			load_say(why, whylen, "cannot make vars/%s: uid %u may not create names in its directory", name,
-				 who->uid);
-			return -EACCES;
-		}
+	if (!load_caller_may_create(st, who, dir)) {
+		load_say(why, whylen, "cannot make vars/%s: uid %u may not create names in its directory", name,
+			 who->uid);
+		return -EACCES;
 	}
 	if (type && dtype_parse(type, &t, err, sizeof(err))) {
 		load_say(why, whylen, "type '%s' refused: %s", type, err);

@@ -16,6 +16,7 @@
 #ifndef FABRIC_CORE_LOAD_H
 #define FABRIC_CORE_LOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -31,6 +32,8 @@ struct load_caller {
 /* The supplementary groups of process pid, from /proc/PID/status: how many (at most max), 0 when it is
  * gone. */
 size_t load_caller_groups(pid_t pid, uint32_t *groups, size_t max);
+/* May who create a name in directory dir (store_may_create, with who's groups)? */
+bool load_caller_may_create(struct store *st, const struct load_caller *who, uint64_t dir);
 
 struct load_result {
 	uint64_t size;
