@@ -16,17 +16,11 @@
 
 static const char *const unfinished[] = { "queued", "running" };
 
-static int read_file(const char *path, int fd, char *buf, size_t len)
+/* The file's bytes from offset 0 (they are made afresh at each read) into buf, NUL-terminated. */
+static int read_all(int fd, char *buf, size_t len)
 {
-	ssize_t n = fd >= 0 ? pread(fd, buf, len - 1, 0) : -1;
+	ssize_t n = pread(fd, buf, len - 1, 0);
 
-	if (fd < 0) {
-		int f = open(path, O_RDONLY | O_CLOEXEC);
-		if (f < 0)
-			return -errno;
-		n = pread(f, buf, len - 1, 0);
-		close(f);
-	}
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
@@ -53,7 +47,7 @@ int main(int argc, char **argv)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		bool done = true;
 
-		rc = read_file(path, fd, buf, sizeof(buf));
+		rc = read_all(fd, buf, sizeof(buf));
 		if (rc) {
 			fprintf(stderr, "fabric wait: reading %s: %s\n", path, strerror(-rc));
 			return 2;
@@ -78,7 +72,10 @@ int main(int argc, char **argv)
 	buf[strcspn(buf, "\n")] = '\0';
 	printf("%s\n", buf);
 	fflush(stdout);
-	rc = read_file(exitpath, -1, buf, sizeof(buf));
+	fd = open(exitpath, O_RDONLY | O_CLOEXEC);
+	rc = fd < 0 ? -errno : read_all(fd, buf, sizeof(buf));
+	if (fd >= 0)
+		close(fd);
 	if (rc) {
 		fprintf(stderr, "fabric wait: reading %s: %s\n", exitpath, strerror(-rc));
 		return 2;
