@@ -109,6 +109,8 @@ void fs_virt_init(void);
 /* Virtual: the fixed names above, and everything under tasks/ (ops_task.c). */
 bool fs_virt_is(uint64_t ino);
 bool fs_virt_getattr(fuse_req_t req, uint64_t ino, struct stat *st);
+/* How long the kernel may keep a virtual inode's attributes. */
+double fs_virt_ttl(uint64_t ino);
 /* Answers the lookup and returns true when (parent, name) is virtual or parent is a virtual dir. */
 bool fs_virt_lookup(fuse_req_t req, uint64_t parent, const char *name);
 /* The virtual children of dir (the root has some too), malloc'd: the caller frees *inos. */

@@ -112,7 +112,7 @@ void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	(void)fi;
 	if (fs_virt_getattr(req, ino, &st)) {
-		fuse_reply_attr(req, &st, fs_task_is(ino) ? 0 : FS_TTL_SEALED); /* a task's times move */
+		fuse_reply_attr(req, &st, fs_virt_ttl(ino));
 		return;
 	}
 	rc = store_getattr(store_of(req), ino, &a);
@@ -137,7 +137,7 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 			fuse_reply_err(req, EPERM);
 			return;
 		}
-		fuse_reply_attr(req, &st, FS_TTL_SEALED);
+		fuse_reply_attr(req, &st, fs_virt_ttl(ino));
 		return;
 	}
 	if (to_set & FUSE_SET_ATTR_MODE) {
