@@ -17,11 +17,20 @@ CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-CORE_OBJS = core/alloc.o core/dtype.o core/hash.o core/names.o core/size.o core/shm.o \
-            core/ns.o core/store.o core/store_io.o core/store_xattr.o core/recover.o core/slab.o core/store_blocks.o core/store_mutable.o \
-            core/ctl.o core/ctl_parse.o core/uring_copy.o core/path.o core/load.o core/checkpoint.o \
-            core/scope.o core/place.o core/store_task.o core/task.o core/task_run.o core/task_text.o \
-            core/ctl_task.o core/launch.o
+# core/ is a stack of rooms, bottom-up (each may use the ones before it; see `make layers`):
+#   text/  values parsed and printed, no I/O      os/    the kernel and C libraries: shm, xxHash, io_uring, /proc, launch
+#   store/ one node's objects, blocks and slabs    bulk/  load, checkpoint, restore
+#   task/  tasks, the runner, placement            ctl/   the control file's language and verbs
+TEXT_OBJS  = core/text/text.o core/text/dtype.o core/text/names.o core/text/size.o core/text/scope.o
+OS_OBJS    = core/os/shm.o core/os/hash.o core/os/uring_copy.o core/os/proc.o core/os/launch.o
+STORE_OBJS = core/store/alloc.o core/store/slab.o core/store/ns.o core/store/store.o core/store/store_io.o \
+             core/store/store_xattr.o core/store/recover.o core/store/store_blocks.o core/store/store_mutable.o \
+             core/store/store_reserve.o core/store/path.o
+BULK_OBJS  = core/bulk/load.o core/bulk/checkpoint.o
+TASK_OBJS  = core/task/place.o core/task/task.o core/task/task_run.o core/task/task_text.o
+CTL_OBJS   = core/ctl/ctl.o core/ctl/ctl_parse.o core/ctl/ctl_task.o
+CORE_OBJS  = $(TEXT_OBJS) $(OS_OBJS) $(STORE_OBJS) $(BULK_OBJS) $(TASK_OBJS) $(CTL_OBJS)
+CORE_HDRS  = $(wildcard core/*/*.h)
 META_OBJS = meta/yp.o
 FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_task.o fs/notify.o
 
@@ -52,11 +61,11 @@ tools/fabric-peek: tools/fabric_peek.c tools/fabric.h tools/libfabric.a core/lib
 tests/test_%: tests/test_%.c tests/check.h tests/fixture.h tests/json_check.h tests/store_helpers.h core/libcore.a meta/libmeta.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< core/libcore.a meta/libmeta.a $(LDLIBS)
 
-core/%.o: core/%.c core/*.h
+core/%.o: core/%.c $(CORE_HDRS) meta/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
-meta/%.o: meta/%.c meta/*.h core/*.h
+meta/%.o: meta/%.c meta/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
-fs/%.o: fs/%.c fs/*.h core/*.h meta/*.h
+fs/%.o: fs/%.c fs/*.h $(CORE_HDRS) meta/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # Debian packages: build (-dev, pkg-config), mount (fuse3), tests (attr, sqlite3, numpy, psmisc).
@@ -86,7 +95,7 @@ sanitize: deps
 	FABRIC_SANITIZE=1 tests/run.sh
 
 clean:
-	rm -f core/*.o core/*.a meta/*.o meta/*.a fs/*.o fs/fabricd tools/*.o $(TOOLS) $(TESTS) \
+	rm -f core/*/*.o core/*.a meta/*.o meta/*.a fs/*.o fs/fabricd tools/*.o $(TOOLS) $(TESTS) \
 	      tests/fuzz_ctl tests/bench/fabench
 
 # make fuzz: libFuzzer (clang, with ASan+UBSan) on the control-line parser and the read-only verbs
@@ -111,10 +120,10 @@ fuzz:
 	if [ $$rc -eq 0 ]; then rm -rf "$$work"; echo "fuzz: no failure in $(FUZZ_SECONDS) s"; \
 	else echo "fuzz: FAILED (exit $$rc); the input is kept in $$work" >&2; fi; exit $$rc
 
-tests/fuzz_ctl: tests/fuzz_ctl.c core/*.c core/*.h meta/yp.c meta/yp.h
+tests/fuzz_ctl: tests/fuzz_ctl.c $(CORE_OBJS:.o=.c) $(CORE_HDRS) meta/yp.c meta/yp.h
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fno-omit-frame-pointer \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ \
-	    tests/fuzz_ctl.c core/*.c meta/yp.c $$(pkg-config --cflags --libs $(FUZZ_PKGS)) -lpthread
+	    tests/fuzz_ctl.c $(CORE_OBJS:.o=.c) meta/yp.c $$(pkg-config --cflags --libs $(FUZZ_PKGS)) -lpthread
 
 # make bench: the fabric beside tmpfs and /dev/shm in one run, as ratios (tests/bench/run.sh; sizes from
 # BENCH_ROUNDS, BENCH_BIG, BENCH_CKPT, BENCH_SMALL_N, BENCH_STAT_N).  Prints the table, writes tests/bench/last.md.

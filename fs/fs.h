@@ -14,9 +14,9 @@
 #include <stdbool.h>
 #include <sys/uio.h>
 
-#include "core/ctl.h"
-#include "core/store.h"
-#include "core/task.h"
+#include "core/ctl/ctl.h"
+#include "core/store/store.h"
+#include "core/task/task.h"
 
 /* Cache lifetimes handed to the kernel.  Names and attributes of sealed objects change through this mount's
  * FUSE requests, which the kernel sees, or through the store on its own (control-file verbs, removals),
@@ -131,7 +131,7 @@ void fs_task_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info 
 void fs_task_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi);
 void fs_task_release(fuse_req_t req, struct fuse_file_info *fi);
 void fs_op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
-/* core/task.h's `changed`: wake the polls of task id's status. */
+/* core/task/task.h's `changed`: wake the polls of task id's status. */
 void fs_task_changed(void *arg, uint64_t id);
 
 /* ops_ctl.c -- /fabric/ctl: write a command line, read its answer (per open file) */

@@ -30,9 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/load.h"
-#include "core/names.h"
-#include "core/size.h"
+#include "core/bulk/load.h"
+#include "core/text/names.h"
+#include "core/text/size.h"
 #include "fs/fs.h"
 
 struct options {

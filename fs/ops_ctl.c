@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/ctl.h"
+#include "core/ctl/ctl.h"
 #include "fs/fs.h"
 
 struct ctl_file {
@@ -24,7 +24,7 @@ struct ctl_file {
 	char line[CTL_LINE_MAX + 2];
 	size_t linelen;
 	bool overlong; /* the pending line passed CTL_LINE_MAX: refuse it whole at its end */
-	struct ctl_answer ans;
+	struct text ans;
 	size_t readpos;
 };
 
@@ -62,8 +62,8 @@ static int run_pending(fuse_req_t req, struct ctl_file *c)
 	int rc;
 
 	if (c->overlong) {
-		ctl_answer_reset(&c->ans);
-		ctl_answer_printf(&c->ans, "the line is longer than %d bytes; give long values in a file instead\n",
+		text_reset(&c->ans);
+		text_printf(&c->ans, "the line is longer than %d bytes; give long values in a file instead\n",
 				  CTL_LINE_MAX);
 		rc = -E2BIG;
 	} else {
@@ -86,8 +86,8 @@ void fs_ctl_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file
 
 	pthread_mutex_lock(&c->lock);
 	if (nl && nl + 1 != buf + size) {
-		ctl_answer_reset(&c->ans);
-		ctl_answer_printf(&c->ans, "one command per write: this write holds more than one line\n");
+		text_reset(&c->ans);
+		text_printf(&c->ans, "one command per write: this write holds more than one line\n");
 		c->readpos = 0;
 		c->linelen = 0;
 		rc = -EINVAL;
@@ -140,7 +140,7 @@ void fs_ctl_release(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct ctl_file *c = (struct ctl_file *)(uintptr_t)fi->fh;
 
-	ctl_answer_free(&c->ans);
+	text_free(&c->ans);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	fuse_reply_err(req, 0);

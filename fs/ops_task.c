@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* ops_task.c -- /fabric/tasks/: one directory per task, made up from core/task.h.
+/* ops_task.c -- /fabric/tasks/: one directory per task, made up from core/task/task.h.
  *
  *   tasks/ID/cmd status exit node stdout stderr   read-only (0444), owned by the task's uid and gid
  *   tasks/ID/ctl                                   write "kill" (0200: its owner, and root)

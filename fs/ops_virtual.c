@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "core/ctl.h"
+#include "core/ctl/ctl.h"
 #include "fs/fs.h"
 
 struct vnode {
@@ -147,7 +147,7 @@ size_t fs_virt_direntry(fuse_req_t req, uint64_t ino, char *buf, size_t size, of
 void fs_virt_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 {
 	struct ctl_env env = fs_ctl_env(req);
-	struct ctl_answer *a;
+	struct text *a;
 
 	if (ino == FS_CTL_INO) {
 		fs_ctl_open(req, fi);
@@ -168,7 +168,7 @@ void fs_virt_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 	a = calloc(1, sizeof(*a));
 	if (!a || ctl_run(&env, "stat", 4, a) != 0) {
 		if (a)
-			ctl_answer_free(a);
+			text_free(a);
 		free(a);
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -176,14 +176,14 @@ void fs_virt_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)a;
 	fi->direct_io = 1; /* its size is only known once open: st_size says 0 */
 	if (fuse_reply_open(req, fi) == -ENOENT) {
-		ctl_answer_free(a);
+		text_free(a);
 		free(a);
 	}
 }
 
 void fs_virt_read(fuse_req_t req, uint64_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct ctl_answer *a = (struct ctl_answer *)(uintptr_t)fi->fh;
+	struct text *a = (struct text *)(uintptr_t)fi->fh;
 
 	if (ino == FS_CTL_INO) {
 		fs_ctl_read(req, size, fi);
@@ -201,7 +201,7 @@ void fs_virt_read(fuse_req_t req, uint64_t ino, size_t size, off_t off, struct f
 
 void fs_virt_release(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 {
-	struct ctl_answer *a = (struct ctl_answer *)(uintptr_t)fi->fh;
+	struct text *a = (struct text *)(uintptr_t)fi->fh;
 
 	if (ino == FS_CTL_INO) {
 		fs_ctl_release(req, fi);
@@ -211,7 +211,7 @@ void fs_virt_release(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 		fs_task_release(req, fi);
 		return;
 	}
-	ctl_answer_free(a);
+	text_free(a);
 	free(a);
 	fuse_reply_err(req, 0);
 }

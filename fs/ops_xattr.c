@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* ops_xattr.c -- FUSE xattr operations: user.fabric.* are the object's YP entry (core/store_xattr.c),
+/* ops_xattr.c -- FUSE xattr operations: user.fabric.* are the object's YP entry (core/store/store_xattr.c),
  * plus the root's user.fabric.datapath. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/ctl.h"
-#include "core/load.h"
+#include "core/ctl/ctl.h"
+#include "core/bulk/load.h"
 #include "fs/fs.h"
 
 /* The root's user.fabric.datapath says how bytes move on this mount; the FUSE layer alone knows.  Its
@@ -61,7 +61,7 @@ static void reply_sized(fuse_req_t req, size_t size, ssize_t (*get)(struct store
 
 static int loads_line(void *arg, const char *name, uint64_t done, uint64_t total)
 {
-	return ctl_answer_printf(arg, "%s\t%llu\t%llu\n", name, (unsigned long long)done, (unsigned long long)total);
+	return text_printf(arg, "%s\t%llu\t%llu\n", name, (unsigned long long)done, (unsigned long long)total);
 }
 
 static void reply_text(fuse_req_t req, size_t size, const char *text, size_t len)
@@ -86,12 +86,12 @@ void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
 		return;
 	}
 	if (ino == FUSE_ROOT_ID && strcmp(name, LOADS_XATTR) == 0) {
-		struct ctl_answer a = { 0 };
+		struct text a = { 0 };
 		if (load_each_inflight(loads_line, &a) != 0)
 			fuse_reply_err(req, ENOMEM);
 		else
 			reply_text(req, size, a.buf ? a.buf : "", a.len);
-		ctl_answer_free(&a);
+		text_free(&a);
 		return;
 	}
 	reply_sized(req, size, store_getxattr, ino, name);

@@ -91,7 +91,7 @@ int yp_extent_set(struct yp *yp, int64_t obj, int64_t block, uint64_t offset, ui
 int yp_extent_move(struct yp *yp, int64_t obj, int64_t block, uint64_t offset, uint64_t length);
 int yp_extent_delete(struct yp *yp, int64_t obj);
 
-/* Tasks (core/task.h): one row per task the node accepted, until it is forgotten.  Ids come from the
+/* Tasks (core/task/task.h): one row per task the node accepted, until it is forgotten.  Ids come from the
  * table's AUTOINCREMENT (never reused).  Lists are words separated by '\n' (names never hold one);
  * argv is the program's words each followed by a NUL (argv_len bytes).  Times are ns since the epoch,
  * 0 when not yet.  exit_status is waitpid(2)'s status, -1 when the task has not ended by itself. */
@@ -110,7 +110,7 @@ struct yp_task {
 	int64_t timeout_ms; /* 0: none */
 	int64_t exit_status;
 	int64_t pid;
-	uint64_t pid_start, pidns; /* core/launch.h struct launch_id */
+	uint64_t pid_start, pidns; /* core/os/launch.h struct launch_id */
 	int64_t queued_ns, started_ns, ended_ns;
 	bool outputs_sealed; /* an exited task: every output's seal is committed (written after them) */
 };

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/shm.h"
+#include "core/os/shm.h"
 #include "tests/check.h"
 
 static char base[96];

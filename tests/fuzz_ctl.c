@@ -17,9 +17,9 @@
  * for the verbs that change nothing (help, list, locate, stat): the answer is NUL-free text ending in a
  * newline (or empty), one sentence on failure with the parser's errno, and one JSON document for `json
  * list|locate|stat`. */
-#include "core/ctlInt.h"
-#include "core/shm.h"
-#include "core/store.h"
+#include "core/ctl/ctlInt.h"
+#include "core/os/shm.h"
+#include "core/store/store.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -308,7 +308,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* ctl_run: a refused line answers its sentence; a verb that changes nothing runs on the store */
 	if (rc || read_only(c.verb)) {
 		struct ctl_env env = { .st = st, .state_dir = state_dir, .who = { getuid(), getgid(), getpid() } };
-		struct ctl_answer a = { 0 };
+		struct text a = { 0 };
 		bool json = rc == 0 && c.json && has_json(c.verb);
 		int r = ctl_run(&env, line, size, &a);
 
@@ -321,7 +321,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (json && !json_ok(a.buf, a.len)) {
 			FAIL("json answer is not one JSON document: %s", a.buf ? a.buf : "(null)");
 		}
-		ctl_answer_free(&a);
+		text_free(&a);
 	}
 	if (rc == 0)
 		ctl_cmd_free(&c);

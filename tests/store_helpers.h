@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "core/store.h"
+#include "core/store/store.h"
 #include "tests/check.h"
 
 /* A sealed variable dir/name holding len bytes of data; its id, or 0 on failure. */

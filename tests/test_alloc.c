@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include "core/alloc.h"
+#include "core/store/alloc.h"
 #include "tests/check.h"
 
 static struct alloc shared;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_ctl.c -- unit tests for the control language (core/ctl.h), with no FUSE.
+/* test_ctl.c -- unit tests for the control language (core/ctl/ctl.h), with no FUSE.
  *
  * ctl_parse alone: verbs, `json`, blanks, quoting (whole words, quotes inside a word, \" and \\, an
  * unclosed quote), key=value options (only for keys the verb takes; otherwise positional), a duplicate
@@ -17,9 +17,9 @@
  *
  * As in test_store.c, the cases run in a child process: the parent removes the temp dir and every shm
  * object of this run's node whatever happens to the child (a failed check, a crash, a timeout's SIGTERM). */
-#include "core/ctlInt.h"
-#include "core/shm.h"
-#include "core/store.h"
+#include "core/ctl/ctlInt.h"
+#include "core/os/shm.h"
+#include "core/store/store.h"
 #include "tests/check.h"
 #include "tests/fixture.h"
 
@@ -84,14 +84,14 @@ static bool one_line(const char *s)
 }
 
 /* An answer holding exactly one sentence: non-empty, one line ending in its newline. */
-static bool one_sentence(const struct ctl_answer *a)
+static bool one_sentence(const struct text *a)
 {
 	return a->buf && a->len >= 2 && strlen(a->buf) == a->len && a->buf[a->len - 1] == '\n' &&
 	       memchr(a->buf, '\n', a->len) == a->buf + a->len - 1 && a->buf[0] != ' ';
 }
 
 /* A well-formed text answer: NUL-free, empty or ending in a newline. */
-static bool text_ok(const struct ctl_answer *a)
+static bool text_ok(const struct text *a)
 {
 	if (a->len == 0)
 		return !a->buf || a->buf[0] == '\0';
@@ -139,7 +139,7 @@ static bool words_inside(const struct ctl_cmd *c, size_t len)
 static int help_verbs(char names[][64], int max)
 {
 	struct ctl_env env = { 0 }; /* help needs no store */
-	struct ctl_answer a = { 0 };
+	struct text a = { 0 };
 	int n = 0;
 
 	CHECK_RC(ctl_run(&env, "help", 4, &a), 0);
@@ -152,7 +152,7 @@ static int help_verbs(char names[][64], int max)
 		if (ctl_verb_find(names[n]))
 			n++;
 	}
-	ctl_answer_free(&a);
+	text_free(&a);
 	return n;
 }
 
@@ -564,7 +564,7 @@ static uint64_t mkdir_in(struct store *st, uint64_t dir, const char *name)
 }
 
 /* ctl_run of len bytes of line against st, for this process's user. */
-static int run_len(struct store *st, const char *line, size_t len, struct ctl_answer *a)
+static int run_len(struct store *st, const char *line, size_t len, struct text *a)
 {
 	char dir[512];
 	struct ctl_env env = { .st = st, .state_dir = dir, .who = { getuid(), getgid(), getpid() } };
@@ -573,7 +573,7 @@ static int run_len(struct store *st, const char *line, size_t len, struct ctl_an
 	return ctl_run(&env, line, len, a);
 }
 
-static int run(struct store *st, const char *line, struct ctl_answer *a)
+static int run(struct store *st, const char *line, struct text *a)
 {
 	return run_len(st, line, strlen(line), a);
 }
@@ -581,7 +581,7 @@ static int run(struct store *st, const char *line, struct ctl_answer *a)
 /* ctl_run must fail with want and one sentence (containing hint when given). */
 #define RUN_FAILS(st, line, want, hint)                                                                   \
 	do {                                                                                              \
-		struct ctl_answer a_ = { 0 };                                                             \
+		struct text a_ = { 0 };                                                             \
 		const char *h_ = (hint);                                                                  \
 		int r_ = run((st), (line), &a_);                                                          \
 		if (r_ != (want) || !one_sentence(&a_) || (h_ && !strstr(a_.buf, h_))) {                  \
@@ -590,7 +590,7 @@ static int run(struct store *st, const char *line, struct ctl_answer *a)
 				h_ ? h_ : "");                                                            \
 			check_failures++;                                                                 \
 		}                                                                                         \
-		ctl_answer_free(&a_);                                                                     \
+		text_free(&a_);                                                                     \
 	} while (0)
 
 /* Sorted copy of an answer's lines joined by '\n' (for order-free comparison). */
@@ -631,12 +631,12 @@ static bool same_lines(const char *got, const char *want)
 	return same;
 }
 
-static bool valid_json_quiet(const struct ctl_answer *a)
+static bool valid_json_quiet(const struct text *a)
 {
 	return a->buf && json_ok(a->buf, a->len) && python_json_ok(a->buf, a->len);
 }
 
-static bool valid_json(const struct ctl_answer *a)
+static bool valid_json(const struct text *a)
 {
 	bool ok = valid_json_quiet(a);
 
@@ -684,7 +684,7 @@ static void locations(struct store *st, uint64_t id, char *buf, size_t len)
 static void test_help(struct store *st)
 {
 	static const char *usages[] = { "help [VERB]", "list [PREFIX]", "locate NAME", "stat" };
-	struct ctl_answer a = { 0 };
+	struct text a = { 0 };
 	char want[128];
 
 	CHECK_RC(run(st, "help", &a), 0);
@@ -719,12 +719,12 @@ static void test_help(struct store *st)
 			check_failures++;
 		}
 	}
-	ctl_answer_free(&a);
+	text_free(&a);
 }
 
 static void test_list(struct store *st, const struct fixture *f)
 {
-	struct ctl_answer a = { 0 };
+	struct text a = { 0 };
 	char want[2048];
 
 	snprintf(want, sizeof(want),
@@ -800,13 +800,13 @@ static void test_list(struct store *st, const struct fixture *f)
 	CHECK(a.buf && strcmp(a.buf, "[]\n") == 0);
 
 	RUN_FAILS(st, "list a b", -EINVAL, "list [PREFIX]");
-	ctl_answer_free(&a);
+	text_free(&a);
 }
 
 /* locate NAME: the answer is the variable's user.fabric.locations, one extent a line. */
 static void check_locate(struct store *st, const char *cmdname, uint64_t id)
 {
-	struct ctl_answer a = { 0 };
+	struct text a = { 0 };
 	char loc[1024], want[1100], line[300], node[128], shm[256], key[400];
 	unsigned long long off = 0, len = 0;
 
@@ -834,7 +834,7 @@ static void check_locate(struct store *st, const char *cmdname, uint64_t id)
 			loc);
 		check_failures++;
 	}
-	ctl_answer_free(&a);
+	text_free(&a);
 }
 
 static void test_locate(struct store *st, const struct fixture *f)
@@ -873,11 +873,11 @@ static void test_locate(struct store *st, const struct fixture *f)
 		memset(line, 'n', CTL_LINE_MAX);
 		memcpy(line, "locate ", 7);
 		line[CTL_LINE_MAX] = '\0';
-		struct ctl_answer a = { 0 };
+		struct text a = { 0 };
 		int rc = run(st, line, &a);
 		CHECK(rc == -ENOENT || rc == -ENAMETOOLONG);
 		CHECK(one_sentence(&a));
-		ctl_answer_free(&a);
+		text_free(&a);
 	}
 }
 
@@ -886,7 +886,7 @@ static void test_locate(struct store *st, const struct fixture *f)
  * RFC 8259 wants in UTF-8 (python's json refuses it otherwise). */
 static void test_json_bytes(struct store *st)
 {
-	struct ctl_answer a = { 0 };
+	struct text a = { 0 };
 	uint64_t enc = mkdir_in(st, STORE_VARS_ID, "enc");
 
 	mkvar(st, enc, "lat\xe9n", 2, NULL);
@@ -894,12 +894,12 @@ static void test_json_bytes(struct store *st)
 	CHECK(a.buf && strcmp(a.buf, "enc/lat\xe9n\tvar\t2\t-\n") == 0); /* text: the name's bytes */
 	CHECK_RC(run(st, "json list enc/", &a), 0);
 	CHECK(valid_json(&a));
-	ctl_answer_free(&a);
+	text_free(&a);
 }
 
 static void test_stat(struct store *st)
 {
-	struct ctl_answer a = { 0 };
+	struct text a = { 0 };
 	unsigned long long cap = 0, used = 0, fr = 0, vars = 0;
 	uint64_t scap, sused, sobj;
 	char node[128] = "", want[256];
@@ -935,12 +935,12 @@ static void test_stat(struct store *st)
 
 	RUN_FAILS(st, "stat x", -EINVAL, "stat");
 	RUN_FAILS(st, "json stat x", -EINVAL, "stat");
-	ctl_answer_free(&a);
+	text_free(&a);
 }
 
 static void test_run_errors(struct store *st)
 {
-	struct ctl_answer a = { 0 };
+	struct text a = { 0 };
 	char line[CTL_LINE_MAX + 16];
 
 	RUN_FAILS(st, "", -EINVAL, NULL);
@@ -962,17 +962,17 @@ static void test_run_errors(struct store *st)
 	CHECK(a.buf && strncmp(a.buf, "stat\t", 5) == 0 && !strstr(a.buf, "nosuch"));
 	CHECK_RC(run_len(st, "stat\0", 5, &a), -EINVAL);
 	CHECK(one_sentence(&a));
-	ctl_answer_free(&a);
+	text_free(&a);
 	CHECK(a.buf == NULL && a.len == 0);
-	ctl_answer_free(&a); /* twice is fine */
+	text_free(&a); /* twice is fine */
 
-	/* ctl_answer_printf grows the buffer as needed */
+	/* text_printf grows the buffer as needed */
 	for (int i = 0; i < 20000; i++)
-		CHECK_RC(ctl_answer_printf(&a, "%d\n", i % 10), 0);
+		CHECK_RC(text_printf(&a, "%d\n", i % 10), 0);
 	CHECK(a.len == 40000 && strlen(a.buf) == 40000 && a.cap > a.len);
-	ctl_answer_reset(&a);
+	text_reset(&a);
 	CHECK(a.len == 0 && a.buf[0] == '\0');
-	ctl_answer_free(&a);
+	text_free(&a);
 }
 
 static int run_all(void)

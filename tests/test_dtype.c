@@ -4,7 +4,7 @@
  *
  * Refusals are checked for the errno and for a non-empty message, and where the wording matters to the
  * user (the offset, the offending token) for a fragment of it; the rest of the wording is free to change. */
-#include "core/dtype.h"
+#include "core/text/dtype.h"
 #include "tests/check.h"
 
 #include <errno.h>

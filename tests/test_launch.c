@@ -9,7 +9,7 @@
  * nobody's; run unprivileged, the session fallback is tested and the identity checks use our own.
  * Waits are bounded polls of /proc or of the descriptors, never fixed sleeps.  Every launched program is
  * killed and reaped before its check returns, whether it passed or not. */
-#include "core/launch.h"
+#include "core/os/launch.h"
 #include "tests/check.h"
 
 #include <dirent.h>

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/names.h"
+#include "core/text/names.h"
 #include "tests/check.h"
 
 int main(void)

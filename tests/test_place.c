@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/place.h"
+#include "core/task/place.h"
 #include "tests/check.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -9,7 +9,7 @@
  * a pid and a tid that no representative names.  Those fresh ones stand for "every other place", so two
  * scopes built from the representatives' ids are equal iff their masks are, and ∩, ∪ and ⊆ must be &, |
  * and mask inclusion.  That also checks that the canonical form is unique (equal masks, equal bytes). */
-#include "core/scope.h"
+#include "core/text/scope.h"
 #include "tests/check.h"
 
 #include <errno.h>

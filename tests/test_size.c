@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/size.h"
+#include "core/text/size.h"
 #include "tests/check.h"
 
 int main(void)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_slab.c -- unit tests for slab packing (core/slab, core/store_io.c) and store_defragment, driven
+/* test_slab.c -- unit tests for slab packing (core/slab, core/store/store_io.c) and store_defragment, driven
  * through the store's API on real SQLite and real POSIX shm.
  *
  * Covers: small variables packed at seal (their extent's block is a slab, the offset page-aligned, the
@@ -19,11 +19,11 @@
  * As in test_store.c: every case has its own state dir under one mkdtemp dir and its own node
  * "sl<PID>-<case>"; the cases run in a child process, and the parent removes the temp dir and every
  * /dev/shm/fabric.sl<PID>-* whatever happens to the child. */
-#include "core/alloc.h"
-#include "core/hash.h"
-#include "core/shm.h"
-#include "core/slab.h"
-#include "core/store.h"
+#include "core/store/alloc.h"
+#include "core/os/hash.h"
+#include "core/os/shm.h"
+#include "core/store/slab.h"
+#include "core/store/store.h"
 #include "meta/yp.h"
 #include "tests/check.h"
 #include "tests/fixture.h"
@@ -140,7 +140,7 @@ static ssize_t shm_read_at(const char *name, uint64_t off, char *buf, size_t len
 	return n < 0 ? -errno : n;
 }
 
-/* xxh3 of len bytes at off of /dev/shm/NAME, with core/hash.h's hash_fd. */
+/* xxh3 of len bytes at off of /dev/shm/NAME, with core/os/hash.h's hash_fd. */
 static int shm_hash_at(const char *name, uint64_t off, uint64_t len, char hex[HASH_HEX_LEN + 1])
 {
 	char path[300];

@@ -15,9 +15,9 @@
  * object the program makes starts with "fabric.ut<PID>-".  The cases run in a child process: the parent
  * removes the temp dir and those shm objects whatever happens to the child (a failed check, a crash, a
  * timeout's SIGTERM). */
-#include "core/hash.h"
-#include "core/shm.h"
-#include "core/store.h"
+#include "core/os/hash.h"
+#include "core/os/shm.h"
+#include "core/store/store.h"
 #include "meta/yp.h"
 #include "tests/check.h"
 #include "tests/fixture.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/hash.h"
+#include "core/os/hash.h"
 #include "tools/fabric.h"
 
 static void usage(void)

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: MIT */
+/* checkpoint.c -- a node's sealed variables to a directory on disk and back (layout: see load.h).
+ *
+ * Checkpoint walks vars/ depth-first, so a directory's line comes before its children's and restore can
+ * make them in order.  Data files are named by xxh3: one that is already there with the right size is
+ * not written again.  Each data file is written under a temporary name and renamed; the manifest last,
+ * the same way, after a syncfs(): a checkpoint on disk is whole or it is the previous one. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/bulk/loadInt.h"
+#include "core/text/names.h"
+#include "core/store/path.h"
+#include "core/os/uring_copy.h"
+#include "core/text/text.h"
+
+#define MANIFEST "manifest.tsv"
+
+/* Text fields may hold anything but NUL: escape the separators. */
+static void put_escaped(FILE *f, const char *s)
+{
+	if (!s || !*s) {
+		fputc('-', f);
+		return;
+	}
+	if (*s == '-' && !s[1]) {
+		fputs("\\-", f);
+		return;
+	}
+	for (; *s; s++) {
+		if (*s == '\t')
+			fputs("\\t", f);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else if (*s == '\\')
+			fputs("\\\\", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* In place; "-" alone is an empty field. */
+static char *unescape(char *s)
+{
+	char *out = s, *in = s;
+
+	if (strcmp(s, "-") == 0) {
+		*s = '\0';
+		return s;
+	}
+	for (; *in; in++) {
+		if (*in != '\\' || !in[1]) {
+			*out++ = *in;
+			continue;
+		}
+		in++;
+		*out++ = *in == 't' ? '\t' : *in == 'n' ? '\n' : *in;
+	}
+	*out = '\0';
+	return s;
+}
+
+struct ck {
+	struct store *st;
+	const char *dir;
+	FILE *manifest;
+	struct load_result *res;
+	char *why;
+	size_t whylen;
+};
+
+/* Write one sealed variable's bytes to DIR/data/XXH3 unless they are there already. */
+static int save_bytes(struct ck *c, uint64_t id, uint64_t size, const char *xxh3)
+{
+	char path[PATH_MAX_LEN + 64], tmp[PATH_MAX_LEN + 80];
+	struct store_handle *h;
+	struct stat sb;
+	int out, rc, bfd;
+
+	snprintf(path, sizeof(path), "%s/data/%s", c->dir, xxh3);
+	if (stat(path, &sb) == 0 && (uint64_t)sb.st_size == size) {
+		c->res->skipped++;
+		return 0;
+	}
+	rc = store_open(c->st, id, O_RDONLY | O_NONBLOCK, getpid(), NULL, NULL, &h);
+	if (rc)
+		return rc == STORE_WAITING ? -EAGAIN : rc;
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		rc = -errno;
+		goto out_release;
+	}
+	bfd = store_handle_fd(h);
+	if (bfd >= 0 && size) {
+		void *map = mmap(NULL, size, PROT_READ, MAP_SHARED | MAP_POPULATE, bfd, 0);
+		if (map == MAP_FAILED) {
+			rc = -errno;
+		} else {
+			rc = uring_write_from(out, map, size, NULL, NULL);
+			munmap(map, size);
+		}
+	} else if (size) { /* packed into a slab: small, copy it out */
+		char *buf = malloc(size);
+		ssize_t n = buf ? store_read(c->st, h, buf, size, 0) : -ENOMEM;
+		rc = n < 0 ? (int)n : (uint64_t)n != size ? -EIO : pwrite(out, buf, size, 0) == (ssize_t)size ? 0 : -EIO;
+		free(buf);
+	}
+	if (close(out) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc)
+		unlink(tmp);
+	else
+		c->res->bytes += size;
+out_release:
+	store_release(c->st, h);
+	return rc;
+}
+
+static int walk(struct ck *c, uint64_t dir, const char *prefix)
+{
+	uint64_t *ids;
+	size_t n;
+	int rc = store_dir_list(c->st, dir, &ids, &n);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char name[NAMES_LEAF_MAX + 1], path[PATH_MAX_LEN + 1], xxh3[40] = "", type[512] = "",
+			doc[STORE_DOC_MAX + 1] = "";
+		struct store_attr a;
+		ssize_t k;
+
+		if (store_dir_entry(c->st, dir, ids[i], name, sizeof(name), &a, false))
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", name);
+		if (!a.dir && (!a.sealed || a.mut)) {
+			/* being written: not a variable yet; mutable: its bytes have no moment to be saved at */
+			c->res->skipped += a.mut;
+			continue;
+		}
+		if ((k = store_getxattr(c->st, a.id, "user.fabric.xxh3", xxh3, sizeof(xxh3) - 1)) > 0)
+			xxh3[k] = '\0';
+		if ((k = store_getxattr(c->st, a.id, "user.fabric.type", type, sizeof(type) - 1)) > 0)
+			type[k] = '\0';
+		if ((k = store_getxattr(c->st, a.id, "user.fabric.doc", doc, sizeof(doc) - 1)) > 0)
+			doc[k] = '\0';
+		if (!a.dir) {
+			rc = save_bytes(c, a.id, a.size, xxh3);
+			if (rc == -EACCES) { /* scoped to a process or another node: its bytes mean nothing
+					      * elsewhere, so they are not checkpointed */
+				rc = 0;
+				c->res->skipped++;
+				continue;
+			}
+			if (rc) {
+				text_say(c->why, c->whylen, 0, "cannot save vars/%s: %s", path, strerror(-rc));
+				break;
+			}
+			c->res->count++;
+		}
+		put_escaped(c->manifest, path);
+		fprintf(c->manifest, "\t%s\t%llu\t%s\t", a.dir ? "dir" : "var", a.dir ? 0ULL : (unsigned long long)a.size,
+			a.dir ? "-" : xxh3);
+		put_escaped(c->manifest, type);
+		fputc('\t', c->manifest);
+		put_escaped(c->manifest, doc);
+		fprintf(c->manifest, "\t%o\t%u\t%u\n", a.mode & 07777, a.uid, a.gid);
+		if (a.dir)
+			rc = walk(c, a.id, path);
+	}
+	free(ids);
+	return rc;
+}
+
+int load_checkpoint(struct store *st, const struct load_caller *who, const char *dir, struct load_result *res,
+		    char *why, size_t whylen)
+{
+	char path[PATH_MAX_LEN + 64], tmp[PATH_MAX_LEN + 80];
+	struct ck c = { st, dir, NULL, res, why, whylen };
+	struct load_creds saved;
+	int rc = 0, dfd;
+
+	memset(res, 0, sizeof(*res));
+	if (dir[0] != '/') {
+		text_say(why, whylen, 0, "DIR must be an absolute path: %s", dir);
+		return -EINVAL;
+	}
+	load_become(who, &saved);
+	snprintf(path, sizeof(path), "%s/data", dir);
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || (mkdir(path, 0755) < 0 && errno != EEXIST)) {
+		rc = -errno;
+		text_say(why, whylen, 0, "cannot make %s: %s", path, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/" MANIFEST, dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+	c.manifest = fopen(tmp, "we");
+	if (!c.manifest) {
+		rc = -errno;
+		text_say(why, whylen, 0, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	fprintf(c.manifest, "# fabric checkpoint of node %s: path kind size xxh3 type doc mode uid gid\n",
+		store_node_name(st));
+	rc = walk(&c, STORE_VARS_ID, "");
+	if (fclose(c.manifest) != 0 && rc == 0) {
+		rc = -errno;
+		text_say(why, whylen, 0, "cannot write %s: %s", tmp, strerror(errno));
+	}
+	/* everything on disk before the manifest names it */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rc == 0 && (dfd < 0 || syncfs(dfd) < 0))
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	if (rc) {
+		unlink(tmp);
+		if (!why[0])
+			text_say(why, whylen, 0, "checkpoint to %s failed: %s", dir, strerror(-rc));
+	}
+out:
+	load_unbecome(&saved);
+	return rc;
+}
+
+static void report_line(char *report, size_t reportlen, const char *fmt, const char *a, const char *b)
+{
+	size_t at = report ? strlen(report) : 0;
+
+	if (report && at < reportlen)
+		snprintf(report + at, reportlen - at, fmt, a, b);
+}
+
+static bool wanted(const char *path, const char *const *paths, size_t n, bool *seen)
+{
+	if (!paths)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(paths[i], path) == 0) {
+			seen[i] = true;
+			return true;
+		}
+	return false;
+}
+
+static int restore(struct store *st, const struct load_caller *who, const char *dir, const char *const *paths,
+		   size_t npaths, struct load_result *res, char *report, size_t reportlen, char *why, size_t whylen)
+{
+	char path[PATH_MAX_LEN + 64], line[PATH_MAX_LEN * 2 + STORE_DOC_MAX * 2 + 256];
+	bool *seen;
+	struct load_creds saved;
+	FILE *f;
+	int rc = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (report && reportlen)
+		report[0] = '\0';
+	if (dir[0] != '/') {
+		text_say(why, whylen, 0, "DIR must be an absolute path: %s", dir);
+		return -EINVAL;
+	}
+	seen = calloc(npaths ? npaths : 1, sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/" MANIFEST, dir);
+	load_become(who, &saved);
+	f = fopen(path, "re");
+	load_unbecome(&saved);
+	if (!f) {
+		rc = -errno;
+		text_say(why, whylen, 0, "no checkpoint in %s (%s)", dir, strerror(errno));
+		free(seen);
+		return rc;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		char *field[9], *save = NULL, data[PATH_MAX_LEN + 64], leaf[NAMES_LEAF_MAX + 1];
+		struct load_result one;
+		struct store_attr a;
+		uint64_t id, parent;
+		int nf = 0;
+
+		if (line[0] == '#')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		for (char *t = strtok_r(line, "\t", &save); t && nf < 9; t = strtok_r(NULL, "\t", &save))
+			field[nf++] = t;
+		if (nf != 9) {
+			text_say(why, whylen, 0, "%s is damaged: a line has %d fields, not 9", path, nf);
+			rc = -EINVAL;
+			break;
+		}
+		for (int i = 0; i < 9; i++)
+			unescape(field[i]);
+		if (strcmp(field[1], "dir") != 0 && !wanted(field[0], paths, npaths, seen))
+			continue;
+		if (path_resolve(st, field[0], &id, &a) == 0) {
+			char x[40] = "";
+			ssize_t k = store_getxattr(st, id, "user.fabric.xxh3", x, sizeof(x) - 1);
+			if (k > 0)
+				x[k] = '\0';
+			if (!a.dir && strcmp(x, field[3]) != 0)
+				report_line(report, reportlen, "skipped\tvars/%s\t%s\n", field[0],
+					    "the name holds other bytes now");
+			res->skipped += !a.dir;
+			continue;
+		}
+		if (strcmp(field[1], "dir") == 0) {
+			struct store_attr made;
+			rc = path_parent(st, field[0], &parent, leaf, sizeof(leaf));
+			if (rc == 0)
+				rc = store_mkdir(st, parent, leaf, (uint32_t)strtoul(field[6], NULL, 8),
+						 who->uid ? who->uid : (uint32_t)strtoul(field[7], NULL, 10),
+						 who->uid ? who->gid : (uint32_t)strtoul(field[8], NULL, 10), &made);
+			if (rc == 0)
+				store_forget(st, made.id, 1);
+			else
+				text_say(why, whylen, 0, "cannot make vars/%s: %s", field[0], strerror(-rc));
+			continue;
+		}
+		snprintf(data, sizeof(data), "%s/data/%s", dir, field[3]);
+		rc = load_file(st, who, field[0], data, *field[4] ? field[4] : NULL, *field[5] ? field[5] : NULL, &one,
+			       why, whylen);
+		if (rc)
+			break;
+		if (strcmp(one.xxh3, field[3]) != 0) {
+			if (path_parent(st, field[0], &parent, leaf, sizeof(leaf)) == 0)
+				store_unlink(st, parent, leaf);
+			report_line(report, reportlen, "dropped\tvars/%s\t%s\n", field[0],
+				    "its bytes on disk no longer match the manifest's xxh3");
+			continue;
+		}
+		if (who->uid == 0 && path_resolve(st, field[0], &id, &a) == 0) {
+			struct store_setattr sa = { .set = STORE_SET_UID | STORE_SET_GID | STORE_SET_MODE,
+						    .uid = (uint32_t)strtoul(field[7], NULL, 10),
+						    .gid = (uint32_t)strtoul(field[8], NULL, 10),
+						    .mode = (uint32_t)strtoul(field[6], NULL, 8) };
+			store_setattr(st, id, &sa, &a);
+		}
+		res->count++;
+		res->bytes += one.size;
+	}
+	fclose(f);
+	for (size_t i = 0; paths && i < npaths; i++) {
+		if (seen[i])
+			continue;
+		res->skipped++;
+		report_line(report, reportlen, "missing\tvars/%s\t%s\n", paths[i], "the checkpoint does not hold it");
+	}
+	free(seen);
+	return rc;
+}
+
+int load_restore(struct store *st, const struct load_caller *who, const char *dir, struct load_result *res,
+		 char *report, size_t reportlen, char *why, size_t whylen)
+{
+	return restore(st, who, dir, NULL, 0, res, report, reportlen, why, whylen);
+}
+
+int load_restore_only(struct store *st, const struct load_caller *who, const char *dir, const char *const *paths,
+		      size_t n, struct load_result *res, char *report, size_t reportlen, char *why, size_t whylen)
+{
+	return restore(st, who, dir, paths, n, res, report, reportlen, why, whylen);
+}

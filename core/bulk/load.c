@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/* load.c -- load, checkpoint and restore (see load.h).
+ *
+ * CREDENTIALS
+ * Files on disk are opened by the worker thread under the caller's fsuid, fsgid and supplementary groups
+ * (read from /proc/PID/status), set with raw syscalls, which on Linux change the calling thread only, and
+ * put back right after the open.  The bytes are then moved by root's daemon through that fd, as a
+ * program that was handed the fd would.
+ *
+ * A variable is made, filled and sealed with the store's public calls: store_create, store_setattr(size)
+ * (which charges the capacity up front, so a load that cannot fit fails before moving a byte), a write
+ * mapping of its block filled by io_uring, store_release (which seals and takes the xxh3).  Any failure in
+ * between unlinks the name before the release, so nothing half-loaded is ever sealed. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/text/dtype.h"
+#include "core/bulk/loadInt.h"
+#include "core/os/proc.h"
+#include "core/text/names.h"
+#include "core/store/path.h"
+#include "core/os/uring_copy.h"
+#include "core/text/text.h"
+
+#define PAGE 4096u
+
+bool load_caller_may_create(struct store *st, const struct load_caller *who, uint64_t dir)
+{
+	uint32_t groups[LOAD_NGROUPS];
+	size_t n = proc_groups(who->pid, groups, LOAD_NGROUPS);
+
+	return store_may_create(st, dir, who->uid, who->gid, groups, n);
+}
+
+/* Take on the caller's file-system identity in this thread; unbecome() gives it back. */
+void load_become(const struct load_caller *who, struct load_creds *saved)
+{
+	uint32_t groups[LOAD_NGROUPS];
+	size_t n = proc_groups(who->pid, groups, LOAD_NGROUPS);
+
+	saved->ngroups = getgroups(LOAD_NGROUPS, saved->groups);
+	/* raw syscalls: glibc's wrappers would change every thread of the daemon */
+	syscall(SYS_setgroups, n, groups);
+	saved->gid = (gid_t)setfsgid(who->gid);
+	saved->uid = (uid_t)setfsuid(who->uid);
+}
+
+void load_unbecome(const struct load_creds *saved)
+{
+	setfsuid(saved->uid);
+	setfsgid(saved->gid);
+	syscall(SYS_setgroups, saved->ngroups > 0 ? saved->ngroups : 0, saved->groups);
+}
+
+static uint64_t page_round(uint64_t n)
+{
+	return (n + PAGE - 1) / PAGE * PAGE;
+}
+
+/* Loads in flight, for `loads` (a progress bar in `fabric put`): name, bytes done, bytes in all. */
+struct inflight {
+	char name[PATH_MAX_LEN + 1];
+	uint64_t done, total;
+	struct inflight *next;
+};
+
+static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct inflight *inflight_head;
+
+static void progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct inflight *l = arg;
+
+	pthread_mutex_lock(&inflight_lock);
+	l->done = done;
+	l->total = total;
+	pthread_mutex_unlock(&inflight_lock);
+}
+
+int load_each_inflight(int (*fn)(void *arg, const char *name, uint64_t done, uint64_t total), void *arg)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&inflight_lock);
+	for (struct inflight *l = inflight_head; rc == 0 && l; l = l->next)
+		rc = fn(arg, l->name, l->done, l->total);
+	pthread_mutex_unlock(&inflight_lock);
+	return rc;
+}
+
+/* Fill the variable behind h (being written, size already set to len) from fd, in the list of loads in
+ * flight under `name` meanwhile. */
+static int fill(struct store_handle *h, int fd, uint64_t len, const char *name)
+{
+	struct inflight me = { .total = len }, **pp;
+	int bfd = store_handle_fd(h), rc;
+	void *map;
+
+	if (len == 0)
+		return 0;
+	if (bfd < 0)
+		return -EIO;
+	map = mmap(NULL, page_round(len), PROT_READ | PROT_WRITE, MAP_SHARED, bfd, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	snprintf(me.name, sizeof(me.name), "%s", name);
+	pthread_mutex_lock(&inflight_lock);
+	me.next = inflight_head;
+	inflight_head = &me;
+	pthread_mutex_unlock(&inflight_lock);
+	rc = uring_read_into(fd, map, len, progress, &me);
+	pthread_mutex_lock(&inflight_lock);
+	for (pp = &inflight_head; *pp != &me; pp = &(*pp)->next)
+		;
+	*pp = me.next;
+	pthread_mutex_unlock(&inflight_lock);
+	munmap(map, page_round(len));
+	return rc;
+}
+
+int load_file(struct store *st, const struct load_caller *who, const char *name, const char *file,
+	      const char *type, const char *doc, struct load_result *res, char *why, size_t whylen)
+{
+	char leaf[NAMES_LEAF_MAX + 1], err[256];
+	struct stat before, after;
+	struct store_handle *h;
+	struct store_attr a;
+	struct load_creds saved;
+	struct dtype t;
+	uint64_t dir;
+	ssize_t n;
+	int fd, rc;
+
+	memset(res, 0, sizeof(*res));
+	if (file[0] != '/') {
+		text_say(why, whylen, 0, "FILE must be an absolute path (the daemon does not know your directory): %s", file);
+		return -EINVAL;
+	}
+	rc = path_parent(st, name, &dir, leaf, sizeof(leaf));
+	if (rc) {
+		text_say(why, whylen, 0, "cannot make vars/%s: its directory %s", name,
+		    rc == -ENOENT ? "does not exist; mkdir it first" : strerror(-rc));
+		return rc;
+	}
+	if (!load_caller_may_create(st, who, dir)) {
+		text_say(why, whylen, 0, "cannot make vars/%s: uid %u may not create names in its directory", name,
+			 who->uid);
+		return -EACCES;
+	}
+	if (type && dtype_parse(type, &t, err, sizeof(err))) {
+		text_say(why, whylen, 0, "type '%s' refused: %s", type, err);
+		return -EINVAL;
+	}
+	if (doc && strlen(doc) > STORE_DOC_MAX) {
+		text_say(why, whylen, 0, "doc is longer than %d bytes", STORE_DOC_MAX);
+		return -E2BIG;
+	}
+	load_become(who, &saved);
+	rc = uring_open_source(file, &fd);
+	load_unbecome(&saved);
+	if (rc) {
+		text_say(why, whylen, 0, "cannot open %s: %s", file, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &before) < 0 || !S_ISREG(before.st_mode)) {
+		text_say(why, whylen, 0, "%s is not a regular file", file);
+		close(fd);
+		return -EINVAL;
+	}
+	if (type && t.nbytes != (uint64_t)before.st_size) {
+		text_say(why, whylen, 0, "type '%s' is %llu bytes but %s has %lld", type, (unsigned long long)t.nbytes, file,
+		    (long long)before.st_size);
+		close(fd);
+		return -EINVAL;
+	}
+	rc = store_create(st, dir, leaf, before.st_mode & 0777, who->uid, who->gid, O_WRONLY, getpid(), &a, &h);
+	if (rc) {
+		text_say(why, whylen, 0, rc == -EEXIST ? "vars/%s exists; remove it first or choose another name"
+					       : "cannot make vars/%s: %s", name, strerror(-rc));
+		close(fd);
+		return rc;
+	}
+	{
+		struct store_setattr sa = { .set = STORE_SET_SIZE, .size = (uint64_t)before.st_size };
+		struct store_attr ignored;
+		rc = store_setattr(st, a.id, &sa, &ignored);
+		if (rc == -ENOSPC)
+			text_say(why, whylen, 0, "not enough capacity for %lld bytes; see: stat", (long long)before.st_size);
+	}
+	if (rc == 0) {
+		rc = fill(h, fd, (uint64_t)before.st_size, name);
+		if (rc)
+			text_say(why, whylen, 0, "reading %s failed: %s", file, strerror(-rc));
+	}
+	if (rc == 0 && (fstat(fd, &after) < 0 || after.st_size != before.st_size ||
+			after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec)) {
+		text_say(why, whylen, 0, "%s changed while it was being loaded; load it again", file);
+		rc = -EIO;
+	}
+	close(fd);
+	if (rc == 0 && type && (rc = (int)store_setxattr(st, a.id, "user.fabric.type", type, strlen(type), 0)))
+		text_say(why, whylen, 0, "type '%s' refused", type);
+	if (rc == 0 && doc && (rc = (int)store_setxattr(st, a.id, "user.fabric.doc", doc, strlen(doc), 0)))
+		text_say(why, whylen, 0, "doc refused: %s", strerror(-rc));
+	if (rc)
+		store_unlink(st, dir, leaf); /* before the release: it drops instead of sealing */
+	store_release(st, h);
+	if (rc == 0) {
+		n = store_getxattr(st, a.id, "user.fabric.xxh3", res->xxh3, sizeof(res->xxh3) - 1);
+		if (n < 0) {
+			text_say(why, whylen, 0, "vars/%s could not be sealed; see the daemon log", name);
+			rc = -EIO;
+		} else {
+			res->xxh3[n] = '\0';
+			res->size = (uint64_t)before.st_size;
+		}
+	}
+	store_forget(st, a.id, 1);
+	return rc;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl.h -- the control file's language: one command line in, one answer out.
+ *
+ * A user writes one line to /fabric/ctl ("locate run1/w") and reads back that command's answer on the
+ * same open file.  This module knows the verbs, parses lines and runs them against a store; fs/ only
+ * moves lines and answers.  Lines are words separated by blanks; a word may be quoted with "..." (with
+ * \" \\ \n \t inside) to hold blanks, newlines and tabs; a word "key=value" whose key the verb knows is
+ * an option; after a bare word "--" every word is positional (a task's program and its arguments).  A
+ * first word "json" asks for the answer as one JSON document instead of lines.
+ *
+ * Answers: on success, text, one item a line (fields separated by tabs where a field may hold blanks);
+ * on failure, run returns a negative errno and the answer is one sentence saying what was wrong and how
+ * to fix it.  Ownership: the answer (a struct text, core/text/text.h) belongs to the caller (text_free). */
+#ifndef FABRIC_CORE_CTL_H
+#define FABRIC_CORE_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/bulk/load.h"
+#include "core/store/store.h"
+#include "core/task/task.h"
+#include "core/text/text.h"
+
+#define CTL_LINE_MAX 65536 /* bytes in one command line, newline excluded */
+#define CTL_LINE_MAX_TEXT "65536"
+#define CTL_ARGS_MAX 300 /* words in one command line (a task's program takes up to TASK_ARGV_MAX) */
+#define CTL_ARGS_MAX_TEXT "300"
+
+/* A parsed line: words point into the parser's own copy of the line (valid until ctl_cmd_free). */
+struct ctl_cmd {
+	bool json;
+	const char *verb;
+	int argc;                    /* positional words after the verb */
+	int dashdash;                /* argv[dashdash..] came after a bare "--" (no options there); -1: none */
+	const char *argv[CTL_ARGS_MAX];
+	int nopts;
+	const char *opt_key[CTL_ARGS_MAX], *opt_val[CTL_ARGS_MAX];
+	char *copy;
+};
+
+/* Split a line into a command: -EINVAL with a sentence in err for an unknown verb, a wrong number of
+ * words, an option the verb does not take, bad quoting, a NUL or control character, or too many words;
+ * -E2BIG past CTL_LINE_MAX.  A trailing "\n" is allowed.  On success free the command with ctl_cmd_free. */
+int ctl_parse(const char *line, size_t len, struct ctl_cmd *cmd, char *err, size_t errlen);
+void ctl_cmd_free(struct ctl_cmd *cmd);
+
+/* What a command runs against, and for whom (files are opened with the caller's credentials). */
+struct ctl_env {
+	struct store *st;
+	const char *state_dir; /* default place of checkpoints: STATE/checkpoint */
+	struct load_caller who;
+	struct tasks *tasks; /* NULL: this daemon runs no tasks (spawn, kill, forget, tasks refuse) */
+};
+
+/* Parse and run one line; the answer (or the error sentence) replaces ans's contents. */
+int ctl_run(const struct ctl_env *env, const char *line, size_t len, struct text *ans);
+
+#endif

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl_task.c -- the control verbs of tasks: spawn, kill, forget, tasks (see core/task/task.h).
+ *
+ * spawn answers the new task's id alone on its first line, so `id=$(fabric spawn ...)` works; everything
+ * else about the task is in tasks/ID/. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ctl/ctlInt.h"
+
+static int no_tasks(struct text *ans)
+{
+	return ctl_fail(ans, -ENOSYS, "this fabric runs no tasks (its daemon was started without them)");
+}
+
+static int task_id(const char *word, uint64_t *id, struct text *ans)
+{
+	char *end;
+
+	*id = strtoull(word, &end, 10);
+	if (end == word || *end || word[0] == '-')
+		return ctl_fail(ans, -EINVAL, "'%s' is not a task id (a number, as spawn answered)", word);
+	return 0;
+}
+
+int ctl_run_spawn(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	struct task_request r;
+	char why[1024] = "";
+	uint64_t id;
+	int rc;
+
+	if (!env->tasks)
+		return no_tasks(ans);
+	if (cmd->dashdash < 0)
+		return ctl_fail(ans, -EINVAL, "spawn needs '--' before the program: spawn [in=N,...] [out=N,...] "
+				"[after=ID,...] [scope=S] [timeout=SECS] -- PROGRAM [ARGS...]");
+	if (cmd->dashdash > 0)
+		return ctl_fail(ans, -EINVAL, "'%s' before '--' is not an option of spawn (it takes in=, out=, "
+				"after=, scope=, timeout=)", cmd->argv[0]);
+	r = (struct task_request){ .argv = cmd->argv, .argc = (size_t)cmd->argc, .inputs = ctl_opt(cmd, "in"),
+				   .outputs = ctl_opt(cmd, "out"), .after = ctl_opt(cmd, "after"),
+				   .scope = ctl_opt(cmd, "scope"), .timeout = ctl_opt(cmd, "timeout"),
+				   .uid = env->who.uid, .gid = env->who.gid, .pid = env->who.pid };
+	rc = tasks_spawn(env->tasks, &r, &id, why, sizeof(why));
+	if (rc)
+		return ctl_fail(ans, rc, "spawn refused: %s", why);
+	if (cmd->json)
+		return text_printf(ans, "{\"task\":%llu}\n", (unsigned long long)id);
+	return text_printf(ans, "%llu\n", (unsigned long long)id);
+}
+
+/* kill ID and forget ID: the same shape around a different call. */
+static int on_task(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans,
+		   int (*fn)(struct tasks *t, uint64_t id, uint32_t uid, char *why, size_t whylen))
+{
+	char why[512] = "";
+	uint64_t id;
+	int rc;
+
+	if (!env->tasks)
+		return no_tasks(ans);
+	rc = task_id(cmd->argv[0], &id, ans);
+	if (rc == 0)
+		rc = fn(env->tasks, id, env->who.uid, why, sizeof(why));
+	if (rc)
+		return *why ? ctl_fail(ans, rc, "%s", why) : rc;
+	return 0;
+}
+
+int ctl_run_kill(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	return on_task(env, cmd, ans, tasks_kill);
+}
+
+int ctl_run_forget(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	return on_task(env, cmd, ans, tasks_forget);
+}
+
+int ctl_run_tasks(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	char *text;
+	size_t len;
+	int rc;
+
+	if (!env->tasks)
+		return no_tasks(ans);
+	rc = tasks_table(env->tasks, &text, &len);
+	if (rc)
+		return ctl_fail(ans, rc, "cannot list the tasks: %s", strerror(-rc));
+	if (!cmd->json) {
+		rc = text_printf(ans, "%.*s", (int)len, text);
+		free(text);
+		return rc;
+	}
+	/* the same table as an array of objects: the text's fields never hold a tab or a newline */
+	rc = text_printf(ans, "[");
+	static const char *const keys[] = { "id", "state", "node", "exit", "command" };
+	for (char *line = text, *next; rc == 0 && *line; line = next) {
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		rc = text_printf(ans, "%s{", line == text ? "" : ",");
+		for (int f = 0; rc == 0 && f < 5; f++) {
+			char *tab = f < 4 ? strchr(line, '\t') : NULL;
+			if (tab)
+				*tab = '\0';
+			rc = text_printf(ans, "%s\"%s\":", f ? "," : "", keys[f]);
+			if (rc == 0 && (f == 0 || (f == 3 && strcmp(line, "-") != 0)))
+				rc = text_printf(ans, "%s", line);
+			else if (rc == 0 && f == 3)
+				rc = text_printf(ans, "null");
+			else if (rc == 0)
+				rc = ctl_json_str(ans, line);
+			line = tab ? tab + 1 : line + strlen(line);
+		}
+		rc = rc ? rc : text_printf(ans, "}");
+	}
+	free(text);
+	return rc ? rc : text_printf(ans, "]\n");
+}

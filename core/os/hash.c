@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* hash.c -- XXH3-128 of buffers and of shm ranges (see hash.h).
+ *
+ * The range is mapped rather than read: the bytes already sit in shm pages, and hashing them through a
+ * mapping touches each page once, with no copy.  The mapping starts at a page boundary below `off`
+ * because mmap offsets must be page-aligned (packed objects start anywhere in a page). */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "core/os/hash.h"
+
+static void to_hex(XXH128_hash_t h, char hex[HASH_HEX_LEN + 1])
+{
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, h);
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", c.digest[i]);
+}
+
+void hash_buf(const void *buf, size_t len, char hex[HASH_HEX_LEN + 1])
+{
+	to_hex(XXH3_128bits(buf, len), hex);
+}
+
+int hash_fd(int fd, uint64_t off, uint64_t len, char hex[HASH_HEX_LEN + 1])
+{
+	struct stat st;
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t start = off / pg * pg;
+	void *map;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size < off || (uint64_t)st.st_size - off < len)
+		return -EIO;
+	if (len == 0) {
+		hash_buf("", 0, hex);
+		return 0;
+	}
+	map = mmap(NULL, len + (off - start), PROT_READ, MAP_SHARED, fd, (off_t)start);
+	if (map == MAP_FAILED)
+		return -errno;
+	madvise(map, len + (off - start), MADV_SEQUENTIAL);
+	hash_buf((char *)map + (off - start), len, hex);
+	munmap(map, len + (off - start));
+	return 0;
+}

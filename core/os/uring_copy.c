@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/* uring_copy.c -- io_uring copies between files and mappings (see uring_copy.h).
+ *
+ * The loop is liburing's io_uring-cp.c shape: queue up to URING_DEPTH chunk requests, submit, reap a
+ * completion, and requeue what is left of a chunk on a short transfer or -EAGAIN; each request carries
+ * its struct chunk through user_data.  With O_DIRECT every request is block-aligned: chunks start at
+ * multiples of URING_CHUNK and the last one is rounded up to a page (the mapping covers it); the kernel
+ * stops at end of file, and a short read there is the end, not an error, once len bytes are in. */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/os/uring_copy.h"
+
+struct chunk {
+	uint64_t off; /* file offset of the next byte to move */
+	uint64_t end; /* file offset past the chunk's last byte */
+};
+
+#define PAGE 4096u
+
+int uring_open_source(const char *path, int *fd)
+{
+	*fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (*fd < 0 && errno == EINVAL)
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+	return *fd < 0 ? -errno : 0;
+}
+
+static void queue(struct io_uring *ring, int fd, char *mem, struct chunk *c, int writing)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	unsigned n = (unsigned)(c->end - c->off);
+
+	/* the ring has URING_DEPTH entries and at most URING_DEPTH chunks are out: never NULL */
+	if (writing)
+		io_uring_prep_write(sqe, fd, mem + c->off, n, c->off);
+	else
+		io_uring_prep_read(sqe, fd, mem + c->off, n, c->off);
+	io_uring_sqe_set_data(sqe, c);
+}
+
+static int copy(int fd, char *mem, uint64_t len, int writing, uring_progress_fn progress, void *arg)
+{
+	struct chunk chunks[URING_DEPTH];
+	struct io_uring ring;
+	uint64_t next = 0, done = 0, total = len;
+	/* reads run to a page boundary (O_DIRECT); writes move exactly len bytes */
+	uint64_t limit = writing ? len : (len + PAGE - 1) / PAGE * PAGE;
+	uint64_t chunk = writing ? URING_WRITE_CHUNK : URING_CHUNK;
+	int inflight = 0, rc;
+
+	if (len == 0)
+		return 0;
+	rc = io_uring_queue_init(URING_DEPTH, &ring, 0);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < URING_DEPTH && next < limit; i++) {
+		chunks[i].off = next;
+		chunks[i].end = next + chunk < limit ? next + chunk : limit;
+		next = chunks[i].end;
+		queue(&ring, fd, mem, &chunks[i], writing);
+		inflight++;
+	}
+	while (inflight > 0) {
+		struct io_uring_cqe *cqe;
+		struct chunk *c;
+		int res, err;
+
+		err = io_uring_submit_and_wait(&ring, 1);
+		if (err >= 0)
+			err = io_uring_wait_cqe(&ring, &cqe);
+		if (err < 0) {
+			rc = rc ? rc : err;
+			break; /* the ring's teardown cancels what is left */
+		}
+		c = io_uring_cqe_get_data(cqe);
+		res = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+		inflight--;
+		if (rc) /* after a failure: only drain what is in flight */
+			continue;
+		if (res == -EAGAIN || res == -EINTR) {
+			queue(&ring, fd, mem, c, writing);
+			inflight++;
+			continue;
+		}
+		if (res < 0 || (res == 0 && c->off < len)) {
+			rc = res < 0 ? res : -EIO; /* an error, or the file ended early (it shrank) */
+			continue;
+		}
+		if (res == 0)
+			c->off = c->end;
+		c->off += (uint64_t)res;
+		done += (uint64_t)res;
+		if (c->off < c->end && c->off < len) { /* short transfer: the rest of the chunk */
+			queue(&ring, fd, mem, c, writing);
+			inflight++;
+			continue;
+		}
+		if (progress)
+			progress(arg, done < total ? done : total, total);
+		if (next < limit) {
+			c->off = next;
+			c->end = next + chunk < limit ? next + chunk : limit;
+			next = c->end;
+			queue(&ring, fd, mem, c, writing);
+			inflight++;
+		}
+	}
+	io_uring_queue_exit(&ring);
+	return rc;
+}
+
+int uring_read_into(int fd, void *dst, uint64_t len, uring_progress_fn progress, void *arg)
+{
+	return copy(fd, dst, len, 0, progress, arg);
+}
+
+int uring_write_from(int fd, const void *src, uint64_t len, uring_progress_fn progress, void *arg)
+{
+	return copy(fd, (char *)src, len, 1, progress, arg);
+}

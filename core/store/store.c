@@ -1,0 +1,724 @@
+/* SPDX-License-Identifier: MIT */
+/* store.c -- names and attributes: lookup, mkdir, rmdir, unlink, rename, setattr, readdir, statfs.
+ *
+ * DESIGN
+ * Each operation takes store->lock, checks everything it can in memory, writes the YP in one transaction,
+ * and only then changes memory, so a failed commit leaves both as they were.  The namespace rules:
+ *   - the root holds vars/ only; nothing is created, removed or renamed in the root itself (EPERM);
+ *   - names obey names_check_leaf (ENAMETOOLONG, EINVAL for '@' and control characters);
+ *   - unlink is POSIX: the name goes at once, the bytes when the last open handle closes
+ *     (store_release_data), and the YP row in between says state 'deleted' with no parent, so a crash
+ *     in between is cleaned up at the next start. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/store/storeInt.h"
+#include "meta/yp.h"
+
+int64_t store_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void store_logf(struct store *st, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (st->log)
+		st->log(msg);
+	else
+		fprintf(stderr, "fabric: %s\n", msg);
+}
+
+/* "vars/run1/w" for messages; unlinked objects show as "(unlinked) w". */
+void store_path(const struct obj *o, char *buf, size_t len)
+{
+	const struct obj *chain[64];
+	size_t n = 0, at = 0;
+
+	if (o->unlinked) {
+		snprintf(buf, len, "(unlinked) %s", o->name);
+		return;
+	}
+	for (const struct obj *p = o; p && p->id != STORE_ROOT_ID && n < 64; p = p->parent)
+		chain[n++] = p;
+	buf[0] = '\0';
+	while (n-- > 0 && at < len) {
+		int w = snprintf(buf + at, len - at, "%s%s", at ? "/" : "", chain[n]->name);
+		if (w < 0)
+			break;
+		at += (size_t)w;
+	}
+}
+
+void store_fill_yp(const struct obj *o, struct yp_obj *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->id = (int64_t)o->id;
+	row->parent = o->parent ? (int64_t)o->parent->id : 0;
+	row->name = o->name;
+	row->kind = o->kind == OBJ_DIR ? "dir" : o->mut ? "mutable" : "var";
+	row->state = o->unlinked ? "deleted" : o->state == OBJ_SEALED ? "sealed" : "writing";
+	row->type = o->type;
+	row->doc = o->doc;
+	row->xxh3 = o->xxh3[0] ? o->xxh3 : NULL;
+	row->scope = o->scope;
+	row->size = o->size;
+	row->mode = o->mode;
+	row->uid = o->uid;
+	row->gid = o->gid;
+	row->created_ns = o->created_ns;
+	row->modified_ns = o->modified_ns;
+	row->sealed_ns = o->sealed_ns;
+}
+
+int store_persist(struct store *st, struct obj *o)
+{
+	struct yp_obj row;
+
+	store_fill_yp(o, &row);
+	return yp_obj_update(st->yp, &row);
+}
+
+void store_attr_of(const struct obj *o, struct store_attr *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = o->id;
+	out->uid = o->uid;
+	out->gid = o->gid;
+	out->mtime_ns = o->modified_ns;
+	out->ctime_ns = o->modified_ns;
+	if (o->kind == OBJ_DIR) {
+		out->dir = true;
+		out->mode = S_IFDIR | o->mode;
+		out->nlink = 2 + (uint32_t)o->nsubdirs;
+		out->size = 4096;
+		return;
+	}
+	out->sealed = o->state == OBJ_SEALED;
+	out->mut = o->mut;
+	out->mode = S_IFREG | (out->sealed && !o->mut ? o->mode & ~0222u : o->mode);
+	out->nlink = o->unlinked ? 0 : 1;
+	out->size = o->size;
+	/* Writes through passthrough grow the block without telling us: its size is the truth until seal. */
+	if (!out->sealed && o->fd >= 0) {
+		struct stat sb;
+		if (fstat(o->fd, &sb) == 0)
+			out->size = (uint64_t)sb.st_size;
+	}
+}
+
+/* Rows of a variable whose bytes are going (inside the caller's transaction): its object row (extents
+ * cascade) and its own block.  A packed variable's slab stays; store_free_bytes frees its pages after. */
+int store_drop_rows(struct store *st, struct obj *o)
+{
+	int rc = yp_obj_delete(st->yp, (int64_t)o->id);
+
+	if (rc == 0 && o->kind == OBJ_VAR && !o->packed && o->block_id)
+		rc = yp_block_delete(st->yp, (int64_t)o->block_id);
+	return rc;
+}
+
+/* Memory side of a variable's bytes going, once its rows are gone (or left for the next start): its own
+ * block and charge, or its pages in its slab, and the slab itself when that leaves it empty. */
+void store_free_bytes(struct store *st, struct obj *o)
+{
+	if (o->kind != OBJ_VAR)
+		return;
+	if (o->packed && o->slab) {
+		struct slab *s = o->slab;
+		slab_put(s, o->offset, o->size);
+		o->slab = NULL; /* no handle is open: no reader can be looking */
+		store_slab_maybe_free(st, s);
+	} else if (!o->packed && o->shm_name[0]) {
+		shm_remove(o->shm_name);
+	}
+	alloc_release(&st->alloc, &o->charge);
+}
+
+/* An unlinked object's last handle is gone: remove its rows, its bytes and its charge.  A YP failure is
+ * logged and left for the next start, which removes rows in state 'deleted'. */
+void store_release_data(struct store *st, struct obj *o)
+{
+	int rc;
+
+	if (o->data_gone)
+		return;
+	rc = yp_begin(st->yp);
+	if (rc == 0) {
+		rc = store_drop_rows(st, o);
+		if (rc == 0)
+			rc = yp_commit(st->yp);
+		else
+			yp_rollback(st->yp);
+	}
+	if (rc)
+		store_logf(st, "could not remove the rows of unlinked object %llu (%s); the next start will",
+			   (unsigned long long)o->id, strerror(-rc));
+	store_free_bytes(st, o);
+	o->data_gone = true;
+}
+
+/* Inside the caller's transaction: the blocks row of slab s, if it has none yet (a slab is made in
+ * memory first and gets its row with the first object committed into it).  The caller sets s->in_yp
+ * after the commit. */
+int store_slab_row(struct store *st, struct slab *s)
+{
+	if (s->in_yp)
+		return 0;
+	return yp_block_insert(st->yp, (int64_t)s->id, st->node_id, s->shm_name, SLAB_BLOCK_SIZE, "slab");
+}
+
+/* See storeInt.h. */
+int store_slab_remove(struct store *st, struct slab *s, bool keep_on_error)
+{
+	int rc = 0;
+
+	if (s->in_yp) {
+		rc = yp_begin(st->yp);
+		if (rc == 0) {
+			rc = yp_block_delete(st->yp, (int64_t)s->id);
+			if (rc == 0)
+				rc = yp_commit(st->yp);
+			else
+				yp_rollback(st->yp);
+		}
+		if (rc && keep_on_error)
+			return rc;
+	}
+	alloc_release(&st->alloc, &s->charge);
+	slab_remove(&st->slabs, s);
+	return rc;
+}
+
+/* Remove slab s if it is empty, unless it is the node's only slab: one empty slab is kept warm, so that
+ * a node whose small variables come and go does not make and remove a 4 MiB block (and fault its pages
+ * in again) every time.  A slab that never got its row goes anyway.  Its row goes in a transaction of its
+ * own (a failure is logged: the next start removes a slab no extent points into), then its shm object
+ * and its charge.  Returns whether it went. */
+bool store_slab_maybe_free(struct store *st, struct slab *s)
+{
+	char name[SHM_NAME_MAX];
+	int rc;
+
+	if (s->nobjs != 0 || (st->slabs.n <= 1 && s->in_yp))
+		return false;
+	snprintf(name, sizeof(name), "%s", s->shm_name);
+	rc = store_slab_remove(st, s, false);
+	if (rc)
+		store_logf(st, "could not remove the row of empty slab %s (%s); the next start will", name,
+			   strerror(-rc));
+	return true;
+}
+
+void store_maybe_free(struct store *st, struct obj *o)
+{
+	if (o->unlinked && o->nlookup == 0 && o->nopen == 0 && !o->waiters)
+		ns_free(st, o);
+}
+
+/* Take o out of the namespace in memory; the caller has written the YP already. */
+void store_mark_unlinked(struct store *st, struct obj *o)
+{
+	struct obj *dir = o->parent;
+
+	if (o->kind == OBJ_DIR && dir)
+		dir->nsubdirs--;
+	if (dir)
+		ns_unlink(st, o);
+	o->unlinked = true;
+}
+
+static void link_child(struct store *st, struct obj *dir, struct obj *o)
+{
+	ns_link(st, dir, o, NULL);
+	if (o->kind == OBJ_DIR)
+		dir->nsubdirs++;
+	dir->modified_ns = store_now_ns();
+}
+
+/* A directory in which names may be made or removed: vars/ or below it. */
+static int writable_dir(struct store *st, uint64_t id, struct obj **out)
+{
+	struct obj *dir = ns_by_id(st, id);
+
+	if (!dir || dir->unlinked)
+		return -ENOENT;
+	if (dir->kind != OBJ_DIR)
+		return -ENOTDIR;
+	if (dir->id == STORE_ROOT_ID)
+		return -EPERM;
+	*out = dir;
+	return 0;
+}
+
+bool store_may_create(struct store *st, uint64_t dir, uint32_t uid, uint32_t gid, const uint32_t *groups,
+		      size_t ngroups)
+{
+	unsigned bits = 03; /* other */
+	struct obj *d;
+	bool ok;
+
+	if (uid == 0)
+		return true;
+	pthread_mutex_lock(&st->lock);
+	d = ns_by_id(st, dir);
+	if (d && uid == d->uid)
+		bits = 0300;
+	else if (d && gid == d->gid)
+		bits = 030;
+	for (size_t i = 0; d && bits == 03 && i < ngroups; i++)
+		if (groups[i] == d->gid)
+			bits = 030;
+	ok = d && d->kind == OBJ_DIR && (d->mode & bits) == bits;
+	pthread_mutex_unlock(&st->lock);
+	return ok;
+}
+
+bool store_under_shards(struct store *st, const struct obj *dir)
+{
+	struct obj *shards = st->shards_id ? ns_by_id(st, st->shards_id) : NULL;
+
+	return shards && ns_is_ancestor(shards, dir);
+}
+
+static int check_name(struct store *st, const char *name)
+{
+	char why[128];
+	int rc = names_check_leaf(name, why, sizeof(why));
+
+	if (rc == -EINVAL)
+		store_logf(st, "refused name \"%.64s\": %s", name, why);
+	return rc;
+}
+
+int store_lookup(struct store *st, uint64_t parent, const char *name, struct store_attr *out)
+{
+	struct obj *dir, *o;
+	int rc = 0;
+
+	if (strlen(name) > NAMES_LEAF_MAX)
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&st->lock);
+	dir = ns_by_id(st, parent);
+	if (!dir || dir->unlinked)
+		rc = -ENOENT;
+	else if (dir->kind != OBJ_DIR)
+		rc = -ENOTDIR;
+	else if (!(o = ns_child(st, dir, name)) &&
+		 !(strcmp(name, "local") == 0 && dir->parent && dir->parent->id == st->shards_id &&
+		   (o = ns_child(st, dir, st->node)))) /* shards/NAME/local: this node's piece */
+		rc = -ENOENT;
+	else {
+		o->nlookup++;
+		store_attr_of(o, out);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int store_getattr(struct store *st, uint64_t id, struct store_attr *out)
+{
+	struct obj *o;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->lock);
+	o = ns_by_id(st, id);
+	if (o)
+		store_attr_of(o, out);
+	else
+		rc = -ENOENT;
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+void store_forget(struct store *st, uint64_t id, uint64_t nlookup)
+{
+	struct obj *o;
+
+	pthread_mutex_lock(&st->lock);
+	o = ns_by_id(st, id);
+	if (o) {
+		o->nlookup = nlookup > o->nlookup ? 0 : o->nlookup - nlookup;
+		store_maybe_free(st, o);
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+int store_mkdir(struct store *st, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		uint32_t gid, struct store_attr *out)
+{
+	struct yp_obj row = { 0 };
+	struct obj *dir, *o;
+	int64_t now = store_now_ns();
+	int rc = check_name(st, name);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&st->lock);
+	rc = writable_dir(st, parent, &dir);
+	if (rc == 0 && store_under_shards(st, dir))
+		rc = -EPERM; /* shards/ holds what the shard verb makes */
+	if (rc)
+		goto out_unlock;
+	if (ns_child(st, dir, name)) {
+		rc = -EEXIST;
+		goto out_unlock;
+	}
+	row = (struct yp_obj){ .parent = (int64_t)dir->id, .name = name, .kind = "dir", .state = "sealed",
+			       .scope = "any", .node = st->node_id, .mode = mode & 07777, .uid = uid, .gid = gid,
+			       .created_ns = now, .modified_ns = now };
+	rc = yp_obj_insert(st->yp, &row);
+	if (rc)
+		goto out_unlock;
+	o = ns_new(st, (uint64_t)row.id, OBJ_DIR, name);
+	if (!o) {
+		yp_obj_delete(st->yp, row.id);
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	o->state = OBJ_SEALED;
+	o->mode = mode & 07777;
+	o->uid = uid;
+	o->gid = gid;
+	o->created_ns = o->modified_ns = now;
+	link_child(st, dir, o);
+	o->nlookup++;
+	store_attr_of(o, out);
+out_unlock:
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int store_rmdir(struct store *st, uint64_t parent, const char *name)
+{
+	struct obj *dir, *o;
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	rc = writable_dir(st, parent, &dir);
+	if (rc)
+		goto out_unlock;
+	o = ns_child(st, dir, name);
+	if (!o)
+		rc = -ENOENT;
+	else if (o->kind != OBJ_DIR)
+		rc = -ENOTDIR;
+	else if (o->nchildren)
+		rc = -ENOTEMPTY;
+	else
+		rc = yp_obj_delete(st->yp, (int64_t)o->id);
+	if (rc)
+		goto out_unlock;
+	store_mark_unlinked(st, o);
+	o->data_gone = true;
+	dir->modified_ns = store_now_ns();
+	store_maybe_free(st, o);
+out_unlock:
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* Write the YP side of removing o's name (inside the caller's transaction): rows gone when nothing has o
+ * open, else state 'deleted' with no parent until the last close. */
+static int unlink_rows(struct store *st, struct obj *o)
+{
+	struct yp_obj row;
+
+	if (o->nopen == 0 && !o->waiters)
+		return store_drop_rows(st, o);
+	store_fill_yp(o, &row);
+	row.parent = 0;
+	row.state = "deleted";
+	return yp_obj_update(st->yp, &row);
+}
+
+/* Memory side of removing a variable's name, after the commit. */
+static void unlink_var(struct store *st, struct obj *o)
+{
+	store_mark_unlinked(st, o);
+	if (o->nopen == 0 && !o->waiters) {
+		o->data_gone = true; /* rows are gone already */
+		store_free_bytes(st, o);
+	}
+	store_maybe_free(st, o);
+}
+
+/* Remove variable o's name: rows and memory, as unlink(2) does.  Lock held. */
+int store_unlink_locked(struct store *st, struct obj *o)
+{
+	struct obj *dir = o->parent;
+	int rc = yp_begin(st->yp);
+
+	if (rc)
+		return rc;
+	rc = unlink_rows(st, o);
+	if (rc) {
+		yp_rollback(st->yp);
+		return rc;
+	}
+	rc = yp_commit(st->yp);
+	if (rc)
+		return rc;
+	if (dir)
+		dir->modified_ns = store_now_ns();
+	unlink_var(st, o);
+	return 0;
+}
+
+int store_unlink(struct store *st, uint64_t parent, const char *name)
+{
+	struct obj *dir, *o;
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	rc = writable_dir(st, parent, &dir);
+	if (rc)
+		goto out_unlock;
+	o = ns_child(st, dir, name);
+	if (!o)
+		rc = -ENOENT;
+	else if (o->kind == OBJ_DIR)
+		rc = -EISDIR;
+	else if (o->owner)
+		rc = -EBUSY; /* reserved: it ends with its owner */
+	else
+		rc = store_unlink_locked(st, o);
+out_unlock:
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+static int rename_check(struct store *st, struct obj *o, struct obj *dst, struct obj *target, unsigned flags)
+{
+	if (target && (flags & RENAME_NOREPLACE))
+		return -EEXIST;
+	if (o->owner || (target && target->owner))
+		return -EBUSY; /* a reserved variable keeps its name until its owner ends */
+	if (o->kind == OBJ_DIR && ns_is_ancestor(o, dst))
+		return -EINVAL;
+	if (!target)
+		return 0;
+	if (o->kind == OBJ_DIR && target->kind != OBJ_DIR)
+		return -ENOTDIR;
+	if (o->kind != OBJ_DIR && target->kind == OBJ_DIR)
+		return -EISDIR;
+	if (target->kind == OBJ_DIR && target->nchildren)
+		return -ENOTEMPTY;
+	(void)st;
+	return 0;
+}
+
+int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t newparent, const char *newname,
+		 unsigned flags)
+{
+	struct obj *src, *dst, *o, *target;
+	struct yp_obj row;
+	char *copy = NULL;
+	int rc;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return -EINVAL;
+	rc = check_name(st, newname);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&st->lock);
+	rc = writable_dir(st, parent, &src);
+	if (rc == 0)
+		rc = writable_dir(st, newparent, &dst);
+	if (rc == 0 && (store_under_shards(st, src) || store_under_shards(st, dst)))
+		rc = -EPERM;
+	if (rc)
+		goto out_unlock;
+	o = ns_child(st, src, name);
+	if (!o) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	target = ns_child(st, dst, newname);
+	if (target == o)
+		goto out_unlock;
+	rc = rename_check(st, o, dst, target, flags);
+	if (rc)
+		goto out_unlock;
+	copy = strdup(newname);
+	if (!copy) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	rc = yp_begin(st->yp);
+	if (rc)
+		goto out_unlock;
+	if (target)
+		rc = target->kind == OBJ_DIR ? yp_obj_delete(st->yp, (int64_t)target->id) : unlink_rows(st, target);
+	if (rc == 0) {
+		store_fill_yp(o, &row);
+		row.parent = (int64_t)dst->id;
+		row.name = newname;
+		rc = yp_obj_update(st->yp, &row);
+	}
+	if (rc) {
+		yp_rollback(st->yp);
+		goto out_unlock;
+	}
+	rc = yp_commit(st->yp);
+	if (rc)
+		goto out_unlock;
+	if (target && target->kind == OBJ_DIR) {
+		store_mark_unlinked(st, target);
+		target->data_gone = true;
+		store_maybe_free(st, target);
+	} else if (target) {
+		unlink_var(st, target);
+	}
+	if (o->kind == OBJ_DIR)
+		src->nsubdirs--;
+	ns_unlink(st, o);
+	free(o->name);
+	o->name = copy;
+	copy = NULL;
+	src->modified_ns = store_now_ns();
+	link_child(st, dst, o);
+out_unlock:
+	pthread_mutex_unlock(&st->lock);
+	free(copy);
+	return rc;
+}
+
+/* Truncate a variable being written (SETATTR size, open with O_TRUNC).  Called with the lock held. */
+int store_truncate_locked(struct store *st, struct obj *o, uint64_t size)
+{
+	uint64_t old_charge = o->charge;
+	int rc;
+
+	if (o->mut)
+		return -EPERM; /* a mutable object's size is fixed at creation */
+	if (o->state == OBJ_SEALED || o->sealing)
+		return -EROFS;
+	if (o->fd < 0)
+		return -EBADF;
+	rc = alloc_resize(&st->alloc, &o->charge, size);
+	if (rc)
+		return rc;
+	if (ftruncate(o->fd, (off_t)size) < 0) {
+		rc = -errno;
+		alloc_resize(&st->alloc, &o->charge, old_charge); /* we hold the lock: the pages are still free */
+		return rc;
+	}
+	o->size = size;
+	o->modified_ns = store_now_ns();
+	return 0;
+}
+
+int store_setattr(struct store *st, uint64_t id, const struct store_setattr *sa, struct store_attr *out)
+{
+	struct obj *o;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->lock);
+	o = ns_by_id(st, id);
+	if (!o) {
+		rc = -ENOENT;
+		goto out_unlock;
+	}
+	if (o->id == STORE_ROOT_ID && (sa->set & (STORE_SET_MODE | STORE_SET_UID | STORE_SET_GID))) {
+		rc = -EPERM;
+		goto out_unlock;
+	}
+	if (sa->set & STORE_SET_SIZE) {
+		if (o->kind == OBJ_DIR)
+			rc = -EISDIR;
+		else if (o->owner && !(st->owner_member && st->owner_member(st->owner_arg, o->owner, sa->pid)))
+			rc = -EBUSY; /* reserved: as for opens, only its owner writes it */
+		else /* even to the known size: passthrough writes may have grown the block past it */
+			rc = store_truncate_locked(st, o, sa->size);
+		if (rc)
+			goto out_unlock;
+	}
+	if (sa->set & STORE_SET_MODE)
+		o->mode = sa->mode & (o->kind == OBJ_VAR ? STORE_VAR_MODE_BITS : 07777);
+	if (sa->set & STORE_SET_UID)
+		o->uid = sa->uid;
+	if (sa->set & STORE_SET_GID)
+		o->gid = sa->gid;
+	o->modified_ns = (sa->set & STORE_SET_MTIME) ? sa->mtime_ns : store_now_ns();
+	if (!o->unlinked)
+		rc = store_persist(st, o);
+	if (rc == 0)
+		store_attr_of(o, out);
+out_unlock:
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int store_dir_list(struct store *st, uint64_t dir_id, uint64_t **ids, size_t *n)
+{
+	struct obj *dir;
+	uint64_t *list = NULL;
+	size_t i = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->lock);
+	dir = ns_by_id(st, dir_id);
+	if (!dir || dir->unlinked) {
+		rc = -ENOENT;
+	} else if (dir->kind != OBJ_DIR) {
+		rc = -ENOTDIR;
+	} else {
+		list = malloc((dir->nchildren ? dir->nchildren : 1) * sizeof(*list));
+		if (!list)
+			rc = -ENOMEM;
+		for (struct obj *c = dir->first_child; list && c; c = c->next_sib)
+			list[i++] = c->id;
+	}
+	pthread_mutex_unlock(&st->lock);
+	*ids = list;
+	*n = i;
+	return rc;
+}
+
+int store_dir_entry(struct store *st, uint64_t dir, uint64_t child, char *name, size_t namelen,
+		    struct store_attr *out, bool lookup)
+{
+	struct obj *o;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->lock);
+	o = ns_by_id(st, child);
+	if (!o || !o->parent || o->parent->id != dir) {
+		rc = -ENOENT;
+	} else {
+		snprintf(name, namelen, "%s", o->name);
+		store_attr_of(o, out);
+		if (lookup)
+			o->nlookup++;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+void store_statfs(struct store *st, uint64_t *capacity, uint64_t *used, uint64_t *objects)
+{
+	alloc_totals(&st->alloc, capacity, used);
+	pthread_mutex_lock(&st->lock);
+	*objects = st->nvars;
+	pthread_mutex_unlock(&st->lock);
+}
+
+const char *store_node_name(const struct store *st)
+{
+	return st->node;
+}

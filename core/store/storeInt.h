@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* storeInt.h -- what store.c, ns.c and recover.c share: the in-memory object and the store itself.
+ *
+ * Locking: one mutex, store->lock, guards the namespace, every struct obj field, the slabs and the YP
+ * handle.  Data moves (pread/pwrite on a block fd, hashing at seal, copying a small variable into a slab)
+ * happen outside it: an open handle keeps the object and its fd alive, so nobody frees them underneath.
+ * Reads of a packed object take store->slab_lock for reading instead, and look up its slab and offset
+ * under it; whoever moves a packed object (defragment) holds store->lock and takes slab_lock for writing
+ * only to switch obj->slab and obj->offset, after the copy and the commit.  So a reader sees the old
+ * place or the new one, whole, and the old place is given back only once no reader can be in it.  Lock
+ * order: store->lock, then slab_lock; a reader holding slab_lock takes nothing else.
+ *
+ * Lifetime of a struct obj: it exists while it is linked in the namespace (parent != NULL, or it is the
+ * root), or the kernel holds lookup references (nlookup), or handles are open (nopen).  Its bytes (its
+ * shm block, or its pages in a slab) and YP row go when it is unlinked and nopen reaches 0 (release_data);
+ * the struct itself when nlookup also reaches 0 (maybe_free). */
+#ifndef FABRIC_CORE_STOREINT_H
+#define FABRIC_CORE_STOREINT_H
+
+#include <pthread.h>
+
+#include "core/store/alloc.h"
+#include "core/os/hash.h"
+#include "core/text/names.h"
+#include "core/os/shm.h"
+#include "core/store/slab.h"
+#include "core/store/store.h"
+
+struct yp;
+struct yp_obj;
+
+enum obj_kind { OBJ_DIR, OBJ_VAR };
+
+/* A variable's permission bits never include setuid or setgid: the kernel leaves dropping them at a write
+ * to the file system (FUSE_HANDLE_KILLPRIV_V2, fs/passthrough.c), and with none kept there is nothing to
+ * drop, also for writes that go straight to the shm block. */
+#define STORE_VAR_MODE_BITS 01777
+enum obj_state { OBJ_WRITING, OBJ_SEALED };
+
+struct waiter {
+	void (*wake)(void *arg, int rc, struct store_handle *h);
+	void *arg;
+	int flags;
+	pid_t pid;
+	int rc;                 /* filled when the variable is sealed or dropped */
+	struct store_handle *h; /* the handle opened for it at seal */
+	struct waiter *next;
+};
+
+struct store_handle {
+	struct obj *o;
+	bool writer;
+	pid_t pid;  /* thread that opened it */
+	pid_t tgid; /* its process, looked up when first needed (0 until then) */
+	pid_t bad_closer; /* the last close (FLUSH) came from this process dying badly; 0: it did not */
+	int bad_code;     /* that process's exit code, as waitpid(2) reports it */
+	struct store_handle *next;
+};
+
+struct obj {
+	uint64_t id;
+	enum obj_kind kind;
+	enum obj_state state;
+	struct obj *parent; /* NULL: the root, or unlinked */
+	bool unlinked;      /* its name is gone; its data stays while handles are open */
+	bool data_gone;     /* block removed and YP row deleted */
+	char *name;
+	struct obj *by_name_next, *by_id_next; /* hash chains */
+	struct obj *first_child, *prev_sib, *next_sib;
+	uint64_t nchildren, nsubdirs;
+
+	uint32_t mode, uid, gid; /* mode without type bits */
+	int64_t created_ns, modified_ns, sealed_ns;
+	uint64_t size;
+	char *type, *doc, *scope;
+	char xxh3[HASH_HEX_LEN + 1]; /* "" until sealed */
+
+	/* variables: where the bytes are.  A dedicated variable (every one while it is written) has a block
+	 * of its own: block_id and shm_name are that block, byte 0 is its byte 0, fd is open while nopen > 0
+	 * (read-only once sealed), charge is what the allocator holds for it.  A packed one (moved into a slab
+	 * at seal, see store_io.c) has block_id and shm_name of its slab, its bytes at offset, fd -1 and no
+	 * charge of its own (the slab is charged).  packed is set once, at seal, while no other handle is
+	 * open, so a handle's owner may read it without the lock; slab and offset change under slab_lock. */
+	uint64_t block_id;
+	char shm_name[SHM_NAME_MAX];
+	int fd;
+	uint64_t charge;
+	bool packed;
+	struct slab *slab;
+	uint64_t offset;
+
+	uint64_t nlookup;
+	unsigned nopen, nwriters;
+	bool sealing; /* the last writer is gone: the hash is being taken, the bytes maybe packed */
+	bool mut;     /* a mutable object (store_mutable): state SEALED, but written in place */
+	bool doomed;  /* drop instead of seal */
+	uint64_t owner;   /* reserved for this owner (store_reserve): 0 when free, and once the owner ended */
+	bool owner_wrote; /* one of the owner's processes opened it for writing */
+	struct store_handle *handles;
+	struct waiter *waiters;
+};
+
+struct store {
+	pthread_mutex_t lock;
+	struct yp *yp;
+	struct alloc alloc;
+	char node[NAMES_NODE_MAX + 1];
+	int64_t node_id;
+	uint64_t shards_id; /* the id of shards/ (made at the first start that lacks it) */
+	char prefix[SHM_NAME_MAX];
+	uint64_t next_block;
+	void (*log)(const char *msg);
+	void (*name_changed)(void *arg, uint64_t parent, const char *name);
+	void *name_changed_arg;
+
+	struct slab_set slabs;
+	pthread_rwlock_t slab_lock; /* see "Locking" above */
+	uint64_t slab_threshold;    /* variables smaller than this are packed at seal: STORE_SLAB_THRESHOLD */
+	bool lease_warned;          /* the lease probe failed once and said so (store_io.c) */
+
+	bool (*owner_member)(void *arg, uint64_t owner, pid_t pid); /* store_owner_hook */
+	void *owner_arg;
+
+	struct obj **by_name, **by_id; /* hash tables, nbuckets each */
+	size_t nbuckets, nobjs;
+	uint64_t nvars; /* linked variables, for statfs */
+};
+
+/* ns.c: the in-memory namespace */
+int ns_init(struct store *st);
+void ns_destroy(struct store *st);
+struct obj *ns_new(struct store *st, uint64_t id, enum obj_kind kind, const char *name);
+void ns_free(struct store *st, struct obj *o);
+struct obj *ns_by_id(struct store *st, uint64_t id);
+struct obj *ns_child(struct store *st, struct obj *dir, const char *name);
+void ns_link(struct store *st, struct obj *dir, struct obj *o, const char *name); /* name: NULL keeps */
+void ns_unlink(struct store *st, struct obj *o);
+bool ns_is_ancestor(const struct obj *a, const struct obj *o);
+
+/* store_io.c: making variables and handles */
+int store_make_var_locked(struct store *st, struct obj *dir, const char *name, uint32_t mode, uint32_t uid,
+			  uint32_t gid, struct obj **out);
+int store_new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle **out);
+
+/* store.c: helpers shared by the store's files */
+void store_fill_yp(const struct obj *o, struct yp_obj *row);
+int store_persist(struct store *st, struct obj *o);
+void store_logf(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int64_t store_now_ns(void);
+void store_attr_of(const struct obj *o, struct store_attr *out);
+void store_path(const struct obj *o, char *buf, size_t len);
+int store_drop_rows(struct store *st, struct obj *o);
+void store_free_bytes(struct store *st, struct obj *o);
+void store_release_data(struct store *st, struct obj *o);
+int store_slab_row(struct store *st, struct slab *s);
+bool store_slab_maybe_free(struct store *st, struct slab *s);
+/* Remove empty slab s: its row in a transaction of its own, then its charge and shm object.  With
+ * keep_on_error a failed row delete leaves everything as it was; without, the slab goes anyway (the next
+ * start removes a row no extent points into).  Returns the row's result.  Lock held. */
+int store_slab_remove(struct store *st, struct slab *s, bool keep_on_error);
+/* Move packed variable o to pages already reserved at off in slab d (defragment, deallocate).  Lock held. */
+int store_move_packed(struct store *st, struct obj *o, struct slab *d, uint64_t off);
+void store_maybe_free(struct store *st, struct obj *o);
+void store_mark_unlinked(struct store *st, struct obj *o);
+/* Remove variable o's name (YP and memory) as unlink(2) does; its bytes go at its last close.  Lock held. */
+int store_unlink_locked(struct store *st, struct obj *o);
+/* Is dir shards/ or below it?  Names there are made by the shard verb only.  Lock held. */
+bool store_under_shards(struct store *st, const struct obj *dir);
+/* Parse a scope for a variable on this node: canonical form into canon, or -EINVAL with why. */
+int store_scope_canon(struct store *st, const char *value, char *canon, size_t len, char *why, size_t whylen);
+int store_truncate_locked(struct store *st, struct obj *o, uint64_t size);
+
+#endif

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/* taskInt.h -- what the task module's files share (see task.h).
+ *
+ * task.c accepts, kills and forgets tasks and keeps their YP rows; task_run.c is the one thread that
+ * starts them, drains their output, sees them end and cancels the ones whose inputs will never come;
+ * task_text.c renders the files of tasks/ID/.  Everything in struct tasks and struct task is guarded by
+ * tasks->lock, except the members table (tasks->mlock, innermost: the store asks it under its own lock). */
+#ifndef FABRIC_CORE_TASKINT_H
+#define FABRIC_CORE_TASKINT_H
+
+#include <pthread.h>
+
+#include "core/os/launch.h"
+#include "core/task/task.h"
+
+#define TASK_GROUPS_MAX 256 /* supplementary groups a task keeps of its caller's */
+#define TASK_INPUTS_MAX 64  /* inputs of one task */
+
+enum task_state { T_QUEUED, T_RUNNING, T_EXITED, T_FAILED, T_KILLED, T_TIMED_OUT, T_CANCELLED, T_LOST };
+extern const char *const task_state_names[];
+
+struct task {
+	uint64_t id;
+	enum task_state state;
+	char *argv_blob; /* the words, each followed by a NUL */
+	size_t argv_len;
+	char **argv; /* NULL-terminated, pointing into argv_blob */
+	size_t argc;
+	char *inputs, *outputs, *after; /* '\n'-separated, as in the YP */
+	char *scope, *node, *placed, *why, *groups;
+	uint32_t uid, gid;
+	int64_t timeout_ms, exit_status;
+	int64_t queued_ns, started_ns, ended_ns;
+	uint64_t version;
+
+	uint64_t *out_ids; /* the reserved outputs' variable ids */
+	size_t nout;
+	/* exited: the seals of its nseal outputs (out_ids) are committed, and the YP says so.  A restart
+	 * finds a task whose end was recorded before the seals were (task_check_seals). */
+	bool outputs_sealed;
+	size_t nseal;
+
+	/* while running */
+	struct launch l;
+	bool launched, kill_requested, timed_out;
+	int out_file, err_file;
+	uint64_t out_len[2], dropped[2]; /* stdout, stderr: bytes in the capture file, and dropped */
+
+	struct task *next;
+};
+
+struct member {
+	uint64_t task;
+	bool starting; /* launch_start is under way: the id is not known yet */
+	struct launch_id id;
+};
+
+struct tasks {
+	pthread_mutex_t lock;
+	struct store *st;
+	char *state_dir, *task_dir, *mountpoint;
+	unsigned max_running, history, running, pending, finished;
+	void (*changed)(void *arg, uint64_t id);
+	void *changed_arg;
+
+	struct task *first, *last;
+
+	pthread_mutex_t mlock;
+	struct member *members; /* max_running of them; task 0: free */
+
+	pthread_t thread;
+	bool thread_started, stopping;
+	bool go; /* tasks_go: the mount is ready for programs */
+	bool cancelling; /* task_cancel_dependents is under way */
+	int wake_fd; /* eventfd: new work for the thread */
+
+	uint64_t *changed_ids; /* told to `changed` once the lock is dropped */
+	size_t nchanged, changed_cap;
+	/* outputs of ended tasks, sealed (ok) or dropped once the lock is dropped: a seal hashes every byte,
+	 * which must not hold up everybody else's tasks */
+	struct finishing {
+		uint64_t id;
+		bool ok;
+	} *fin;
+	size_t nfin, fin_cap;
+};
+
+/* task.c */
+struct task *task_find(struct tasks *t, uint64_t id);
+int task_persist(struct tasks *t, struct task *k, bool insert);
+/* Mark k's state changed: version, time, and a `changed` call once the lock is dropped. */
+void task_touch(struct tasks *t, struct task *k);
+/* Seal or drop the outputs of the tasks that ended, then tell `changed` about the touched tasks; called
+ * without the lock. */
+void task_flush_changes(struct tasks *t);
+/* End a task that never ran or has been reaped: state, reason, outputs sealed (exited) or dropped, row
+ * saved, history trimmed.  Lock held. */
+void task_end(struct tasks *t, struct task *k, enum task_state state, int64_t exit_status, const char *why);
+void task_wake(struct tasks *t);
+/* Forget the oldest finished records past the history bound (not while a queued task needs them).  Lock
+ * held; frees tasks, so no task pointer may be kept across it. */
+void task_trim(struct tasks *t);
+/* Does some queued task wait for k (after= or an input k makes)? */
+bool task_needed(struct tasks *t, const struct task *k);
+bool task_is_output(const struct task *k, const char *name);
+int64_t task_now_ns(void);
+/* The next item of a '\n'-separated list at p, copied into item (cut to len); returns where the one
+ * after it starts, or NULL at the end:  for (p = list; (p = task_item(p, buf, sizeof(buf)));) ... */
+const char *task_item(const char *p, char *item, size_t len);
+/* Where k runs (core/task/place.h): its scope= met with every input's scope, then the candidate holding most
+ * of its input bytes; *node is that node's name, why says why (or why not: -EINVAL for scopes that do
+ * not meet, -EACCES for an input scoped to a process).  Inputs gone since the spawn are left out. */
+int task_place(struct tasks *t, const struct task *k, const char **node, char *why, size_t whylen);
+/* An input's path: under vars/, or from the mount root for shards/ pieces ("shards/ctr/local"). */
+int task_resolve_input(struct store *st, const char *name, uint64_t *id, struct store_attr *a);
+
+/* Exited tasks whose outputs' seals were still in flight: record them sealed once they are; *recheck
+ * when some are not yet.  Lock held. */
+void task_check_seals(struct tasks *t, bool *recheck);
+
+/* task_run.c */
+int task_run_start(struct tasks *t);
+void task_run_stop(struct tasks *t);
+bool task_member(void *arg, uint64_t task, pid_t pid); /* store_owner_hook */
+/* k ended other than exited: cancel the queued tasks that needed it.  Lock held. */
+void task_cancel_dependents(struct tasks *t, struct task *k);
+
+/* task_text.c */
+/* The text of a small file of tasks/ID/ (cmd, status, exit, node) into a malloc'd buffer. */
+int task_text(struct tasks *t, const struct task *k, enum task_file f, char **buf, size_t *len);
+/* Path of the file holding k's stdout (which 0) or stderr (1). */
+void task_output_path(const struct tasks *t, uint64_t id, int which, char *buf, size_t len);
+/* The exit code `fabric wait` gives for a finished task. */
+int task_exit_code(const struct task *k);
+
+#endif
