@@ -2,7 +2,8 @@
 #   make            build the daemon (fs/fabricd) and the test programs
 #   make deps       apt-install the Debian packages the build, tests and mount need (when missing)
 #   make mount      build and mount a fabric at $(MOUNTPOINT) on the embedded default
-#   make test       build and run the whole suite (tests/run.sh)
+#   make test       build, check the layers and run the whole suite (tests/run.sh)
+#   make layers     check that every #include keeps to the layer order in tools/layers
 #   make sanitize   the same suite on an ASan+UBSan build
 #   make clean
 PKGS     = fuse3 sqlite3 liburing libxxhash
@@ -86,8 +87,13 @@ mount: deps all
 umount:
 	tools/fabric umount $(MOUNTPOINT)
 
-test: deps all
+test: deps all layers
 	tests/run.sh
+
+# make layers: every #include keeps to the layer order written in tools/layers (fs/ alone includes FUSE,
+# meta/ alone SQLite; core/'s rooms bottom-up text, os, store, bulk, task, ctl).
+layers:
+	@tools/layers
 
 sanitize: deps
 	$(MAKE) clean
@@ -133,4 +139,4 @@ bench: all tests/bench/fabench
 tests/bench/fabench: tests/bench/fabench.c
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-.PHONY: all deps mount umount test sanitize clean fuzz bench
+.PHONY: all deps mount umount test layers sanitize clean fuzz bench
