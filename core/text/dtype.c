@@ -14,6 +14,7 @@
  *    a live struct without it being half-overwritten by a bad string.
  */
 #include "core/text/dtype.h"
+#include "core/text/chars.h"
 #include "core/text/text.h"
 
 #include <errno.h>
@@ -57,50 +58,13 @@ static const struct scalar scalars[] = {
 };
 #define NSCALARS (sizeof(scalars) / sizeof(scalars[0]))
 
-/* ASCII-only classes: <ctype.h> follows the locale, and a type string must mean the same everywhere. */
-static int is_ws(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int is_ident_start(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-
-static size_t skip_ws(const char *s, size_t i)
-{
-	while (is_ws(s[i]))
-		i++;
-	return i;
-}
-
 /* Tokens are maximal runs of identifier characters, so "3float64" or "0x10" is one bad dimension rather
  * than a good one followed by something puzzling. */
 static size_t token_end(const char *s, size_t i)
 {
-	while (is_ident_start(s[i]) || is_digit(s[i]))
+	while (chars_is_ident_start(s[i]) || chars_is_digit(s[i]))
 		i++;
 	return i;
-}
-
-/* Describe the character at s[i] for a message; buf must hold 16 bytes. */
-static const char *show_char(char c, char *buf)
-{
-	unsigned char u = (unsigned char)c;
-
-	if (u == '\0')
-		return "end of string";
-	if (u > 0x20 && u < 0x7f)
-		snprintf(buf, 16, "'%c'", c);
-	else
-		snprintf(buf, 16, "byte 0x%02x", u);
-	return buf;
 }
 
 static const struct scalar *find_scalar(const char *tok, size_t n)
@@ -148,7 +112,7 @@ static int parse_dim(const char *s, size_t start, size_t end, uint64_t *v, char 
 	int fits = 1;
 
 	for (size_t j = start; j < end; j++)
-		if (!is_digit(s[j]))
+		if (!chars_is_digit(s[j]))
 			return text_say(err, errlen, -EINVAL,
 				    "dimension '%.*s%s' at offset %zu is not a positive decimal integer",
 				    qn, s + start, more, start);
@@ -194,7 +158,7 @@ int dtype_parse(const char *s, struct dtype *out, char *err, size_t errlen)
 			return text_say(err, errlen, -EINVAL, "control character 0x%02x at offset %zu", c, i);
 	}
 
-	i = skip_ws(s, 0);
+	i = chars_skip_blanks(s, 0);
 	if (s[i] == '\0')
 		return text_say(err, errlen, -EINVAL, "type string is empty or only whitespace");
 
@@ -203,7 +167,7 @@ int dtype_parse(const char *s, struct dtype *out, char *err, size_t errlen)
 		uint64_t v = 0;
 		int rc;
 
-		if (is_ident_start(c))
+		if (chars_is_ident_start(c))
 			break;
 		if (c == '*')
 			return text_say(err, errlen, -EINVAL,
@@ -214,10 +178,10 @@ int dtype_parse(const char *s, struct dtype *out, char *err, size_t errlen)
 			return text_say(err, errlen, -EINVAL,
 				    "sign '%c' at offset %zu; dimensions are positive decimal integers without a sign",
 				    c, i);
-		if (!is_digit(c))
+		if (!chars_is_digit(c))
 			return text_say(err, errlen, -EINVAL,
 				    "unexpected %s at offset %zu; expected a dimension or a scalar type",
-				    show_char(c, cb), i);
+				    chars_show(c, cb), i);
 
 		start = i;
 		end = token_end(s, i);
@@ -236,13 +200,13 @@ int dtype_parse(const char *s, struct dtype *out, char *err, size_t errlen)
 		}
 		t.dims[t.ndims++] = v;
 
-		i = skip_ws(s, end);
+		i = chars_skip_blanks(s, end);
 		if (s[i] != '*')
 			return text_say(err, errlen, -EINVAL,
 				    "expected '*' after the dimension at offset %zu, found %s at offset %zu",
-				    start, show_char(s[i], cb), i);
+				    start, chars_show(s[i], cb), i);
 		start = i;
-		i = skip_ws(s, i + 1);
+		i = chars_skip_blanks(s, i + 1);
 		if (s[i] == '\0')
 			return text_say(err, errlen, -EINVAL, "trailing '*' at offset %zu; a scalar type must follow it",
 				    start);
@@ -253,7 +217,7 @@ int dtype_parse(const char *s, struct dtype *out, char *err, size_t errlen)
 	sc = find_scalar(s + start, end - start);
 	if (!sc)
 		return unknown_scalar(s + start, end - start, start, err, errlen);
-	i = skip_ws(s, end);
+	i = chars_skip_blanks(s, end);
 	if (s[i] == '*')
 		return text_say(err, errlen, -EINVAL,
 			    "'*' at offset %zu after the scalar type '%s'; dimensions must come before the scalar",
@@ -261,7 +225,7 @@ int dtype_parse(const char *s, struct dtype *out, char *err, size_t errlen)
 	if (s[i] != '\0')
 		return text_say(err, errlen, -EINVAL,
 			    "unexpected %s at offset %zu after the scalar type '%s'; nothing may follow it",
-			    show_char(s[i], cb), i, sc->name);
+			    chars_show(s[i], cb), i, sc->name);
 
 	if (over == 1)
 		return text_say(err, errlen, -EOVERFLOW, "dimension at offset %zu does not fit in 64 bits", over_at);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/text/chars.h"
 #include "core/text/names.h"
 #include "core/text/text.h"
 
@@ -37,12 +38,6 @@ int names_check_leaf(const char *name, char *why, size_t whylen)
 	return 0;
 }
 
-static int node_char(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-	       c == '-';
-}
-
 int names_check_node(const char *name)
 {
 	size_t len = strlen(name);
@@ -50,7 +45,7 @@ int names_check_node(const char *name)
 	if (len == 0 || len > NAMES_NODE_MAX)
 		return -EINVAL;
 	for (const char *p = name; *p; p++)
-		if (!node_char((unsigned char)*p))
+		if (!chars_is_node(*p))
 			return -EINVAL;
 	return 0;
 }
@@ -63,7 +58,7 @@ void names_default_node(char *buf, size_t len)
 	if (gethostname(host, sizeof(host) - 1) < 0)
 		host[0] = '\0';
 	for (const char *p = host; *p && *p != '.' && n < NAMES_NODE_MAX && n + 1 < len; p++)
-		buf[n++] = node_char((unsigned char)*p) ? *p : '-';
+		buf[n++] = chars_is_node(*p) ? *p : '-';
 	buf[n] = '\0';
 	if (n == 0)
 		snprintf(buf, len, "local");

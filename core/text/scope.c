@@ -23,6 +23,7 @@
 #include "core/text/scope.h"
 
 #include "core/text/names.h"
+#include "core/text/chars.h"
 #include "core/text/text.h"
 
 #include <errno.h>
@@ -49,52 +50,10 @@ struct work {
 	struct scope_term t[WORK_MAX];
 };
 
-/* ASCII-only classes: <ctype.h> follows the locale, and a scope must mean the same everywhere. */
-static bool is_ws(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* names_check_node()'s class; duplicated (not called) so this module links on its own. */
-static bool is_node_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' || c == '-';
-}
-
 /* Where a term may end: the end of the string, the ',' before the next term, or whitespace before either. */
 static bool is_term_end(char c)
 {
-	return c == '\0' || c == ',' || is_ws(c);
-}
-
-static size_t skip_ws(const char *s, size_t i)
-{
-	while (is_ws(s[i]))
-		i++;
-	return i;
-}
-
-/* Describe the character at s[i] for a message; buf must hold 16 bytes. */
-static const char *show_char(char c, char *buf)
-{
-	unsigned char u = (unsigned char)c;
-
-	if (u == '\0')
-		return "end of string";
-	if (u == ' ')
-		return "space";
-	if (u == '\t')
-		return "tab";
-	if (u > 0x20 && u < 0x7f)
-		snprintf(buf, 16, "'%c'", c);
-	else
-		snprintf(buf, 16, "byte 0x%02x", u);
-	return buf;
+	return c == '\0' || c == ',' || chars_is_blank(c);
 }
 
 /* Terms */
@@ -104,7 +63,7 @@ static bool node_ok(const char *node, size_t n)
 	if (n == 0 || n > SCOPE_NODE_MAX)
 		return false;
 	for (size_t k = 0; k < n; k++)
-		if (!is_node_char(node[k]))
+		if (!chars_is_node(node[k]))
 			return false;
 	return true;
 }
@@ -351,13 +310,13 @@ static int bad_node_char(const char *s, size_t i, char *err, size_t errlen)
 {
 	char cb[16];
 
-	if (is_ws(s[i]))
+	if (chars_is_blank(s[i]))
 		return text_say(err, errlen, -EINVAL,
 			    "%s at offset %zu inside a scope term; whitespace is allowed only around ',' and at the ends",
-			    show_char(s[i], cb), i);
+			    chars_show(s[i], cb), i);
 	return text_say(err, errlen, -EINVAL,
 		    "%s at offset %zu is not allowed in a node name (letters, digits, '_' and '-' only)",
-		    show_char(s[i], cb), i);
+		    chars_show(s[i], cb), i);
 }
 
 /* Read a pid or tid (what) at *ip, up to the next '/', ',', whitespace or end, so "5x", "-5" or "0x10"
@@ -372,19 +331,19 @@ static int parse_id(const char *s, size_t *ip, const char *what, pid_t *out, cha
 		end++;
 	n = end - start;
 	if (n == 0) {
-		if (is_ws(s[start]))
+		if (chars_is_blank(s[start]))
 			return text_say(err, errlen, -EINVAL,
 				    "%s at offset %zu inside a scope term; whitespace is allowed only around ',' and at the ends",
-				    show_char(s[start], cb), start);
+				    chars_show(s[start], cb), start);
 		return text_say(err, errlen, -EINVAL, "missing %s at offset %zu, found %s; a %s is a positive decimal number",
-			    what, start, show_char(s[start], cb), what);
+			    what, start, chars_show(s[start], cb), what);
 	}
 	if (s[start] == '-' || s[start] == '+')
 		return text_say(err, errlen, -EINVAL,
 			    "%s '%.*s%s' at offset %zu has a sign; a %s is a positive decimal number without one",
 			    what, quote_len(n), s + start, quote_more(n), start, what);
 	for (size_t k = start; k < end; k++)
-		if (!is_digit(s[k]))
+		if (!chars_is_digit(s[k]))
 			return text_say(err, errlen, -EINVAL, "%s '%.*s%s' at offset %zu is not a decimal number",
 				    what, quote_len(n), s + start, quote_more(n), start);
 	if (n == 1 && s[start] == '0')
@@ -417,19 +376,19 @@ static int parse_term(const char *s, size_t *ip, struct scope_term *t, bool *in_
 	for (;;) {
 		start = i;
 		end = start;
-		while (is_node_char(s[end]))
+		while (chars_is_node(s[end]))
 			end++;
 		if (end == start)
 			return text_say(err, errlen, -EINVAL,
 				    "unexpected %s at offset %zu; expected a scope (" KNOWN_KINDS ")",
-				    show_char(s[start], cb), start);
+				    chars_show(s[start], cb), start);
 		if (!word_is(s, start, end, "union"))
 			break;
 		if (s[end] != ':')
 			return text_say(err, errlen, -EINVAL,
 				    "'union' at offset %zu needs ':' and a list of scopes, as union:S1,S2", start);
 		*in_union = true;
-		i = skip_ws(s, end + 1);
+		i = chars_skip_blanks(s, end + 1);
 		if (s[i] == '\0' || s[i] == ',')
 			return text_say(err, errlen, -EINVAL, "'union:' at offset %zu lists no scopes", start);
 	}
@@ -450,7 +409,7 @@ static int parse_term(const char *s, size_t *ip, struct scope_term *t, bool *in_
 	if (t->kind == SCOPE_ANY) {
 		if (!is_term_end(s[end]))
 			return text_say(err, errlen, -EINVAL, "'any' at offset %zu takes no argument; found %s after it",
-				    start, show_char(s[end], cb));
+				    start, chars_show(s[end], cb));
 		*ip = end;
 		return 0;
 	}
@@ -460,10 +419,10 @@ static int parse_term(const char *s, size_t *ip, struct scope_term *t, bool *in_
 
 	i = end + 1;
 	end = i;
-	while (is_node_char(s[end]))
+	while (chars_is_node(s[end]))
 		end++;
 	if (end == i) {
-		if (is_term_end(s[i]) && !is_ws(s[i]))
+		if (is_term_end(s[i]) && !chars_is_blank(s[i]))
 			return text_say(err, errlen, -EINVAL, "missing node name at offset %zu; %s needs one, as %s", i,
 				    kinds[k].name, form);
 		if (s[i] == '/')
@@ -483,7 +442,7 @@ static int parse_term(const char *s, size_t *ip, struct scope_term *t, bool *in_
 				    i, t->node, t->node);
 	} else {
 		if (s[i] != '/') {
-			if (is_term_end(s[i]) && !is_ws(s[i]))
+			if (is_term_end(s[i]) && !chars_is_blank(s[i]))
 				return text_say(err, errlen, -EINVAL, "%s:%s at offset %zu needs '/' and a pid, as %s",
 					    kinds[k].name, t->node, start, form);
 			return bad_node_char(s, i, err, errlen);
@@ -538,7 +497,7 @@ int scope_parse(const char *s, struct scope *out, char *err, size_t errlen)
 			return text_say(err, errlen, -EINVAL, "control character 0x%02x at offset %zu", c, i);
 	}
 
-	i = skip_ws(s, 0);
+	i = chars_skip_blanks(s, 0);
 	if (s[i] == '\0')
 		return text_say(err, errlen, -EINVAL,
 			    "scope string is empty or only whitespace; 'any' is the scope that allows every place");
@@ -551,17 +510,17 @@ int scope_parse(const char *s, struct scope *out, char *err, size_t errlen)
 			return rc;
 		if (++nterms <= SCOPE_MAX_TERMS)
 			term_add(&w, &t); /* at most SCOPE_MAX_TERMS: cannot fill w */
-		i = skip_ws(s, i);
+		i = chars_skip_blanks(s, i);
 		if (s[i] == '\0')
 			break;
 		if (s[i] != ',')
 			return text_say(err, errlen, -EINVAL, "unexpected %s at offset %zu; terms are separated by ','",
-				    show_char(s[i], cb), i);
+				    chars_show(s[i], cb), i);
 		if (!in_union)
 			return text_say(err, errlen, -EINVAL,
 				    "',' at offset %zu outside a union; several scopes are written union:S1,S2", i);
 		comma = i;
-		i = skip_ws(s, i + 1);
+		i = chars_skip_blanks(s, i + 1);
 		if (s[i] == '\0')
 			return text_say(err, errlen, -EINVAL, "trailing ',' at offset %zu; a scope must follow it", comma);
 		if (s[i] == ',')
