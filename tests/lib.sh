@@ -266,6 +266,24 @@ fab_setup() {
 	fi
 }
 
+# fab_public_tools: copies of tools/fabric, fabric-wait and fabric-peek that another user can run, in
+# $T/pub/tools ($PUB_TOOL, $PUB_PEEK): the checkout may sit under a directory other users cannot enter
+# (a mktemp -d, a 0700 home), so nothing a test runs as nobody is taken from it.  $T is opened to others
+# too (the mount under it is what they use).  Skips the test (77), saying why, when nobody still cannot
+# reach $T (a TMPDIR closed to others).  Call it right after fab_setup.
+fab_public_tools() {
+	chmod 755 "$T"
+	mkdir -p "$T/pub/tools"
+	cp "$FAB_TOOL" "$FAB_ROOT/tools/fabric-wait" "$FAB_ROOT/tools/fabric-peek" "$T/pub/tools/" || exit 1
+	chmod -R a+rX "$T/pub"
+	PUB_TOOL=$T/pub/tools/fabric
+	PUB_PEEK=$T/pub/tools/fabric-peek
+	if ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$PUB_TOOL"; then
+		echo "user nobody cannot reach $T (a parent directory is closed to others): set TMPDIR to an open one"
+		exit 77
+	fi
+}
+
 # fab_mount_at MNT STATE NODE [ARGS...]: mount; a failure ends the test (with the daemon's log).
 fab_mount_at() {
 	local mnt=$1 st=$2 node=$3

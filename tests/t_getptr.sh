@@ -5,6 +5,7 @@
 # Python example (mmap on the location) gives the same bytes.
 . "$(dirname "$0")/lib.sh"
 fab_setup
+fab_public_tools
 fab_mount
 V=$MNT/vars
 PEEK=$FAB_ROOT/tools/fabric-peek
@@ -23,8 +24,7 @@ eq "$(last_out)" "$(printf 'a\t5000011\t-\t%s\n%s\t100\t-\t%s\nt\t48\t3 * 4 * in
 	"$(xxh128 "$T/a")" "$V/small" "$(xxh128 "$T/small")" "$(xxh128 "$T/t")")" "fabric-peek as root"
 
 # Another user cannot open the 0600 shm objects: fabric_map falls back to the mount, same bytes.
-chmod 755 "$T"
-ok setpriv --reuid=nobody --regid=nogroup --clear-groups env FABRIC="$MNT" "$PEEK" a
+ok setpriv --reuid=nobody --regid=nogroup --clear-groups env FABRIC="$MNT" "$PUB_PEEK" a
 eq "$(last_out | cut -f4)" "$(xxh128 "$T/a")" "fabric-peek as nobody"
 
 fails "" env FABRIC="$MNT" "$PEEK" missing

@@ -7,10 +7,10 @@
 # refusal of bad input with its errno and sentence, nothing else touched; the task directory's files.
 . "$(dirname "$0")/lib.sh"
 fab_setup
+fab_public_tools # the uid tests below run as nobody, through $MNT
 fab_mount --max-tasks 2
 V=$MNT/vars
 export FABRIC=$MNT
-chmod 755 "$T" # the uid test below runs as nobody, through $MNT
 
 # spawn ARGS...: the id, or "" (and a failure recorded) when spawn refused
 spawn() {
@@ -138,7 +138,7 @@ $MNT/vars/counters
 match "$(sed -n 2p "$MNT/tasks/$si/status")" "^placed $NODE: .*node:$NODE" "placed inside the shard piece's scope"
 
 # ---- the caller's identity ----------------------------------------------------------------------------
-u=$(setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" "$FAB_TOOL" spawn out=who -- \
+u=$(setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" "$PUB_TOOL" spawn out=who -- \
 	sh -c 'id -u > who; id -g; echo "$HOME $PWD"')
 match "$u" '[0-9]+' "a non-root user spawns"
 "$FAB_TOOL" wait "$u" >/dev/null
@@ -147,14 +147,14 @@ eq "$(stat -c %u "$V/who")" 65534 "its output belongs to the caller"
 match "$(cat "$MNT/tasks/$u/stdout")" "^65534
 [^ ]+ $MNT/vars$" "gid, and the working directory is FABRIC/vars"
 fails "Operation not permitted" setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" \
-	"$FAB_TOOL" kill "$g"
+	"$PUB_TOOL" kill "$g"
 ok mkdir -m 755 "$V/rootonly"
 fails "Permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" \
-	"$FAB_TOOL" spawn out=rootonly/x -- true
+	"$PUB_TOOL" spawn out=rootonly/x -- true
 fails "Permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" \
-	"$FAB_TOOL" mutable rootonly/m 8
+	"$PUB_TOOL" mutable rootonly/m 8
 fails "Permission denied" setpriv --reuid=65534 --regid=65534 --clear-groups env FABRIC="$MNT" \
-	"$FAB_TOOL" put rootonly/f /etc/hostname
+	"$PUB_TOOL" put rootonly/f /etc/hostname
 eq "$(ls "$V/rootonly")" "" "a user cannot reserve an output, make a mutable or load where they cannot create"
 
 # ---- bad input: errno + sentence, nothing else touched ------------------------------------------------
