@@ -5,7 +5,7 @@
  *   ctl_store.c   the store's verbs: list, locate, stat, allocate, deallocate, defragment, mutable, shard
  *   ctl_bulk.c    load, checkpoint, restore (core/bulk/load.h)
  *   ctl_task.c    spawn, kill, forget, tasks (core/task/task.h)
- *   ctl_answer.c  answers: the one-sentence refusal, JSON strings
+ *   ctl_answer.c  answers: the one-sentence refusal, JSON strings, flat answers as lines or one object
  *   ctl_parse.c   a line into a struct ctl_cmd, and reading its words back
  *
  * Calls go one way, down that list: dispatch calls the verbs and the parser, the verbs call the answer
@@ -37,6 +37,8 @@ int ctl_parse_with(ctl_grammar_find *find, const char *line, size_t len, struct 
 bool ctl_grammar_takes(const struct ctl_grammar *g, const char *key, size_t keylen);
 /* The value of option key, or NULL. */
 const char *ctl_opt(const struct ctl_cmd *cmd, const char *key);
+/* A word that is a decimal number (no sign): 0, or -EINVAL for anything else (the caller says why). */
+int ctl_word_u64(const char *word, uint64_t *n);
 
 /* ---- ctl_answer.c ---- */
 
@@ -44,6 +46,16 @@ const char *ctl_opt(const struct ctl_cmd *cmd, const char *key);
 int ctl_fail(struct text *ans, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A JSON string literal of s (bytes that are not UTF-8 as Latin-1 code points). */
 int ctl_json_str(struct text *ans, const char *s);
+
+/* One named value of a flat answer: the string str, or the number num when str is NULL. */
+struct ctl_field {
+	const char *key;
+	const char *str;
+	uint64_t num;
+};
+/* A flat answer: a "key<TAB>value" line per field, or (json) one object {"key":value,...} and a newline.
+ * open: the object is left open, for the caller to add members and close it. */
+int ctl_fields(struct text *ans, bool json, bool open, const struct ctl_field *f, size_t n);
 
 /* ---- ctl.c: the table ---- */
 

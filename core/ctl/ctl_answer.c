@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* ctl_answer.c -- the shapes every verb answers in (ctlInt.h): the one-sentence refusal and JSON string
- * literals. */
+/* ctl_answer.c -- the shapes every verb answers in (ctlInt.h): the one-sentence refusal, JSON string
+ * literals, and flat answers of named values as "key<TAB>value" lines or one JSON object.
+ *
+ * A flat answer is written once as data (struct ctl_field) so that its text and JSON forms cannot drift
+ * apart: the same keys in the same order, whichever a user asks for. */
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -54,4 +57,21 @@ int ctl_json_str(struct text *ans, const char *s)
 			rc = text_printf(ans, "\\u%04x", *p);
 	}
 	return rc ? rc : text_printf(ans, "\"");
+}
+
+int ctl_fields(struct text *ans, bool json, bool open, const struct ctl_field *f, size_t n)
+{
+	int rc = json ? text_printf(ans, "{") : 0;
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (!json) {
+			rc = f[i].str ? text_printf(ans, "%s\t%s\n", f[i].key, f[i].str)
+				      : text_printf(ans, "%s\t%llu\n", f[i].key, (unsigned long long)f[i].num);
+			continue;
+		}
+		rc = text_printf(ans, "%s\"%s\":", i ? "," : "", f[i].key);
+		if (rc == 0)
+			rc = f[i].str ? ctl_json_str(ans, f[i].str) : text_printf(ans, "%llu", (unsigned long long)f[i].num);
+	}
+	return rc || !json || open ? rc : text_printf(ans, "}\n");
 }

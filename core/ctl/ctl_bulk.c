@@ -2,12 +2,19 @@
 /* ctl_bulk.c -- the control verbs that move variables between disk and the fabric (core/bulk/load.h):
  * load, checkpoint, restore.
  *
- * Every file is opened by core/bulk with the caller's identity (env->who), never the daemon's. */
+ * Every file is opened by core/bulk with the caller's identity (env->who), never the daemon's; its
+ * refusals come with a sentence of their own, which is the answer. */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/ctl/ctlInt.h"
 #include "core/store/path.h"
+
+/* core/bulk's sentence, or the errno's when it had none to give. */
+static int refused(struct text *ans, int rc, const char *why)
+{
+	return ctl_fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
+}
 
 int ctl_run_load(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
@@ -17,11 +24,9 @@ int ctl_run_load(const struct ctl_env *env, const struct ctl_cmd *cmd, struct te
 			   why, sizeof(why));
 
 	if (rc)
-		return ctl_fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
-	if (cmd->json)
-		return text_printf(ans, "{\"size\":%llu,\"xxh3\":\"%s\"}\n", (unsigned long long)res.size,
-					 res.xxh3);
-	return text_printf(ans, "size\t%llu\nxxh3\t%s\n", (unsigned long long)res.size, res.xxh3);
+		return refused(ans, rc, why);
+	const struct ctl_field f[] = { { "size", NULL, res.size }, { "xxh3", res.xxh3, 0 } };
+	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
 }
 
 /* DIR of checkpoint/restore: the argument, or STATE/checkpoint. */
@@ -42,18 +47,10 @@ int ctl_run_checkpoint(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	ck_dir(env, cmd, dir, sizeof(dir));
 	rc = load_checkpoint(env->st, &env->who, dir, &res, why, sizeof(why));
 	if (rc)
-		return ctl_fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
-	if (cmd->json) {
-		rc = text_printf(ans, "{\"dir\":");
-		if (rc == 0)
-			rc = ctl_json_str(ans, dir);
-		return rc ? rc : text_printf(ans, ",\"variables\":%llu,\"bytes_written\":%llu,\"unchanged\":%llu}\n",
-						   (unsigned long long)res.count, (unsigned long long)res.bytes,
-						   (unsigned long long)res.skipped);
-	}
-	return text_printf(ans, "dir\t%s\nvariables\t%llu\nbytes_written\t%llu\nunchanged\t%llu\n", dir,
-				 (unsigned long long)res.count, (unsigned long long)res.bytes,
-				 (unsigned long long)res.skipped);
+		return refused(ans, rc, why);
+	const struct ctl_field f[] = { { "dir", dir, 0 }, { "variables", NULL, res.count },
+				       { "bytes_written", NULL, res.bytes }, { "unchanged", NULL, res.skipped } };
+	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
 }
 
 int ctl_run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
@@ -65,25 +62,19 @@ int ctl_run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 	ck_dir(env, cmd, dir, sizeof(dir));
 	rc = load_restore(env->st, &env->who, dir, &res, report, sizeof(report), why, sizeof(why));
 	if (rc)
-		return ctl_fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
-	if (cmd->json) {
-		char *save = NULL, *first = strtok_r(report, "\n", &save);
-		rc = text_printf(ans, "{\"dir\":");
+		return refused(ans, rc, why);
+	const struct ctl_field f[] = { { "dir", dir, 0 }, { "restored", NULL, res.count },
+				       { "bytes", NULL, res.bytes }, { "present", NULL, res.skipped } };
+	rc = ctl_fields(ans, cmd->json, cmd->json, f, sizeof(f) / sizeof(f[0]));
+	if (rc || !cmd->json)
+		return rc ? rc : text_printf(ans, "%s", report);
+	/* the report's lines are "what<TAB>name<TAB>why": in JSON, one string each */
+	char *save = NULL, *first = strtok_r(report, "\n", &save);
+	rc = text_printf(ans, ",\"problems\":[");
+	for (char *l = first; rc == 0 && l; l = strtok_r(NULL, "\n", &save)) {
+		rc = text_printf(ans, "%s", l == first ? "" : ",");
 		if (rc == 0)
-			rc = ctl_json_str(ans, dir);
-		if (rc == 0)
-			rc = text_printf(ans, ",\"restored\":%llu,\"bytes\":%llu,\"present\":%llu,\"problems\":[",
-					       (unsigned long long)res.count, (unsigned long long)res.bytes,
-					       (unsigned long long)res.skipped);
-		/* the report's lines are "what<TAB>name<TAB>why" */
-		for (char *l = first; rc == 0 && l; l = strtok_r(NULL, "\n", &save)) {
-			rc = text_printf(ans, "%s", l == first ? "" : ",");
-			if (rc == 0)
-				rc = ctl_json_str(ans, l);
-		}
-		return rc ? rc : text_printf(ans, "]}\n");
+			rc = ctl_json_str(ans, l);
 	}
-	return text_printf(ans, "dir\t%s\nrestored\t%llu\nbytes\t%llu\npresent\t%llu\n%s", dir,
-				 (unsigned long long)res.count, (unsigned long long)res.bytes,
-				 (unsigned long long)res.skipped, report);
+	return rc ? rc : text_printf(ans, "]}\n");
 }

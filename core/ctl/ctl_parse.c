@@ -62,10 +62,10 @@ int ctl_parse_with(ctl_grammar_find *find, const char *line, size_t len, struct 
 {
 	const struct ctl_grammar *g;
 	char *p, *w;
-	int bad = 0;
+	int bad = 0, rc;
 	bool dd = false, after_dd = false;
 
-	memset(cmd, 0, sizeof(*cmd));
+	memset(cmd, 0, sizeof(*cmd)); /* a refused command holds nothing, so freeing it is always safe */
 	if (len && line[len - 1] == '\n')
 		len--;
 	if (len > CTL_LINE_MAX)
@@ -89,23 +89,22 @@ int ctl_parse_with(ctl_grammar_find *find, const char *line, size_t len, struct 
 		w = next_word(&p, &bad, &dd);
 	}
 	if (!w) {
-		ctl_cmd_free(cmd);
-		return text_say(err, errlen, -EINVAL, "%s",
-				bad ? "a quote is not closed" : "the line is empty; write a verb (try: help)");
+		rc = text_say(err, errlen, -EINVAL, "%s",
+			      bad ? "a quote is not closed" : "the line is empty; write a verb (try: help)");
+		goto refuse;
 	}
 	g = find(w);
 	if (!g) {
-		int rc = text_say(err, errlen, -EINVAL, "unknown verb '%.64s'; try: help", w);
-		ctl_cmd_free(cmd);
-		return rc;
+		rc = text_say(err, errlen, -EINVAL, "unknown verb '%.64s'; try: help", w);
+		goto refuse;
 	}
 	cmd->verb = g->name;
 	cmd->dashdash = -1;
 	while ((w = next_word(&p, &bad, &dd)) != NULL) {
 		char *eq = strchr(w, '=');
 		if (cmd->argc + cmd->nopts >= CTL_ARGS_MAX) {
-			ctl_cmd_free(cmd);
-			return text_say(err, errlen, -EINVAL, "too many words (more than %s)", CTL_ARGS_MAX_TEXT);
+			rc = text_say(err, errlen, -EINVAL, "too many words (more than %s)", CTL_ARGS_MAX_TEXT);
+			goto refuse;
 		}
 		if (dd && !after_dd) { /* the rest are a program's words, whatever they look like */
 			after_dd = true;
@@ -116,9 +115,8 @@ int ctl_parse_with(ctl_grammar_find *find, const char *line, size_t len, struct 
 			*eq = '\0';
 			for (int i = 0; i < cmd->nopts; i++) {
 				if (strcmp(cmd->opt_key[i], w) == 0) {
-					int rc = text_say(err, errlen, -EINVAL, "option %s= is given twice", w);
-					ctl_cmd_free(cmd);
-					return rc;
+					rc = text_say(err, errlen, -EINVAL, "option %s= is given twice", w);
+					goto refuse;
 				}
 			}
 			cmd->opt_key[cmd->nopts] = w;
@@ -128,15 +126,17 @@ int ctl_parse_with(ctl_grammar_find *find, const char *line, size_t len, struct 
 		}
 	}
 	if (bad) {
-		ctl_cmd_free(cmd);
-		return text_say(err, errlen, -EINVAL, "a quote is not closed");
+		rc = text_say(err, errlen, -EINVAL, "a quote is not closed");
+		goto refuse;
 	}
 	if (cmd->argc < g->min_args || cmd->argc > g->max_args) {
-		int rc = text_say(err, errlen, -EINVAL, "wrong number of arguments; usage: %s", g->usage);
-		ctl_cmd_free(cmd);
-		return rc;
+		rc = text_say(err, errlen, -EINVAL, "wrong number of arguments; usage: %s", g->usage);
+		goto refuse;
 	}
 	return 0;
+refuse: /* after the sentence: it may quote a word of the copy */
+	ctl_cmd_free(cmd);
+	return rc;
 }
 
 bool ctl_grammar_takes(const struct ctl_grammar *g, const char *key, size_t keylen)
@@ -162,4 +162,12 @@ const char *ctl_opt(const struct ctl_cmd *cmd, const char *key)
 		if (strcmp(cmd->opt_key[i], key) == 0)
 			return cmd->opt_val[i];
 	return NULL;
+}
+
+int ctl_word_u64(const char *word, uint64_t *n)
+{
+	char *end;
+
+	*n = strtoull(word, &end, 10);
+	return end == word || *end || word[0] == '-' ? -EINVAL : 0;
 }

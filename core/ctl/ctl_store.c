@@ -60,21 +60,20 @@ static int list_dir(struct list_ctx *c, uint64_t dir, const char *prefix, const 
 			type[t] = '\0';
 		if (strncmp(path, filter, strlen(filter)) == 0) {
 			const char *kind = a.dir ? "dir" : a.mut ? "mutable" : "var";
+			unsigned long long size = a.dir ? 0 : (unsigned long long)a.size;
 			if (c->json) {
 				rc = text_printf(c->ans, "%s{\"name\":", c->count ? "," : "");
 				if (rc == 0)
 					rc = ctl_json_str(c->ans, path);
 				if (rc == 0)
 					rc = text_printf(c->ans, ",\"kind\":\"%s\",\"size\":%llu,\"state\":\"%s\","
-							       "\"type\":", kind, a.dir ? 0ULL : (unsigned long long)a.size,
-							       a.dir || a.sealed ? "sealed" : "writing");
+							       "\"type\":", kind, size, a.dir || a.sealed ? "sealed" : "writing");
 				if (rc == 0)
 					rc = *type ? ctl_json_str(c->ans, type) : text_printf(c->ans, "null");
 				if (rc == 0)
 					rc = text_printf(c->ans, "}");
 			} else {
-				rc = text_printf(c->ans, "%s\t%s\t%llu\t%s\n", path, kind,
-						       a.dir ? 0ULL : (unsigned long long)a.size, *type ? type : "-");
+				rc = text_printf(c->ans, "%s\t%s\t%llu\t%s\n", path, kind, size, *type ? type : "-");
 			}
 			c->count++;
 		}
@@ -177,15 +176,10 @@ int ctl_run_stat(const struct ctl_env *env, const struct ctl_cmd *cmd, struct te
 	int rc;
 
 	store_statfs(st, &cap, &used, &objects);
-	if (cmd->json)
-		rc = text_printf(ans, "{\"node\":\"%s\",\"capacity\":%llu,\"used\":%llu,\"free\":%llu,"
-				       "\"variables\":%llu", store_node_name(st), (unsigned long long)cap,
-				       (unsigned long long)used, (unsigned long long)(used > cap ? 0 : cap - used),
-				       (unsigned long long)objects);
-	else
-		rc = text_printf(ans, "node\t%s\ncapacity\t%llu\nused\t%llu\nfree\t%llu\nvariables\t%llu\n",
-				       store_node_name(st), (unsigned long long)cap, (unsigned long long)used,
-				       (unsigned long long)(used > cap ? 0 : cap - used), (unsigned long long)objects);
+	const struct ctl_field f[] = { { "node", store_node_name(st), 0 }, { "capacity", NULL, cap },
+				       { "used", NULL, used }, { "free", NULL, used > cap ? 0 : cap - used },
+				       { "variables", NULL, objects } };
+	rc = ctl_fields(ans, cmd->json, cmd->json, f, sizeof(f) / sizeof(f[0])); /* stat_block goes on */
 	if (rc == 0)
 		rc = store_block_stats(st, stat_block, &c);
 	if (rc == 0 && cmd->json)
@@ -216,7 +210,7 @@ int ctl_run_allocate(const struct ctl_env *env, const struct ctl_cmd *cmd, struc
 
 int ctl_run_deallocate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
-	char why[512] = "", *end;
+	char why[512] = "";
 	uint64_t block, moved = 0;
 	bool move = cmd->argc == 3;
 	int rc = this_node(env, cmd->argv[0], ans);
@@ -225,8 +219,7 @@ int ctl_run_deallocate(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 		return rc;
 	if (move && strcmp(cmd->argv[2], "move") != 0)
 		return ctl_fail(ans, -EINVAL, "the third word may only be `move`; usage: deallocate NODE BLOCK [move]");
-	block = strtoull(cmd->argv[1], &end, 10);
-	if (!*cmd->argv[1] || *end || cmd->argv[1][0] == '-')
+	if (ctl_word_u64(cmd->argv[1], &block))
 		return ctl_fail(ans, -EINVAL, "BLOCK is a block number as `stat` shows it, not '%s'", cmd->argv[1]);
 	rc = store_deallocate(env->st, block, move, &moved, why, sizeof(why));
 	if (rc)
@@ -245,11 +238,8 @@ int ctl_run_defragment(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	rc = store_defragment(env->st, &moved, &freed);
 	if (rc)
 		return ctl_fail(ans, rc, "defragment failed: %s; see the daemon log", strerror(-rc));
-	if (cmd->json)
-		return text_printf(ans, "{\"bytes_moved\":%llu,\"blocks_freed\":%llu}\n",
-					 (unsigned long long)moved, (unsigned long long)freed);
-	return text_printf(ans, "bytes_moved\t%llu\nblocks_freed\t%llu\n", (unsigned long long)moved,
-				 (unsigned long long)freed);
+	const struct ctl_field f[] = { { "bytes_moved", NULL, moved }, { "blocks_freed", NULL, freed } };
+	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
 }
 
 int ctl_run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
