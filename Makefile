@@ -29,7 +29,7 @@ STORE_OBJS = core/store/alloc.o core/store/slab.o core/store/ns.o core/store/sto
              core/store/store_reserve.o core/store/path.o
 BULK_OBJS  = core/bulk/load.o core/bulk/checkpoint.o
 TASK_OBJS  = core/task/place.o core/task/task.o core/task/task_run.o core/task/task_text.o
-CTL_OBJS   = core/ctl/ctl.o core/ctl/ctl_parse.o core/ctl/ctl_task.o
+CTL_OBJS   = core/ctl/ctl.o core/ctl/ctl_parse.o core/ctl/ctl_answer.o core/ctl/ctl_store.o core/ctl/ctl_bulk.o core/ctl/ctl_task.o
 CORE_OBJS  = $(TEXT_OBJS) $(OS_OBJS) $(STORE_OBJS) $(BULK_OBJS) $(TASK_OBJS) $(CTL_OBJS)
 CORE_HDRS  = $(wildcard core/*/*.h)
 META_OBJS = meta/yp.o

@@ -289,16 +289,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(body <= CTL_LINE_MAX);
 		for (size_t i = 0; i < body; i++)
 			REQUIRE(!is_ctl(data[i]) || data[i] == '\t');
-		REQUIRE(v != NULL && strcmp(v->name, c.verb) == 0);
+		REQUIRE(v != NULL && strcmp(v->g.name, c.verb) == 0);
 		REQUIRE(c.copy != NULL);
-		REQUIRE(c.argc >= v->min_args && c.argc <= v->max_args);
+		REQUIRE(c.argc >= v->g.min_args && c.argc <= v->g.max_args);
 		REQUIRE(c.argc >= 0 && c.nopts >= 0 && c.argc + c.nopts <= CTL_ARGS_MAX);
 		for (int i = 0; i < c.argc; i++)
 			check_word(c.argv[i], lo, hi);
 		for (int i = 0; i < c.nopts; i++) {
 			check_word(c.opt_key[i], lo, hi);
 			check_word(c.opt_val[i], lo, hi);
-			REQUIRE(ctl_verb_takes(v, c.opt_key[i], strlen(c.opt_key[i])));
+			REQUIRE(ctl_grammar_takes(&v->g, c.opt_key[i], strlen(c.opt_key[i])));
 			for (int j = 0; j < i; j++)
 				REQUIRE(strcmp(c.opt_key[i], c.opt_key[j]) != 0);
 		}

@@ -386,21 +386,21 @@ static void test_parse_errors(void)
 static void test_parse_options(void)
 {
 	char names[64][64], line[1024], err[512];
-	struct ctl_verb fake = { .name = "fake", .opts = "type,doc" }, none = { .name = "none", .opts = "" };
+	struct ctl_grammar fake = { .name = "fake", .opts = "type,doc" }, none = { .name = "none", .opts = "" };
 	struct ctl_cmd c;
 	int n, with_opts = 0;
 
-	/* ctl_verb_takes: whole keys only; key need not be NUL-terminated */
-	CHECK(ctl_verb_takes(&fake, "type", 4));
-	CHECK(ctl_verb_takes(&fake, "doc", 3));
-	CHECK(ctl_verb_takes(&fake, "doc=x y", 3));
-	CHECK(!ctl_verb_takes(&fake, "do", 2));
-	CHECK(!ctl_verb_takes(&fake, "typ", 3));
-	CHECK(!ctl_verb_takes(&fake, "types", 5));
-	CHECK(!ctl_verb_takes(&fake, "type,doc", 8));
-	CHECK(!ctl_verb_takes(&fake, "", 0));
-	CHECK(!ctl_verb_takes(&none, "doc", 3));
-	CHECK(!ctl_verb_takes(&none, "", 0));
+	/* ctl_grammar_takes: whole keys only; key need not be NUL-terminated */
+	CHECK(ctl_grammar_takes(&fake, "type", 4));
+	CHECK(ctl_grammar_takes(&fake, "doc", 3));
+	CHECK(ctl_grammar_takes(&fake, "doc=x y", 3));
+	CHECK(!ctl_grammar_takes(&fake, "do", 2));
+	CHECK(!ctl_grammar_takes(&fake, "typ", 3));
+	CHECK(!ctl_grammar_takes(&fake, "types", 5));
+	CHECK(!ctl_grammar_takes(&fake, "type,doc", 8));
+	CHECK(!ctl_grammar_takes(&fake, "", 0));
+	CHECK(!ctl_grammar_takes(&none, "doc", 3));
+	CHECK(!ctl_grammar_takes(&none, "", 0));
 
 	/* key=value words for verbs that take no such key are positional */
 	CHECK_RC(parse("list a=b", &c, err, sizeof(err)), 0);
@@ -424,46 +424,46 @@ static void test_parse_options(void)
 		char key[64];
 		size_t kl;
 
-		CHECK(v && strcmp(v->name, names[i]) == 0);
+		CHECK(v && strcmp(v->g.name, names[i]) == 0);
 		if (!v)
 			continue;
-		CHECK(strncmp(v->usage, v->name, strlen(v->name)) == 0);
-		CHECK(v->min_args >= 0 && v->min_args <= v->max_args && v->max_args <= CTL_ARGS_MAX);
+		CHECK(strncmp(v->g.usage, v->g.name, strlen(v->g.name)) == 0);
+		CHECK(v->g.min_args >= 0 && v->g.min_args <= v->g.max_args && v->g.max_args <= CTL_ARGS_MAX);
 		CHECK(one_line(v->help));
 		/* min_args words: parses (positional words are "p0" "p1" ..., never key=value) */
-		snprintf(line, sizeof(line), "%s", v->name);
-		for (int k = 0; k < v->min_args; k++)
+		snprintf(line, sizeof(line), "%s", v->g.name);
+		for (int k = 0; k < v->g.min_args; k++)
 			snprintf(line + strlen(line), sizeof(line) - strlen(line), " p%d", k);
 		CHECK_RC(parse(line, &c, err, sizeof(err)), 0);
-		CHECK(c.argc == v->min_args && c.nopts == 0 && strcmp(c.verb, v->name) == 0);
+		CHECK(c.argc == v->g.min_args && c.nopts == 0 && strcmp(c.verb, v->g.name) == 0);
 		ctl_cmd_free(&c);
-		if (v->min_args > 0) { /* one missing */
-			snprintf(line, sizeof(line), "%s", v->name);
-			for (int k = 0; k < v->min_args - 1; k++)
+		if (v->g.min_args > 0) { /* one missing */
+			snprintf(line, sizeof(line), "%s", v->g.name);
+			for (int k = 0; k < v->g.min_args - 1; k++)
 				snprintf(line + strlen(line), sizeof(line) - strlen(line), " p%d", k);
-			PARSE_FAILS_S(line, -EINVAL, v->usage);
+			PARSE_FAILS_S(line, -EINVAL, v->g.usage);
 		}
-		if (v->max_args < CTL_ARGS_MAX) { /* one too many */
-			snprintf(line, sizeof(line), "%s", v->name);
-			for (int k = 0; k <= v->max_args; k++)
+		if (v->g.max_args < CTL_ARGS_MAX) { /* one too many */
+			snprintf(line, sizeof(line), "%s", v->g.name);
+			for (int k = 0; k <= v->g.max_args; k++)
 				snprintf(line + strlen(line), sizeof(line) - strlen(line), " p%d", k);
-			PARSE_FAILS_S(line, -EINVAL, v->usage);
+			PARSE_FAILS_S(line, -EINVAL, v->g.usage);
 		}
-		if (!*v->opts)
+		if (!*v->g.opts)
 			continue;
 		with_opts++;
-		kl = strcspn(v->opts, ",");
-		snprintf(key, sizeof(key), "%.*s", (int)kl, v->opts);
-		CHECK(ctl_verb_takes(v, key, kl));
-		snprintf(line, sizeof(line), "json %s", v->name);
-		for (int k = 0; k < v->min_args; k++)
+		kl = strcspn(v->g.opts, ",");
+		snprintf(key, sizeof(key), "%.*s", (int)kl, v->g.opts);
+		CHECK(ctl_grammar_takes(&v->g, key, kl));
+		snprintf(line, sizeof(line), "json %s", v->g.name);
+		for (int k = 0; k < v->g.min_args; k++)
 			snprintf(line + strlen(line), sizeof(line) - strlen(line), " p%d", k);
 		{
 			size_t at = strlen(line);
 			/* an option, quoted as a shell user would */
 			snprintf(line + at, sizeof(line) - at, " %s=\"x y\"", key);
 			CHECK_RC(parse(line, &c, err, sizeof(err)), 0);
-			CHECK(c.json && c.argc == v->min_args && c.nopts == 1 && strcmp(c.opt_key[0], key) == 0 &&
+			CHECK(c.json && c.argc == v->g.min_args && c.nopts == 1 && strcmp(c.opt_key[0], key) == 0 &&
 			      strcmp(c.opt_val[0], "x y") == 0);
 			ctl_cmd_free(&c);
 			/* an empty value is a value */
@@ -480,23 +480,23 @@ static void test_parse_options(void)
 			snprintf(line + at, sizeof(line) - at, " %s=a %s=b", key, key);
 			PARSE_FAILS_S(line, -EINVAL, key);
 			/* options do not count as positional words */
-			if (v->max_args == v->min_args) {
+			if (v->g.max_args == v->g.min_args) {
 				snprintf(line + at, sizeof(line) - at, " %s=a", key);
 				CHECK_RC(parse(line, &c, err, sizeof(err)), 0);
 				ctl_cmd_free(&c);
 			}
 			/* an unknown key is a positional word */
-			if (v->max_args > v->min_args) {
+			if (v->g.max_args > v->g.min_args) {
 				snprintf(line + at, sizeof(line) - at, " zz%s=1", key);
 				CHECK_RC(parse(line, &c, err, sizeof(err)), 0);
-				CHECK(c.argc == v->min_args + 1 && c.nopts == 0);
+				CHECK(c.argc == v->g.min_args + 1 && c.nopts == 0);
 				ctl_cmd_free(&c);
 			}
 		}
 	}
 	if (!with_opts)
 		fprintf(stderr, "test_ctl: note: no verb takes key=value options yet; option parsing was checked "
-				"through ctl_verb_takes only\n");
+				"through ctl_grammar_takes only\n");
 }
 
 /* ---- ctl_run against a store ---- */

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* ctl.h -- the control file's language: one command line in, one answer out.
+/* ctl.h -- the control file's language and its verbs: one command line in, one answer out.
+ *
+ * core/ctl/ is the top room of core: the language a user speaks to /fabric/ctl, and the verbs it names
+ * (store verbs, load/checkpoint/restore, tasks), each run through the rooms below it that it drives
+ * (store, bulk, task; text for its words and answers).  Nothing in core uses it; fs/ only moves lines in
+ * and answers out.
  *
  * A user writes one line to /fabric/ctl ("locate run1/w") and reads back that command's answer on the
- * same open file.  This module knows the verbs, parses lines and runs them against a store; fs/ only
- * moves lines and answers.  Lines are words separated by blanks; a word may be quoted with "..." (with
- * \" \\ \n \t inside) to hold blanks, newlines and tabs; a word "key=value" whose key the verb knows is
- * an option; after a bare word "--" every word is positional (a task's program and its arguments).  A
- * first word "json" asks for the answer as one JSON document instead of lines.
+ * same open file.  Lines are words separated by blanks; a word may be quoted with "..." (with \" \\ \n \t
+ * inside) to hold blanks, newlines and tabs; a word "key=value" whose key the verb knows is an option;
+ * after a bare word "--" every word is positional (a task's program and its arguments).  A first word
+ * "json" asks for the answer as one JSON document instead of lines.
  *
  * Answers: on success, text, one item a line (fields separated by tabs where a field may hold blanks);
  * on failure, run returns a negative errno and the answer is one sentence saying what was wrong and how

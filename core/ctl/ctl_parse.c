@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* ctl_parse.c -- splitting a control line into verb, positional words and key=value options.
+/* ctl_parse.c -- splitting a control line into verb, positional words and key=value options, and reading
+ * a parsed command's words back.
  *
  * The parser copies the line once and cuts words in place, so words of a struct ctl_cmd need no
  * allocation each.  Quotes may open anywhere in a word (doc="layer 3" is the word `doc=layer 3`), as in a
  * shell, so users can quote the way they already do.  Everything a user can get wrong is refused with a
  * sentence that says where: this is the edge between people and the fabric, and it is fuzzed
- * (tests/fuzz_ctl.c). */
+ * (tests/fuzz_ctl.c).  It knows no verb: what a verb takes comes from the lookup it is handed, so it sits
+ * below the verb table instead of calling back into it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,14 +57,15 @@ static char *next_word(char **p, int *bad, bool *dashdash)
 	return start;
 }
 
-int ctl_parse(const char *line, size_t len, struct ctl_cmd *cmd, char *err, size_t errlen)
+int ctl_parse_with(ctl_grammar_find *find, const char *line, size_t len, struct ctl_cmd *cmd, char *err,
+		   size_t errlen)
 {
-	const struct ctl_verb *v;
+	const struct ctl_grammar *g;
 	char *p, *w;
-	int bad = 0;
+	int bad = 0, rc;
 	bool dd = false, after_dd = false;
 
-	memset(cmd, 0, sizeof(*cmd));
+	memset(cmd, 0, sizeof(*cmd)); /* a refused command holds nothing, so freeing it is always safe */
 	if (len && line[len - 1] == '\n')
 		len--;
 	if (len > CTL_LINE_MAX)
@@ -86,36 +89,34 @@ int ctl_parse(const char *line, size_t len, struct ctl_cmd *cmd, char *err, size
 		w = next_word(&p, &bad, &dd);
 	}
 	if (!w) {
-		ctl_cmd_free(cmd);
-		return text_say(err, errlen, -EINVAL, "%s",
-				bad ? "a quote is not closed" : "the line is empty; write a verb (try: help)");
+		rc = text_say(err, errlen, -EINVAL, "%s",
+			      bad ? "a quote is not closed" : "the line is empty; write a verb (try: help)");
+		goto refuse;
 	}
-	v = ctl_verb_find(w);
-	if (!v) {
-		int rc = text_say(err, errlen, -EINVAL, "unknown verb '%.64s'; try: help", w);
-		ctl_cmd_free(cmd);
-		return rc;
+	g = find(w);
+	if (!g) {
+		rc = text_say(err, errlen, -EINVAL, "unknown verb '%.64s'; try: help", w);
+		goto refuse;
 	}
-	cmd->verb = v->name;
+	cmd->verb = g->name;
 	cmd->dashdash = -1;
 	while ((w = next_word(&p, &bad, &dd)) != NULL) {
 		char *eq = strchr(w, '=');
 		if (cmd->argc + cmd->nopts >= CTL_ARGS_MAX) {
-			ctl_cmd_free(cmd);
-			return text_say(err, errlen, -EINVAL, "too many words (more than %s)", CTL_ARGS_MAX_TEXT);
+			rc = text_say(err, errlen, -EINVAL, "too many words (more than %s)", CTL_ARGS_MAX_TEXT);
+			goto refuse;
 		}
 		if (dd && !after_dd) { /* the rest are a program's words, whatever they look like */
 			after_dd = true;
 			cmd->dashdash = cmd->argc;
 			continue;
 		}
-		if (!after_dd && eq && eq != w && ctl_verb_takes(v, w, (size_t)(eq - w))) {
+		if (!after_dd && eq && eq != w && ctl_grammar_takes(g, w, (size_t)(eq - w))) {
 			*eq = '\0';
 			for (int i = 0; i < cmd->nopts; i++) {
 				if (strcmp(cmd->opt_key[i], w) == 0) {
-					int rc = text_say(err, errlen, -EINVAL, "option %s= is given twice", w);
-					ctl_cmd_free(cmd);
-					return rc;
+					rc = text_say(err, errlen, -EINVAL, "option %s= is given twice", w);
+					goto refuse;
 				}
 			}
 			cmd->opt_key[cmd->nopts] = w;
@@ -125,19 +126,48 @@ int ctl_parse(const char *line, size_t len, struct ctl_cmd *cmd, char *err, size
 		}
 	}
 	if (bad) {
-		ctl_cmd_free(cmd);
-		return text_say(err, errlen, -EINVAL, "a quote is not closed");
+		rc = text_say(err, errlen, -EINVAL, "a quote is not closed");
+		goto refuse;
 	}
-	if (cmd->argc < v->min_args || cmd->argc > v->max_args) {
-		int rc = text_say(err, errlen, -EINVAL, "wrong number of arguments; usage: %s", v->usage);
-		ctl_cmd_free(cmd);
-		return rc;
+	if (cmd->argc < g->min_args || cmd->argc > g->max_args) {
+		rc = text_say(err, errlen, -EINVAL, "wrong number of arguments; usage: %s", g->usage);
+		goto refuse;
 	}
 	return 0;
+refuse: /* after the sentence: it may quote a word of the copy */
+	ctl_cmd_free(cmd);
+	return rc;
+}
+
+bool ctl_grammar_takes(const struct ctl_grammar *g, const char *key, size_t keylen)
+{
+	for (const char *p = g->opts; *p;) {
+		size_t n = strcspn(p, ",");
+		if (n == keylen && strncmp(p, key, keylen) == 0)
+			return true;
+		p += n + (p[n] == ',');
+	}
+	return false;
 }
 
 void ctl_cmd_free(struct ctl_cmd *cmd)
 {
 	free(cmd->copy);
 	cmd->copy = NULL;
+}
+
+const char *ctl_opt(const struct ctl_cmd *cmd, const char *key)
+{
+	for (int i = 0; i < cmd->nopts; i++)
+		if (strcmp(cmd->opt_key[i], key) == 0)
+			return cmd->opt_val[i];
+	return NULL;
+}
+
+int ctl_word_u64(const char *word, uint64_t *n)
+{
+	char *end;
+
+	*n = strtoull(word, &end, 10);
+	return end == word || *end || word[0] == '-' ? -EINVAL : 0;
 }

@@ -17,10 +17,7 @@ static int no_tasks(struct text *ans)
 
 static int task_id(const char *word, uint64_t *id, struct text *ans)
 {
-	char *end;
-
-	*id = strtoull(word, &end, 10);
-	if (end == word || *end || word[0] == '-')
+	if (ctl_word_u64(word, id))
 		return ctl_fail(ans, -EINVAL, "'%s' is not a task id (a number, as spawn answered)", word);
 	return 0;
 }

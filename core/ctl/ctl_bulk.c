@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl_bulk.c -- the control verbs that move variables between disk and the fabric (core/bulk/load.h):
+ * load, checkpoint, restore.
+ *
+ * Every file is opened by core/bulk with the caller's identity (env->who), never the daemon's; its
+ * refusals come with a sentence of their own, which is the answer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/ctl/ctlInt.h"
+#include "core/store/path.h"
+
+/* core/bulk's sentence, or the errno's when it had none to give. */
+static int refused(struct text *ans, int rc, const char *why)
+{
+	return ctl_fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
+}
+
+int ctl_run_load(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	struct load_result res;
+	char why[1024] = "";
+	int rc = load_file(env->st, &env->who, cmd->argv[0], cmd->argv[1], ctl_opt(cmd, "type"), ctl_opt(cmd, "doc"), &res,
+			   why, sizeof(why));
+
+	if (rc)
+		return refused(ans, rc, why);
+	const struct ctl_field f[] = { { "size", NULL, res.size }, { "xxh3", res.xxh3, 0 } };
+	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
+}
+
+/* DIR of checkpoint/restore: the argument, or STATE/checkpoint. */
+static void ck_dir(const struct ctl_env *env, const struct ctl_cmd *cmd, char *dir, size_t len)
+{
+	if (cmd->argc)
+		snprintf(dir, len, "%s", cmd->argv[0]);
+	else
+		snprintf(dir, len, "%s/checkpoint", env->state_dir ? env->state_dir : ".");
+}
+
+int ctl_run_checkpoint(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	struct load_result res;
+	char dir[PATH_MAX_LEN + 1], why[1024] = "";
+	int rc;
+
+	ck_dir(env, cmd, dir, sizeof(dir));
+	rc = load_checkpoint(env->st, &env->who, dir, &res, why, sizeof(why));
+	if (rc)
+		return refused(ans, rc, why);
+	const struct ctl_field f[] = { { "dir", dir, 0 }, { "variables", NULL, res.count },
+				       { "bytes_written", NULL, res.bytes }, { "unchanged", NULL, res.skipped } };
+	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
+}
+
+int ctl_run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	struct load_result res;
+	char dir[PATH_MAX_LEN + 1], why[1024] = "", report[8192];
+	int rc;
+
+	ck_dir(env, cmd, dir, sizeof(dir));
+	rc = load_restore(env->st, &env->who, dir, &res, report, sizeof(report), why, sizeof(why));
+	if (rc)
+		return refused(ans, rc, why);
+	const struct ctl_field f[] = { { "dir", dir, 0 }, { "restored", NULL, res.count },
+				       { "bytes", NULL, res.bytes }, { "present", NULL, res.skipped } };
+	rc = ctl_fields(ans, cmd->json, cmd->json, f, sizeof(f) / sizeof(f[0]));
+	if (rc || !cmd->json)
+		return rc ? rc : text_printf(ans, "%s", report);
+	/* the report's lines are "what<TAB>name<TAB>why": in JSON, one string each */
+	char *save = NULL, *first = strtok_r(report, "\n", &save);
+	rc = text_printf(ans, ",\"problems\":[");
+	for (char *l = first; rc == 0 && l; l = strtok_r(NULL, "\n", &save)) {
+		rc = text_printf(ans, "%s", l == first ? "" : ",");
+		if (rc == 0)
+			rc = ctl_json_str(ans, l);
+	}
+	return rc ? rc : text_printf(ans, "]}\n");
+}

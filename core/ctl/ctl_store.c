@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl_store.c -- the control verbs of the store (core/store/store.h): list, locate, stat, allocate,
+ * deallocate, defragment, mutable, shard.
+ *
+ * Names in commands are paths relative to vars/ ("run1/w"), resolved through the store's public lookups
+ * like any FUSE request.  Text answers put one item on a line with tab-separated fields (names may hold
+ * blanks but never tabs or newlines). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ctl/ctlInt.h"
+#include "core/store/path.h"
+#include "core/text/names.h"
+#include "core/text/size.h"
+
+/* A SIZE argument: 4096, 512M, 2G; zero, signs, fractions and overflow refused with a sentence. */
+static int size_arg(const char *word, uint64_t *size, struct text *ans)
+{
+	int rc = size_parse(word, size);
+
+	if (rc || *size == 0)
+		return ctl_fail(ans, rc == -EOVERFLOW ? -EOVERFLOW : -EINVAL,
+			    "'%s' is not a size; write 4096, 512M, 2G (no sign, no fraction)", word);
+	return 0;
+}
+
+static int this_node(const struct ctl_env *env, const char *node, struct text *ans)
+{
+	if (node && strcmp(node, store_node_name(env->st)) != 0)
+		return ctl_fail(ans, -EINVAL, "node '%s' is not this node ('%s'); several nodes are not done yet", node,
+			    store_node_name(env->st));
+	return 0;
+}
+
+struct list_ctx {
+	struct store *st;
+	struct text *ans;
+	bool json;
+	size_t count;
+};
+
+/* Depth-first over a directory's children; prefix is the path of dir ("" for vars/). */
+static int list_dir(struct list_ctx *c, uint64_t dir, const char *prefix, const char *filter)
+{
+	uint64_t *ids;
+	size_t n;
+	int rc = store_dir_list(c->st, dir, &ids, &n);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char name[NAMES_LEAF_MAX + 1], path[CTL_LINE_MAX * 2], type[512] = "";
+		struct store_attr a;
+		ssize_t t;
+
+		if (store_dir_entry(c->st, dir, ids[i], name, sizeof(name), &a, false))
+			continue;
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", name);
+		if (!a.dir && (t = store_getxattr(c->st, a.id, "user.fabric.type", type, sizeof(type) - 1)) > 0)
+			type[t] = '\0';
+		if (strncmp(path, filter, strlen(filter)) == 0) {
+			const char *kind = a.dir ? "dir" : a.mut ? "mutable" : "var";
+			unsigned long long size = a.dir ? 0 : (unsigned long long)a.size;
+			if (c->json) {
+				rc = text_printf(c->ans, "%s{\"name\":", c->count ? "," : "");
+				if (rc == 0)
+					rc = ctl_json_str(c->ans, path);
+				if (rc == 0)
+					rc = text_printf(c->ans, ",\"kind\":\"%s\",\"size\":%llu,\"state\":\"%s\","
+							       "\"type\":", kind, size, a.dir || a.sealed ? "sealed" : "writing");
+				if (rc == 0)
+					rc = *type ? ctl_json_str(c->ans, type) : text_printf(c->ans, "null");
+				if (rc == 0)
+					rc = text_printf(c->ans, "}");
+			} else {
+				rc = text_printf(c->ans, "%s\t%s\t%llu\t%s\n", path, kind, size, *type ? type : "-");
+			}
+			c->count++;
+		}
+		if (rc == 0 && a.dir)
+			rc = list_dir(c, a.id, path, filter);
+	}
+	free(ids);
+	return rc;
+}
+
+int ctl_run_list(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	struct list_ctx c = { env->st, ans, cmd->json, 0 };
+	const char *prefix = cmd->argc ? cmd->argv[0] : "";
+	int rc = cmd->json ? text_printf(ans, "[") : 0;
+
+	if (rc == 0)
+		rc = list_dir(&c, STORE_VARS_ID, "", prefix);
+	if (rc == 0 && cmd->json)
+		rc = text_printf(ans, "]\n");
+	return rc;
+}
+
+int ctl_run_locate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	struct store *st = env->st;
+	char loc[1024];
+	struct store_attr a;
+	uint64_t id;
+	ssize_t n;
+	int rc = path_resolve(st, cmd->argv[0], &id, &a);
+
+	if (rc)
+		return ctl_fail(ans, rc, "no variable '%s' under vars/ (%s); see: list", cmd->argv[0], strerror(-rc));
+	if (a.dir)
+		return ctl_fail(ans, -EISDIR, "'%s' is a directory; locate takes a variable", cmd->argv[0]);
+	n = store_getxattr(st, id, "user.fabric.locations", loc, sizeof(loc) - 1);
+	if (n < 0)
+		return ctl_fail(ans, (int)n, "'%s' has no locations (%s)", cmd->argv[0], strerror((int)-n));
+	loc[n] = '\0';
+	if (!cmd->json)
+		return text_printf(ans, "%s\n", loc);
+	rc = text_printf(ans, "[");
+	for (char *save = NULL, *l = strtok_r(loc, "\n", &save); rc == 0 && l; l = strtok_r(NULL, "\n", &save)) {
+		char node[128], shm[256];
+		unsigned long long off, len;
+		if (sscanf(l, "%127s %255s %llu %llu", node, shm, &off, &len) != 4)
+			continue;
+		rc = text_printf(ans, "%s{\"node\":", ans->buf[ans->len - 1] == '[' ? "" : ",");
+		if (rc == 0)
+			rc = ctl_json_str(ans, node);
+		if (rc == 0)
+			rc = text_printf(ans, ",\"shm\":");
+		if (rc == 0)
+			rc = ctl_json_str(ans, shm);
+		if (rc == 0)
+			rc = text_printf(ans, ",\"offset\":%llu,\"length\":%llu}", off, len);
+	}
+	return rc ? rc : text_printf(ans, "]\n");
+}
+
+struct stat_ctx {
+	struct text *ans;
+	bool json, first;
+};
+
+/* One block line of `stat`: the variables' own blocks summed, then each slab block. */
+static int stat_block(void *arg, const struct store_block_info *b)
+{
+	struct stat_ctx *c = arg;
+	uint64_t free_bytes = b->size > b->used ? b->size - b->used : 0;
+	unsigned frag = free_bytes ? (unsigned)(100 - b->largest_free * 100 / free_bytes) : 0;
+	int rc;
+
+	if (!b->slab)
+		return c->json ? text_printf(c->ans, ",\"own_blocks\":{\"count\":%llu,\"bytes\":%llu,\"charged\":%llu}"
+						   ",\"slabs\":[", (unsigned long long)b->objects,
+						   (unsigned long long)b->size, (unsigned long long)b->used)
+			       : text_printf(c->ans, "own_blocks\t%llu\t%llu\t%llu\n", (unsigned long long)b->objects,
+						   (unsigned long long)b->size, (unsigned long long)b->used);
+	if (!c->json)
+		return text_printf(c->ans, "slab\t%llu\t%s\t%llu\t%llu\t%llu\t%llu\t%u%%\n",
+					 (unsigned long long)b->id, b->shm_name, (unsigned long long)b->size,
+					 (unsigned long long)b->used, (unsigned long long)b->objects,
+					 (unsigned long long)b->largest_free, frag);
+	rc = text_printf(c->ans, "%s{\"block\":%llu,\"shm\":\"%s\",\"size\":%llu,\"used\":%llu,\"variables\":%llu,"
+			       "\"largest_free\":%llu,\"fragmentation\":%u}", c->first ? "" : ",",
+			       (unsigned long long)b->id, b->shm_name, (unsigned long long)b->size,
+			       (unsigned long long)b->used, (unsigned long long)b->objects,
+			       (unsigned long long)b->largest_free, frag);
+	c->first = false;
+	return rc;
+}
+
+int ctl_run_stat(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	struct store *st = env->st;
+	struct stat_ctx c = { ans, cmd->json, true };
+	uint64_t cap, used, objects;
+	int rc;
+
+	store_statfs(st, &cap, &used, &objects);
+	const struct ctl_field f[] = { { "node", store_node_name(st), 0 }, { "capacity", NULL, cap },
+				       { "used", NULL, used }, { "free", NULL, used > cap ? 0 : cap - used },
+				       { "variables", NULL, objects } };
+	rc = ctl_fields(ans, cmd->json, cmd->json, f, sizeof(f) / sizeof(f[0])); /* stat_block goes on */
+	if (rc == 0)
+		rc = store_block_stats(st, stat_block, &c);
+	if (rc == 0 && cmd->json)
+		rc = text_printf(ans, "]}\n");
+	return rc;
+}
+
+int ctl_run_allocate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	uint64_t size, ids[256], cap, used, objects;
+	size_t n = 0;
+	int rc = this_node(env, ctl_opt(cmd, "node"), ans);
+
+	if (rc)
+		return rc;
+	rc = size_arg(cmd->argv[0], &size, ans);
+	if (rc)
+		return rc;
+	rc = store_allocate(env->st, size, ids, sizeof(ids) / sizeof(ids[0]), &n);
+	if (rc)
+		return ctl_fail(ans, rc, "allocate: %s; see the daemon log", strerror(-rc));
+	store_statfs(env->st, &cap, &used, &objects);
+	rc = text_printf(ans, "capacity\t%llu\n", (unsigned long long)cap);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = text_printf(ans, "%s\t%llu\n", store_node_name(env->st), (unsigned long long)ids[i]);
+	return rc;
+}
+
+int ctl_run_deallocate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	char why[512] = "";
+	uint64_t block, moved = 0;
+	bool move = cmd->argc == 3;
+	int rc = this_node(env, cmd->argv[0], ans);
+
+	if (rc)
+		return rc;
+	if (move && strcmp(cmd->argv[2], "move") != 0)
+		return ctl_fail(ans, -EINVAL, "the third word may only be `move`; usage: deallocate NODE BLOCK [move]");
+	if (ctl_word_u64(cmd->argv[1], &block))
+		return ctl_fail(ans, -EINVAL, "BLOCK is a block number as `stat` shows it, not '%s'", cmd->argv[1]);
+	rc = store_deallocate(env->st, block, move, &moved, why, sizeof(why));
+	if (rc)
+		return ctl_fail(ans, rc, "%s", why);
+	return text_printf(ans, "deallocated\t%s\t%llu\nbytes_moved\t%llu\n", store_node_name(env->st),
+				 (unsigned long long)block, (unsigned long long)moved);
+}
+
+int ctl_run_defragment(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	uint64_t moved = 0, freed = 0;
+	int rc = this_node(env, ctl_opt(cmd, "node"), ans);
+
+	if (rc)
+		return rc;
+	rc = store_defragment(env->st, &moved, &freed);
+	if (rc)
+		return ctl_fail(ans, rc, "defragment failed: %s; see the daemon log", strerror(-rc));
+	const struct ctl_field f[] = { { "bytes_moved", NULL, moved }, { "blocks_freed", NULL, freed } };
+	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
+}
+
+int ctl_run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	char leaf[NAMES_LEAF_MAX + 1], why[512] = "";
+	struct store_attr a;
+	uint64_t dir, size, id;
+	int rc = size_arg(cmd->argv[1], &size, ans);
+
+	if (rc)
+		return rc;
+	rc = path_parent(env->st, cmd->argv[0], &dir, leaf, sizeof(leaf));
+	if (rc)
+		return ctl_fail(ans, rc, "cannot make vars/%s: its directory %s", cmd->argv[0],
+			    rc == -ENOENT ? "does not exist; mkdir it first" : strerror(-rc));
+	if (!load_caller_may_create(env->st, &env->who, dir))
+		return ctl_fail(ans, -EACCES, "cannot make vars/%s: uid %u may not create names in its directory",
+				cmd->argv[0], env->who.uid);
+	rc = store_mutable(env->st, dir, leaf, size, ctl_opt(cmd, "scope"), 0666, env->who.uid, env->who.gid, why,
+			   sizeof(why));
+	if (rc)
+		return ctl_fail(ans, rc, "cannot make mutable vars/%s: %s", cmd->argv[0], why);
+	if (path_resolve(env->st, cmd->argv[0], &id, &a) != 0)
+		return ctl_fail(ans, -EIO, "vars/%s vanished right after it was made", cmd->argv[0]);
+	return text_printf(ans, "size\t%llu\n", (unsigned long long)a.size);
+}
+
+int ctl_run_shard(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	const char *nodes = ctl_opt(cmd, "nodes");
+	char why[512] = "";
+	uint64_t size;
+	int rc = size_arg(cmd->argv[1], &size, ans);
+
+	if (rc)
+		return rc;
+	if (nodes && strcmp(nodes, store_node_name(env->st)) != 0)
+		return ctl_fail(ans, -EINVAL, "nodes=%s: this fabric has one node, '%s'; several nodes are not done yet",
+			    nodes, store_node_name(env->st));
+	rc = store_shard(env->st, cmd->argv[0], size, env->who.uid, env->who.gid, why, sizeof(why));
+	if (rc)
+		return ctl_fail(ans, rc, "cannot make shard %s: %s", cmd->argv[0], why);
+	return text_printf(ans, "%s\tshards/%s/%s\t%llu\n", store_node_name(env->st), cmd->argv[0],
+				 store_node_name(env->st), (unsigned long long)size);
+}
