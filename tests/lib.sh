@@ -131,6 +131,19 @@ wait_for() {
 	return 0
 }
 
+# wait_says WANT CMD...: poll until CMD's output is WANT (CMD runs afresh at every try, which
+# `wait_for test "$(CMD)" = WANT` does not: there the output is taken once, before the first try).
+wait_says() {
+	local want=$1
+	shift
+	wait_for _fab_says "$want" "$@"
+}
+_fab_says() {
+	local want=$1
+	shift
+	[ "$("$@" 2>/dev/null)" == "$want" ]
+}
+
 # alive PID: PID runs (a finished child not yet waited for is a zombie: not alive).
 alive() {
 	local st

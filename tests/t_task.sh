@@ -17,6 +17,7 @@ spawn() {
 	if ok "$FAB_TOOL" spawn "$@"; then last_out; fi
 }
 state() { head -n 1 "$MNT/tasks/$1/status" | cut -d' ' -f1; }
+states() { echo "$(state "$1") $(state "$2")"; }
 
 # ---- the pipeline: raw -> doubled (numpy, memmap) -> sum (numpy) -> report (sh) ------------------------
 "$PY" -c 'import numpy as np; np.arange(1000000, dtype=np.uint32).tofile("'"$T/raw.bin"'")'
@@ -52,7 +53,7 @@ eq "$(yp "SELECT state FROM tasks WHERE id = $c")" exited "tasks are rows in the
 # ---- reserved outputs: EBUSY for other writers, readers wait until the seal --------------------------
 mkfifo "$T/gate" "$T/gate2"
 g=$(spawn out=gated -- sh -c 'read x < "$1"; echo "gated $x" > gated' _ "$T/gate")
-wait_for test "$(state "$g")" = running
+wait_says running state "$g"
 "$FAB_TOOL" wait "$g" >/dev/null &
 waiter=$!
 in_poll() { read -r nr _ <"/proc/$waiter/syscall" && [ "$nr" = 7 ]; } # poll(2) on x86-64
@@ -85,8 +86,8 @@ eq "$(cat "$MNT/tasks/$f/stderr")" boom "its stderr"
 match "$(cat "$MNT/tasks/$f/status")" "reason: exited with status 3" "the reason"
 fails "No such file or directory" stat "$V/half"
 fails "No such file or directory" stat "$V/never"
-wait_for test "$(state "$d1")" = cancelled
-wait_for test "$(state "$d2")" = cancelled
+wait_says cancelled state "$d1"
+wait_says cancelled state "$d2"
 match "$(cat "$MNT/tasks/$d1/status")" "reason: input 'half' was never made: task $f ended failed" \
 	"a cancelled task says which task failed"
 eq "$(cat "$MNT/tasks/$d2/exit")" 125 "exit of a cancelled task"
@@ -98,7 +99,7 @@ fails "No such file or directory" stat "$V/empty"
 
 # ---- kill: the whole tree, grandchildren included ----------------------------------------------------
 k=$(spawn out=slow -- sh -c 'sh -c "setsid sleep 6661 & sleep 6662 & wait" & echo x > slow; wait')
-wait_for test "$(state "$k")" = running
+wait_says running state "$k"
 wait_for pgrep -f "sleep 666[12]"
 ok sh -c "echo kill > '$MNT/tasks/$k/ctl'"
 "$FAB_TOOL" wait "$k" >/dev/null
@@ -205,15 +206,15 @@ print(t[int(sys.argv[2])]["state"], t[int(sys.argv[2])]["exit"], t[int(sys.argv[
 s1=$(spawn -- sleep 1000)
 s2=$(spawn -- sleep 1000)
 s3=$(spawn -- sleep 1000)
-wait_for test "$(state "$s1") $(state "$s2")" = "running running"
+wait_says "running running" states "$s1" "$s2"
 eq "$(state "$s3")" queued "a third task waits while two run"
 ok "$FAB_TOOL" kill "$s1"
-wait_for test "$(state "$s3")" = running
+wait_says running state "$s3"
 for s in $s2 $s3; do ok "$FAB_TOOL" kill "$s"; done
 
 # ---- unmount while a task runs: refused, saying why ---------------------------------------------------
 busy=$(spawn -- sleep 1000)
-wait_for test "$(state "$busy")" = running
+wait_says running state "$busy"
 fails "1 task(s) running there" "$FAB_TOOL" umount "$MNT"
 ok "$FAB_TOOL" kill "$busy"
 "$FAB_TOOL" wait "$busy" >/dev/null

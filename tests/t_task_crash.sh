@@ -14,7 +14,7 @@ done_id=$("$FAB_TOOL" spawn out=before -- sh -c 'echo before > before; echo said
 "$FAB_TOOL" wait "$done_id" >/dev/null || bad "the first task did not exit 0"
 w=$("$FAB_TOOL" spawn out=partial -- sh -c 'exec 3>partial; echo half >&3; sh -c "sleep 7772" & sleep 7771')
 q=$("$FAB_TOOL" spawn out=later -- sh -c 'echo later > later')
-wait_for test "$(state "$w")" = running
+wait_says running state "$w"
 wait_for pgrep -f "sleep 777[12]"
 eq "$(state "$q")" queued "with --max-tasks 1 the second task waits"
 
@@ -26,7 +26,7 @@ wait_for dead
 wait_for sh -c '! pgrep -f "sleep 777[12]"' # ended with the daemon, not left writing
 
 fab_mount --max-tasks 1
-wait_for test "$(state "$q")" = exited
+wait_says exited state "$q"
 eq "$(state "$w")" lost "the task that was running is lost"
 match "$(cat "$MNT/tasks/$w/status")" "reason: the daemon stopped while it ran" "and says why"
 eq "$(cat "$MNT/tasks/$w/exit")" 125 "exit of a lost task"
@@ -43,7 +43,7 @@ eq "$(yp "SELECT state FROM tasks WHERE id = $w")" lost "the YP row says lost"
 k1=$("$FAB_TOOL" spawn out=kept -- sh -c 'echo kept > kept')
 k2=$("$FAB_TOOL" spawn out=unsealed -- sh -c 'echo unsealed > unsealed')
 "$FAB_TOOL" wait "$k1" >/dev/null && "$FAB_TOOL" wait "$k2" >/dev/null || bad "the two tasks did not exit 0"
-wait_for test "$(yp "SELECT sum(outputs_sealed) FROM tasks WHERE id IN ($k1, $k2)")" = 2
+wait_says 2 yp "SELECT sum(outputs_sealed) FROM tasks WHERE id IN ($k1, $k2)"
 ok fab_umount
 ok sqlite3 "$ST/yp.db" "UPDATE tasks SET outputs_sealed = 0 WHERE id IN ($k1, $k2);
 	UPDATE objects SET state = 'writing', xxh3 = NULL WHERE name = 'unsealed' AND parent = 2"
@@ -60,7 +60,7 @@ ok fab_umount
 fab_mount --task-history 2
 last=$("$FAB_TOOL" spawn -- true)
 "$FAB_TOOL" wait "$last" >/dev/null || bad "a task after the remount did not exit 0"
-wait_for test "$(ls "$MNT/tasks" | wc -l)" = 2
+wait_says 2 sh -c 'ls "$1" | wc -l' _ "$MNT/tasks"
 eq "$(ls "$MNT/tasks" | sort -n | tail -n 1)" "$last" "the newest record is kept"
 eq "$(yp "SELECT count(*) FROM tasks")" 2 "and the YP holds the same two"
 
@@ -69,7 +69,7 @@ ok fab_umount
 fab_mount --max-tasks 1
 r=$("$FAB_TOOL" spawn out=cut -- sh -c 'echo part > cut; sleep 7773')
 q2=$("$FAB_TOOL" spawn out=after -- sh -c 'echo after > after')
-wait_for test "$(state "$r")" = running
+wait_says running state "$r"
 pid=$(daemon_pid)
 kill -TERM "$pid"
 wait_for dead
@@ -78,6 +78,6 @@ fab_mount --max-tasks 1
 eq "$(state "$r")" lost "a task running when the daemon was stopped is lost"
 match "$(cat "$MNT/tasks/$r/status")" "reason: the fabric was unmounted while it ran" "and says so"
 fails "No such file or directory" stat "$V/cut"
-wait_for test "$(state "$q2")" = exited
+wait_says exited state "$q2"
 eq "$(cat "$V/after")" after "the queue was kept and runs at the next mount"
 fab_done

@@ -12,12 +12,12 @@ state() { head -n 1 "$MNT/tasks/$1/status" | cut -d' ' -f1; }
 
 mkfifo "$T/gate"
 gate=$("$FAB_TOOL" spawn -- sh -c 'read x < "$1"' _ "$T/gate")
-wait_for test "$(state "$gate")" = running
+wait_says running state "$gate"
 q=$("$FAB_TOOL" spawn -- true)
 d=$("$FAB_TOOL" spawn after="$q" -- true)
 eq "$(state "$q") $(state "$d")" "queued queued" "behind the only run slot, both wait"
 ok "$FAB_TOOL" kill "$q"
-wait_for test "$(state "$d")" = cancelled
+wait_says cancelled state "$d"
 match "$(cat "$MNT/tasks/$d/status")" "reason: task $q it waits for ended killed" "the slot is still taken"
 
 # thousands at once: 3 are pending (gate, and none else); fill up to the bound, one more is refused
@@ -45,7 +45,7 @@ eq "$(state "$gate")" running "the queue is untouched by the refusal"
 
 ok "$FAB_TOOL" kill "$gate"
 last=$(("$("$FAB_TOOL" tasks | tail -n 1 | cut -f1)"))
-wait_for test "$(state "$last")" = cancelled
+wait_says cancelled state "$last"
 eq "$("$FAB_TOOL" tasks | awk -F'\t' '$2 == "queued" || $2 == "running"' | wc -l)" 0 "every waiting task is cancelled"
 new=$("$FAB_TOOL" spawn -- true)
 ok "$FAB_TOOL" wait "$new"

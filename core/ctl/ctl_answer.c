@@ -15,11 +15,8 @@ int ctl_fail(struct text *ans, int rc, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text_vsay(msg, sizeof(msg), rc, fmt, ap);
 	va_end(ap);
-	for (char *p = msg; *p; p++) /* a word quoted with \n in it: the sentence stays one line */
-		if (*p == '\n')
-			*p = ' ';
 	text_reset(ans);
 	text_printf(ans, "%s\n", msg);
 	return rc;

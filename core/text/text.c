@@ -86,17 +86,23 @@ int text_take(struct text *x, char **buf, size_t *len)
 	return 0;
 }
 
+int text_vsay(char *why, size_t whylen, int rc, const char *fmt, va_list ap)
+{
+	if (!why || !whylen)
+		return rc;
+	vsnprintf(why, whylen, fmt, ap);
+	for (char *p = why; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return rc;
+}
+
 int text_say(char *why, size_t whylen, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!why || !whylen)
-		return rc;
 	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
+	rc = text_vsay(why, whylen, rc, fmt, ap);
 	va_end(ap);
-	for (char *p = why; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
 	return rc;
 }

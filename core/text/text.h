@@ -36,5 +36,6 @@ int text_take(struct text *x, char **buf, size_t *len);
  * in a quoted word becomes a blank, so line-oriented answers stay whole), and return rc, so a refusal is
  * `return text_say(why, whylen, -EINVAL, "...", ...)`. */
 int text_say(char *why, size_t whylen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int text_vsay(char *why, size_t whylen, int rc, const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
 #endif
