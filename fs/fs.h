@@ -4,7 +4,9 @@
  * Inode numbers are store ids (= YP objects.id): FUSE_ROOT_ID (1) is the store's root and 2 is vars/.
  * Ids are never reused (SQLite AUTOINCREMENT), so an inode number names one object forever, across
  * restarts too; generation is therefore always 0.  Lookup counts are kept by the store (store_lookup and
- * friends count one, fs_op_forget gives them back).  fi->fh of an open file is its struct store_handle;
+ * friends count one, fs_op_forget gives them back).  The names the daemon makes up (ctl, nodes/, tasks/)
+ * have numbers far above any id; every inode has a kind, a table of operations that kind.c picks once per
+ * request.  fi->fh of an open file is what its kind's open made (a struct store_handle for a variable);
  * of an open directory, a struct fs_dir snapshot.  Only this folder includes <fuse_lowlevel.h>. */
 #ifndef FABRIC_FS_FS_H
 #define FABRIC_FS_FS_H
@@ -36,21 +38,104 @@ struct fs {
 	struct tasks *tasks; /* NULL until the task runner starts (after the mount) */
 };
 
-/* ops_dir.c -- names, attributes, directories, statfs */
+/* kind.c -- the kinds of inode, and the FUSE callbacks that depend on the kind (its comment has the
+ * table of kinds and their inode numbers).  Inode numbers of the names the daemon makes up, far above any
+ * YP id: */
+#define FS_TASK_BASE (1ULL << 61) /* tasks/ID/ and its files: FS_TASK_BASE | id << 3 | enum task_file */
+#define FS_VIRT_BASE (1ULL << 62) /* the fixed names, and the end of the task range */
+#define FS_CTL_INO (FS_VIRT_BASE + 0)
+#define FS_NODES_INO (FS_VIRT_BASE + 1)
+#define FS_NODE_INO (FS_VIRT_BASE + 2)
+#define FS_NODESTAT_INO (FS_VIRT_BASE + 3)
+#define FS_TASKS_INO (FS_VIRT_BASE + 4)
+#define FS_CTL_NAME "ctl"
+
+/* An open directory (its fi->fh): the snapshot of its children taken at opendir.  ids are stored objects,
+ * listed through the store; virt are made-up names, listed after them through their own kind. */
+struct fs_dir {
+	uint64_t *ids;
+	size_t n;
+	uint64_t *virt;
+	size_t nvirt;
+};
+
+/* One kind of inode: the same operations for every kind, any of them but getattr may be NULL (kind.c says
+ * what the callback answers then).  Operations shaped like their FUSE callback answer the request
+ * themselves; getattr, setattr, name and list return 0 or -errno and leave the answer to the callback.
+ * Operations on a name (lookup, mkdir, create, rmdir, unlink, rename, list) are the directory's kind's. */
+struct fs_kind_ops {
+	const char *kind; /* its name in kind.c's table */
+	void (*lookup)(fuse_req_t req, fuse_ino_t parent, const char *name);
+	int (*list)(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d); /* fill d at opendir */
+	void (*mkdir)(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+	void (*create)(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi);
+	void (*rmdir)(fuse_req_t req, fuse_ino_t parent, const char *name);
+	void (*unlink)(fuse_req_t req, fuse_ino_t parent, const char *name);
+	void (*rename)(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		       const char *newname, unsigned int flags);
+	/* The attributes and how long the kernel may keep them. */
+	int (*getattr)(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl);
+	int (*setattr)(fuse_req_t req, fuse_ino_t ino, const struct stat *attr, int to_set, struct stat *st,
+		       double *ttl);
+	/* A made-up inode's name in its directory's listing. */
+	int (*name)(fuse_req_t req, fuse_ino_t ino, char *buf, size_t len);
+	void (*open)(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+	void (*read)(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+	void (*write)(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		      struct fuse_file_info *fi);
+	void (*flush)(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+	void (*release)(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+	void (*poll)(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
+	void (*setxattr)(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);
+	void (*getxattr)(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+	void (*listxattr)(fuse_req_t req, fuse_ino_t ino, size_t size);
+	void (*removexattr)(fuse_req_t req, fuse_ino_t ino, const char *name);
+};
+/* The kind of inode ino: the one place that reads an inode number's range. */
+const struct fs_kind_ops *fs_kind_of(uint64_t ino);
+/* Attributes and name of a made-up inode, for a listing: -ENOENT when it is gone (a forgotten task). */
+int fs_kind_dirent(fuse_req_t req, uint64_t ino, char *name, size_t len, struct stat *st);
+/* Answer a poll "ready", as a regular file always is. */
+void fs_poll_ready(fuse_req_t req, struct fuse_pollhandle *ph);
 void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
-void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
-void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
 void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi);
 void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi);
 void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
-void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
-void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
-void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
 void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		  const char *newname, unsigned int flags);
 void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
+void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);
+void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* ops_dir.c -- the store's names, attributes and directories (kinds store and root); listings; statfs */
+void fs_store_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+int fs_store_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
+void fs_store_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void fs_store_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_store_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_store_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		     const char *newname, unsigned int flags);
+int fs_store_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl);
+int fs_store_setattr(fuse_req_t req, fuse_ino_t ino, const struct stat *attr, int to_set, struct stat *st,
+		     double *ttl);
+/* Callbacks of every kind alike: */
+void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
 void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
@@ -58,24 +143,29 @@ void fs_op_statfs(fuse_req_t req, fuse_ino_t ino);
 /* Fill a fuse_entry_param from store attributes (timeouts by state). */
 void fs_entry_of(const struct store_attr *a, struct fuse_entry_param *e);
 
-/* ops_file.c -- variables' bytes; opens of a variable being written wait for its seal */
-void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi);
-void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
-void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-		 struct fuse_file_info *fi);
-void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* ops_file.c -- variables' bytes (kinds store and root); opens of a variable being written wait for its seal */
+void fs_store_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi);
+void fs_store_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_store_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_store_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi);
+void fs_store_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_store_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 /* The reaper thread that answers interrupted waiting opens: started before the session loop. */
 int fs_files_start(void);
 void fs_files_stop(void);
 
-/* ops_xattr.c -- user.fabric.* */
-void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);
-void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
-void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
-void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/* ops_xattr.c -- user.fabric.* of stored objects (kind store), and the root's own (kind root) */
+void fs_store_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);
+void fs_store_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fs_store_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void fs_store_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+void fs_root_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);
+void fs_root_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void fs_root_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+/* The answer to a getxattr or listxattr of a value made here: size 0 asks for its length only. */
+void fs_reply_xattr_text(fuse_req_t req, size_t size, const char *text, size_t len);
 
 /* passthrough.c -- the zero-copy data path (FUSE passthrough via fuse_session_custom_io) */
 enum fs_open_mode { FS_OPEN_FAILED, FS_OPEN_CACHED, FS_OPEN_DIRECT, FS_OPEN_PASSTHROUGH };
@@ -97,51 +187,47 @@ enum fs_open_mode fs_pt_open(uint64_t ino, uint64_t unique, int fd, bool writer)
 void fs_pt_cancel(uint64_t unique);
 void fs_pt_release(uint64_t ino);
 
-/* ops_virtual.c -- names the daemon makes up: ctl, nodes/, nodes/NODE/, nodes/NODE/stat, tasks/ */
-#define FS_VIRT_BASE (1ULL << 62) /* far above any YP id */
-#define FS_CTL_INO (FS_VIRT_BASE + 0)
-#define FS_NODES_INO (FS_VIRT_BASE + 1)
-#define FS_NODE_INO (FS_VIRT_BASE + 2)
-#define FS_NODESTAT_INO (FS_VIRT_BASE + 3)
-#define FS_TASKS_INO (FS_VIRT_BASE + 4)
-#define FS_CTL_NAME "ctl"
+/* ops_virtual.c -- the fixed names the daemon makes up (ctl, nodes/, nodes/NODE/, nodes/NODE/stat, tasks/):
+ * their names and attributes for kinds ctl, nodes, nodestat and tasks, the root's made-up children, and the
+ * stat file's bytes */
 void fs_virt_init(void);
-/* Virtual: the fixed names above, and everything under tasks/ (ops_task.c). */
-bool fs_virt_is(uint64_t ino);
-bool fs_virt_getattr(fuse_req_t req, uint64_t ino, struct stat *st);
-/* How long the kernel may keep a virtual inode's attributes. */
-double fs_virt_ttl(uint64_t ino);
-/* Answers the lookup and returns true when (parent, name) is virtual or parent is a virtual dir. */
-bool fs_virt_lookup(fuse_req_t req, uint64_t parent, const char *name);
-/* The virtual children of dir (the root has some too), malloc'd: the caller frees *inos. */
-int fs_virt_children(fuse_req_t req, uint64_t dir, uint64_t **inos, size_t *n);
-size_t fs_virt_direntry(fuse_req_t req, uint64_t ino, char *buf, size_t size, off_t next, bool plus);
-void fs_virt_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
-void fs_virt_read(fuse_req_t req, uint64_t ino, size_t size, off_t off, struct fuse_file_info *fi);
-void fs_virt_release(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
+void fs_vnode_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+int fs_vnode_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
+int fs_vnode_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl);
+int fs_vnode_name(fuse_req_t req, fuse_ino_t ino, char *buf, size_t len);
+/* The root: its made-up children first, then the store's. */
+void fs_root_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+int fs_root_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
+void fs_nodestat_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_nodestat_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_nodestat_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
-/* ops_task.c -- tasks/ID/{cmd,status,exit,node,stdout,stderr,ctl}; poll(2) on status */
-bool fs_task_is(uint64_t ino);
-bool fs_task_getattr(struct tasks *t, uint64_t ino, struct stat *st);
-void fs_task_lookup(fuse_req_t req, uint64_t parent, const char *name);
-int fs_task_children(struct tasks *t, uint64_t dir, uint64_t **inos, size_t *n);
-void fs_task_name(uint64_t ino, char *buf, size_t len);
-void fs_task_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi);
-void fs_task_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi);
-void fs_task_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi);
-void fs_task_release(fuse_req_t req, struct fuse_file_info *fi);
-void fs_op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
+/* ops_task.c -- tasks/ (kind tasks) and tasks/ID/{cmd,status,exit,node,stdout,stderr,ctl} (kind task);
+ * poll(2) on status */
+void fs_tasks_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+int fs_tasks_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
+void fs_task_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+int fs_task_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
+int fs_task_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl);
+int fs_task_name(fuse_req_t req, fuse_ino_t ino, char *buf, size_t len);
+void fs_task_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_task_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_task_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi);
+void fs_task_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_task_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
 /* core/task/task.h's `changed`: wake the polls of task id's status. */
 void fs_task_changed(void *arg, uint64_t id);
 
-/* ops_ctl.c -- /fabric/ctl: write a command line, read its answer (per open file) */
+/* ops_ctl.c -- /fabric/ctl (kind ctl): write a command line, read its answer (per open file) */
 /* What a control command runs against, for the request's caller (its uid, gid and pid). */
 struct ctl_env fs_ctl_env(fuse_req_t req);
-void fs_ctl_open(fuse_req_t req, struct fuse_file_info *fi);
-void fs_ctl_read(fuse_req_t req, size_t size, struct fuse_file_info *fi);
-void fs_ctl_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi);
-void fs_ctl_flush(fuse_req_t req, struct fuse_file_info *fi);
-void fs_ctl_release(fuse_req_t req, struct fuse_file_info *fi);
+void fs_ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		  struct fuse_file_info *fi);
+void fs_ctl_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
 /* notify.c -- tell the kernel about names it did not see change (ctl verbs, the store's own removals) */
 void fs_notify_name_changed(void *arg, uint64_t parent, const char *name); /* store_config.name_changed */

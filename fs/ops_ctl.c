@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* ops_ctl.c -- /fabric/ctl, the control file, in the Plan 9 manner.
+/* ops_ctl.c -- /fabric/ctl, the control file (kind ctl, kind.c), in the Plan 9 manner.
  *
  * Open it, write one command line, read back that command's answer on the same open file:
  *     exec 3<>/fabric/ctl; echo "locate w" >&3; cat <&3
@@ -36,10 +36,11 @@ struct ctl_env fs_ctl_env(fuse_req_t req)
 	return (struct ctl_env){ fs->store, fs->state_dir, { ctx->uid, ctx->gid, ctx->pid }, fs->tasks };
 }
 
-void fs_ctl_open(fuse_req_t req, struct fuse_file_info *fi)
+void fs_ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ctl_file *c = calloc(1, sizeof(*c));
 
+	(void)ino;
 	if (!c) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -77,13 +78,16 @@ static int run_pending(fuse_req_t req, struct ctl_file *c)
 	return rc;
 }
 
-void fs_ctl_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi)
+void fs_ctl_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		  struct fuse_file_info *fi)
 {
 	struct ctl_file *c = (struct ctl_file *)(uintptr_t)fi->fh;
 	const char *nl = memchr(buf, '\n', size);
 	size_t take = nl ? (size_t)(nl - buf) : size;
 	int rc = 0;
 
+	(void)ino;
+	(void)off; /* not seekable: lines come in order */
 	pthread_mutex_lock(&c->lock);
 	if (nl && nl + 1 != buf + size) {
 		text_reset(&c->ans);
@@ -108,11 +112,13 @@ void fs_ctl_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file
 		fuse_reply_write(req, size);
 }
 
-void fs_ctl_read(fuse_req_t req, size_t size, struct fuse_file_info *fi)
+void fs_ctl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct ctl_file *c = (struct ctl_file *)(uintptr_t)fi->fh;
 	size_t n;
 
+	(void)ino;
+	(void)off; /* the answer is read from where the last read stopped */
 	pthread_mutex_lock(&c->lock);
 	if (c->linelen || c->overlong)
 		run_pending(req, c); /* a line without its newline: its answer says how it went */
@@ -124,11 +130,12 @@ void fs_ctl_read(fuse_req_t req, size_t size, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void fs_ctl_flush(fuse_req_t req, struct fuse_file_info *fi)
+void fs_ctl_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ctl_file *c = (struct ctl_file *)(uintptr_t)fi->fh;
 	int rc = 0;
 
+	(void)ino;
 	pthread_mutex_lock(&c->lock);
 	if (c->linelen || c->overlong)
 		rc = run_pending(req, c);
@@ -136,10 +143,11 @@ void fs_ctl_flush(fuse_req_t req, struct fuse_file_info *fi)
 	fuse_reply_err(req, -rc);
 }
 
-void fs_ctl_release(fuse_req_t req, struct fuse_file_info *fi)
+void fs_ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ctl_file *c = (struct ctl_file *)(uintptr_t)fi->fh;
 
+	(void)ino;
 	text_free(&c->ans);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* ops_dir.c -- FUSE operations on names, attributes and directories, over core/store.
+/* ops_dir.c -- names, attributes and directories of stored objects (kinds store and root, kind.c), over
+ * core/store; the listing of any open directory; statfs.
  *
- * Each callback turns its arguments into one store call and its result into exactly one fuse_reply_*.
- * readdir works on a snapshot of the directory's child ids taken at opendir, so entries added or
- * removed meanwhile neither repeat nor shift others (the offset is an index into the snapshot); each
- * entry is re-checked against the store when it is listed. */
+ * Each operation turns its arguments into one store call and its result into exactly one fuse_reply_*.
+ * readdir works on a snapshot of the directory's child ids taken at opendir (by the directory's kind), so
+ * entries added or removed meanwhile neither repeat nor shift others (the offset is an index into the
+ * snapshot); each entry is re-checked when it is listed, against the store or, for a made-up name, its
+ * kind. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,13 +15,6 @@
 #include <time.h>
 
 #include "fs/fs.h"
-
-struct fs_dir {
-	uint64_t *ids;
-	size_t n;
-	uint64_t *virt; /* virtual children (ops_virtual.c), listed after the stored ones */
-	size_t nvirt;
-};
 
 static struct store *store_of(fuse_req_t req)
 {
@@ -74,14 +69,10 @@ static void reply_entry_or_err(fuse_req_t req, int rc, const struct store_attr *
 		store_forget(store_of(req), a->id, 1);
 }
 
-void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+void fs_store_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct store_attr a;
-	int rc;
-
-	if (fs_virt_lookup(req, parent, name))
-		return;
-	rc = store_lookup(store_of(req), parent, name, &a);
+	int rc = store_lookup(store_of(req), parent, name, &a);
 
 	if (rc == -ENOENT) {
 		struct fuse_entry_param e = { .ino = 0, .entry_timeout = FS_TTL_NEGATIVE };
@@ -104,42 +95,25 @@ void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *f
 	fuse_reply_none(req);
 }
 
-void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+int fs_store_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl)
 {
 	struct store_attr a;
-	struct stat st;
-	int rc;
+	int rc = store_getattr(store_of(req), ino, &a);
 
-	(void)fi;
-	if (fs_virt_getattr(req, ino, &st)) {
-		fuse_reply_attr(req, &st, fs_virt_ttl(ino));
-		return;
-	}
-	rc = store_getattr(store_of(req), ino, &a);
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	stat_of(&a, &st);
-	fuse_reply_attr(req, &st, ttl_of(&a));
+	if (rc)
+		return rc;
+	stat_of(&a, st);
+	*ttl = ttl_of(&a);
+	return 0;
 }
 
-void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+int fs_store_setattr(fuse_req_t req, fuse_ino_t ino, const struct stat *attr, int to_set, struct stat *st,
+		     double *ttl)
 {
 	struct store_setattr sa = { 0 };
 	struct store_attr a;
-	struct stat st;
 	int rc;
 
-	(void)fi;
-	if (fs_virt_getattr(req, ino, &st)) { /* `> /fabric/ctl` truncates: nothing to truncate, nothing else to change */
-		if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
-			fuse_reply_err(req, EPERM);
-			return;
-		}
-		fuse_reply_attr(req, &st, fs_virt_ttl(ino));
-		return;
-	}
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		sa.set |= STORE_SET_MODE;
 		sa.mode = attr->st_mode;
@@ -168,20 +142,18 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 		}
 	}
 	rc = store_setattr(store_of(req), ino, &sa, &a);
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	stat_of(&a, &st);
-	fuse_reply_attr(req, &st, ttl_of(&a));
+	if (rc)
+		return rc;
+	stat_of(&a, st);
+	*ttl = ttl_of(&a);
+	return 0;
 }
 
-void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+void fs_store_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct store_attr a;
-	int rc = fs_virt_is(parent) ? -EPERM
-				    : store_mkdir(store_of(req), parent, name, mode & ~ctx->umask, ctx->uid, ctx->gid, &a);
+	int rc = store_mkdir(store_of(req), parent, name, mode & ~ctx->umask, ctx->uid, ctx->gid, &a);
 
 	reply_entry_or_err(req, rc, &a);
 }
@@ -212,58 +184,25 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char
 	fuse_reply_err(req, EPERM);
 }
 
-void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+void fs_store_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (fs_virt_is(parent)) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
 	fuse_reply_err(req, -store_rmdir(store_of(req), parent, name));
 }
 
-void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+void fs_store_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (fs_virt_is(parent)) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
 	fuse_reply_err(req, -store_unlink(store_of(req), parent, name));
 }
 
-void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		  const char *newname, unsigned int flags)
+void fs_store_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		     const char *newname, unsigned int flags)
 {
-	if (fs_virt_is(parent) || fs_virt_is(newparent)) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
 	fuse_reply_err(req, -store_rename(store_of(req), parent, name, newparent, newname, flags));
 }
 
-void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+int fs_store_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
 {
-	struct fs_dir *d = calloc(1, sizeof(*d));
-	int rc;
-
-	if (!d) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	rc = fs_virt_children(req, ino, &d->virt, &d->nvirt);
-	if (rc == 0 && !fs_virt_is(ino))
-		rc = store_dir_list(store_of(req), ino, &d->ids, &d->n);
-	if (rc) {
-		free(d->virt);
-		free(d);
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		free(d->ids);
-		free(d->virt);
-		free(d);
-	}
+	return store_dir_list(store_of(req), dir, &d->ids, &d->n);
 }
 
 /* Offsets: 0 ".", 1 "..", then 2 + i for the snapshot's i-th child, then the virtual children; each
@@ -286,7 +225,11 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 		size_t len;
 
 		if (i >= 2 + d->n) {
-			len = fs_virt_direntry(req, d->virt[i - 2 - d->n], buf + used, size - used, (off_t)i + 1, plus);
+			memset(&e, 0, sizeof(e)); /* ino 0: no lookup reference handed out */
+			if (fs_kind_dirent(req, d->virt[i - 2 - d->n], name, sizeof(name), &e.attr) != 0)
+				continue; /* forgotten meanwhile: skipped */
+			len = plus ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)i + 1)
+				   : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, (off_t)i + 1);
 		} else if (i < 2) {
 			memset(&e, 0, sizeof(e));
 			e.attr.st_ino = ino;

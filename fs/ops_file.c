@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* ops_file.c -- FUSE operations on variables' bytes: create, open, read, write, flush, release.
+/* ops_file.c -- variables' bytes (kinds store and root, kind.c): create, open, read, write, flush, release.
  *
  * WAITING OPENS
  * An open of a variable that another process is still writing is answered only when the variable is
  * sealed (core/store/store_io.c explains why).  The low-level API lets a reply come from any thread, later:
- * fs_op_open keeps the request in a struct pending_open on a list and returns; the store's wake callback,
+ * fs_store_open keeps the request in a struct pending_open on a list and returns; the store's wake callback,
  * run by the releasing thread after the seal, answers it with the handle the store opened for it.
  * A signal to the waiting process makes the kernel send INTERRUPT; libfuse then calls on_interrupt with
  * the request's lock held, where replying would free the request under libfuse's feet, so on_interrupt
@@ -145,7 +145,7 @@ void fs_files_stop(void)
 	reaper_running = false;
 }
 
-void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t fmode, struct fuse_file_info *fi)
+void fs_store_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t fmode, struct fuse_file_info *fi)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct store *st = store_of(req);
@@ -156,7 +156,7 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t fm
 	uint64_t unique;
 	int rc;
 
-	if (fs_virt_is(parent) || (!S_ISREG(fmode) && (fmode & S_IFMT))) {
+	if (!S_ISREG(fmode) && (fmode & S_IFMT)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -185,7 +185,7 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t fm
 	}
 }
 
-void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+void fs_store_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct store *st = store_of(req);
 	struct pending_open *p;
@@ -193,10 +193,6 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	uint64_t p_unique;
 	int rc;
 
-	if (fs_virt_is(ino)) {
-		fs_virt_open(req, ino, fi);
-		return;
-	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		fuse_reply_err(req, ENOMEM);
@@ -231,17 +227,14 @@ void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * the block's fd (libfuse splices when it can, else reads into a buffer of its own); a small object
  * packed into a slab block (store_handle_fd gives -1) is copied out by the store, which knows where it
  * lies right now.  A read at or past the end answers short or empty. */
-void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+void fs_store_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct store_handle *h = (struct store_handle *)(uintptr_t)fi->fh;
 	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
 	char *mem;
 	ssize_t n;
 
-	if (fs_virt_is(ino)) {
-		fs_virt_read(req, ino, size, off, fi);
-		return;
-	}
+	(void)ino;
 	buf.buf[0].fd = store_handle_fd(h);
 	if (buf.buf[0].fd >= 0) {
 		buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
@@ -262,24 +255,13 @@ void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 	free(mem);
 }
 
-void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-		 struct fuse_file_info *fi)
+void fs_store_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
 {
 	struct store_handle *h = (struct store_handle *)(uintptr_t)fi->fh;
 	ssize_t n;
 
-	if (ino == FS_CTL_INO) {
-		fs_ctl_write(req, buf, size, fi);
-		return;
-	}
-	if (fs_task_is(ino)) {
-		fs_task_write(req, buf, size, fi);
-		return;
-	}
-	if (fs_virt_is(ino)) {
-		fuse_reply_err(req, EBADF);
-		return;
-	}
+	(void)ino;
 	n = store_write(store_of(req), h, buf, size, (uint64_t)off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -287,28 +269,17 @@ void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, o
 		fuse_reply_write(req, (size_t)n);
 }
 
-void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+void fs_store_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (ino == FS_CTL_INO) {
-		fs_ctl_flush(req, fi);
-		return;
-	}
-	if (fs_virt_is(ino)) {
-		fuse_reply_err(req, 0);
-		return;
-	}
+	(void)ino;
 	fuse_reply_err(req, -store_flush(store_of(req), (struct store_handle *)(uintptr_t)fi->fh,
 					 fuse_req_ctx(req)->pid));
 }
 
 /* The inode's open count in passthrough.c goes first, so that opens woken by this release's seal decide
  * their data path afresh. */
-void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+void fs_store_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	if (fs_virt_is(ino)) {
-		fs_virt_release(req, ino, fi);
-		return;
-	}
 	fs_pt_release(ino);
 	fs_notify_begin(); /* so may a release, and a drop of a doomed variable */
 	store_release(store_of(req), (struct store_handle *)(uintptr_t)fi->fh);

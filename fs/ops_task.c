@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ops_task.c -- /fabric/tasks/: one directory per task, made up from core/task/task.h.
  *
+ *   tasks/                                         kind tasks (its attributes: ops_virtual.c)
+ *   tasks/ID/                                      kind task, as are its files:
  *   tasks/ID/cmd status exit node stdout stderr   read-only (0444), owned by the task's uid and gid
  *   tasks/ID/ctl                                   write "kill" (0200: its owner, and root)
  * Inode numbers: FS_TASK_BASE | id << 3 | file (enum task_file; TASK_DIR is the directory), so every
@@ -20,9 +22,6 @@
 #include <sys/stat.h>
 
 #include "fs/fs.h"
-
-#define FS_TASK_BASE (1ULL << 61)
-#define FS_TASK_LIMIT (1ULL << 62) /* FS_VIRT_BASE */
 
 struct task_open {
 	uint64_t id;
@@ -46,11 +45,6 @@ static struct tasks *tasks_of(fuse_req_t req)
 	return ((struct fs *)fuse_req_userdata(req))->tasks;
 }
 
-bool fs_task_is(uint64_t ino)
-{
-	return ino >= FS_TASK_BASE && ino < FS_TASK_LIMIT;
-}
-
 static uint64_t ino_of(uint64_t id, enum task_file f)
 {
 	return FS_TASK_BASE | id << 3 | (uint64_t)f;
@@ -68,8 +62,8 @@ static void ts_of(int64_t ns, struct timespec *ts)
 	ts->tv_nsec = ns % 1000000000;
 }
 
-/* Attributes of a task inode, or of tasks/ itself; false when the task is gone. */
-bool fs_task_getattr(struct tasks *t, uint64_t ino, struct stat *st)
+/* Attributes of a task inode; false when the task is gone. */
+static bool task_attr(struct tasks *t, uint64_t ino, struct stat *st)
 {
 	struct task_info info;
 	enum task_file f;
@@ -78,11 +72,6 @@ bool fs_task_getattr(struct tasks *t, uint64_t ino, struct stat *st)
 	memset(st, 0, sizeof(*st));
 	st->st_ino = ino;
 	st->st_blksize = 4096;
-	if (ino == FS_TASKS_INO) {
-		st->st_mode = S_IFDIR | 0555;
-		st->st_nlink = 2;
-		return true;
-	}
 	split(ino, &id, &f);
 	if (!t || tasks_info(t, id, &info) != 0)
 		return false;
@@ -98,11 +87,18 @@ bool fs_task_getattr(struct tasks *t, uint64_t ino, struct stat *st)
 	return true;
 }
 
+/* A task's times and sizes move: its attributes are not cached. */
+int fs_task_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl)
+{
+	*ttl = 0.0;
+	return task_attr(tasks_of(req), ino, st) ? 0 : -ENOENT;
+}
+
 static void reply_entry(fuse_req_t req, uint64_t ino)
 {
 	struct fuse_entry_param e = { .ino = ino, .entry_timeout = FS_TTL_DIR };
 
-	if (!fs_task_getattr(tasks_of(req), ino, &e.attr)) {
+	if (!task_attr(tasks_of(req), ino, &e.attr)) {
 		struct fuse_entry_param neg = { .ino = 0, .entry_timeout = FS_TTL_NEGATIVE };
 		fuse_reply_entry(req, &neg);
 		return;
@@ -110,21 +106,25 @@ static void reply_entry(fuse_req_t req, uint64_t ino)
 	fuse_reply_entry(req, &e);
 }
 
-void fs_task_lookup(fuse_req_t req, uint64_t parent, const char *name)
+/* tasks/ID: a name is a task id in decimal, without leading zeros, that fits the inode number. */
+void fs_tasks_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	char *end;
+	uint64_t id = strtoull(name, &end, 10);
+
+	(void)parent;
+	if (end == name || *end || name[0] == '0' || id >= 1ULL << 57) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	reply_entry(req, ino_of(id, TASK_DIR));
+}
+
+void fs_task_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	uint64_t id;
 	enum task_file f;
-	char *end;
 
-	if (parent == FS_TASKS_INO) {
-		id = strtoull(name, &end, 10);
-		if (end == name || *end || name[0] == '0' || id >= 1ULL << 57) {
-			fuse_reply_err(req, ENOENT);
-			return;
-		}
-		reply_entry(req, ino_of(id, TASK_DIR));
-		return;
-	}
 	split(parent, &id, &f);
 	for (int i = 1; i < TASK_NFILES; i++) {
 		if (f == TASK_DIR && strcmp(name, task_file_names[i]) == 0) {
@@ -135,47 +135,52 @@ void fs_task_lookup(fuse_req_t req, uint64_t parent, const char *name)
 	fuse_reply_err(req, f == TASK_DIR ? ENOENT : ENOTDIR);
 }
 
-int fs_task_children(struct tasks *t, uint64_t dir, uint64_t **inos, size_t *n)
+/* Until the task runner starts, tasks/ is empty. */
+int fs_tasks_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
+{
+	struct tasks *t = tasks_of(req);
+	int rc;
+
+	(void)dir;
+	if (!t)
+		return 0;
+	rc = tasks_ids(t, &d->virt, &d->nvirt);
+	for (size_t i = 0; rc == 0 && i < d->nvirt; i++)
+		d->virt[i] = ino_of(d->virt[i], TASK_DIR);
+	return rc;
+}
+
+int fs_task_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
 {
 	uint64_t id;
 	enum task_file f;
-	int rc;
 
-	if (dir == FS_TASKS_INO) {
-		if (!t) {
-			*inos = NULL;
-			*n = 0;
-			return 0;
-		}
-		rc = tasks_ids(t, inos, n);
-		for (size_t i = 0; rc == 0 && i < *n; i++)
-			(*inos)[i] = ino_of((*inos)[i], TASK_DIR);
-		return rc;
-	}
+	(void)req;
 	split(dir, &id, &f);
-	*inos = malloc((TASK_NFILES - 1) * sizeof(uint64_t));
-	if (!*inos)
+	d->virt = malloc((TASK_NFILES - 1) * sizeof(uint64_t));
+	if (!d->virt)
 		return -ENOMEM;
 	for (int i = 1; i < TASK_NFILES; i++)
-		(*inos)[i - 1] = ino_of(id, (enum task_file)i);
-	*n = TASK_NFILES - 1;
+		d->virt[i - 1] = ino_of(id, (enum task_file)i);
+	d->nvirt = TASK_NFILES - 1;
 	return 0;
 }
 
-/* The name of a task inode in its directory. */
-void fs_task_name(uint64_t ino, char *buf, size_t len)
+int fs_task_name(fuse_req_t req, fuse_ino_t ino, char *buf, size_t len)
 {
 	uint64_t id;
 	enum task_file f;
 
+	(void)req;
 	split(ino, &id, &f);
 	if (f == TASK_DIR)
 		snprintf(buf, len, "%llu", (unsigned long long)id);
 	else
 		snprintf(buf, len, "%s", task_file_names[f]);
+	return 0;
 }
 
-void fs_task_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
+void fs_task_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct task_open *o;
 	struct stat st;
@@ -183,7 +188,7 @@ void fs_task_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 	enum task_file f;
 
 	split(ino, &id, &f);
-	if (!fs_task_getattr(tasks_of(req), ino, &st)) {
+	if (!task_attr(tasks_of(req), ino, &st)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
@@ -208,7 +213,7 @@ void fs_task_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 		free(o);
 }
 
-void fs_task_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+void fs_task_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct task_open *o = (struct task_open *)(uintptr_t)fi->fh;
 	struct tasks *t = tasks_of(req);
@@ -216,6 +221,7 @@ void fs_task_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info 
 	char *buf = malloc(size ? size : 1);
 	ssize_t n;
 
+	(void)ino;
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -231,7 +237,8 @@ void fs_task_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info 
 }
 
 /* tasks/ID/ctl: "kill" (a newline is optional); the write fails with the errno of the refusal. */
-void fs_task_write(fuse_req_t req, const char *buf, size_t size, struct fuse_file_info *fi)
+void fs_task_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
 {
 	struct task_open *o = (struct task_open *)(uintptr_t)fi->fh;
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -239,6 +246,8 @@ void fs_task_write(fuse_req_t req, const char *buf, size_t size, struct fuse_fil
 	char why[512];
 	int rc;
 
+	(void)ino;
+	(void)off;
 	if (o->f != TASK_CTL) {
 		fuse_reply_err(req, EBADF);
 		return;
@@ -258,8 +267,9 @@ void fs_task_write(fuse_req_t req, const char *buf, size_t size, struct fuse_fil
 		fuse_reply_write(req, size);
 }
 
-void fs_task_release(fuse_req_t req, struct fuse_file_info *fi)
+void fs_task_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	(void)ino;
 	free((void *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
@@ -290,17 +300,15 @@ void fs_task_changed(void *arg, uint64_t id)
 	}
 }
 
-void fs_op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+void fs_task_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
 {
 	struct task_open *o = (struct task_open *)(uintptr_t)fi->fh;
 	struct task_info info;
 	struct poller *p;
 
-	if (!fs_task_is(ino) || o->f != TASK_STATUS) {
-		/* everything else is always ready, as a regular file is */
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+	(void)ino;
+	if (o->f != TASK_STATUS) { /* the other files are always ready, as a regular file is */
+		fs_poll_ready(req, ph);
 		return;
 	}
 	if (tasks_info(tasks_of(req), o->id, &info) != 0) {

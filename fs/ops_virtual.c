@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* ops_virtual.c -- the names the daemon makes up rather than stores: /fabric/ctl and /fabric/nodes/.
+/* ops_virtual.c -- the fixed names the daemon makes up rather than stores, and the node stat file.
  *
- *   ctl                 the control file (ops_ctl.c)
- *   nodes/NODE/stat     this node's `stat` answer (capacity, used, free, per block), as a file
- *   tasks/              one directory per task (ops_task.c)
- * They live in a small table of their own inode numbers, above any YP id (FS_VIRT_BASE and up), so every
- * operation can tell them apart with one comparison.  They hold no lookup references (forget is a no-op
- * for them) and refuse changes: names cannot be made, removed or renamed in nodes/ (EPERM).  A `stat`
- * file's bytes are taken when it is opened, so a reader sees one consistent answer. */
+ *   ctl                 the control file (kind ctl; its bytes: ops_ctl.c)
+ *   nodes/ nodes/NODE/  fixed directories (kind nodes)
+ *   nodes/NODE/stat     this node's `stat` answer (capacity, used, free, per block), as a file (kind nodestat)
+ *   tasks/              one directory per task (kind tasks; what is in it: ops_task.c)
+ * They live in a small table of their own inode numbers, above any YP id (FS_VIRT_BASE and up), which
+ * gives the names and attributes of all four kinds, and the root's made-up children (kind root).  They
+ * hold no lookup references (forget is a no-op for them) and refuse changes (kind.c).  A `stat` file's
+ * bytes are taken when it is opened, so a reader sees one consistent answer. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,24 +41,9 @@ void fs_virt_init(void)
 	clock_gettime(CLOCK_REALTIME, &born);
 }
 
-static bool in_table(uint64_t ino)
-{
-	return ino >= FS_VIRT_BASE && ino < FS_VIRT_BASE + NVNODES;
-}
-
-bool fs_virt_is(uint64_t ino)
-{
-	return in_table(ino) || fs_task_is(ino);
-}
-
 static const struct vnode *find(uint64_t ino)
 {
-	return in_table(ino) ? &vnodes[ino - FS_VIRT_BASE] : NULL;
-}
-
-static struct tasks *tasks_of(fuse_req_t req)
-{
-	return ((struct fs *)fuse_req_userdata(req))->tasks;
+	return ino >= FS_VIRT_BASE && ino < FS_VIRT_BASE + NVNODES ? &vnodes[ino - FS_VIRT_BASE] : NULL;
 }
 
 static const char *name_of(fuse_req_t req, const struct vnode *v)
@@ -74,28 +61,32 @@ static void attr_of(const struct vnode *v, struct stat *st)
 	st->st_mtim = st->st_ctim = st->st_atim = born;
 }
 
-double fs_virt_ttl(uint64_t ino)
-{
-	return fs_task_is(ino) ? 0.0 : FS_TTL_SEALED; /* a task's times move; the fixed names never change */
-}
-
-bool fs_virt_getattr(fuse_req_t req, uint64_t ino, struct stat *st)
+/* The fixed names never change: cached long. */
+int fs_vnode_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl)
 {
 	const struct vnode *v = find(ino);
 
-	if (v)
-		attr_of(v, st);
-	else if (fs_task_is(ino))
-		return fs_task_getattr(tasks_of(req), ino, st);
-	return v != NULL;
+	(void)req;
+	if (!v)
+		return -ENOENT;
+	attr_of(v, st);
+	*ttl = FS_TTL_SEALED;
+	return 0;
 }
 
-bool fs_virt_lookup(fuse_req_t req, uint64_t parent, const char *name)
+int fs_vnode_name(fuse_req_t req, fuse_ino_t ino, char *buf, size_t len)
 {
-	if (parent == FS_TASKS_INO || fs_task_is(parent)) {
-		fs_task_lookup(req, parent, name);
-		return true;
-	}
+	const struct vnode *v = find(ino);
+
+	if (!v)
+		return -ENOENT;
+	snprintf(buf, len, "%s", name_of(req, v));
+	return 0;
+}
+
+/* Answers the lookup and returns true when (parent, name) is in the table. */
+static bool lookup_table(fuse_req_t req, uint64_t parent, const char *name)
+{
 	for (size_t i = 0; i < NVNODES; i++) {
 		if (vnodes[i].parent != parent || strcmp(name_of(req, &vnodes[i]), name) != 0)
 			continue;
@@ -105,62 +96,49 @@ bool fs_virt_lookup(fuse_req_t req, uint64_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 		return true;
 	}
-	if (!fs_virt_is(parent))
-		return false;
-	fuse_reply_err(req, ENOENT);
-	return true;
+	return false;
 }
 
-int fs_virt_children(fuse_req_t req, uint64_t dir, uint64_t **inos, size_t *n)
+void fs_vnode_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (dir == FS_TASKS_INO || fs_task_is(dir))
-		return fs_task_children(tasks_of(req), dir, inos, n);
-	*n = 0;
-	*inos = malloc(NVNODES * sizeof(uint64_t));
-	if (!*inos)
+	if (!lookup_table(req, parent, name))
+		fuse_reply_err(req, ENOENT);
+}
+
+int fs_vnode_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
+{
+	(void)req;
+	d->nvirt = 0;
+	d->virt = malloc(NVNODES * sizeof(uint64_t));
+	if (!d->virt)
 		return -ENOMEM;
 	for (size_t i = 0; i < NVNODES; i++)
 		if (vnodes[i].parent == dir)
-			(*inos)[(*n)++] = vnodes[i].ino;
+			d->virt[d->nvirt++] = vnodes[i].ino;
 	return 0;
 }
 
-size_t fs_virt_direntry(fuse_req_t req, uint64_t ino, char *buf, size_t size, off_t next, bool plus)
+/* The made-up names are looked up first: they shadow a stored object of the same name. */
+void fs_root_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	const struct vnode *v = find(ino);
-	struct fuse_entry_param e = { 0 }; /* ino 0: no lookup reference handed out */
-	char name[32];
+	if (!lookup_table(req, parent, name))
+		fs_store_lookup(req, parent, name);
+}
 
-	if (!v) {
-		if (!fs_task_getattr(tasks_of(req), ino, &e.attr))
-			return 0; /* forgotten meanwhile: skipped */
-		fs_task_name(ino, name, sizeof(name));
-		return plus ? fuse_add_direntry_plus(req, buf, size, name, &e, next)
-			    : fuse_add_direntry(req, buf, size, name, &e.attr, next);
-	}
-	attr_of(v, &e.attr);
-	return plus ? fuse_add_direntry_plus(req, buf, size, name_of(req, v), &e, next)
-		    : fuse_add_direntry(req, buf, size, name_of(req, v), &e.attr, next);
+int fs_root_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
+{
+	int rc = fs_vnode_list(req, dir, d);
+
+	return rc ? rc : fs_store_list(req, dir, d);
 }
 
 /* nodes/NODE/stat: the `stat` answer, taken at open. */
-void fs_virt_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
+void fs_nodestat_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ctl_env env = fs_ctl_env(req);
 	struct text *a;
 
-	if (ino == FS_CTL_INO) {
-		fs_ctl_open(req, fi);
-		return;
-	}
-	if (fs_task_is(ino)) {
-		fs_task_open(req, ino, fi);
-		return;
-	}
-	if (ino != FS_NODESTAT_INO) {
-		fuse_reply_err(req, EISDIR);
-		return;
-	}
+	(void)ino;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
 		fuse_reply_err(req, EACCES);
 		return;
@@ -181,36 +159,22 @@ void fs_virt_open(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
 	}
 }
 
-void fs_virt_read(fuse_req_t req, uint64_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+void fs_nodestat_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct text *a = (struct text *)(uintptr_t)fi->fh;
 
-	if (ino == FS_CTL_INO) {
-		fs_ctl_read(req, size, fi);
-		return;
-	}
-	if (fs_task_is(ino)) {
-		fs_task_read(req, size, off, fi);
-		return;
-	}
+	(void)ino;
 	if ((size_t)off >= a->len)
 		fuse_reply_buf(req, NULL, 0);
 	else
 		fuse_reply_buf(req, a->buf + off, a->len - (size_t)off < size ? a->len - (size_t)off : size);
 }
 
-void fs_virt_release(fuse_req_t req, uint64_t ino, struct fuse_file_info *fi)
+void fs_nodestat_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct text *a = (struct text *)(uintptr_t)fi->fh;
 
-	if (ino == FS_CTL_INO) {
-		fs_ctl_release(req, fi);
-		return;
-	}
-	if (fs_task_is(ino)) {
-		fs_task_release(req, fi);
-		return;
-	}
+	(void)ino;
 	text_free(a);
 	free(a);
 	fuse_reply_err(req, 0);

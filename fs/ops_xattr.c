@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* ops_xattr.c -- FUSE xattr operations: user.fabric.* are the object's YP entry (core/store/store_xattr.c),
- * plus the root's user.fabric.datapath. */
+/* ops_xattr.c -- xattrs of stored objects (kind store, kind.c): user.fabric.* are the object's YP entry
+ * (core/store/store_xattr.c); the root (kind root) adds user.fabric.datapath and user.fabric.loads. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,17 +21,17 @@ static struct store *store_of(fuse_req_t req)
 	return ((struct fs *)fuse_req_userdata(req))->store;
 }
 
-void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
+void fs_store_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
 {
-	if (fs_virt_is(ino)) { /* virtual files are not objects: no attributes */
-		fuse_reply_err(req, ENOTSUP);
-		return;
-	}
-	if (ino == FUSE_ROOT_ID && (strcmp(name, DATAPATH_XATTR) == 0 || strcmp(name, LOADS_XATTR) == 0)) {
-		fuse_reply_err(req, EPERM);
-		return;
-	}
 	fuse_reply_err(req, -store_setxattr(store_of(req), ino, name, value, size, flags));
+}
+
+void fs_root_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
+{
+	if (strcmp(name, DATAPATH_XATTR) == 0 || strcmp(name, LOADS_XATTR) == 0)
+		fuse_reply_err(req, EPERM);
+	else
+		fs_store_setxattr(req, ino, name, value, size, flags);
 }
 
 /* size 0 asks for the length only (fuse_reply_xattr); otherwise the value itself. */
@@ -64,7 +64,7 @@ static int loads_line(void *arg, const char *name, uint64_t done, uint64_t total
 	return text_printf(arg, "%s\t%llu\t%llu\n", name, (unsigned long long)done, (unsigned long long)total);
 }
 
-static void reply_text(fuse_req_t req, size_t size, const char *text, size_t len)
+void fs_reply_xattr_text(fuse_req_t req, size_t size, const char *text, size_t len)
 {
 	if (size == 0)
 		fuse_reply_xattr(req, len);
@@ -74,27 +74,28 @@ static void reply_text(fuse_req_t req, size_t size, const char *text, size_t len
 		fuse_reply_buf(req, text, len);
 }
 
-void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+void fs_store_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	if (fs_virt_is(ino)) {
-		fuse_reply_err(req, ENODATA);
-		return;
-	}
-	if (ino == FUSE_ROOT_ID && strcmp(name, DATAPATH_XATTR) == 0) {
+	reply_sized(req, size, store_getxattr, ino, name);
+}
+
+void fs_root_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	if (strcmp(name, DATAPATH_XATTR) == 0) {
 		const char *dp = fs_pt_datapath();
-		reply_text(req, size, dp, strlen(dp));
+		fs_reply_xattr_text(req, size, dp, strlen(dp));
 		return;
 	}
-	if (ino == FUSE_ROOT_ID && strcmp(name, LOADS_XATTR) == 0) {
+	if (strcmp(name, LOADS_XATTR) == 0) {
 		struct text a = { 0 };
 		if (load_each_inflight(loads_line, &a) != 0)
 			fuse_reply_err(req, ENOMEM);
 		else
-			reply_text(req, size, a.buf ? a.buf : "", a.len);
+			fs_reply_xattr_text(req, size, a.buf ? a.buf : "", a.len);
 		text_free(&a);
 		return;
 	}
-	reply_sized(req, size, store_getxattr, ino, name);
+	fs_store_getxattr(req, ino, name, size);
 }
 
 static ssize_t list_adapter(struct store *st, uint64_t id, const char *name, char *buf, size_t size)
@@ -103,33 +104,25 @@ static ssize_t list_adapter(struct store *st, uint64_t id, const char *name, cha
 	return store_listxattr(st, id, buf, size);
 }
 
-void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+void fs_store_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	reply_sized(req, size, list_adapter, ino, NULL);
+}
+
+void fs_root_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	char list[1024];
-	ssize_t n;
+	ssize_t n = store_listxattr(store_of(req), ino, list, sizeof(list) - sizeof(DATAPATH_XATTR));
 
-	if (fs_virt_is(ino)) {
-		reply_text(req, size, "", 0);
-		return;
-	}
-	if (ino != FUSE_ROOT_ID) {
-		reply_sized(req, size, list_adapter, ino, NULL);
-		return;
-	}
-	n = store_listxattr(store_of(req), ino, list, sizeof(list) - sizeof(DATAPATH_XATTR));
 	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
 		return;
 	}
 	memcpy(list + n, DATAPATH_XATTR, sizeof(DATAPATH_XATTR));
-	reply_text(req, size, list, (size_t)n + sizeof(DATAPATH_XATTR));
+	fs_reply_xattr_text(req, size, list, (size_t)n + sizeof(DATAPATH_XATTR));
 }
 
-void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+void fs_store_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	if (fs_virt_is(ino)) {
-		fuse_reply_err(req, ENOTSUP);
-		return;
-	}
 	fuse_reply_err(req, -store_removexattr(store_of(req), ino, name));
 }

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/* kind.c -- the kinds of inode, and the FUSE callbacks that depend on the kind.
+ *
+ * Every inode is of one kind, and every kind is one table of the same operations (struct fs_kind_ops,
+ * fs.h), as Redis' ae.c has one event backend and every backend defines the same functions.  fs_kind_of
+ * picks the table from the inode number alone (no lock, no lookup); it is the only place that reads an
+ * inode number's range.  Each callback here asks it once, for the inode the request is about (for an
+ * operation on a name, the directory that holds the name), and calls that kind's operation, or gives the
+ * answer written below for a kind that has no such operation.
+ *
+ *   kind      inode numbers (VB = FS_VIRT_BASE = 2^62)   what                              operations in
+ *   root      FUSE_ROOT_ID (1)                           the store's root; it also holds   ops_dir.c ops_file.c
+ *                                                        ctl, nodes/, tasks/, and the      ops_xattr.c
+ *                                                        mount's own xattrs                ops_virtual.c
+ *   store     every number not named in another row:     variables and directories of the  ops_dir.c ops_file.c
+ *             the YP ids (below 2^61), and numbers       YP (2 is vars/; shards/ and their ops_xattr.c
+ *             nothing hands out (the store: ENOENT)      pieces are stored objects too)
+ *   ctl       FS_CTL_INO       VB + 0                    /fabric/ctl                       ops_ctl.c
+ *   nodes     FS_NODES_INO     VB + 1                    nodes/ and nodes/NODE/            ops_virtual.c
+ *             FS_NODE_INO      VB + 2
+ *   nodestat  FS_NODESTAT_INO  VB + 3                    nodes/NODE/stat                   ops_virtual.c
+ *   tasks     FS_TASKS_INO     VB + 4                    tasks/                            ops_task.c
+ *   task      FS_TASK_BASE | id << 3 | f, in [2^61, VB)  tasks/ID/ (f 0) and its files     ops_task.c
+ * Kinds ctl, nodes, nodestat and tasks take their names and attributes from ops_virtual.c's table.
+ *
+ * A kind without an operation gets (every kind has getattr):
+ *   lookup ENOENT; list (opendir): no children
+ *   mkdir create rmdir unlink rename: EPERM, names cannot be made or removed in a made-up directory; a
+ *     rename also unless both directories' kinds rename alike, so no name moves in or out of the store
+ *   setattr: the attributes are fixed: mode and owner changes EPERM, anything else (the truncation of
+ *     `> /fabric/ctl`, times) is answered with the attributes unchanged
+ *   open EISDIR (only made-up directories have none); read write EBADF; flush release 0
+ *   poll: ready, as a regular file always is
+ *   getxattr ENODATA, setxattr removexattr ENOTSUP, listxattr an empty list: made-up names are not objects
+ * The callbacks that never depend on the kind stay with their kin (forget, readdir, releasedir, statfs
+ * in ops_dir.c; fsync in ops_file.c); readdir gets its made-up entries through fs_kind_dirent. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "fs/fs.h"
+
+static const struct fs_kind_ops kind_store = {
+	.kind = "store",
+	.lookup = fs_store_lookup,
+	.list = fs_store_list,
+	.mkdir = fs_store_mkdir,
+	.create = fs_store_create,
+	.rmdir = fs_store_rmdir,
+	.unlink = fs_store_unlink,
+	.rename = fs_store_rename,
+	.getattr = fs_store_getattr,
+	.setattr = fs_store_setattr,
+	.open = fs_store_open,
+	.read = fs_store_read,
+	.write = fs_store_write,
+	.flush = fs_store_flush,
+	.release = fs_store_release,
+	.setxattr = fs_store_setxattr,
+	.getxattr = fs_store_getxattr,
+	.listxattr = fs_store_listxattr,
+	.removexattr = fs_store_removexattr,
+};
+
+/* A stored directory like the others, but for what the daemon adds to it. */
+static const struct fs_kind_ops kind_root = {
+	.kind = "root",
+	.lookup = fs_root_lookup,
+	.list = fs_root_list,
+	.mkdir = fs_store_mkdir,
+	.create = fs_store_create,
+	.rmdir = fs_store_rmdir,
+	.unlink = fs_store_unlink,
+	.rename = fs_store_rename,
+	.getattr = fs_store_getattr,
+	.setattr = fs_store_setattr,
+	.open = fs_store_open,
+	.read = fs_store_read,
+	.write = fs_store_write,
+	.flush = fs_store_flush,
+	.release = fs_store_release,
+	.setxattr = fs_root_setxattr,
+	.getxattr = fs_root_getxattr,
+	.listxattr = fs_root_listxattr,
+	.removexattr = fs_store_removexattr,
+};
+
+static const struct fs_kind_ops kind_ctl = {
+	.kind = "ctl",
+	.getattr = fs_vnode_getattr,
+	.name = fs_vnode_name,
+	.open = fs_ctl_open,
+	.read = fs_ctl_read,
+	.write = fs_ctl_write,
+	.flush = fs_ctl_flush,
+	.release = fs_ctl_release,
+};
+
+static const struct fs_kind_ops kind_nodes = {
+	.kind = "nodes",
+	.lookup = fs_vnode_lookup,
+	.list = fs_vnode_list,
+	.getattr = fs_vnode_getattr,
+	.name = fs_vnode_name,
+};
+
+static const struct fs_kind_ops kind_nodestat = {
+	.kind = "nodestat",
+	.getattr = fs_vnode_getattr,
+	.name = fs_vnode_name,
+	.open = fs_nodestat_open,
+	.read = fs_nodestat_read,
+	.release = fs_nodestat_release,
+};
+
+static const struct fs_kind_ops kind_tasks = {
+	.kind = "tasks",
+	.lookup = fs_tasks_lookup,
+	.list = fs_tasks_list,
+	.getattr = fs_vnode_getattr,
+	.name = fs_vnode_name,
+};
+
+static const struct fs_kind_ops kind_task = {
+	.kind = "task",
+	.lookup = fs_task_lookup,
+	.list = fs_task_list,
+	.getattr = fs_task_getattr,
+	.name = fs_task_name,
+	.open = fs_task_open,
+	.read = fs_task_read,
+	.write = fs_task_write,
+	.release = fs_task_release,
+	.poll = fs_task_poll,
+};
+
+const struct fs_kind_ops *fs_kind_of(uint64_t ino)
+{
+	if (ino >= FS_TASK_BASE && ino < FS_VIRT_BASE)
+		return &kind_task;
+	switch (ino) {
+	case FUSE_ROOT_ID:
+		return &kind_root;
+	case FS_CTL_INO:
+		return &kind_ctl;
+	case FS_NODES_INO:
+	case FS_NODE_INO:
+		return &kind_nodes;
+	case FS_NODESTAT_INO:
+		return &kind_nodestat;
+	case FS_TASKS_INO:
+		return &kind_tasks;
+	default:
+		return &kind_store;
+	}
+}
+
+int fs_kind_dirent(fuse_req_t req, uint64_t ino, char *name, size_t len, struct stat *st)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+	double ttl;
+	int rc = k->name ? k->getattr(req, ino, st, &ttl) : -ENOENT;
+
+	return rc ? rc : k->name(req, ino, name, len);
+}
+
+void fs_poll_ready(fuse_req_t req, struct fuse_pollhandle *ph)
+{
+	if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
+}
+
+static void reply_attr_or_err(fuse_req_t req, int rc, const struct stat *st, double ttl)
+{
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, st, ttl);
+}
+
+void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	const struct fs_kind_ops *k = fs_kind_of(parent);
+
+	if (k->lookup)
+		k->lookup(req, parent, name);
+	else
+		fuse_reply_err(req, ENOENT);
+}
+
+void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+	double ttl = 0;
+	int rc = fs_kind_of(ino)->getattr(req, ino, &st, &ttl);
+
+	(void)fi;
+	reply_attr_or_err(req, rc, &st, ttl);
+}
+
+void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+	struct stat st;
+	double ttl = 0;
+	int rc;
+
+	(void)fi;
+	if (k->setattr) {
+		rc = k->setattr(req, ino, attr, to_set, &st, &ttl);
+	} else { /* `> /fabric/ctl` truncates: nothing to truncate, nothing else to change */
+		rc = k->getattr(req, ino, &st, &ttl);
+		if (rc == 0 && (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+			rc = -EPERM;
+	}
+	reply_attr_or_err(req, rc, &st, ttl);
+}
+
+void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	const struct fs_kind_ops *k = fs_kind_of(parent);
+
+	if (k->mkdir)
+		k->mkdir(req, parent, name, mode);
+	else
+		fuse_reply_err(req, EPERM);
+}
+
+void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+{
+	const struct fs_kind_ops *k = fs_kind_of(parent);
+
+	if (k->create)
+		k->create(req, parent, name, mode, fi);
+	else
+		fuse_reply_err(req, EPERM);
+}
+
+void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	const struct fs_kind_ops *k = fs_kind_of(parent);
+
+	if (k->rmdir)
+		k->rmdir(req, parent, name);
+	else
+		fuse_reply_err(req, EPERM);
+}
+
+void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	const struct fs_kind_ops *k = fs_kind_of(parent);
+
+	if (k->unlink)
+		k->unlink(req, parent, name);
+	else
+		fuse_reply_err(req, EPERM);
+}
+
+void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		  const char *newname, unsigned int flags)
+{
+	const struct fs_kind_ops *k = fs_kind_of(parent);
+
+	if (k->rename && fs_kind_of(newparent)->rename == k->rename)
+		k->rename(req, parent, name, newparent, newname, flags);
+	else
+		fuse_reply_err(req, EPERM);
+}
+
+/* The snapshot taken here is read by readdir and freed by releasedir (ops_dir.c). */
+void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+	struct fs_dir *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = k->list ? k->list(req, ino, d) : 0;
+	if (rc) {
+		free(d->ids);
+		free(d->virt);
+		free(d);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		free(d->ids);
+		free(d->virt);
+		free(d);
+	}
+}
+
+void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+
+	if (k->open)
+		k->open(req, ino, fi);
+	else
+		fuse_reply_err(req, EISDIR);
+}
+
+void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+
+	if (k->read)
+		k->read(req, ino, size, off, fi);
+	else
+		fuse_reply_err(req, EBADF);
+}
+
+void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		 struct fuse_file_info *fi)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+
+	if (k->write)
+		k->write(req, ino, buf, size, off, fi);
+	else
+		fuse_reply_err(req, EBADF);
+}
+
+void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+
+	if (k->flush)
+		k->flush(req, ino, fi);
+	else
+		fuse_reply_err(req, 0);
+}
+
+void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+
+	if (k->release)
+		k->release(req, ino, fi);
+	else
+		fuse_reply_err(req, 0);
+}
+
+void fs_op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+
+	if (k->poll)
+		k->poll(req, ino, fi, ph);
+	else
+		fs_poll_ready(req, ph);
+}
+
+void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+
+	if (k->setxattr)
+		k->setxattr(req, ino, name, value, size, flags);
+	else
+		fuse_reply_err(req, ENOTSUP);
+}
+
+void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+
+	if (k->getxattr)
+		k->getxattr(req, ino, name, size);
+	else
+		fuse_reply_err(req, ENODATA);
+}
+
+void fs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+
+	if (k->listxattr)
+		k->listxattr(req, ino, size);
+	else
+		fs_reply_xattr_text(req, size, "", 0);
+}
+
+void fs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+
+	if (k->removexattr)
+		k->removexattr(req, ino, name);
+	else
+		fuse_reply_err(req, ENOTSUP);
+}
