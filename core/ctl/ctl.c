@@ -6,50 +6,52 @@
  * before its handler runs, so handlers only check what words mean.  The handlers live with what they
  * drive (ctlInt.h); help lives here because it answers from the table itself. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <string.h>
 
 #include "core/ctl/ctlInt.h"
+#include "core/os/proc.h"
 
 static ctl_handler run_help;
 
 static const struct ctl_verb verbs[] = {
-	{ { "help", 0, 1, "", "help [VERB]" }, "list the verbs, or say what one does", run_help },
+	{ { "help", 0, 1, "", "help [VERB]" }, "list the verbs, or say what one does", run_help, CTL_ANYONE },
 	{ { "list", 0, 1, "", "list [PREFIX]" }, "names under vars/ (path, kind, size, type), tab-separated",
-	  ctl_run_list },
+	  ctl_run_list, CTL_ANYONE },
 	{ { "locate", 1, 1, "", "locate NAME" },
-	  "where a variable's bytes are: NODE SHM-NAME OFFSET LENGTH lines", ctl_run_locate },
+	  "where a variable's bytes are: NODE SHM-NAME OFFSET LENGTH lines", ctl_run_locate, CTL_ANYONE },
 	{ { "stat", 0, 0, "", "stat" },
 	  "capacity, used, free; own_blocks COUNT BYTES CHARGED; per slab: block shm size used variables "
-	  "largest-free fragmentation", ctl_run_stat },
+	  "largest-free fragmentation", ctl_run_stat, CTL_ANYONE },
 	{ { "allocate", 1, 1, "node", "allocate SIZE [node=N]" },
 	  "add SIZE to the capacity and make SIZE/4M slab blocks ahead: answers the (node, block) pairs",
-	  ctl_run_allocate },
+	  ctl_run_allocate, CTL_ADMIN },
 	{ { "deallocate", 2, 3, "", "deallocate NODE BLOCK [move]" },
 	  "remove a slab block (and its size from the capacity); `move` moves its variables out first",
-	  ctl_run_deallocate },
+	  ctl_run_deallocate, CTL_ADMIN },
 	{ { "defragment", 0, 0, "node", "defragment [node=N]" },
-	  "compact the slab blocks that pack small variables: bytes moved, blocks freed", ctl_run_defragment },
+	  "compact the slab blocks that pack small variables: bytes moved, blocks freed", ctl_run_defragment, CTL_ADMIN },
 	{ { "mutable", 2, 2, "scope", "mutable NAME SIZE [scope=S]" },
 	  "a mutable object: SIZE zero bytes, never sealed, written in place (write or shared mmap) by "
-	  "anyone in its scope", ctl_run_mutable },
+	  "anyone in its scope", ctl_run_mutable, CTL_ANYONE },
 	{ { "shard", 2, 2, "nodes", "shard NAME SIZE [nodes=N,...]" },
 	  "shards/NAME with one mutable piece of SIZE bytes per node (shards/NAME/local is this node's)",
-	  ctl_run_shard },
+	  ctl_run_shard, CTL_ANYONE },
 	{ { "load", 2, 2, "type,doc", "load NAME FILE [type=T] [doc=D]" },
-	  "a new variable from a file on disk (absolute path), read with io_uring straight into shm", ctl_run_load },
+	  "a new variable from a file on disk (absolute path), read with io_uring straight into shm", ctl_run_load, CTL_ANYONE },
 	{ { "checkpoint", 0, 1, "", "checkpoint [DIR]" },
 	  "write every sealed variable to DIR (default STATE/checkpoint): data named by xxh3 + a manifest",
-	  ctl_run_checkpoint },
+	  ctl_run_checkpoint, CTL_ANYONE },
 	{ { "restore", 0, 1, "", "restore [DIR]" },
-	  "bring back the checkpoint's variables that are not in the fabric (verified by xxh3)", ctl_run_restore },
+	  "bring back the checkpoint's variables that are not in the fabric (verified by xxh3)", ctl_run_restore, CTL_ANYONE },
 	{ { "spawn", 0, CTL_ARGS_MAX, "in,out,after,scope,timeout",
 	    "spawn [in=N,...] [out=N,...] [after=ID,...] [scope=S] [timeout=SECS] -- PROGRAM [ARGS...]" },
 	  "run a program next to its inputs with your identity; answers the task id (see tasks/ID/)",
-	  ctl_run_spawn },
+	  ctl_run_spawn, CTL_ANYONE },
 	{ { "kill", 1, 1, "", "kill ID" }, "end a task's whole process tree (or take it out of the queue)",
-	  ctl_run_kill },
-	{ { "forget", 1, 1, "", "forget ID" }, "remove a finished task's record and output", ctl_run_forget },
-	{ { "tasks", 0, 0, "", "tasks" }, "every task: ID STATE NODE EXIT COMMAND, tab-separated", ctl_run_tasks },
+	  ctl_run_kill, CTL_ANYONE },
+	{ { "forget", 1, 1, "", "forget ID" }, "remove a finished task's record and output", ctl_run_forget, CTL_ANYONE },
+	{ { "tasks", 0, 0, "", "tasks" }, "every task: ID STATE NODE EXIT COMMAND, tab-separated", ctl_run_tasks, CTL_ANYONE },
 };
 
 const struct ctl_verb *ctl_verb_find(const char *name)
@@ -108,8 +110,15 @@ static int run_help(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 	return rc ? rc : cmd->json ? text_printf(ans, "]\n") : 0;
 }
 
+/* Root, or a process holding CAP_SYS_ADMIN: who may change the node itself (README, "Who may do what"). */
+static bool caller_is_admin(const struct load_caller *who)
+{
+	return who->uid == 0 || (who->pid > 0 && proc_has_cap(who->pid, CAP_SYS_ADMIN));
+}
+
 int ctl_run(const struct ctl_env *env, const char *line, size_t len, struct text *ans)
 {
+	const struct ctl_verb *v;
 	struct ctl_cmd cmd;
 	char err[512];
 	int rc;
@@ -118,7 +127,12 @@ int ctl_run(const struct ctl_env *env, const char *line, size_t len, struct text
 	rc = ctl_parse(line, len, &cmd, err, sizeof(err));
 	if (rc)
 		return ctl_fail(ans, rc, "%s", err);
-	rc = ctl_verb_find(cmd.verb)->run(env, &cmd, ans);
+	v = ctl_verb_find(cmd.verb);
+	if (v->right == CTL_ADMIN && !caller_is_admin(&env->who))
+		rc = ctl_fail(ans, -EPERM, "%s acts on the whole node: it needs root or CAP_SYS_ADMIN, which uid %u "
+			      "does not have", cmd.verb, env->who.uid);
+	else
+		rc = v->run(env, &cmd, ans);
 	ctl_cmd_free(&cmd);
 	return rc;
 }

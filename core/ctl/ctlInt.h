@@ -61,10 +61,16 @@ int ctl_fields(struct text *ans, bool json, bool open, const struct ctl_field *f
 
 typedef int ctl_handler(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans);
 
+/* Who may run a verb (README, "Who may do what"): anyone (the verb itself then acts only on what the
+ * caller may reach), or only root or a caller holding CAP_SYS_ADMIN, for verbs that change the node
+ * itself (its capacity, its blocks). */
+enum ctl_right { CTL_ANYONE, CTL_ADMIN };
+
 struct ctl_verb {
 	struct ctl_grammar g; /* checked by the parser before run is called, so run only checks meanings */
 	const char *help;     /* one line */
 	ctl_handler *run;
+	enum ctl_right right;
 };
 
 const struct ctl_verb *ctl_verb_find(const char *name);

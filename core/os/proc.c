@@ -105,6 +105,17 @@ size_t proc_groups(pid_t pid, uint32_t *groups, size_t max)
 	return n;
 }
 
+bool proc_has_cap(pid_t pid, int cap)
+{
+	char line[256];
+	unsigned long long eff;
+
+	if (cap < 0 || cap > 63 || !status_line(pid, "CapEff:", line, sizeof(line)) ||
+	    sscanf(line, "CapEff: %llx", &eff) != 1)
+		return false;
+	return (eff >> cap) & 1;
+}
+
 uint64_t proc_pidns(pid_t pid)
 {
 	char path[64];

@@ -10,6 +10,7 @@
 #ifndef FABRIC_CORE_OS_PROC_H
 #define FABRIC_CORE_OS_PROC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -31,6 +32,9 @@ int proc_stat(pid_t pid, struct proc_stat *ps);
 pid_t proc_tgid(pid_t tid);
 /* pid's supplementary groups from the Groups: line: how many were stored (at most max); 0 when gone. */
 size_t proc_groups(pid_t pid, uint32_t *groups, size_t max);
+/* Does pid hold capability cap (CAP_SYS_ADMIN, ...) in its effective set (the CapEff: line)?  false when
+ * it is gone. */
+bool proc_has_cap(pid_t pid, int cap);
 /* The inode of pid's PID namespace (/proc/PID/ns/pid), 0 when it cannot be seen. */
 uint64_t proc_pidns(pid_t pid);
 
