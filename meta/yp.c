@@ -9,6 +9,11 @@
  * name), SQLITE_FULL -> -ENOSPC, SQLITE_BUSY/LOCKED -> -EBUSY, anything else -> -EIO, each logged with
  * sqlite3_errmsg().
  *
+ * Threads: the connection is opened SQLITE_OPEN_NOMUTEX and guarded by struct yp's own recursive mutex
+ * (ypInt.h), so what belongs together -- a statement and its last_insert_rowid or changes(), a walk and
+ * its callbacks, a transaction from BEGIN to COMMIT -- is one thread's.  yp_begin keeps the mutex for the
+ * level it opens; yp_commit and yp_rollback give it back.
+ *
  * Durability: WAL with synchronous=NORMAL.  A commit has been write(2)n to the WAL before it returns, so a
  * crash of the daemon (kill -9) loses nothing committed; only a power loss can lose the last commits, and
  * a power loss wipes /dev/shm, the data itself, anyway.
@@ -17,6 +22,7 @@
  * schema_v2); 3 adds tasks and the view task_cmds (schema_v3).  Older databases are upgraded in one
  * transaction at open; a database from a newer fabric is refused rather than guessed at. */
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +267,21 @@ static int migrate(struct yp *yp)
 	return 0;
 }
 
+/* Recursive: see struct yp (ypInt.h). */
+static int init_lock(struct yp *yp)
+{
+	pthread_mutexattr_t a;
+	int rc = pthread_mutexattr_init(&a);
+
+	if (rc)
+		return -rc;
+	rc = pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	if (rc == 0)
+		rc = pthread_mutex_init(&yp->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	return -rc;
+}
+
 int yp_open(const char *path, struct yp **out)
 {
 	struct yp *yp = calloc(1, sizeof(*yp));
@@ -269,6 +290,11 @@ int yp_open(const char *path, struct yp **out)
 
 	if (!yp)
 		return -ENOMEM;
+	rc = init_lock(yp);
+	if (rc) {
+		free(yp);
+		return rc;
+	}
 	rc = sqlite3_open_v2(path, &yp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK) {
@@ -293,6 +319,7 @@ int yp_open(const char *path, struct yp **out)
 
 out_close:
 	sqlite3_close(yp->db);
+	pthread_mutex_destroy(&yp->lock);
 	free(yp);
 	return rc;
 }
@@ -304,33 +331,36 @@ void yp_close(struct yp *yp)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(yp->stmt[i]);
 	sqlite3_close(yp->db);
+	pthread_mutex_destroy(&yp->lock);
 	free(yp);
 }
 
+/* The lock taken here is kept when the call succeeds: it is this level's, given back by its commit or
+ * rollback.  A nested level only counts, inside the outer level's transaction. */
 int yp_begin(struct yp *yp)
 {
 	sqlite3_stmt *s;
 	int rc;
 
+	yp_lock(yp);
 	if (yp->depth++ > 0)
 		return 0;
 	yp->failed = 0;
 	s = stmt(yp, ST_BEGIN);
 	rc = s ? yp_exec(yp, s, "begin") : -EIO;
-	if (rc)
+	if (rc) {
 		yp->depth = 0;
+		yp_unlock(yp);
+	}
 	return rc;
 }
 
-int yp_commit(struct yp *yp)
+/* The outermost level's end, in SQLite: commit, or roll back what an inner level's rollback doomed. */
+static int commit_outermost(struct yp *yp)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if (yp->depth <= 0)
-		return -EINVAL;
-	if (--yp->depth > 0)
-		return 0;
 	if (yp->failed) {
 		s = stmt(yp, ST_ROLLBACK);
 		if (s)
@@ -347,19 +377,39 @@ int yp_commit(struct yp *yp)
 	return rc;
 }
 
+int yp_commit(struct yp *yp)
+{
+	int rc;
+
+	yp_lock(yp);
+	if (yp->depth <= 0) { /* no transaction of this thread's: another's has ended before the lock came */
+		yp_unlock(yp);
+		return -EINVAL;
+	}
+	rc = --yp->depth > 0 ? 0 : commit_outermost(yp);
+	yp_unlock(yp); /* this call's */
+	yp_unlock(yp); /* and the level's, taken by its yp_begin */
+	return rc;
+}
+
 void yp_rollback(struct yp *yp)
 {
 	sqlite3_stmt *s;
 
-	if (yp->depth <= 0)
-		return;
-	if (--yp->depth > 0) {
-		yp->failed = 1;
+	yp_lock(yp);
+	if (yp->depth <= 0) { /* as in yp_commit; callers roll back after a yp_begin that failed, too */
+		yp_unlock(yp);
 		return;
 	}
-	s = stmt(yp, ST_ROLLBACK);
-	if (s)
-		yp_exec(yp, s, "rollback");
+	if (--yp->depth > 0) {
+		yp->failed = 1;
+	} else {
+		s = stmt(yp, ST_ROLLBACK);
+		if (s)
+			yp_exec(yp, s, "rollback");
+	}
+	yp_unlock(yp);
+	yp_unlock(yp);
 }
 
 struct node_get {
@@ -385,23 +435,28 @@ static int node_row(struct yp *yp, sqlite3_stmt *s, void *arg)
 
 int yp_node_get(struct yp *yp, struct yp_node *out)
 {
-	sqlite3_stmt *s = stmt(yp, ST_NODE_GET);
+	sqlite3_stmt *s;
 	struct node_get g = { out, 0 };
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_NODE_GET);
 	if (s) {
 		rc = yp_rows(yp, s, "node get", node_row, &g);
 		if (rc == 0 && !g.found)
 			rc = -ENOENT;
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
 int yp_node_add(struct yp *yp, struct yp_node *n)
 {
-	sqlite3_stmt *s = stmt(yp, ST_NODE_ADD);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_NODE_ADD);
 	if (s) {
 		sqlite3_bind_text(s, 1, n->name, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(s, 2, n->shm_prefix, -1, SQLITE_TRANSIENT);
@@ -411,19 +466,23 @@ int yp_node_add(struct yp *yp, struct yp_node *n)
 		if (rc == 0)
 			n->id = sqlite3_last_insert_rowid(yp->db);
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
 int yp_node_update(struct yp *yp, const struct yp_node *n)
 {
-	sqlite3_stmt *s = stmt(yp, ST_NODE_UPDATE);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_NODE_UPDATE);
 	if (s) {
 		sqlite3_bind_int64(s, 1, n->id);
 		sqlite3_bind_int64(s, 2, (int64_t)n->capacity);
 		sqlite3_bind_int(s, 3, n->clean);
 		rc = yp_exec(yp, s, "node update");
 	}
+	yp_unlock(yp);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #ifndef FABRIC_META_YPINT_H
 #define FABRIC_META_YPINT_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "meta/yp.h"
@@ -43,12 +44,30 @@ enum yp_stmt {
 	ST_COUNT
 };
 
+/* lock (yp.h, "Threads") guards the connection, its statements, depth and failed.  Every public call
+ * takes it; yp_begin keeps it, one level per call, until the matching yp_commit or yp_rollback gives that
+ * level back, so a transaction belongs to one thread from BEGIN to COMMIT.  It is recursive: the thread
+ * holding it enters it again for each call inside its own transaction, and for a call from a walk's
+ * callback.  meta takes no other lock while it holds it: it is innermost. */
 struct yp {
+	pthread_mutex_t lock;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
-	int depth; /* nesting of yp_begin */
+	int depth; /* nesting of yp_begin, by the thread that holds lock */
 	int failed; /* an inner level rolled back: the outermost commit must roll back too */
 };
+
+static inline void yp_lock(struct yp *yp)
+{
+	pthread_mutex_lock(&yp->lock);
+}
+
+static inline void yp_unlock(struct yp *yp)
+{
+	pthread_mutex_unlock(&yp->lock);
+}
+
+/* The helpers: called with yp->lock held (they use the connection, or hand on what it returned). */
 
 /* A SQLite result code as a negative errno (0 for OK, DONE and ROW), logging what failed and SQLite's
  * message: CONSTRAINT -> -EEXIST, FULL -> -ENOSPC, BUSY/LOCKED -> -EBUSY, anything else -> -EIO. */

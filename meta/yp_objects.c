@@ -64,9 +64,11 @@ static void bind_int_or_null(sqlite3_stmt *s, int i, int64_t v)
 
 int yp_obj_insert(struct yp *yp, struct yp_obj *o)
 {
-	sqlite3_stmt *s = stmt(yp, ST_OBJ_INSERT);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_OBJ_INSERT);
 	if (s) {
 		bind_int_or_null(s, 1, o->parent);
 		sqlite3_bind_text(s, 2, o->name, -1, SQLITE_TRANSIENT);
@@ -88,14 +90,17 @@ int yp_obj_insert(struct yp *yp, struct yp_obj *o)
 		if (rc == 0)
 			o->id = sqlite3_last_insert_rowid(yp->db);
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
 int yp_obj_update(struct yp *yp, const struct yp_obj *o)
 {
-	sqlite3_stmt *s = stmt(yp, ST_OBJ_UPDATE);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_OBJ_UPDATE);
 	if (s) {
 		sqlite3_bind_int64(s, 1, o->id);
 		bind_int_or_null(s, 2, o->parent);
@@ -113,18 +118,22 @@ int yp_obj_update(struct yp *yp, const struct yp_obj *o)
 		bind_int_or_null(s, 14, o->sealed_ns);
 		rc = yp_exec(yp, s, "object update");
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
 int yp_obj_delete(struct yp *yp, int64_t id)
 {
-	sqlite3_stmt *s = stmt(yp, ST_OBJ_DELETE);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_OBJ_DELETE);
 	if (s) {
 		sqlite3_bind_int64(s, 1, id);
 		rc = yp_exec(yp, s, "object delete");
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
@@ -167,10 +176,15 @@ static int obj_row(struct yp *yp, sqlite3_stmt *s, void *arg)
 
 int yp_each_object(struct yp *yp, int (*fn)(void *arg, const struct yp_obj *o), void *arg)
 {
-	sqlite3_stmt *s = stmt(yp, ST_OBJ_EACH);
+	sqlite3_stmt *s;
 	struct obj_walk w = { fn, arg };
+	int rc;
 
-	return s ? yp_rows(yp, s, "object list", obj_row, &w) : -EIO;
+	yp_lock(yp);
+	s = stmt(yp, ST_OBJ_EACH);
+	rc = s ? yp_rows(yp, s, "object list", obj_row, &w) : -EIO;
+	yp_unlock(yp);
+	return rc;
 }
 
 /* ---- blocks ---- */
@@ -184,17 +198,24 @@ static int max_row(struct yp *yp, sqlite3_stmt *s, void *arg)
 
 int yp_block_max_id(struct yp *yp, int64_t *max)
 {
-	sqlite3_stmt *s = stmt(yp, ST_BLOCK_MAX);
+	sqlite3_stmt *s;
+	int rc;
 
-	return s ? yp_rows(yp, s, "block max", max_row, max) : -EIO;
+	yp_lock(yp);
+	s = stmt(yp, ST_BLOCK_MAX);
+	rc = s ? yp_rows(yp, s, "block max", max_row, max) : -EIO;
+	yp_unlock(yp);
+	return rc;
 }
 
 int yp_block_insert(struct yp *yp, int64_t id, int64_t node, const char *shm_name, uint64_t size,
 		    const char *kind)
 {
-	sqlite3_stmt *s = stmt(yp, ST_BLOCK_INSERT);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_BLOCK_INSERT);
 	if (s) {
 		sqlite3_bind_int64(s, 1, id);
 		sqlite3_bind_int64(s, 2, node);
@@ -203,31 +224,38 @@ int yp_block_insert(struct yp *yp, int64_t id, int64_t node, const char *shm_nam
 		sqlite3_bind_text(s, 5, kind, -1, SQLITE_STATIC);
 		rc = yp_exec(yp, s, "block insert");
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
 int yp_block_set_size(struct yp *yp, int64_t id, uint64_t size)
 {
-	sqlite3_stmt *s = stmt(yp, ST_BLOCK_SIZE);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_BLOCK_SIZE);
 	if (s) {
 		sqlite3_bind_int64(s, 1, id);
 		sqlite3_bind_int64(s, 2, (int64_t)size);
 		rc = yp_exec(yp, s, "block size");
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
 int yp_block_delete(struct yp *yp, int64_t id)
 {
-	sqlite3_stmt *s = stmt(yp, ST_BLOCK_DELETE);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_BLOCK_DELETE);
 	if (s) {
 		sqlite3_bind_int64(s, 1, id);
 		rc = yp_exec(yp, s, "block delete");
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
@@ -246,10 +274,15 @@ static int block_row(struct yp *yp, sqlite3_stmt *s, void *arg)
 
 int yp_each_block(struct yp *yp, int (*fn)(void *arg, int64_t id, const char *shm_name, int used), void *arg)
 {
-	sqlite3_stmt *s = stmt(yp, ST_BLOCK_EACH);
+	sqlite3_stmt *s;
 	struct block_walk w = { fn, arg };
+	int rc;
 
-	return s ? yp_rows(yp, s, "block list", block_row, &w) : -EIO;
+	yp_lock(yp);
+	s = stmt(yp, ST_BLOCK_EACH);
+	rc = s ? yp_rows(yp, s, "block list", block_row, &w) : -EIO;
+	yp_unlock(yp);
+	return rc;
 }
 
 /* ---- extents ---- */
@@ -259,9 +292,11 @@ int yp_each_block(struct yp *yp, int (*fn)(void *arg, int64_t id, const char *sh
 static int extent_exec(struct yp *yp, enum yp_stmt id, int64_t obj, int64_t block, uint64_t offset,
 		       uint64_t length, const char *what, int *changes)
 {
-	sqlite3_stmt *s = stmt(yp, id);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, id);
 	if (s) {
 		sqlite3_bind_int64(s, 1, obj);
 		sqlite3_bind_int64(s, 2, block);
@@ -271,6 +306,7 @@ static int extent_exec(struct yp *yp, enum yp_stmt id, int64_t obj, int64_t bloc
 		if (rc == 0 && changes)
 			*changes = sqlite3_changes(yp->db);
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
@@ -291,12 +327,15 @@ int yp_extent_move(struct yp *yp, int64_t obj, int64_t block, uint64_t offset, u
 
 int yp_extent_delete(struct yp *yp, int64_t obj)
 {
-	sqlite3_stmt *s = stmt(yp, ST_EXTENT_DELETE);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_EXTENT_DELETE);
 	if (s) {
 		sqlite3_bind_int64(s, 1, obj);
 		rc = yp_exec(yp, s, "extent delete");
 	}
+	yp_unlock(yp);
 	return rc;
 }

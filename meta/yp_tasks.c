@@ -59,9 +59,11 @@ static void bind_task(sqlite3_stmt *s, const struct yp_task *t)
 
 int yp_task_insert(struct yp *yp, struct yp_task *t)
 {
-	sqlite3_stmt *s = stmt(yp, ST_TASK_INSERT);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_TASK_INSERT);
 	if (s && (!t->state || (t->argv_len && !t->argv))) {
 		rc = -EINVAL;
 	} else if (s) {
@@ -75,14 +77,17 @@ int yp_task_insert(struct yp *yp, struct yp_task *t)
 		if (rc == 0)
 			t->id = sqlite3_last_insert_rowid(yp->db);
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
 int yp_task_update(struct yp *yp, const struct yp_task *t)
 {
-	sqlite3_stmt *s = stmt(yp, ST_TASK_UPDATE);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_TASK_UPDATE);
 	if (s && !t->state) {
 		rc = -EINVAL;
 	} else if (s) {
@@ -92,20 +97,24 @@ int yp_task_update(struct yp *yp, const struct yp_task *t)
 		if (rc == 0 && sqlite3_changes(yp->db) == 0)
 			rc = -ENOENT;
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
 int yp_task_delete(struct yp *yp, int64_t id)
 {
-	sqlite3_stmt *s = stmt(yp, ST_TASK_DELETE);
+	sqlite3_stmt *s;
 	int rc = -EIO;
 
+	yp_lock(yp);
+	s = stmt(yp, ST_TASK_DELETE);
 	if (s) {
 		sqlite3_bind_int64(s, 1, id);
 		rc = yp_exec(yp, s, "task delete");
 		if (rc == 0 && sqlite3_changes(yp->db) == 0)
 			rc = -ENOENT;
 	}
+	yp_unlock(yp);
 	return rc;
 }
 
@@ -161,8 +170,13 @@ static int task_row(struct yp *yp, sqlite3_stmt *s, void *arg)
 /* In id order (submission order). */
 int yp_each_task(struct yp *yp, int (*fn)(void *arg, const struct yp_task *t), void *arg)
 {
-	sqlite3_stmt *s = stmt(yp, ST_TASK_EACH);
+	sqlite3_stmt *s;
 	struct task_walk w = { fn, arg };
+	int rc;
 
-	return s ? yp_rows(yp, s, "task list", task_row, &w) : -EIO;
+	yp_lock(yp);
+	s = stmt(yp, ST_TASK_EACH);
+	rc = s ? yp_rows(yp, s, "task list", task_row, &w) : -EIO;
+	yp_unlock(yp);
+	return rc;
 }

@@ -170,16 +170,10 @@ void task_flush_changes(struct tasks *t)
 
 /* ---- the YP ---- */
 
-struct row_op {
-	struct task *k;
-	bool insert, del;
-};
-
-static int row_fn(struct yp *yp, void *arg)
+/* k as its row (pid and its start time only once it is launched). */
+static struct yp_task row_of(const struct task *k)
 {
-	struct row_op *op = arg;
-	struct task *k = op->k;
-	struct yp_task r = {
+	return (struct yp_task){
 		.id = (int64_t)k->id, .state = task_state_names[k->state], .argv = k->argv_blob,
 		.argv_len = k->argv_len, .inputs = k->inputs, .outputs = k->outputs, .after = k->after,
 		.scope = k->scope, .node = k->node, .placed = k->placed, .why = k->why, .uid = k->uid,
@@ -188,23 +182,19 @@ static int row_fn(struct yp *yp, void *arg)
 		.pidns = k->launched ? k->l.id.pidns : 0, .queued_ns = k->queued_ns, .started_ns = k->started_ns,
 		.ended_ns = k->ended_ns, .outputs_sealed = k->outputs_sealed,
 	};
-	int rc;
-
-	if (op->del)
-		return yp_task_delete(yp, (int64_t)k->id);
-	if (!op->insert)
-		return yp_task_update(yp, &r);
-	rc = yp_task_insert(yp, &r);
-	if (rc == 0)
-		k->id = (uint64_t)r.id;
-	return rc;
 }
 
 int task_persist(struct tasks *t, struct task *k, bool insert)
 {
-	struct row_op op = { k, insert, false };
+	struct yp_task r = row_of(k);
+	int rc;
 
-	return store_yp_call(t->st, row_fn, &op);
+	if (!insert)
+		return yp_task_update(t->yp, &r);
+	rc = yp_task_insert(t->yp, &r);
+	if (rc == 0)
+		k->id = (uint64_t)r.id;
+	return rc;
 }
 
 static void task_free(struct task *k)
@@ -248,8 +238,7 @@ static void remove_capture_files(struct tasks *t, uint64_t id)
 /* Drop k's record: row, files, memory.  Lock held; k finished. */
 static int forget_locked(struct tasks *t, struct task *k)
 {
-	struct row_op op = { k, false, true };
-	int rc = store_yp_call(t->st, row_fn, &op);
+	int rc = yp_task_delete(t->yp, (int64_t)k->id);
 
 	if (rc && rc != -ENOENT)
 		return rc;
@@ -691,10 +680,8 @@ int tasks_spawn(struct tasks *t, const struct task_request *r, uint64_t *id, cha
 	}
 	if (rc == 0) {
 		rc = reserve_outputs(t, k, why, whylen);
-		if (rc) {
-			struct row_op op = { k, false, true };
-			store_yp_call(t->st, row_fn, &op);
-		}
+		if (rc)
+			yp_task_delete(t->yp, (int64_t)k->id);
 	}
 	if (rc == 0) {
 		if (t->last)
@@ -947,11 +934,6 @@ static void resume(struct tasks *t)
 	}
 }
 
-static int each_row_fn(struct yp *yp, void *arg)
-{
-	return yp_each_task(yp, load_row, arg);
-}
-
 int tasks_init(const struct task_config *cfg, struct tasks **out, char *msg, size_t msglen)
 {
 	struct tasks *t = calloc(1, sizeof(*t));
@@ -965,6 +947,7 @@ int tasks_init(const struct task_config *cfg, struct tasks **out, char *msg, siz
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_mutex_init(&t->mlock, NULL);
 	t->st = cfg->st;
+	t->yp = store_yp(cfg->st);
 	t->max_running = cfg->max_running ? cfg->max_running : cpus > 0 ? (unsigned)cpus : 1;
 	t->history = cfg->history ? cfg->history : TASK_HISTORY_DEFAULT;
 	t->changed = cfg->changed;
@@ -985,7 +968,7 @@ int tasks_init(const struct task_config *cfg, struct tasks **out, char *msg, siz
 		text_say(msg, msglen, rc, "cannot make %s: %s", dir, strerror(errno));
 		goto fail;
 	}
-	rc = store_yp_call(t->st, each_row_fn, &lc);
+	rc = yp_each_task(t->yp, load_row, &lc);
 	if (rc) {
 		text_say(msg, msglen, rc, "cannot read the tasks from the yellow pages: %s", strerror(-rc));
 		goto fail;

@@ -58,6 +58,7 @@ struct member {
 struct tasks {
 	pthread_mutex_t lock;
 	struct store *st;
+	struct yp *yp; /* the store's (store_yp): the rows of tasks; meta locks it itself, innermost */
 	char *state_dir, *task_dir, *mountpoint;
 	unsigned max_running, history, running, pending, finished;
 	void (*changed)(void *arg, uint64_t id);
