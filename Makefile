@@ -28,11 +28,12 @@ STORE_OBJS = core/store/alloc.o core/store/slab.o core/store/ns.o core/store/sto
              core/store/store_xattr.o core/store/recover.o core/store/store_blocks.o core/store/store_mutable.o \
              core/store/store_reserve.o core/store/path.o
 BULK_OBJS  = core/bulk/load.o core/bulk/checkpoint.o
-TASK_OBJS  = core/task/place.o core/task/task.o core/task/task_run.o core/task/task_text.o
+TASK_OBJS  = core/task/place.o core/task/task.o core/task/task_spawn.o core/task/task_place.o core/task/task_rows.o \
+             core/task/task_end.o core/task/task_resume.o core/task/task_run.o core/task/task_text.o
 CTL_OBJS   = core/ctl/ctl.o core/ctl/ctl_parse.o core/ctl/ctl_answer.o core/ctl/ctl_store.o core/ctl/ctl_bulk.o core/ctl/ctl_task.o
 CORE_OBJS  = $(TEXT_OBJS) $(OS_OBJS) $(STORE_OBJS) $(BULK_OBJS) $(TASK_OBJS) $(CTL_OBJS)
 CORE_HDRS  = $(wildcard core/*/*.h)
-META_OBJS = meta/yp.o
+META_OBJS = meta/yp.o meta/yp_objects.o meta/yp_tasks.o
 FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/kind.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_task.o fs/notify.o
 
 TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_slab tests/test_ctl tests/test_scope tests/test_place tests/test_launch
@@ -126,10 +127,10 @@ fuzz:
 	if [ $$rc -eq 0 ]; then rm -rf "$$work"; echo "fuzz: no failure in $(FUZZ_SECONDS) s"; \
 	else echo "fuzz: FAILED (exit $$rc); the input is kept in $$work" >&2; fi; exit $$rc
 
-tests/fuzz_ctl: tests/fuzz_ctl.c $(CORE_OBJS:.o=.c) $(CORE_HDRS) meta/yp.c meta/yp.h
+tests/fuzz_ctl: tests/fuzz_ctl.c $(CORE_OBJS:.o=.c) $(CORE_HDRS) $(META_OBJS:.o=.c) meta/*.h
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fno-omit-frame-pointer \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ \
-	    tests/fuzz_ctl.c $(CORE_OBJS:.o=.c) meta/yp.c $$(pkg-config --cflags --libs $(FUZZ_PKGS)) -lpthread
+	    tests/fuzz_ctl.c $(CORE_OBJS:.o=.c) $(META_OBJS:.o=.c) $$(pkg-config --cflags --libs $(FUZZ_PKGS)) -lpthread
 
 # make bench: the fabric beside tmpfs and /dev/shm in one run, as ratios (tests/bench/run.sh; sizes from
 # BENCH_ROUNDS, BENCH_BIG, BENCH_CKPT, BENCH_SMALL_N, BENCH_STAT_N).  Prints the table, writes tests/bench/last.md.

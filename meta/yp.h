@@ -1,15 +1,32 @@
 /* SPDX-License-Identifier: MIT */
-/* yp.h -- the yellow pages: the fabric's registry of nodes, shm blocks, objects and extents, in SQLite.
+/* yp.h -- the yellow pages: the fabric's registry of nodes, shm blocks, objects and extents, and of tasks,
+ * in SQLite.  The one header of meta/: nothing of SQLite crosses it.
  *
- * One database file per node (STATE/yp.db), WAL mode, opened by the daemon alone for writing; anyone may
- * open it read-only with sqlite3 and query it, which is a feature.  Every user-visible change is one
- * transaction: callers bracket several calls with yp_begin/yp_commit (nestable: only the outermost pair
- * touches SQLite) and yp_rollback on any failure.
+ * What it is for: what a node holds must outlive its daemon.  One database file per node (STATE/yp.db),
+ * WAL mode, opened by the daemon alone for writing; anyone may open it read-only with sqlite3 and query
+ * it (the views vars and task_cmds are for them), which is a feature.
  *
- * No SQLite type crosses this header.  Every function returns 0 or a negative errno; SQLite's own message
- * goes to stderr (the daemon log).  Strings in structs handed to callbacks live until the callback
- * returns; strings in structs handed in are copied by SQLite (SQLITE_TRANSIENT) or used only during the
- * call.  A struct yp is used by one thread at a time: the caller serialises (core/store holds its lock). */
+ * Who owns what: core/store opens and closes the struct yp (store_init, store_destroy) and is the one
+ * writer of nodes, objects, blocks and extents; core/task is the one writer of tasks, on the struct yp the
+ * store hands it (store_yp).  In meta/: yp.c the connection, schema, transactions and node row,
+ * yp_objects.c objects, blocks and extents, yp_tasks.c tasks (meta/ypInt.h says more).
+ *
+ * Every user-visible change is one transaction: callers bracket several calls with yp_begin/yp_commit
+ * (nestable: only the outermost pair touches SQLite) and yp_rollback on any failure.
+ *
+ * Threads: a struct yp may be used from any thread; it serialises its connection with a mutex of its
+ * own, taken inside every call, and held from yp_begin to the matching yp_commit or yp_rollback by the
+ * thread that began (its nested levels and its calls inside the transaction enter it again), so another
+ * thread's call waits for the commit rather than landing in someone else's transaction.  The callbacks
+ * of yp_each_* run with it held.
+ * Lock order: meta's mutex is innermost.  Callers may hold their own locks when they call meta (core/store
+ * calls it under store->lock, core/task under tasks->lock, which comes before store->lock), and meta takes
+ * no other lock.  So while a thread holds it -- inside a transaction, or in a yp_each_* callback -- it
+ * must not wait for a lock whose holder may call meta.
+ *
+ * Every function returns 0 or a negative errno; SQLite's own message goes to stderr (the daemon log).
+ * Strings in structs handed to callbacks live until the callback returns; strings in structs handed in
+ * are copied by SQLite (SQLITE_TRANSIENT) or used only during the call. */
 #ifndef FABRIC_META_YP_H
 #define FABRIC_META_YP_H
 

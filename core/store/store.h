@@ -205,9 +205,10 @@ int store_reserved_of(struct store *st, uint64_t id, struct store_reserved *out)
  * releases may come after the owner's end is seen) it is sealed or dropped at their last release.  With
  * ok, returns -ENOSPC when a write to it had failed (it is dropped instead). */
 int store_reserved_end(struct store *st, uint64_t id, bool ok);
-/* Run fn with the YP under the store's lock: the one SQLite connection, used by one thread at a time. */
+/* The store's yellow pages (meta/yp.h), for the tables of other rooms (core/task/ keeps its rows there):
+ * meta serialises its connection itself, so a caller needs no store lock.  Valid until store_destroy. */
 struct yp;
-int store_yp_call(struct store *st, int (*fn)(struct yp *yp, void *arg), void *arg);
+struct yp *store_yp(struct store *st);
 
 /* Blocks (store_blocks.c).  store_block_stats calls fn first for the variables' own blocks summed up
  * (slab false, id 0: objects = how many, size = their bytes, used = their charge), then once per slab

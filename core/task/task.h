@@ -21,9 +21,10 @@
  * needs failed) | killed.  Every task is a YP row (meta/yp.h), so a restart resumes the queue, marks the
  * tasks that were running lost, and keeps finished records until `forget` or the history bound.
  *
- * Locking: one mutex inside struct tasks; it is taken before the store's, never after.  The store asks
- * "is this pid one of task T's processes" (store_owner_hook) under its own lock, and that question is
- * answered under a second, innermost lock.  Functions return 0 or a negative errno; why gets a sentence. */
+ * Locking: one mutex inside struct tasks; it is taken before the store's, never after.  The tasks' rows
+ * are written under it straight to the store's YP (store_yp), whose own lock is innermost (meta/yp.h).
+ * The store asks "is this pid one of task T's processes" (store_owner_hook) under its own lock, and that
+ * question is answered under a second lock, taken with no other after it.  Functions return 0 or a negative errno; why gets a sentence. */
 #ifndef FABRIC_CORE_TASK_H
 #define FABRIC_CORE_TASK_H
 

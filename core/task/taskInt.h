@@ -1,10 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /* taskInt.h -- what the task module's files share (see task.h).
  *
- * task.c accepts, kills and forgets tasks and keeps their YP rows; task_run.c is the one thread that
- * starts them, drains their output, sees them end and cancels the ones whose inputs will never come;
- * task_text.c renders the files of tasks/ID/.  Everything in struct tasks and struct task is guarded by
- * tasks->lock, except the members table (tasks->mlock, innermost: the store asks it under its own lock). */
+ * Which file does what:
+ *   task.c         tasks_init and tasks_destroy, kill, forget and the reads (ids, info, read); the lookups
+ *                  all files use (task_find, task_item, task_needed, ...)
+ *   task_spawn.c   tasks_spawn: the options checked, the row written, the outputs reserved (also again at
+ *                  a restart: task_reserve_outputs)
+ *   task_place.c   where a task runs: its inputs' scopes and sizes from the store, for place.c's rule
+ *   task_rows.c    a task as its YP row and back (task_persist, task_forget_row, task_load_rows)
+ *   task_end.c     what follows an end: outputs sealed or dropped, the changes told, the history trimmed
+ *   task_resume.c  what a restart does to the tasks it finds (task_resume)
+ *   task_run.c     the one thread that starts tasks, drains their output, sees them end and cancels the
+ *                  ones whose inputs will never come
+ *   task_text.c    the files of tasks/ID/ and the `tasks` table
+ *   place.c        the placement rule itself, a pure function (place.h)
+ * Everything in struct tasks and struct task is guarded by tasks->lock, except the members table
+ * (tasks->mlock, innermost: the store asks it under its own lock).  Rows are written under tasks->lock
+ * through tasks->yp, whose own lock comes after every other (meta/yp.h). */
 #ifndef FABRIC_CORE_TASKINT_H
 #define FABRIC_CORE_TASKINT_H
 
@@ -58,6 +70,7 @@ struct member {
 struct tasks {
 	pthread_mutex_t lock;
 	struct store *st;
+	struct yp *yp; /* the store's (store_yp): the rows of tasks; meta locks it itself, innermost */
 	char *state_dir, *task_dir, *mountpoint;
 	unsigned max_running, history, running, pending, finished;
 	void (*changed)(void *arg, uint64_t id);
@@ -87,7 +100,21 @@ struct tasks {
 
 /* task.c */
 struct task *task_find(struct tasks *t, uint64_t id);
-int task_persist(struct tasks *t, struct task *k, bool insert);
+bool task_finished(const struct task *k); /* neither queued nor running */
+void task_free(struct task *k);
+/* *field = a copy of value (NULL: ""); left as it was when memory runs out. */
+void task_set_str(char **field, const char *value);
+/* Does some queued task wait for k (after= or an input k makes)? */
+bool task_needed(struct tasks *t, const struct task *k);
+bool task_is_output(const struct task *k, const char *name);
+/* Is name one of the '\n'-separated words of list? */
+bool task_in_list(const char *list, const char *name);
+int64_t task_now_ns(void);
+/* The next item of a '\n'-separated list at p, copied into item (cut to len); returns where the one
+ * after it starts, or NULL at the end:  for (p = list; (p = task_item(p, buf, sizeof(buf)));) ... */
+const char *task_item(const char *p, char *item, size_t len);
+
+/* task_end.c */
 /* Mark k's state changed: version, time, and a `changed` call once the lock is dropped. */
 void task_touch(struct tasks *t, struct task *k);
 /* Seal or drop the outputs of the tasks that ended, then tell `changed` about the touched tasks; called
@@ -97,16 +124,20 @@ void task_flush_changes(struct tasks *t);
  * saved, history trimmed.  Lock held. */
 void task_end(struct tasks *t, struct task *k, enum task_state state, int64_t exit_status, const char *why);
 void task_wake(struct tasks *t);
+/* Drop k's record: row, capture files, memory.  Lock held; k finished. */
+int task_forget_locked(struct tasks *t, struct task *k);
 /* Forget the oldest finished records past the history bound (not while a queued task needs them).  Lock
  * held; frees tasks, so no task pointer may be kept across it. */
 void task_trim(struct tasks *t);
-/* Does some queued task wait for k (after= or an input k makes)? */
-bool task_needed(struct tasks *t, const struct task *k);
-bool task_is_output(const struct task *k, const char *name);
-int64_t task_now_ns(void);
-/* The next item of a '\n'-separated list at p, copied into item (cut to len); returns where the one
- * after it starts, or NULL at the end:  for (p = list; (p = task_item(p, buf, sizeof(buf)));) ... */
-const char *task_item(const char *p, char *item, size_t len);
+/* Exited tasks whose outputs' seals were still in flight: record them sealed once they are; *recheck
+ * when some are not yet.  Lock held. */
+void task_check_seals(struct tasks *t, bool *recheck);
+
+/* task_spawn.c */
+/* Reserve k's outputs (it has its id): all of them, or none.  Lock held. */
+int task_reserve_outputs(struct tasks *t, struct task *k, char *why, size_t whylen);
+
+/* task_place.c */
 /* Where k runs (core/task/place.h): its scope= met with every input's scope, then the candidate holding most
  * of its input bytes; *node is that node's name, why says why (or why not: -EINVAL for scopes that do
  * not meet, -EACCES for an input scoped to a process).  Inputs gone since the spawn are left out. */
@@ -114,9 +145,16 @@ int task_place(struct tasks *t, const struct task *k, const char **node, char *w
 /* An input's path: under vars/, or from the mount root for shards/ pieces ("shards/ctr/local"). */
 int task_resolve_input(struct store *st, const char *name, uint64_t *id, struct store_attr *a);
 
-/* Exited tasks whose outputs' seals were still in flight: record them sealed once they are; *recheck
- * when some are not yet.  Lock held. */
-void task_check_seals(struct tasks *t, bool *recheck);
+/* task_rows.c */
+/* Write k's row: insert (which sets k->id) or update every column but id and argv. */
+int task_persist(struct tasks *t, struct task *k, bool insert);
+int task_forget_row(struct tasks *t, const struct task *k);
+/* Every row of the YP as a struct task appended to t's list, in id order; at tasks_init. */
+int task_load_rows(struct tasks *t);
+
+/* task_resume.c */
+/* What a restart does to the loaded tasks (see task_resume.c).  Lock held. */
+void task_resume(struct tasks *t);
 
 /* task_run.c */
 int task_run_start(struct tasks *t);

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* ypInt.h -- what meta/'s files share (see yp.h); included by meta/ only, so SQLite's types may appear.
+ *
+ * yp.c is the database itself: the connection, the schema and its upgrades, transactions, the node row,
+ * and the helpers below (statements, result codes, the one loop that steps rows).  yp_objects.c keeps the
+ * store's tables: objects, blocks and extents.  yp_tasks.c keeps the tasks table.
+ *
+ * Statements: each file keeps the SQL of its own ids (enum yp_stmt below) in a table of its own and asks
+ * yp_stmt for the prepared statement, which is made once and kept in struct yp. */
+#ifndef FABRIC_META_YPINT_H
+#define FABRIC_META_YPINT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "meta/yp.h"
+
+enum yp_stmt {
+	/* yp.c */
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_NODE_GET,
+	ST_NODE_ADD,
+	ST_NODE_UPDATE,
+	/* yp_objects.c */
+	ST_OBJ_INSERT,
+	ST_OBJ_UPDATE,
+	ST_OBJ_DELETE,
+	ST_OBJ_EACH,
+	ST_BLOCK_MAX,
+	ST_BLOCK_INSERT,
+	ST_BLOCK_SIZE,
+	ST_BLOCK_DELETE,
+	ST_BLOCK_EACH,
+	ST_EXTENT_SET,
+	ST_EXTENT_MOVE,
+	ST_EXTENT_DELETE,
+	/* yp_tasks.c */
+	ST_TASK_INSERT,
+	ST_TASK_UPDATE,
+	ST_TASK_DELETE,
+	ST_TASK_EACH,
+	ST_COUNT
+};
+
+/* lock (yp.h, "Threads") guards the connection, its statements, depth and failed.  Every public call
+ * takes it; yp_begin keeps it, one level per call, until the matching yp_commit or yp_rollback gives that
+ * level back, so a transaction belongs to one thread from BEGIN to COMMIT.  It is recursive: the thread
+ * holding it enters it again for each call inside its own transaction, and for a call from a walk's
+ * callback.  meta takes no other lock while it holds it: it is innermost. */
+struct yp {
+	pthread_mutex_t lock;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+	int depth; /* nesting of yp_begin, by the thread that holds lock */
+	int failed; /* an inner level rolled back: the outermost commit must roll back too */
+};
+
+static inline void yp_lock(struct yp *yp)
+{
+	pthread_mutex_lock(&yp->lock);
+}
+
+static inline void yp_unlock(struct yp *yp)
+{
+	pthread_mutex_unlock(&yp->lock);
+}
+
+/* The helpers: called with yp->lock held (they use the connection, or hand on what it returned). */
+
+/* A SQLite result code as a negative errno (0 for OK, DONE and ROW), logging what failed and SQLite's
+ * message: CONSTRAINT -> -EEXIST, FULL -> -ENOSPC, BUSY/LOCKED -> -EBUSY, anything else -> -EIO. */
+int yp_errno(struct yp *yp, int rc, const char *what);
+/* The statement for id, prepared from sql on first use (NULL, logged, when it cannot be). */
+sqlite3_stmt *yp_stmt(struct yp *yp, enum yp_stmt id, const char *sql);
+/* Reset s and clear its bindings, for the next call. */
+void yp_done(sqlite3_stmt *s);
+/* Step a statement that returns no rows, then yp_done it. */
+int yp_exec(struct yp *yp, sqlite3_stmt *s, const char *what);
+/* Step s to its end, calling row for each row (it decodes the columns and hands them on); then yp_done
+ * it.  A non-zero return of row stops the walk and is returned; SQLite's failure is yp_errno(what). */
+int yp_rows(struct yp *yp, sqlite3_stmt *s, const char *what,
+	    int (*row)(struct yp *yp, sqlite3_stmt *s, void *arg), void *arg);
+/* Column i as text: NULL for SQL NULL. */
+const char *yp_col_text(sqlite3_stmt *s, int i);
+
+#endif
