@@ -9,13 +9,13 @@ fab_mount
 V=$MNT/vars
 export FABRIC=$MNT
 
-ok "$FAB_TOOL" mutable m 8192 scope="node:$NODE"
+ok sh -c 'umask 002; exec "$@"' _ "$FAB_TOOL" mutable m 8192 scope="node:$NODE"
 eq "$(last_out)" $'size\t8192' "mutable's answer"
 eq "$(xget "$V/m" user.fabric.state)" mutable "state of a mutable object"
 eq "$(xget "$V/m" user.fabric.kind)" mutable "kind of a mutable object"
 eq "$(xget "$V/m" user.fabric.scope)" "node:$NODE" "scope given at creation"
 xget "$V/m" user.fabric.xxh3 >/dev/null && bad "a mutable object has an xxh3"
-eq "$(stat -c '%s %A' "$V/m")" "8192 -rw-rw-rw-" "size and mode of a mutable object"
+eq "$(stat -c '%s %A' "$V/m")" "8192 -rw-rw-r--" "size and mode of a mutable object: 0666 less its maker's umask (002)"
 fails "File exists" "$FAB_TOOL" mutable m 10
 fails "Invalid argument" "$FAB_TOOL" mutable z 0
 fails "Invalid argument" "$FAB_TOOL" mutable z 1M scope=node:elsewhere

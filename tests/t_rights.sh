@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # t_rights.sh -- who may do what (README, "Who may do what"), tried as the ordinary user nobody on a
 # fabric root mounted: the verbs that change the whole node (allocate, deallocate, defragment) are EPERM
-# with a sentence naming the verb and the right it needs, and change nothing; root may run them.
+# with a sentence naming the verb and the right it needs, and change nothing; root may run them.  Objects
+# the daemon makes for a caller (mutable, shard pieces, load, task outputs) get their mode as open(2)
+# would give it, from the caller's umask, or exactly mode=; nobody cannot write into root's objects.
 . "$(dirname "$0")/lib.sh"
 fab_setup
 fab_public_tools
@@ -35,5 +37,36 @@ ok "$FAB_TOOL" allocate 8M
 eq "$(field capacity)" 75497472 "root's allocate"
 ok "$FAB_TOOL" defragment
 for i in 1 3; do same "$T/s$i" "$V/s$i" "vars/s$i after root's defragment"; done
+
+# ---- modes like open(2) ---------------------------------------------------------------------------------
+mode() { stat -c %a "$1"; }
+ok sh -c 'umask 077; exec "$1" mutable m 4096' _ "$FAB_TOOL"
+eq "$(mode "$V/m")" 600 "a mutable object made under umask 077"
+ok sh -c 'umask 022; exec "$1" mutable m2 4096' _ "$FAB_TOOL"
+eq "$(mode "$V/m2")" 644 "a mutable object made under umask 022"
+fails "Permission denied" as_nobody sh -c 'echo x > "$1"' _ "$V/m2"
+eq "$(od -An -tx1 -N1 "$V/m2" | tr -d ' ')" 00 "nobody's write into root's mutable object changed nothing"
+ok "$FAB_TOOL" mutable m3 4096 mode=0640
+eq "$(mode "$V/m3")" 640 "mutable mode= is taken as given"
+fails "Invalid argument" "$FAB_TOOL" mutable m4 4096 mode=999
+match "$(last_err)" "mode=999: give permission bits in octal, 0 to 0777" "a bad mode= says why"
+fails "Invalid argument" "$FAB_TOOL" mutable m4 4096 mode=01777
+[ -e "$V/m4" ] && bad "a refused mutable was made anyway"
+ok sh -c 'umask 077; exec "$1" shard c 8' _ "$FAB_TOOL"
+eq "$(mode "$MNT/shards/c/$NODE")" 600 "a shard piece made under umask 077"
+eq "$(mode "$MNT/shards/c")" 700 "its directory"
+fails "Permission denied" as_nobody sh -c 'echo x > "$1"' _ "$MNT/shards/c/local"
+echo data >"$T/f"
+chmod 644 "$T/f"
+ok sh -c 'umask 027; exec "$1" put l "$2"' _ "$FAB_TOOL" "$T/f"
+eq "$(mode "$V/l")" 440 "load: the file's bits less the umask, sealed (no write bits)"
+ok "$FAB_TOOL" put l2 "$T/f" mode=0400
+eq "$(mode "$V/l2")" 400 "load mode="
+id=$(sh -c 'umask 077; exec "$1" spawn out=o -- sh -c "echo hi > o"' _ "$FAB_TOOL")
+ok "$FAB_TOOL" wait "$id"
+eq "$(mode "$V/o")" 400 "a task output made under umask 077 (sealed: no write bits)"
+id=$("$FAB_TOOL" spawn out=o2 mode=0640 -- sh -c "echo hi > o2")
+ok "$FAB_TOOL" wait "$id"
+eq "$(mode "$V/o2")" 440 "a task output with mode=0640, sealed"
 
 fab_done

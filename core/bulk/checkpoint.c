@@ -260,6 +260,7 @@ static int restore(struct store *st, const struct load_caller *who, const char *
 	char path[PATH_MAX_LEN + 64], line[PATH_MAX_LEN * 2 + STORE_DOC_MAX * 2 + 256];
 	bool *seen;
 	struct load_creds saved;
+	uint32_t mode;
 	FILE *f;
 	int rc = 0;
 
@@ -329,8 +330,10 @@ static int restore(struct store *st, const struct load_caller *who, const char *
 			continue;
 		}
 		snprintf(data, sizeof(data), "%s/data/%s", dir, field[3]);
-		rc = load_file(st, who, field[0], data, *field[4] ? field[4] : NULL, *field[5] ? field[5] : NULL, &one,
-			       why, whylen);
+		mode = (uint32_t)strtoul(field[6], NULL, 8) & 0777;
+		/* root restores the manifest's mode (and owner, below); anyone else gets it less their umask */
+		rc = load_file(st, who, field[0], data, *field[4] ? field[4] : NULL, *field[5] ? field[5] : NULL,
+			       (int)(who->uid ? load_caller_mode(who, mode) : mode), &one, why, whylen);
 		if (rc)
 			break;
 		if (strcmp(one.xxh3, field[3]) != 0) {

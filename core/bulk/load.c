@@ -36,6 +36,13 @@
 
 #define PAGE 4096u
 
+uint32_t load_caller_mode(const struct load_caller *who, uint32_t base)
+{
+	int mask = who->pid > 0 ? proc_umask(who->pid) : -ESRCH;
+
+	return base & ~(uint32_t)(mask < 0 ? 022 : mask);
+}
+
 bool load_caller_may_create(struct store *st, const struct load_caller *who, uint64_t dir)
 {
 	uint32_t groups[LOAD_NGROUPS];
@@ -131,7 +138,7 @@ static int fill(struct store_handle *h, int fd, uint64_t len, const char *name)
 }
 
 int load_file(struct store *st, const struct load_caller *who, const char *name, const char *file,
-	      const char *type, const char *doc, struct load_result *res, char *why, size_t whylen)
+	      const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen)
 {
 	char leaf[NAMES_LEAF_MAX + 1], err[256];
 	struct stat before, after;
@@ -185,7 +192,7 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 		close(fd);
 		return -EINVAL;
 	}
-	rc = store_create(st, dir, leaf, before.st_mode & 0777, who->uid, who->gid, O_WRONLY, getpid(), &a, &h);
+	rc = store_create(st, dir, leaf, mode < 0 ? load_caller_mode(who, before.st_mode & 0777) : (uint32_t)mode, who->uid, who->gid, O_WRONLY, getpid(), &a, &h);
 	if (rc) {
 		text_say(why, whylen, 0, rc == -EEXIST ? "vars/%s exists; remove it first or choose another name"
 					       : "cannot make vars/%s: %s", name, strerror(-rc));

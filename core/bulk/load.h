@@ -29,6 +29,9 @@ struct load_caller {
 	pid_t pid;
 };
 
+/* The mode an object made for who gets, as open(2) would give it: base & ~who's umask (022 when who's
+ * process is gone). */
+uint32_t load_caller_mode(const struct load_caller *who, uint32_t base);
 /* May who create a name in directory dir (store_may_create, with who's groups)? */
 bool load_caller_may_create(struct store *st, const struct load_caller *who, uint64_t dir);
 
@@ -39,9 +42,10 @@ struct load_result {
 };
 
 /* Load the file at the absolute path `file` into a new variable `name` (a path under vars/, whose
- * directories must exist) with optional type and doc.  why gets one sentence on failure. */
+ * directories must exist) with optional type and doc.  Its mode is mode, or (mode < 0) the file's own
+ * permission bits less who's umask, as cp(1) gives.  why gets one sentence on failure. */
 int load_file(struct store *st, const struct load_caller *who, const char *name, const char *file,
-	      const char *type, const char *doc, struct load_result *res, char *why, size_t whylen);
+	      const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
 /* Call fn for each load in flight: its variable's name, bytes read so far, bytes in all. */
 int load_each_inflight(int (*fn)(void *arg, const char *name, uint64_t done, uint64_t total), void *arg);
 /* Write every sealed variable to dir (created when missing). */

@@ -39,6 +39,8 @@ bool ctl_grammar_takes(const struct ctl_grammar *g, const char *key, size_t keyl
 const char *ctl_opt(const struct ctl_cmd *cmd, const char *key);
 /* A word that is a decimal number (no sign): 0, or -EINVAL for anything else (the caller says why). */
 int ctl_word_u64(const char *word, uint64_t *n);
+/* A word that is permission bits in octal, 0 to 0777: 0, or -EINVAL. */
+int ctl_word_mode(const char *word, uint32_t *mode);
 
 /* ---- ctl_answer.c ---- */
 
@@ -76,6 +78,10 @@ struct ctl_verb {
 const struct ctl_verb *ctl_verb_find(const char *name);
 
 /* ctl_store.c */
+/* The mode of an object a verb makes for its caller: the verb's mode= (octal, exactly that), else base
+ * less the caller's umask, as open(2) and mkdir(2) give.  A bad mode= fails the answer with -EINVAL. */
+int ctl_new_mode(const struct ctl_env *env, const struct ctl_cmd *cmd, uint32_t base, uint32_t *mode,
+		 struct text *ans);
 ctl_handler ctl_run_list, ctl_run_locate, ctl_run_stat, ctl_run_allocate, ctl_run_deallocate, ctl_run_defragment,
 	ctl_run_mutable, ctl_run_shard;
 /* ctl_bulk.c */

@@ -164,6 +164,17 @@ const char *ctl_opt(const struct ctl_cmd *cmd, const char *key)
 	return NULL;
 }
 
+int ctl_word_mode(const char *word, uint32_t *mode)
+{
+	char *end;
+	unsigned long m = strtoul(word, &end, 8);
+
+	if (end == word || *end || word[0] == '-' || word[0] == '+' || m > 0777)
+		return -EINVAL;
+	*mode = (uint32_t)m;
+	return 0;
+}
+
 int ctl_word_u64(const char *word, uint64_t *n)
 {
 	char *end;

@@ -242,13 +242,31 @@ int ctl_run_defragment(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
 }
 
+int ctl_new_mode(const struct ctl_env *env, const struct ctl_cmd *cmd, uint32_t base, uint32_t *mode,
+		 struct text *ans)
+{
+	const char *m = ctl_opt(cmd, "mode");
+
+	if (!m) {
+		*mode = load_caller_mode(&env->who, base);
+		return 0;
+	}
+	if (ctl_word_mode(m, mode) != 0)
+		return ctl_fail(ans, -EINVAL, "mode=%s: give permission bits in octal, 0 to 0777 (as chmod takes them)",
+				m);
+	return 0;
+}
+
 int ctl_run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
 	char leaf[NAMES_LEAF_MAX + 1], why[512] = "";
 	struct store_attr a;
 	uint64_t dir, size, id;
+	uint32_t mode;
 	int rc = size_arg(cmd->argv[1], &size, ans);
 
+	if (rc == 0)
+		rc = ctl_new_mode(env, cmd, 0666, &mode, ans);
 	if (rc)
 		return rc;
 	rc = path_parent(env->st, cmd->argv[0], &dir, leaf, sizeof(leaf));
@@ -258,7 +276,7 @@ int ctl_run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 	if (!load_caller_may_create(env->st, &env->who, dir))
 		return ctl_fail(ans, -EACCES, "cannot make vars/%s: uid %u may not create names in its directory",
 				cmd->argv[0], env->who.uid);
-	rc = store_mutable(env->st, dir, leaf, size, ctl_opt(cmd, "scope"), 0666, env->who.uid, env->who.gid, why,
+	rc = store_mutable(env->st, dir, leaf, size, ctl_opt(cmd, "scope"), mode, env->who.uid, env->who.gid, why,
 			   sizeof(why));
 	if (rc)
 		return ctl_fail(ans, rc, "cannot make mutable vars/%s: %s", cmd->argv[0], why);
@@ -272,14 +290,18 @@ int ctl_run_shard(const struct ctl_env *env, const struct ctl_cmd *cmd, struct t
 	const char *nodes = ctl_opt(cmd, "nodes");
 	char why[512] = "";
 	uint64_t size;
+	uint32_t mode;
 	int rc = size_arg(cmd->argv[1], &size, ans);
 
+	if (rc == 0)
+		rc = ctl_new_mode(env, cmd, 0666, &mode, ans);
 	if (rc)
 		return rc;
 	if (nodes && strcmp(nodes, store_node_name(env->st)) != 0)
 		return ctl_fail(ans, -EINVAL, "nodes=%s: this fabric has one node, '%s'; several nodes are not done yet",
 			    nodes, store_node_name(env->st));
-	rc = store_shard(env->st, cmd->argv[0], size, env->who.uid, env->who.gid, why, sizeof(why));
+	rc = store_shard(env->st, cmd->argv[0], size, mode, load_caller_mode(&env->who, 0777), env->who.uid, env->who.gid,
+			 why, sizeof(why));
 	if (rc)
 		return ctl_fail(ans, rc, "cannot make shard %s: %s", cmd->argv[0], why);
 	return text_printf(ans, "%s\tshards/%s/%s\t%llu\n", store_node_name(env->st), cmd->argv[0],

@@ -26,6 +26,7 @@ int ctl_run_spawn(const struct ctl_env *env, const struct ctl_cmd *cmd, struct t
 {
 	struct task_request r;
 	char why[1024] = "";
+	uint32_t out_mode;
 	uint64_t id;
 	int rc;
 
@@ -37,10 +38,14 @@ int ctl_run_spawn(const struct ctl_env *env, const struct ctl_cmd *cmd, struct t
 	if (cmd->dashdash > 0)
 		return ctl_fail(ans, -EINVAL, "'%s' before '--' is not an option of spawn (it takes in=, out=, "
 				"after=, scope=, timeout=)", cmd->argv[0]);
+	rc = ctl_new_mode(env, cmd, 0666, &out_mode, ans);
+	if (rc)
+		return rc;
 	r = (struct task_request){ .argv = cmd->argv, .argc = (size_t)cmd->argc, .inputs = ctl_opt(cmd, "in"),
 				   .outputs = ctl_opt(cmd, "out"), .after = ctl_opt(cmd, "after"),
 				   .scope = ctl_opt(cmd, "scope"), .timeout = ctl_opt(cmd, "timeout"),
-				   .uid = env->who.uid, .gid = env->who.gid, .pid = env->who.pid };
+				   .uid = env->who.uid, .gid = env->who.gid, .pid = env->who.pid,
+				   .out_mode = out_mode };
 	rc = tasks_spawn(env->tasks, &r, &id, why, sizeof(why));
 	if (rc)
 		return ctl_fail(ans, rc, "spawn refused: %s", why);

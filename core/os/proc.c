@@ -105,6 +105,16 @@ size_t proc_groups(pid_t pid, uint32_t *groups, size_t max)
 	return n;
 }
 
+int proc_umask(pid_t pid)
+{
+	char line[256];
+	unsigned mask;
+
+	if (!status_line(pid, "Umask:", line, sizeof(line)) || sscanf(line, "Umask: %o", &mask) != 1)
+		return -ESRCH;
+	return (int)(mask & 0777);
+}
+
 bool proc_has_cap(pid_t pid, int cap)
 {
 	char line[256];

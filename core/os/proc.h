@@ -32,6 +32,8 @@ int proc_stat(pid_t pid, struct proc_stat *ps);
 pid_t proc_tgid(pid_t tid);
 /* pid's supplementary groups from the Groups: line: how many were stored (at most max); 0 when gone. */
 size_t proc_groups(pid_t pid, uint32_t *groups, size_t max);
+/* pid's file mode creation mask (the Umask: line); -ESRCH when it is gone. */
+int proc_umask(pid_t pid);
 /* Does pid hold capability cap (CAP_SYS_ADMIN, ...) in its effective set (the CapEff: line)?  false when
  * it is gone. */
 bool proc_has_cap(pid_t pid, int cap);

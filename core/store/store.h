@@ -181,8 +181,8 @@ int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t 
 /* A shard (Dagger's @shard): shards/NAME holding one mutable piece of `size` bytes per node, named by the
  * node and scoped to it; shards/NAME/local is this node's piece.  One node today.  Names under shards/
  * are made by this call only (mkdir, create and rename there are EPERM); rm works. */
-int store_shard(struct store *st, const char *name, uint64_t size, uint32_t uid, uint32_t gid, char *why,
-		size_t whylen);
+int store_shard(struct store *st, const char *name, uint64_t size, uint32_t mode, uint32_t dir_mode, uint32_t uid,
+		uint32_t gid, char *why, size_t whylen);
 
 /* Names held by an owner (store_reserve.c): a variable being written that only the processes of its owner
  * may open for writing (others get -EBUSY), that nobody may unlink or rename (-EBUSY), and that its
@@ -191,9 +191,10 @@ int store_shard(struct store *st, const char *name, uint64_t size, uint32_t uid,
  * and the member hook; core/task/ makes each task the owner of its outputs.  member answers "is thread pid
  * one of owner's processes", under the store's lock: it must take no lock but its own. */
 void store_owner_hook(struct store *st, bool (*member)(void *arg, uint64_t owner, pid_t pid), void *arg);
-/* Reserve `name` in dir `parent` for owner: -EEXIST when taken (why says by what), *id its id. */
-int store_reserve(struct store *st, uint64_t parent, const char *name, uint64_t owner, uint32_t uid,
-		  uint32_t gid, uint64_t *id, char *why, size_t whylen);
+/* Reserve `name` in dir `parent` for owner, with mode, uid and gid: -EEXIST when taken (why says by
+ * what), *id its id. */
+int store_reserve(struct store *st, uint64_t parent, const char *name, uint64_t owner, uint32_t mode,
+		  uint32_t uid, uint32_t gid, uint64_t *id, char *why, size_t whylen);
 /* What variable id is to owners: owner 0 when it is not reserved; written: its owner opened it for
  * writing; doomed: a write to it failed.  -ENOENT when there is no such variable. */
 struct store_reserved {

@@ -137,8 +137,8 @@ int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t 
 
 /* shards/NAME, and in it one mutable piece per node, named by the node and scoped to it (one node today:
  * this one).  Under the lock from start to end, so nobody sees a shard without its piece. */
-int store_shard(struct store *st, const char *name, uint64_t size, uint32_t uid, uint32_t gid, char *why,
-		size_t whylen)
+int store_shard(struct store *st, const char *name, uint64_t size, uint32_t mode, uint32_t dir_mode, uint32_t uid,
+		uint32_t gid, char *why, size_t whylen)
 {
 	char scope[SCOPE_NODE_MAX + 8];
 	struct obj *shards, *dir;
@@ -169,7 +169,7 @@ int store_shard(struct store *st, const char *name, uint64_t size, uint32_t uid,
 		goto out_unlock;
 	}
 	row = (struct yp_obj){ .parent = (int64_t)shards->id, .name = name, .kind = "dir", .state = "sealed",
-			       .scope = "any", .node = st->node_id, .mode = 0755, .uid = uid, .gid = gid,
+			       .scope = "any", .node = st->node_id, .mode = dir_mode & 07777, .uid = uid, .gid = gid,
 			       .created_ns = now, .modified_ns = now };
 	rc = yp_obj_insert(st->yp, &row);
 	if (rc) {
@@ -184,13 +184,13 @@ int store_shard(struct store *st, const char *name, uint64_t size, uint32_t uid,
 		goto out_unlock;
 	}
 	dir->state = OBJ_SEALED;
-	dir->mode = 0755;
+	dir->mode = dir_mode & 07777;
 	dir->uid = uid;
 	dir->gid = gid;
 	dir->created_ns = dir->modified_ns = now;
 	ns_link(st, shards, dir, NULL);
 	shards->nsubdirs++;
-	rc = make_mutable_locked(st, dir, st->node, size, scope, 0666, uid, gid, why, whylen);
+	rc = make_mutable_locked(st, dir, st->node, size, scope, mode, uid, gid, why, whylen);
 	if (rc) { /* no shard without its piece */
 		if (yp_obj_delete(st->yp, (int64_t)dir->id) == 0) {
 			shards->nsubdirs--;

@@ -24,8 +24,8 @@ void store_owner_hook(struct store *st, bool (*member)(void *arg, uint64_t owner
 	pthread_mutex_unlock(&st->lock);
 }
 
-int store_reserve(struct store *st, uint64_t parent, const char *name, uint64_t owner, uint32_t uid,
-		  uint32_t gid, uint64_t *id, char *why, size_t whylen)
+int store_reserve(struct store *st, uint64_t parent, const char *name, uint64_t owner, uint32_t mode,
+		  uint32_t uid, uint32_t gid, uint64_t *id, char *why, size_t whylen)
 {
 	struct obj *dir, *o, *old;
 	int rc = names_check_leaf(name, why, whylen);
@@ -39,7 +39,7 @@ int store_reserve(struct store *st, uint64_t parent, const char *name, uint64_t 
 		snprintf(why, whylen, "'%s' is reserved by owner %llu", name, (unsigned long long)old->owner);
 	else if (old)
 		snprintf(why, whylen, "'%s' exists; remove it or give the output another name", name);
-	rc = dir ? store_make_var_locked(st, dir, name, 0644, uid, gid, &o) : -ENOENT;
+	rc = dir ? store_make_var_locked(st, dir, name, mode, uid, gid, &o) : -ENOENT;
 	if (rc == 0) {
 		o->owner = owner;
 		close(o->fd); /* opened again by the owner's first open */

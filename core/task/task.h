@@ -71,6 +71,7 @@ struct task_request {
 	const char *timeout;                  /* seconds, as written (NULL: none) */
 	uint32_t uid, gid;                    /* the caller's */
 	pid_t pid;                            /* the caller's thread: its groups are read from /proc */
+	uint32_t out_mode;                    /* the outputs' permission bits */
 };
 
 /* Accept a task: *id on success.  -EINVAL (bad option, unknown name, cycle), -EEXIST (an output exists

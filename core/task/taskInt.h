@@ -41,6 +41,8 @@ struct task {
 	char *inputs, *outputs, *after; /* '\n'-separated, as in the YP */
 	char *scope, *node, *placed, *why, *groups;
 	uint32_t uid, gid;
+	uint32_t out_mode; /* the outputs' mode (spawn's mode=, or 0666 less the caller's umask); not in the YP:
+			    * a queued task whose daemon restarted reserves them 0644 */
 	int64_t timeout_ms, exit_status;
 	int64_t queued_ns, started_ns, ended_ns;
 	uint64_t version;

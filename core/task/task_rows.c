@@ -93,6 +93,7 @@ static int load_row(void *arg, const struct yp_task *r)
 	k->why = strdup(r->why);
 	k->groups = strdup(r->groups);
 	k->uid = r->uid;
+	k->out_mode = 0644; /* not recorded: see struct task */
 	k->gid = r->gid;
 	k->timeout_ms = r->timeout_ms;
 	k->exit_status = r->exit_status;

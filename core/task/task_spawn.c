@@ -201,8 +201,8 @@ static int reserve_output(void *arg, const char *name)
 	int rc = path_parent(c->t->st, name, &dir, leaf, sizeof(leaf));
 
 	if (rc == 0) {
-		rc = store_reserve(c->t->st, dir, leaf, k->id, k->uid, k->gid, &k->out_ids[k->nout], c->why,
-				   c->whylen);
+		rc = store_reserve(c->t->st, dir, leaf, k->id, k->out_mode, k->uid, k->gid, &k->out_ids[k->nout],
+				   c->why, c->whylen);
 		if (rc == -EEXIST) /* taken since check_output looked: say so as it would have */
 			check_output(c, name);
 	} else
@@ -296,6 +296,7 @@ int tasks_spawn(struct tasks *t, const struct task_request *r, uint64_t *id, cha
 		return -ENOMEM;
 	k->state = T_QUEUED;
 	k->uid = r->uid;
+	k->out_mode = r->out_mode;
 	k->gid = r->gid;
 	k->exit_status = -1;
 	k->out_file = k->err_file = -1;
