@@ -654,7 +654,10 @@ int store_setattr(struct store *st, uint64_t id, const struct store_setattr *sa,
 		o->uid = sa->uid;
 	if (sa->set & STORE_SET_GID)
 		o->gid = sa->gid;
-	o->modified_ns = (sa->set & STORE_SET_MTIME) ? sa->mtime_ns : store_now_ns();
+	/* chmod and chown change no bytes: only a set time (touch, cp -a, tar, rsync) or a truncate (above)
+	 * moves mtime, so the time a copy tool set survives the chmod it sends after it */
+	if (sa->set & STORE_SET_MTIME)
+		o->modified_ns = sa->mtime_ns;
 	if (!o->unlinked)
 		rc = store_persist(st, o);
 	if (rc == 0)
