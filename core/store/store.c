@@ -598,31 +598,6 @@ out_unlock:
 	return rc;
 }
 
-/* Truncate a variable being written (SETATTR size, open with O_TRUNC).  Called with the lock held. */
-int store_truncate_locked(struct store *st, struct obj *o, uint64_t size)
-{
-	uint64_t old_charge = o->charge;
-	int rc;
-
-	if (o->mut)
-		return -EPERM; /* a mutable object's size is fixed at creation */
-	if (o->state == OBJ_SEALED || o->sealing)
-		return -EROFS;
-	if (o->fd < 0)
-		return -EBADF;
-	rc = alloc_resize(&st->alloc, &o->charge, size);
-	if (rc)
-		return rc;
-	if (ftruncate(o->fd, (off_t)size) < 0) {
-		rc = -errno;
-		alloc_resize(&st->alloc, &o->charge, old_charge); /* we hold the lock: the pages are still free */
-		return rc;
-	}
-	o->size = size;
-	o->modified_ns = store_now_ns();
-	return 0;
-}
-
 int store_setattr(struct store *st, uint64_t id, const struct store_setattr *sa, struct store_attr *out)
 {
 	struct obj *o;
