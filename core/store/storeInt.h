@@ -137,6 +137,10 @@ void ns_link(struct store *st, struct obj *dir, struct obj *o, const char *name)
 void ns_unlink(struct store *st, struct obj *o);
 bool ns_is_ancestor(const struct obj *a, const struct obj *o);
 
+/* recover.c: RECOVERY at start (see there): reconcile the YP with the shm blocks and load the namespace,
+ * verifying every sealed variable's xxh3 with full_verify; lost (may be NULL) is told each lost one. */
+int store_recover(struct store *st, bool full_verify, void (*lost)(void *arg, const char *path), void *lost_arg);
+
 /* store_open.c: making variables, handles, and the opens that wait */
 /* Make variable `name` in dir, being written, in a new block of its own whose fd is left open in o->fd;
  * *out is linked but holds no handle yet.  Lock held. */
