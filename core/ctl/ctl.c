@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bulk/checkpoint.h"
 #include "core/ctl/ctlInt.h"
 #include "core/text/names.h"
 #include "core/store/path.h"
