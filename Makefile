@@ -24,9 +24,10 @@ endif
 #   task/  tasks, the runner, placement            ctl/   the control file's language and verbs
 TEXT_OBJS  = core/text/text.o core/text/dtype.o core/text/names.o core/text/size.o core/text/scope.o
 OS_OBJS    = core/os/shm.o core/os/hash.o core/os/uring_copy.o core/os/proc.o core/os/launch.o
-STORE_OBJS = core/store/alloc.o core/store/slab.o core/store/ns.o core/store/store.o core/store/store_io.o \
-             core/store/store_xattr.o core/store/recover.o core/store/store_blocks.o core/store/store_mutable.o \
-             core/store/store_reserve.o core/store/path.o
+STORE_OBJS = core/store/alloc.o core/store/slab.o core/store/ns.o core/store/store_obj.o core/store/store.o \
+             core/store/store_open.o core/store/store_bytes.o core/store/store_seal.o core/store/store_defrag.o \
+             core/store/store_xattr.o core/store/store_life.o core/store/recover.o core/store/store_blocks.o \
+             core/store/store_mutable.o core/store/store_reserve.o core/store/path.o
 BULK_OBJS  = core/bulk/load.o core/bulk/checkpoint.o
 TASK_OBJS  = core/task/place.o core/task/task.o core/task/task_spawn.o core/task/task_place.o core/task/task_rows.o \
              core/task/task_end.o core/task/task_resume.o core/task/task_run.o core/task/task_text.o
@@ -43,16 +44,16 @@ TOOLS     = tools/libfabric.a tools/fabric-peek tools/fabric-wait
 all: fs/fabricd $(TOOLS) $(TESTS)
 
 core/libcore.a: $(CORE_OBJS)
-	$(AR) rcs $@ $^
+	rm -f $@; $(AR) rcs $@ $^
 meta/libmeta.a: $(META_OBJS)
-	$(AR) rcs $@ $^
+	rm -f $@; $(AR) rcs $@ $^
 
 fs/fabricd: $(FS_OBJS) core/libcore.a meta/libmeta.a
 	$(CC) $(LDFLAGS) -o $@ $(FS_OBJS) core/libcore.a meta/libmeta.a $(LDLIBS)
 
 # get_ptr for programs: tools/fabric.h + tools/libfabric.a (libc only), and its C example.
 tools/libfabric.a: tools/fabric_map.o
-	$(AR) rcs $@ $^
+	rm -f $@; $(AR) rcs $@ $^
 tools/fabric_map.o: tools/fabric_map.c tools/fabric.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 tools/fabric-wait: tools/fabric_wait.c

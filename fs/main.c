@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/bulk/load.h"
+#include "core/bulk/checkpoint.h"
 #include "core/text/names.h"
 #include "core/text/size.h"
 #include "fs/fs.h"

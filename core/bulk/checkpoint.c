@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* checkpoint.c -- a node's sealed variables to a directory on disk and back (layout: see load.h).
+/* checkpoint.c -- a node's sealed variables to a directory on disk and back (layout: see checkpoint.h).
  *
  * Checkpoint walks vars/ depth-first, so a directory's line comes before its children's and restore can
  * make them in order.  Data files are named by xxh3: one that is already there with the right size is
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/bulk/checkpoint.h"
 #include "core/bulk/loadInt.h"
 #include "core/text/names.h"
 #include "core/store/path.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* load.c -- load, checkpoint and restore (see load.h).
+/* load.c -- load (see load.h), and acting with a caller's credentials, which checkpoint.c shares.
  *
  * CREDENTIALS
  * Files on disk are opened by the worker thread under the caller's fsuid, fsgid and supplementary groups

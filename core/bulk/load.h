@@ -1,18 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* load.h -- bulk moves between disk and the fabric: load a file into a new variable, checkpoint every
- * sealed variable of the node to a directory, restore them from it.
+/* load.h -- load a file from disk into a new variable, and who asks for bulk moves (struct load_caller);
+ * checkpoint and restore, the other bulk moves, are in core/bulk/checkpoint.h.
  *
- * These are the Data Fabric design's insert-from-disk and the way a fabric survives a reboot (which wipes
- * /dev/shm).  They run in the daemon on behalf of a control-file user, so every file they open on disk is
- * opened with that user's uid and gid (not the daemon's): root's daemon must not become a way to read or
- * write files its users could not.  Bytes move with io_uring (core/os/uring_copy.h) straight between the
- * disk and the shm blocks.  Variables are made and sealed through the store's public API, so the usual
- * rules hold: a load that fails leaves no variable, capacity is charged up front.
- *
- * Checkpoint layout: DIR/manifest.tsv (one line per variable: path, size, xxh3, type, doc, mode, uid,
- * gid; tab-separated, with \t \n \\ escaped in text fields; written to a temporary name and renamed, so a
- * checkpoint is whole or absent) and DIR/data/XXH3 (the bytes, named by their hash: a second checkpoint
- * writes only what changed, and identical variables are stored once). */
+ * Load is the Data Fabric design's insert-from-disk.  It runs in the daemon on behalf of a control-file
+ * user, so every file it opens on disk is opened with that user's uid and gid (not the daemon's): root's
+ * daemon must not become a way to read files its users could not.  Bytes move with io_uring
+ * (core/os/uring_copy.h) straight between the disk and the shm block.  The variable is made and sealed
+ * through the store's public API, so the usual rules hold: a load that fails leaves no variable, capacity
+ * is charged up front. */
 #ifndef FABRIC_CORE_LOAD_H
 #define FABRIC_CORE_LOAD_H
 
@@ -36,9 +31,9 @@ uint32_t load_caller_mode(const struct load_caller *who, uint32_t base);
 bool load_caller_may_create(struct store *st, const struct load_caller *who, uint64_t dir);
 
 struct load_result {
-	uint64_t size;
+	uint64_t size; /* load: the variable's size and xxh3 */
 	char xxh3[33];
-	uint64_t count, bytes, skipped; /* checkpoint/restore: variables and bytes moved, variables skipped */
+	uint64_t count, bytes, skipped; /* checkpoint/restore (checkpoint.h): variables and bytes moved, skipped */
 };
 
 /* Load the file at the absolute path `file` into a new variable `name` (a path under vars/, whose
@@ -48,17 +43,5 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 	      const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
 /* Call fn for each load in flight: its variable's name, bytes read so far, bytes in all. */
 int load_each_inflight(int (*fn)(void *arg, const char *name, uint64_t done, uint64_t total), void *arg);
-/* Write every sealed variable to dir (created when missing). */
-int load_checkpoint(struct store *st, const struct load_caller *who, const char *dir, struct load_result *res,
-		    char *why, size_t whylen);
-/* Bring back every variable of dir's manifest that is not in the fabric (missing directories are made);
- * one whose name is taken by different bytes is skipped and named in `why`-style lines appended to
- * report (may be NULL).  Each restored variable's xxh3 must equal the manifest's, else it is dropped. */
-int load_restore(struct store *st, const struct load_caller *who, const char *dir, struct load_result *res,
-		 char *report, size_t reportlen, char *why, size_t whylen);
-/* The same for only the n variables named in paths (under vars/): what a mount found lost.  Names the
- * checkpoint does not hold are counted in res->skipped and named in report ("missing"). */
-int load_restore_only(struct store *st, const struct load_caller *who, const char *dir, const char *const *paths,
-		      size_t n, struct load_result *res, char *report, size_t reportlen, char *why, size_t whylen);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/bulk/checkpoint.h"
 #include "core/ctl/ctlInt.h"
 #include "core/store/path.h"
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* recover.c -- opening a state dir: the node, crash recovery, and loading the namespace; and closing it.
+/* recover.c -- crash recovery at every start: the YP and the shm blocks reconciled, and the namespace
+ * loaded from the YP (store_recover, called by store_init in store_life.c).
  *
  * RECOVERY (every start; a no-op after a clean unmount with nothing to clean)
  * The YP and the shm blocks are reconciled before anything is served:
@@ -375,192 +376,17 @@ static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify,
 	return rc;
 }
 
-/* shards/ is a directory of the root, made at the first start of a state dir that lacks it (the schema
- * only seeds the root and vars/). */
-static int ensure_shards(struct store *st)
+/* See storeInt.h. */
+int store_recover(struct store *st, bool full_verify, void (*lost)(void *arg, const char *path), void *lost_arg)
 {
-	struct obj *root = ns_by_id(st, STORE_ROOT_ID), *o = ns_child(st, root, "shards");
-	int64_t now = store_now_ns();
-	struct yp_obj row;
-	int rc;
+	struct load_ctx c = { .st = st };
+	int rc = yp_each_object(st->yp, load_row, &c);
 
-	if (o) {
-		st->shards_id = o->id;
-		return 0;
-	}
-	row = (struct yp_obj){ .parent = STORE_ROOT_ID, .name = "shards", .kind = "dir", .state = "sealed",
-			       .scope = "any", .node = st->node_id, .mode = 0555, .created_ns = now,
-			       .modified_ns = now };
-	rc = yp_obj_insert(st->yp, &row);
-	if (rc)
-		return rc;
-	o = ns_new(st, (uint64_t)row.id, OBJ_DIR, "shards");
-	if (!o)
-		return -ENOMEM;
-	o->state = OBJ_SEALED;
-	o->mode = 0555;
-	o->created_ns = o->modified_ns = now;
-	ns_link(st, root, o, NULL);
-	root->nsubdirs++;
-	st->shards_id = o->id;
-	return 0;
-}
-
-static int setup_node(struct store *st, const struct store_config *cfg, struct yp_node *n, char *msg,
-		      size_t msglen)
-{
-	char inst[9];
-	int rc = yp_node_get(st->yp, n);
-
-	if (rc == -ENOENT) {
-		memset(n, 0, sizeof(*n));
-		if (cfg->node)
-			snprintf(n->name, sizeof(n->name), "%s", cfg->node);
-		else
-			names_default_node(n->name, sizeof(n->name));
-		shm_new_instance(inst);
-		rc = shm_prefix(n->name, inst, n->shm_prefix, sizeof(n->shm_prefix));
-		if (rc)
-			return rc;
-		n->capacity = cfg->capacity;
-		if (!n->capacity && shm_fs_size(&n->capacity) == 0)
-			n->capacity /= 2;
-		n->clean = 1;
-		return yp_node_add(st->yp, n);
-	}
-	if (rc)
-		return rc;
-	if (cfg->node && strcmp(cfg->node, n->name) != 0) {
-		snprintf(msg, msglen, "state dir %s belongs to node '%s', not '%s'; give --node %s or another --state",
-			 cfg->state_dir, n->name, cfg->node, n->name);
-		return -EINVAL;
-	}
-	if (cfg->capacity)
-		n->capacity = cfg->capacity;
-	return 0;
-}
-
-int store_init(const struct store_config *cfg, struct store **out, char *msg, size_t msglen)
-{
-	struct load_ctx c = { 0 };
-	struct yp_node node;
-	struct store *st;
-	char path[4096];
-	int64_t maxblock = 0;
-	bool was_clean;
-	int rc;
-
-	snprintf(msg, msglen, "cannot open the store");
-	if (cfg->node && names_check_node(cfg->node)) {
-		snprintf(msg, msglen, "node name '%s' is not 1-64 of [A-Za-z0-9_-]", cfg->node);
-		return -EINVAL;
-	}
-	st = calloc(1, sizeof(*st));
-	if (!st)
-		return -ENOMEM;
-	pthread_mutex_init(&st->lock, NULL);
-	{
-		pthread_rwlockattr_t ra;
-		pthread_rwlockattr_init(&ra);
-		/* a steady stream of readers must not keep a defragment move waiting forever */
-		pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-		pthread_rwlock_init(&st->slab_lock, &ra);
-		pthread_rwlockattr_destroy(&ra);
-	}
-	slab_set_init(&st->slabs);
-	st->slab_threshold = cfg->no_slabs ? 0 : STORE_SLAB_THRESHOLD;
-	st->log = cfg->log;
-	rc = ns_init(st);
-	if (rc)
-		goto out_free;
-	snprintf(path, sizeof(path), "%s/yp.db", cfg->state_dir);
-	rc = yp_open(path, &st->yp);
-	if (rc) {
-		snprintf(msg, msglen, "cannot open the yellow pages %s (%s); see the log", path, strerror(-rc));
-		goto out_ns;
-	}
-	rc = setup_node(st, cfg, &node, msg, msglen);
-	if (rc)
-		goto out_yp;
-	snprintf(st->node, sizeof(st->node), "%s", node.name);
-	snprintf(st->prefix, sizeof(st->prefix), "%s", node.shm_prefix);
-	st->node_id = node.id;
-	alloc_init(&st->alloc, node.capacity);
-	was_clean = node.clean;
-	node.clean = 0;
-	c.st = st;
-	rc = yp_node_update(st->yp, &node);
-	if (rc == 0)
-		rc = yp_each_object(st->yp, load_row, &c);
 	if (rc == 0)
 		rc = clean_rows_and_blocks(st, &c);
 	if (rc == 0)
-		rc = link_loaded(st, &c, !was_clean, cfg->lost, cfg->lost_arg);
-	if (rc == 0)
-		rc = yp_block_max_id(st->yp, &maxblock);
+		rc = link_loaded(st, &c, full_verify, lost, lost_arg);
 	free(c.v);
 	free(c.drop);
-	if (rc) {
-		snprintf(msg, msglen, "recovery of %s failed (%s); see the log", cfg->state_dir, strerror(-rc));
-		goto out_alloc;
-	}
-	st->next_block = (uint64_t)maxblock + 1;
-	if (!ns_by_id(st, STORE_ROOT_ID) || !ns_by_id(st, STORE_VARS_ID)) {
-		snprintf(msg, msglen, "the yellow pages in %s have no root or vars/ row", cfg->state_dir);
-		rc = -EPROTO;
-		goto out_alloc;
-	}
-	rc = ensure_shards(st);
-	if (rc) {
-		snprintf(msg, msglen, "cannot make shards/ in %s (%s)", cfg->state_dir, strerror(-rc));
-		goto out_alloc;
-	}
-	if (!was_clean)
-		store_logf(st, "the last stop was not clean: every sealed variable was verified by its xxh3");
-	/* from now on: the namespace loaded above was no news to anybody */
-	st->name_changed = cfg->name_changed;
-	st->name_changed_arg = cfg->name_changed_arg;
-	*out = st;
-	return 0;
-
-out_alloc:
-	slab_set_destroy(&st->slabs);
-	alloc_destroy(&st->alloc);
-out_yp:
-	yp_close(st->yp);
-out_ns:
-	ns_destroy(st);
-out_free:
-	pthread_rwlock_destroy(&st->slab_lock);
-	pthread_mutex_destroy(&st->lock);
-	free(st);
 	return rc;
-}
-
-void store_destroy(struct store *st)
-{
-	struct yp_node node;
-
-	if (!st)
-		return;
-	pthread_mutex_lock(&st->lock);
-	for (size_t b = 0; b < st->nbuckets; b++)
-		for (struct obj *o = st->by_id[b]; o; o = o->by_id_next)
-			if (o->fd >= 0)
-				close(o->fd);
-	/* Unlinked-but-open variables and ones still being written are cleaned at the next start; the
-	 * sealed ones are intact, which is what the clean flag vouches for. */
-	if (yp_node_get(st->yp, &node) == 0) {
-		node.clean = 1;
-		node.capacity = st->alloc.capacity;
-		yp_node_update(st->yp, &node);
-	}
-	pthread_mutex_unlock(&st->lock);
-	yp_close(st->yp);
-	ns_destroy(st);
-	slab_set_destroy(&st->slabs);
-	alloc_destroy(&st->alloc);
-	pthread_rwlock_destroy(&st->slab_lock);
-	pthread_mutex_destroy(&st->lock);
-	free(st);
 }

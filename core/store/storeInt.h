@@ -78,7 +78,7 @@ struct obj {
 	/* variables: where the bytes are.  A dedicated variable (every one while it is written) has a block
 	 * of its own: block_id and shm_name are that block, byte 0 is its byte 0, fd is open while nopen > 0
 	 * (read-only once sealed), charge is what the allocator holds for it.  A packed one (moved into a slab
-	 * at seal, see store_io.c) has block_id and shm_name of its slab, its bytes at offset, fd -1 and no
+	 * at seal, see store_seal.c) has block_id and shm_name of its slab, its bytes at offset, fd -1 and no
 	 * charge of its own (the slab is charged).  packed is set once, at seal, while no other handle is
 	 * open, so a handle's owner may read it without the lock; slab and offset change under slab_lock. */
 	uint64_t block_id;
@@ -116,7 +116,7 @@ struct store {
 	struct slab_set slabs;
 	pthread_rwlock_t slab_lock; /* see "Locking" above */
 	uint64_t slab_threshold;    /* variables smaller than this are packed at seal: STORE_SLAB_THRESHOLD */
-	bool lease_warned;          /* the lease probe failed once and said so (store_io.c) */
+	bool lease_warned;          /* the lease probe failed once and said so (store_seal.c) */
 
 	bool (*owner_member)(void *arg, uint64_t owner, pid_t pid); /* store_owner_hook */
 	void *owner_arg;
@@ -137,12 +137,7 @@ void ns_link(struct store *st, struct obj *dir, struct obj *o, const char *name)
 void ns_unlink(struct store *st, struct obj *o);
 bool ns_is_ancestor(const struct obj *a, const struct obj *o);
 
-/* store_io.c: making variables and handles */
-int store_make_var_locked(struct store *st, struct obj *dir, const char *name, uint32_t mode, uint32_t uid,
-			  uint32_t gid, struct obj **out);
-int store_new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle **out);
-
-/* store.c: helpers shared by the store's files */
+/* store_obj.c: what every file does to one object or slab (calls nothing above ns.c, slab.c, alloc.c) */
 void store_fill_yp(const struct obj *o, struct yp_obj *row);
 int store_persist(struct store *st, struct obj *o);
 void store_logf(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -158,16 +153,42 @@ bool store_slab_maybe_free(struct store *st, struct slab *s);
  * keep_on_error a failed row delete leaves everything as it was; without, the slab goes anyway (the next
  * start removes a row no extent points into).  Returns the row's result.  Lock held. */
 int store_slab_remove(struct store *st, struct slab *s, bool keep_on_error);
-/* Move packed variable o to pages already reserved at off in slab d (defragment, deallocate).  Lock held. */
-int store_move_packed(struct store *st, struct obj *o, struct slab *d, uint64_t off);
 void store_maybe_free(struct store *st, struct obj *o);
 void store_mark_unlinked(struct store *st, struct obj *o);
+
+/* store.c: the namespace's rules, for the files that make or remove names */
 /* Remove variable o's name (YP and memory) as unlink(2) does; its bytes go at its last close.  Lock held. */
 int store_unlink_locked(struct store *st, struct obj *o);
 /* Is dir shards/ or below it?  Names there are made by the shard verb only.  Lock held. */
 bool store_under_shards(struct store *st, const struct obj *dir);
-/* Parse a scope for a variable on this node: canonical form into canon, or -EINVAL with why. */
-int store_scope_canon(struct store *st, const char *value, char *canon, size_t len, char *why, size_t whylen);
+
+/* store_bytes.c: truncate a variable being written (SETATTR size, open with O_TRUNC).  Lock held. */
 int store_truncate_locked(struct store *st, struct obj *o, uint64_t size);
+
+/* store_open.c: making variables, handles, and the opens that wait */
+/* Make variable `name` in dir, being written, in a new block of its own whose fd is left open in o->fd;
+ * *out is linked but holds no handle yet.  Lock held. */
+int store_make_var_locked(struct store *st, struct obj *dir, const char *name, uint32_t mode, uint32_t uid,
+			  uint32_t gid, struct obj **out);
+int store_new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle **out);
+/* Has every process o's scope names ended (then o is removed: store_drop_orphan)?  Lock held. */
+bool store_owners_gone(struct store *st, struct obj *o);
+void store_drop_orphan(struct store *st, struct obj *o);
+/* At the last writer's release, under the lock: answer o's waiting opens (rc 0: sealed, each gets a handle
+ * or -EROFS; else rc for all) and take them off o; store_wake_waiters then calls them, without the lock. */
+struct waiter *store_take_waiters(struct obj *o, int rc);
+void store_wake_waiters(struct waiter *ws);
+
+/* store_defrag.c: move packed variable o to pages already reserved at off in slab d (defragment,
+ * deallocate); on failure the reservation is given back and o stays where it was.  Lock held. */
+int store_move_packed(struct store *st, struct obj *o, struct slab *d, uint64_t off);
+
+/* store_xattr.c: parse a scope for a variable on this node: canonical form into canon, or -EINVAL with
+ * why (the scope attribute, and store_mutable's scope). */
+int store_scope_canon(struct store *st, const char *value, char *canon, size_t len, char *why, size_t whylen);
+
+/* recover.c: RECOVERY at start (see there): reconcile the YP with the shm blocks and load the namespace,
+ * verifying every sealed variable's xxh3 with full_verify; lost (may be NULL) is told each lost one. */
+int store_recover(struct store *st, bool full_verify, void (*lost)(void *arg, const char *path), void *lost_arg);
 
 #endif
