@@ -38,6 +38,32 @@ eq "$(field capacity)" 75497472 "root's allocate"
 ok "$FAB_TOOL" defragment
 for i in 1 3; do same "$T/s$i" "$V/s$i" "vars/s$i after root's defragment"; done
 
+# ---- checkpoint holds only what its caller could cat --------------------------------------------------
+echo top secret >"$T/secret"
+ok cp "$T/secret" "$V/secret"
+ok chmod 400 "$V/secret"
+ok mkdir -m 700 "$V/private"
+ok cp "$T/s1" "$V/private/p"
+ok chmod 644 "$V/private/p"
+echo public >"$T/pub1"
+ok cp "$T/pub1" "$V/l1"
+mkdir "$T/ck"
+chown 65534:65534 "$T/ck"
+fails "Permission denied" as_nobody cat "$V/secret"
+ok as_nobody "$PUB_TOOL" checkpoint "$T/ck/x"
+match "$(last_out)" $'variables	3
+' "nobody's checkpoint saved the three variables it may read (s1, s3, l1)"
+match "$(last_out)" $'unreadable	2' "and says it left out two (vars/secret, vars/private/p)"
+grep -rqF "top secret" "$T/ck/x" && bad "nobody's checkpoint holds the bytes of a 0400 variable of root's"
+[ -e "$T/ck/x/data/$(xxh128 "$T/secret")" ] && bad "the secret's data file is there"
+same "$T/ck/x/data/$(xxh128 "$T/pub1")" "$T/pub1" "a world-readable variable is saved (no EIO)"
+grep -q "private" "$T/ck/x/manifest.tsv" && bad "the manifest names what sits in a directory nobody may not search"
+eq "$(stat -c %U "$T/ck/x/manifest.tsv")" nobody "the checkpoint's files are nobody's own"
+ok "$FAB_TOOL" checkpoint "$T/ck/root"
+match "$(last_out)" $'variables	5
+' "root's checkpoint holds every variable"
+match "$(last_out)" $'unreadable	0' "and leaves none out"
+
 # ---- modes like open(2) ---------------------------------------------------------------------------------
 mode() { stat -c %a "$1"; }
 ok sh -c 'umask 077; exec "$1" mutable m 4096' _ "$FAB_TOOL"

@@ -74,6 +74,10 @@ struct ck {
 	struct load_result *res;
 	char *why;
 	size_t whylen;
+	const struct load_caller *who;
+	struct load_creds caller;      /* what it may read is what it could cat; its files are written as it */
+	uint32_t groups[LOAD_NGROUPS]; /* caller.groups, as the store's permission check takes them */
+	struct load_creds daemon;      /* the daemon's own identity, to open its shm blocks with */
 };
 
 /* Write one sealed variable's bytes to DIR/data/XXH3 unless they are there already. */
@@ -89,7 +93,10 @@ static int save_bytes(struct ck *c, uint64_t id, uint64_t size, const char *xxh3
 		c->res->skipped++;
 		return 0;
 	}
+	/* the daemon reads its blocks as itself (they are 0600), the caller's files are written as the caller */
+	load_unbecome(&c->daemon);
 	rc = store_open(c->st, id, O_RDONLY | O_NONBLOCK, getpid(), NULL, NULL, &h);
+	load_become_as(&c->caller, &c->daemon);
 	if (rc)
 		return rc == STORE_WAITING ? -EAGAIN : rc;
 	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
@@ -126,7 +133,10 @@ out_release:
 	return rc;
 }
 
-static int walk(struct ck *c, uint64_t dir, const char *prefix)
+/* Save the variables under dir (path prefix), and name them and their directories in the manifest.  reach:
+ * the caller may search every directory down to dir; below a directory it may not read and search, and
+ * for a variable it may not read, nothing is saved: they are counted in res->unreadable. */
+static int walk(struct ck *c, uint64_t dir, const char *prefix, bool reach)
 {
 	uint64_t *ids;
 	size_t n;
@@ -144,6 +154,14 @@ static int walk(struct ck *c, uint64_t dir, const char *prefix)
 		if (!a.dir && (!a.sealed || a.mut)) {
 			/* being written: not a variable yet; mutable: its bytes have no moment to be saved at */
 			c->res->skipped += a.mut;
+			continue;
+		}
+		if (!reach || !store_attr_allows(&a, c->caller.uid, c->caller.gid, c->groups, (size_t)c->caller.ngroups,
+					a.dir ? 05 : 04)) {
+			if (!a.dir)
+				c->res->unreadable++;
+			else if ((rc = walk(c, a.id, path, false)) != 0)
+				break;
 			continue;
 		}
 		if ((k = store_getxattr(c->st, a.id, "user.fabric.xxh3", xxh3, sizeof(xxh3) - 1)) > 0)
@@ -174,7 +192,7 @@ static int walk(struct ck *c, uint64_t dir, const char *prefix)
 		put_escaped(c->manifest, doc);
 		fprintf(c->manifest, "\t%o\t%u\t%u\n", a.mode & 07777, a.uid, a.gid);
 		if (a.dir)
-			rc = walk(c, a.id, path);
+			rc = walk(c, a.id, path, true);
 	}
 	free(ids);
 	return rc;
@@ -184,8 +202,7 @@ int load_checkpoint(struct store *st, const struct load_caller *who, const char 
 		    char *why, size_t whylen)
 {
 	char path[PATH_MAX_LEN + 64], tmp[PATH_MAX_LEN + 80];
-	struct ck c = { st, dir, NULL, res, why, whylen };
-	struct load_creds saved;
+	struct ck c = { .st = st, .dir = dir, .res = res, .why = why, .whylen = whylen, .who = who };
 	int rc = 0, dfd;
 
 	memset(res, 0, sizeof(*res));
@@ -193,7 +210,10 @@ int load_checkpoint(struct store *st, const struct load_caller *who, const char 
 		text_say(why, whylen, 0, "DIR must be an absolute path: %s", dir);
 		return -EINVAL;
 	}
-	load_become(who, &saved);
+	load_creds_of(who, &c.caller);
+	for (int i = 0; i < c.caller.ngroups; i++)
+		c.groups[i] = (uint32_t)c.caller.groups[i];
+	load_become_as(&c.caller, &c.daemon);
 	snprintf(path, sizeof(path), "%s/data", dir);
 	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || (mkdir(path, 0755) < 0 && errno != EEXIST)) {
 		rc = -errno;
@@ -210,7 +230,7 @@ int load_checkpoint(struct store *st, const struct load_caller *who, const char 
 	}
 	fprintf(c.manifest, "# fabric checkpoint of node %s: path kind size xxh3 type doc mode uid gid\n",
 		store_node_name(st));
-	rc = walk(&c, STORE_VARS_ID, "");
+	rc = walk(&c, STORE_VARS_ID, "", true);
 	if (fclose(c.manifest) != 0 && rc == 0) {
 		rc = -errno;
 		text_say(why, whylen, 0, "cannot write %s: %s", tmp, strerror(errno));
@@ -231,7 +251,7 @@ int load_checkpoint(struct store *st, const struct load_caller *who, const char 
 			text_say(why, whylen, 0, "checkpoint to %s failed: %s", dir, strerror(-rc));
 	}
 out:
-	load_unbecome(&saved);
+	load_unbecome(&c.daemon);
 	return rc;
 }
 

@@ -52,16 +52,33 @@ bool load_caller_may_create(struct store *st, const struct load_caller *who, uin
 }
 
 /* Take on the caller's file-system identity in this thread; unbecome() gives it back. */
-void load_become(const struct load_caller *who, struct load_creds *saved)
+void load_creds_of(const struct load_caller *who, struct load_creds *c)
 {
 	uint32_t groups[LOAD_NGROUPS];
 	size_t n = proc_groups(who->pid, groups, LOAD_NGROUPS);
 
+	c->uid = who->uid;
+	c->gid = who->gid;
+	c->ngroups = (int)n;
+	for (size_t i = 0; i < n; i++)
+		c->groups[i] = (gid_t)groups[i];
+}
+
+void load_become_as(const struct load_creds *as, struct load_creds *saved)
+{
 	saved->ngroups = getgroups(LOAD_NGROUPS, saved->groups);
 	/* raw syscalls: glibc's wrappers would change every thread of the daemon */
-	syscall(SYS_setgroups, n, groups);
-	saved->gid = (gid_t)setfsgid(who->gid);
-	saved->uid = (uid_t)setfsuid(who->uid);
+	syscall(SYS_setgroups, as->ngroups > 0 ? as->ngroups : 0, as->groups);
+	saved->gid = (gid_t)setfsgid(as->gid);
+	saved->uid = (uid_t)setfsuid(as->uid);
+}
+
+void load_become(const struct load_caller *who, struct load_creds *saved)
+{
+	struct load_creds as;
+
+	load_creds_of(who, &as);
+	load_become_as(&as, saved);
 }
 
 void load_unbecome(const struct load_creds *saved)

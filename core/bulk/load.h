@@ -34,6 +34,7 @@ struct load_result {
 	uint64_t size; /* load: the variable's size and xxh3 */
 	char xxh3[33];
 	uint64_t count, bytes, skipped; /* checkpoint/restore (checkpoint.h): variables and bytes moved, skipped */
+	uint64_t unreadable;            /* checkpoint: variables left out because the caller may not read them */
 };
 
 /* Load the file at the absolute path `file` into a new variable `name` (a path under vars/, whose

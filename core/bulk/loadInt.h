@@ -16,7 +16,11 @@ struct load_creds {
 	int ngroups;
 };
 
+/* Take on who's file-system identity (uid, gid, groups) in this thread, keeping the old one in saved;
+ * load_unbecome(saved) gives it back.  load_creds_of reads who's groups once, for load_become_as. */
 void load_become(const struct load_caller *who, struct load_creds *saved);
+void load_creds_of(const struct load_caller *who, struct load_creds *c);
+void load_become_as(const struct load_creds *as, struct load_creds *saved);
 void load_unbecome(const struct load_creds *saved);
 
 #endif

@@ -54,7 +54,8 @@ int ctl_run_checkpoint(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	if (rc)
 		return refused(ans, rc, why);
 	const struct ctl_field f[] = { { "dir", dir, 0 }, { "variables", NULL, res.count },
-				       { "bytes_written", NULL, res.bytes }, { "unchanged", NULL, res.skipped } };
+				       { "bytes_written", NULL, res.bytes }, { "unchanged", NULL, res.skipped },
+				       { "unreadable", NULL, res.unreadable } };
 	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
 }
 

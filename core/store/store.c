@@ -40,25 +40,35 @@ static int writable_dir(struct store *st, uint64_t id, struct obj **out)
 	return 0;
 }
 
-bool store_may_create(struct store *st, uint64_t dir, uint32_t uid, uint32_t gid, const uint32_t *groups,
-		      size_t ngroups)
+bool store_attr_allows(const struct store_attr *a, uint32_t uid, uint32_t gid, const uint32_t *groups,
+		       size_t ngroups, unsigned want)
 {
-	unsigned bits = 03; /* other */
-	struct obj *d;
-	bool ok;
+	unsigned shift = 0; /* other */
 
 	if (uid == 0)
 		return true;
+	if (uid == a->uid)
+		shift = 6;
+	else if (gid == a->gid)
+		shift = 3;
+	for (size_t i = 0; shift == 0 && i < ngroups; i++)
+		if (groups[i] == a->gid)
+			shift = 3;
+	return ((a->mode >> shift) & want & 07) == (want & 07);
+}
+
+bool store_may_create(struct store *st, uint64_t dir, uint32_t uid, uint32_t gid, const uint32_t *groups,
+		      size_t ngroups)
+{
+	struct store_attr a;
+	struct obj *d;
+	bool ok;
+
 	pthread_mutex_lock(&st->lock);
 	d = ns_by_id(st, dir);
-	if (d && uid == d->uid)
-		bits = 0300;
-	else if (d && gid == d->gid)
-		bits = 030;
-	for (size_t i = 0; d && bits == 03 && i < ngroups; i++)
-		if (groups[i] == d->gid)
-			bits = 030;
-	ok = d && d->kind == OBJ_DIR && (d->mode & bits) == bits;
+	if (d)
+		store_attr_of(d, &a);
+	ok = d && d->kind == OBJ_DIR && store_attr_allows(&a, uid, gid, groups, ngroups, 03);
 	pthread_mutex_unlock(&st->lock);
 	return ok;
 }

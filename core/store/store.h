@@ -123,6 +123,10 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 		 unsigned flags);
 int store_setattr(struct store *st, uint64_t id, const struct store_setattr *sa, struct store_attr *out);
 
+/* Do an object's attributes give uid (with gid and groups) every permission of want (04 read, 02 write,
+ * 01 search/execute), as access(2) decides (owner, then group, then other; root may)? */
+bool store_attr_allows(const struct store_attr *a, uint32_t uid, uint32_t gid, const uint32_t *groups,
+		       size_t ngroups, unsigned want);
 /* Could uid (with gid and groups) create a name in directory dir: write and search permission, as the
  * kernel checks for a create (root may)?  For what the daemon makes on a caller's behalf (load, mutable,
  * a task's outputs), which no kernel check covers. */
