@@ -377,7 +377,8 @@ static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify,
 }
 
 /* See storeInt.h. */
-int store_recover(struct store *st, bool full_verify, void (*lost)(void *arg, const char *path), void *lost_arg)
+int store_recover(struct store *st, bool full_verify, void (*lost)(void *arg, const char *path),
+		  void *lost_arg)
 {
 	struct load_ctx c = { .st = st };
 	int rc = yp_each_object(st->yp, load_row, &c);

@@ -2,7 +2,7 @@
 /* slab.h -- slab blocks: shm blocks that hold many small sealed objects, each at a page-aligned offset.
  *
  * A variable is written into a shm block of its own (byte 0 = its byte 0, which FUSE passthrough and a
- * zero-copy mmap need).  Small ones are moved at seal into a slab (core/store/store_io.c), so that a node with a
+ * zero-copy mmap need).  Small ones are moved at seal into a slab (core/store/store_seal.c), so that a node with a
  * million small variables keeps a few hundred shm objects and open fds instead of a million, and starts
  * up by opening a few hundred files.  This module keeps the node's slabs: for each, its shm object (open
  * for as long as the slab lives) and a bitmap of its pages, and it places byte ranges in them.  It knows

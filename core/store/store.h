@@ -1,6 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* store.h -- one node's object store: the namespace, write-once variables in shm, and their yellow pages.
  *
+ * The room core/store/ holds, file by file (storeInt.h says what the files share, and how they call each
+ * other):
+ *   names and attributes: lookup, mkdir, unlink, rename, setattr, statfs...   store.c (in memory: ns.c)
+ *   opens, and the opens that wait for a variable being written; handles      store_open.c
+ *   bytes through a handle: read, write, truncate                             store_bytes.c
+ *   the seal: flush, release, the xxh3, packing small variables into slabs    store_seal.c
+ *   slabs, and their defragmentation                                          slab.h, store_defrag.c
+ *   blocks and capacity: stats, allocate, deallocate                          store_blocks.c, alloc.h
+ *   extended attributes user.fabric.* (type, doc, scope, xxh3, locations...)  store_xattr.c
+ *   mutable objects and shards                                                store_mutable.c
+ *   a state dir opened and closed; crash recovery at every start              store_life.c, recover.c
+ *   paths under vars/ ("run1/w") to ids                                       path.h
+ *   names reserved for an owner (a task's outputs)                            store_reserve.c
+ *
  * This is the library the daemon's FUSE layer (fs/) drives, and that tests and tools can drive directly:
  * it knows nothing of FUSE.  Objects are named by 64-bit ids, which are their YP row ids and, in fs/,
  * their inode numbers; STORE_ROOT_ID is the mount root and STORE_VARS_ID is vars/.

@@ -1,5 +1,37 @@
 /* SPDX-License-Identifier: MIT */
-/* storeInt.h -- what store.c, ns.c and recover.c share: the in-memory object and the store itself.
+/* storeInt.h -- what the files of core/store/ share: the in-memory object, the store itself, and the
+ * calls they make to each other (declared at the end, by the file that defines them, bottom-up).
+ *
+ * The files, one job each:
+ *   ns.c             the in-memory namespace: objects by id and by (parent, name), each dir's children
+ *   store_obj.c      what every file does to one object or slab: its path for messages, YP row,
+ *                    attributes, its bytes going; a slab's row and removal; the log and the clock
+ *   store.c          names and attributes: lookup, mkdir, rmdir, unlink, rename, setattr, readdir, statfs
+ *   store_bytes.c    read, write and truncate through a handle; the block's fd
+ *   store_open.c     create and open (with the scope check), the opens that wait for a variable being
+ *                    written, handles
+ *   store_seal.c     flush and release; the seal (xxh3, one commit) and packing a small variable into a slab
+ *   store_defrag.c   defragmenting the slabs; the move of one packed variable (store_deallocate's too)
+ *   store_blocks.c   blocks as the verbs see them: stats, allocate, deallocate
+ *   store_xattr.c    the user.fabric.* extended attributes; a scope parsed for this node
+ *   store_mutable.c  mutable objects and shards
+ *   store_reserve.c  names reserved for an owner; store_yp_call
+ *   store_life.c     store_init and store_destroy
+ *   recover.c        crash recovery at start: the YP and the shm blocks reconciled, the namespace loaded
+ *   alloc.c, slab.c  capacity accounting; slab blocks and their free pages (headers of their own)
+ *   path.c           paths under vars/ to ids, through the public calls only (path.h)
+ *
+ * Calls between these files go one way.  ns.c and store_obj.c call no other file of the store but alloc.c
+ * and slab.c, and the others call them; besides: store.c calls store_bytes.c (truncate); store_open.c
+ * calls store.c and store_bytes.c; store_seal.c calls store_open.c (the waiting opens, scopes whose
+ * processes have ended); store_defrag.c calls only the bottom two; store_blocks.c calls store_defrag.c;
+ * store_mutable.c calls store.c and store_xattr.c; store_reserve.c calls store.c, store_open.c and
+ * store_seal.c; store_life.c calls recover.c.  There is no circle; a new shared helper goes in the lowest
+ * file all its callers may call.  Up the other way go only the callbacks (the owner hook, core/task/;
+ * name_changed, fs/), called under the lock and so forbidden to call into the store.  The files still make
+ * one room, not several: they share one lock and one object table, and what one file calls in another runs
+ * with store->lock held on objects that both change, so none of them can be used, or reasoned about, apart
+ * from the others (the lock order and the lifetime below hold for all of them).
  *
  * Locking: one mutex, store->lock, guards the namespace, every struct obj field, the slabs and the YP
  * handle.  Data moves (pread/pwrite on a block fd, hashing at seal, copying a small variable into a slab)
@@ -12,8 +44,8 @@
  *
  * Lifetime of a struct obj: it exists while it is linked in the namespace (parent != NULL, or it is the
  * root), or the kernel holds lookup references (nlookup), or handles are open (nopen).  Its bytes (its
- * shm block, or its pages in a slab) and YP row go when it is unlinked and nopen reaches 0 (release_data);
- * the struct itself when nlookup also reaches 0 (maybe_free). */
+ * shm block, or its pages in a slab) and YP row go when it is unlinked and nopen reaches 0
+ * (store_release_data); the struct itself when nlookup also reaches 0 (store_maybe_free). */
 #ifndef FABRIC_CORE_STOREINT_H
 #define FABRIC_CORE_STOREINT_H
 
@@ -189,6 +221,7 @@ int store_scope_canon(struct store *st, const char *value, char *canon, size_t l
 
 /* recover.c: RECOVERY at start (see there): reconcile the YP with the shm blocks and load the namespace,
  * verifying every sealed variable's xxh3 with full_verify; lost (may be NULL) is told each lost one. */
-int store_recover(struct store *st, bool full_verify, void (*lost)(void *arg, const char *path), void *lost_arg);
+int store_recover(struct store *st, bool full_verify, void (*lost)(void *arg, const char *path),
+		  void *lost_arg);
 
 #endif

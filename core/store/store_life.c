@@ -2,11 +2,11 @@
 /* store_life.c -- a store's life: store_init opens a state dir, store_destroy closes it.
  *
  * store_init, in this order: the YP (STATE/yp.db); the node the state dir belongs to (made at its first
- * start: the node's name, a shm prefix with a fresh random instance so that no two state dirs share a
- * block name, a capacity; a state dir of another node than the one asked for is refused); the node's clean flag cleared, then recovery (recover.c), which verifies every
- * sealed variable's xxh3 when the flag was found cleared; shards/ made when missing.  Only then is the
- * name_changed callback set: what was loaded is no news to anybody.  A failure anywhere gives back all
- * that was taken and says in msg what went wrong.
+ * start: the node's name, a shm prefix with a fresh random instance so that no two state dirs share a block
+ * name, a capacity; a state dir of another node than the one asked for is refused); the node's clean flag
+ * cleared, then recovery (recover.c), which verifies every sealed variable's xxh3 when the flag was found
+ * cleared; shards/ made when missing.  Only then is the name_changed callback set: what was loaded is no news
+ * to anybody.  A failure anywhere gives back all that was taken and says in msg what went wrong.
  *
  * store_destroy records a clean shutdown (the clean flag, and the capacity, which store_allocate and
  * store_deallocate change at run time) and frees everything; it leaves every shm block in place: sealed
