@@ -3,7 +3,7 @@
  *
  * WAITING OPENS
  * An open of a variable that another process is still writing is answered only when the variable is
- * sealed (core/store/store_io.c explains why).  The low-level API lets a reply come from any thread, later:
+ * sealed (core/store/store_open.c explains why).  The low-level API lets a reply come from any thread, later:
  * fs_store_open keeps the request in a struct pending_open on a list and returns; the store's wake callback,
  * run by the releasing thread after the seal, answers it with the handle the store opened for it.
  * A signal to the waiting process makes the kernel send INTERRUPT; libfuse then calls on_interrupt with

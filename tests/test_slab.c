@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_slab.c -- unit tests for slab packing (core/slab, core/store/store_io.c) and store_defragment, driven
+/* test_slab.c -- unit tests for slab packing (core/slab, core/store/store_seal.c) and store_defragment, driven
  * through the store's API on real SQLite and real POSIX shm.
  *
  * Covers: small variables packed at seal (their extent's block is a slab, the offset page-aligned, the

@@ -15,7 +15,7 @@
  *   store_blocks.c   blocks as the verbs see them: stats, allocate, deallocate
  *   store_xattr.c    the user.fabric.* extended attributes; a scope parsed for this node
  *   store_mutable.c  mutable objects and shards
- *   store_reserve.c  names reserved for an owner; store_yp_call
+ *   store_reserve.c  names reserved for an owner; store_yp, the YP for core/task (meta locks it itself)
  *   store_life.c     store_init and store_destroy
  *   recover.c        crash recovery at start: the YP and the shm blocks reconciled, the namespace loaded
  *   alloc.c, slab.c  capacity accounting; slab blocks and their free pages (headers of their own)
@@ -33,8 +33,9 @@
  * with store->lock held on objects that both change, so none of them can be used, or reasoned about, apart
  * from the others (the lock order and the lifetime below hold for all of them).
  *
- * Locking: one mutex, store->lock, guards the namespace, every struct obj field, the slabs and the YP
- * handle.  Data moves (pread/pwrite on a block fd, hashing at seal, copying a small variable into a slab)
+ * Locking: one mutex, store->lock, guards the namespace, every struct obj field and the slabs; the store's
+ * YP transactions run under it, so a change and its rows are one step (meta's own lock, innermost, keeps
+ * core/task's rows out of them).  Data moves (pread/pwrite on a block fd, hashing at seal, copying a small variable into a slab)
  * happen outside it: an open handle keeps the object and its fd alive, so nobody frees them underneath.
  * Reads of a packed object take store->slab_lock for reading instead, and look up its slab and offset
  * under it; whoever moves a packed object (defragment) holds store->lock and takes slab_lock for writing
