@@ -257,16 +257,23 @@ int ctl_new_mode(const struct ctl_env *env, const struct ctl_cmd *cmd, uint32_t 
 	return 0;
 }
 
+/* mutable and shard: SIZE, and the mode of what they make (0666 less the caller's umask, or mode=). */
+static int size_and_mode(const struct ctl_env *env, const struct ctl_cmd *cmd, uint64_t *size, uint32_t *mode,
+			 struct text *ans)
+{
+	int rc = size_arg(cmd->argv[1], size, ans);
+
+	return rc ? rc : ctl_new_mode(env, cmd, 0666, mode, ans);
+}
+
 int ctl_run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
 	char leaf[NAMES_LEAF_MAX + 1], why[512] = "";
 	struct store_attr a;
 	uint64_t dir, size, id;
 	uint32_t mode;
-	int rc = size_arg(cmd->argv[1], &size, ans);
+	int rc = size_and_mode(env, cmd, &size, &mode, ans);
 
-	if (rc == 0)
-		rc = ctl_new_mode(env, cmd, 0666, &mode, ans);
 	if (rc)
 		return rc;
 	rc = path_parent(env->st, cmd->argv[0], &dir, leaf, sizeof(leaf));
@@ -291,10 +298,8 @@ int ctl_run_shard(const struct ctl_env *env, const struct ctl_cmd *cmd, struct t
 	char why[512] = "";
 	uint64_t size;
 	uint32_t mode;
-	int rc = size_arg(cmd->argv[1], &size, ans);
+	int rc = size_and_mode(env, cmd, &size, &mode, ans);
 
-	if (rc == 0)
-		rc = ctl_new_mode(env, cmd, 0666, &mode, ans);
 	if (rc)
 		return rc;
 	if (nodes && strcmp(nodes, store_node_name(env->st)) != 0)

@@ -14,6 +14,10 @@
  *                  ones whose inputs will never come
  *   task_text.c    the files of tasks/ID/ and the `tasks` table
  *   place.c        the placement rule itself, a pure function (place.h)
+ * These files call each other both ways (task.c's lookups serve all; task.c's kill and forget call
+ * task_end.c, which calls task_run.c to cancel dependents, which calls back into the lookups): they are
+ * one state machine over one table under one lock, split for reading, and a circle among them is the
+ * price of that.  Nothing outside core/task/ is in such a circle.
  * Everything in struct tasks and struct task is guarded by tasks->lock, except the members table
  * (tasks->mlock, innermost: the store asks it under its own lock).  Rows are written under tasks->lock
  * through tasks->yp, whose own lock comes after every other (meta/yp.h). */

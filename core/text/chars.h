@@ -31,6 +31,18 @@ static inline bool chars_is_node(char c)
 	return chars_is_ident_start(c) || chars_is_digit(c) || c == '-';
 }
 
+/* The index of the first control character (below 0x20 but tab, or 0x7f) in s[0..n), or n when none: a
+ * type or scope holding one would break the line-oriented answers that print it. */
+static inline size_t chars_find_control(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return i;
+	}
+	return n;
+}
+
 /* The index of the first non-blank at or after s[i]. */
 static inline size_t chars_skip_blanks(const char *s, size_t i)
 {

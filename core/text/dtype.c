@@ -151,12 +151,8 @@ int dtype_parse(const char *s, struct dtype *out, char *err, size_t errlen)
 	n = strnlen(s, INPUT_MAX + 1);
 	if (n > INPUT_MAX)
 		return text_say(err, errlen, -EINVAL, "type string is longer than %d bytes", INPUT_MAX);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return text_say(err, errlen, -EINVAL, "control character 0x%02x at offset %zu", c, i);
-	}
+	if ((i = chars_find_control(s, n)) < n)
+		return text_say(err, errlen, -EINVAL, "control character 0x%02x at offset %zu", (unsigned char)s[i], i);
 
 	i = chars_skip_blanks(s, 0);
 	if (s[i] == '\0')

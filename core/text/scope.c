@@ -490,12 +490,8 @@ int scope_parse(const char *s, struct scope *out, char *err, size_t errlen)
 	n = strnlen(s, SCOPE_STR_MAX);
 	if (n >= SCOPE_STR_MAX)
 		return text_say(err, errlen, -EINVAL, "scope string is longer than %d bytes", SCOPE_STR_MAX - 1);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return text_say(err, errlen, -EINVAL, "control character 0x%02x at offset %zu", c, i);
-	}
+	if ((i = chars_find_control(s, n)) < n)
+		return text_say(err, errlen, -EINVAL, "control character 0x%02x at offset %zu", (unsigned char)s[i], i);
 
 	i = chars_skip_blanks(s, 0);
 	if (s[i] == '\0')
