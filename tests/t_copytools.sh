@@ -29,6 +29,21 @@ ok rsync -a --stats "$T/src/" "$V/rs/"
 match "$(last_out)" $'Number of regular files transferred: 0\n' "a second rsync -a transfers nothing"
 for f in f1 f2 f3 e/big; do same "$T/src/d/$f" "$V/rs/d/$f" "rsync's copy of $f"; done
 eq "$(xget "$V/cp/f1" user.fabric.state)" sealed "cp -a's copy is sealed"
+# Without a set time, the mtime is the last write's, also through passthrough (writes the daemon never
+# sees), and not the create's or the seal's.
+ok "$PY" -c 'import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+os.write(fd, b"first"); time.sleep(2.5); os.write(fd, b" last")
+print(time.time_ns()); time.sleep(2.5); os.close(fd)' "$V/slow"
+last=$(last_out)
+got=$(stat -c %Y "$V/slow")
+[ $((got - last / 1000000000)) -ge -1 ] && [ $((got - last / 1000000000)) -le 0 ] ||
+	bad "mtime of vars/slow is $got, the last write was at $((last / 1000000000)) (not the create 2.5 s before it, nor the close 2.5 s after)"
+ok sh -c 'exec 3>"$1"; echo x >&3; touch -d "2019-03-04 05:06:07.25" "$1"; echo y >&3' _ "$V/settime"
+[ "$(stat -c %Y "$V/settime")" -ge $(($(date +%s) - 60)) ] ||
+	bad "a write after the writer set the time must move it, as POSIX says: $(stat -c %y "$V/settime")"
+ok sh -c 'exec 3>"$1"; echo x >&3; touch -d "2019-03-04 05:06:07.25" "$1"; exec 3>&-' _ "$V/settime2"
+eq "$(stat -c %y "$V/settime2")" "2019-03-04 05:06:07.250000000 +0000" "a time set while writing, then close"
 # chmod of a sealed variable keeps its mtime; touch -d sets it.
 ok chmod 400 "$V/cp/f2"
 eq "$(stat -c %y "$V/cp/f2")" "$(stat -c %y "$T/src/d/f2")" "chmod changes no mtime"

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/store/storeInt.h"
 #include "meta/yp.h"
@@ -416,8 +417,15 @@ int store_setattr(struct store *st, uint64_t id, const struct store_setattr *sa,
 		o->gid = sa->gid;
 	/* chmod and chown change no bytes: only a set time (touch, cp -a, tar, rsync) or a truncate (above)
 	 * moves mtime, so the time a copy tool set survives the chmod it sends after it */
-	if (sa->set & STORE_SET_MTIME)
+	if (sa->set & STORE_SET_MTIME) {
 		o->modified_ns = sa->mtime_ns;
+		/* while it is written, its block's own mtime is the variable's (the seal takes it from there):
+		 * writes through passthrough move it as the kernel's would, and a set time moves it too */
+		if (o->state == OBJ_WRITING && o->fd >= 0)
+			futimens(o->fd, (const struct timespec[2]){ { .tv_nsec = UTIME_OMIT },
+								  { .tv_sec = sa->mtime_ns / 1000000000,
+								    .tv_nsec = sa->mtime_ns % 1000000000 } });
+	}
 	if (!o->unlinked)
 		rc = store_persist(st, o);
 	if (rc == 0)

@@ -383,6 +383,10 @@ static int seal(struct store *st, struct obj *o)
 		o->size = len;
 		memcpy(o->xxh3, hex, sizeof(hex));
 		o->sealed_ns = store_now_ns();
+		/* the last write's time, or the time a writer set (store_setattr puts it on the block): read
+		 * under the lock, so a utimensat that came while the bytes were hashed is not lost */
+		if (fstat(o->fd, &sb) == 0)
+			o->modified_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
 		check_type_at_seal(st, o);
 		o->state = OBJ_SEALED;
 		if (!o->unlinked) {
