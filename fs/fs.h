@@ -70,6 +70,10 @@ struct fs_kind_ops {
 	void (*mkdir)(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
 	void (*create)(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi);
 	void (*rmdir)(fuse_req_t req, fuse_ino_t parent, const char *name);
+	void (*symlink)(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name);
+	/* A second name newname in newparent for inode ino (called by newparent's kind). */
+	void (*link)(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+	void (*readlink)(fuse_req_t req, fuse_ino_t ino);
 	void (*unlink)(fuse_req_t req, fuse_ino_t parent, const char *name);
 	void (*rename)(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		       const char *newname, unsigned int flags);
@@ -103,6 +107,9 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
 void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi);
 void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name);
+void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void fs_op_readlink(fuse_req_t req, fuse_ino_t ino);
 void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		  const char *newname, unsigned int flags);
@@ -124,6 +131,8 @@ void fs_store_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 int fs_store_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
 void fs_store_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
 void fs_store_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void fs_store_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name);
+void fs_store_readlink(fuse_req_t req, fuse_ino_t ino);
 void fs_store_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_store_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		     const char *newname, unsigned int flags);
@@ -134,8 +143,6 @@ int fs_store_setattr(fuse_req_t req, fuse_ino_t ino, const struct stat *attr, in
 void fs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
 void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
 void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
-void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
-void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
 void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -25,8 +25,10 @@
  *
  * A kind without an operation gets (every kind has getattr):
  *   lookup ENOENT; list (opendir): no children
- *   mkdir create rmdir unlink rename: EPERM, names cannot be made or removed in a made-up directory; a
- *     rename also unless both directories' kinds rename alike, so no name moves in or out of the store
+ *   mkdir create rmdir unlink rename symlink link: EPERM, names cannot be made or removed in a made-up
+ *     directory; a rename also unless both directories' kinds rename alike, so no name moves in or out of
+ *     the store; a link also unless the inode's kind links alike
+ *   readlink: EINVAL, as readlink(2) of what is no symbolic link
  *   setattr: the attributes are fixed: mode and owner changes EPERM, anything else (the truncation of
  *     `> /fabric/ctl`, times) is answered with the attributes unchanged
  *   open EISDIR (only made-up directories have none); read write EBADF; flush release 0
@@ -43,6 +45,8 @@
 
 static const struct fs_kind_ops kind_store = {
 	.kind = "store",
+	.symlink = fs_store_symlink,
+	.readlink = fs_store_readlink,
 	.lookup = fs_store_lookup,
 	.list = fs_store_list,
 	.mkdir = fs_store_mkdir,
@@ -66,6 +70,8 @@ static const struct fs_kind_ops kind_store = {
 /* A stored directory like the others, but for what the daemon adds to it. */
 static const struct fs_kind_ops kind_root = {
 	.kind = "root",
+	.symlink = fs_store_symlink,
+	.readlink = fs_store_readlink,
 	.lookup = fs_root_lookup,
 	.list = fs_root_list,
 	.mkdir = fs_store_mkdir,
@@ -267,6 +273,36 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_
 		k->rename(req, parent, name, newparent, newname, flags);
 	else
 		fuse_reply_err(req, EPERM);
+}
+
+void fs_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
+{
+	const struct fs_kind_ops *k = fs_kind_of(parent);
+
+	if (k->symlink)
+		k->symlink(req, target, parent, name);
+	else
+		fuse_reply_err(req, EPERM);
+}
+
+void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	const struct fs_kind_ops *k = fs_kind_of(newparent);
+
+	if (k->link && fs_kind_of(ino)->link == k->link)
+		k->link(req, ino, newparent, newname);
+	else
+		fuse_reply_err(req, EPERM);
+}
+
+void fs_op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	const struct fs_kind_ops *k = fs_kind_of(ino);
+
+	if (k->readlink)
+		k->readlink(req, ino);
+	else
+		fuse_reply_err(req, EINVAL);
 }
 
 /* The snapshot taken here is read by readdir and freed by releasedir (ops_dir.c). */

@@ -65,6 +65,7 @@ static const struct fuse_lowlevel_ops fs_ops = {
 	.mknod = fs_op_mknod,
 	.symlink = fs_op_symlink,
 	.link = fs_op_link,
+	.readlink = fs_op_readlink,
 	.unlink = fs_op_unlink,
 	.rename = fs_op_rename,
 	.opendir = fs_op_opendir,

@@ -158,7 +158,7 @@ void fs_store_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 	reply_entry_or_err(req, rc, &a);
 }
 
-/* The fabric holds variables and directories only: no device nodes, fifos, sockets or links. */
+/* The fabric holds variables, directories and links only: no device nodes, fifos or sockets. */
 void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	(void)parent;
@@ -168,20 +168,27 @@ void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 	fuse_reply_err(req, EPERM);
 }
 
-void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+/* Owned by the caller, as mkdir's directories are; a link has no mode of its own (0777). */
+void fs_store_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
 {
-	(void)link;
-	(void)parent;
-	(void)name;
-	fuse_reply_err(req, EPERM);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct store_attr a;
+	int rc = store_symlink(store_of(req), parent, name, target, ctx->uid, ctx->gid, &a);
+
+	reply_entry_or_err(req, rc, &a);
 }
 
-void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+void fs_store_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	(void)ino;
-	(void)newparent;
-	(void)newname;
-	fuse_reply_err(req, EPERM);
+	char buf[STORE_LINK_MAX];
+	ssize_t n = store_readlink(store_of(req), ino, buf, sizeof(buf) - 1);
+
+	if (n < 0) {
+		fuse_reply_err(req, (int)-n);
+		return;
+	}
+	buf[n] = '\0';
+	fuse_reply_readlink(req, buf);
 }
 
 void fs_store_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)

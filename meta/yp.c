@@ -19,7 +19,8 @@
  * a power loss wipes /dev/shm, the data itself, anyway.
  *
  * Schema history: user_version 1 is the first schema; 2 adds the kind 'mutable' (objects rebuilt, see
- * schema_v2); 3 adds tasks and the view task_cmds (schema_v3).  Older databases are upgraded in one
+ * schema_v2); 3 adds tasks and the view task_cmds (schema_v3); 4 adds the kind 'link' and its column target
+ * (schema_v4).  Older databases are upgraded in one
  * transaction at open; a database from a newer fabric is refused rather than guessed at. */
 #include <errno.h>
 #include <pthread.h>
@@ -155,6 +156,40 @@ static const char schema_v3[] =
 	" FROM w JOIN tasks t ON t.id = w.id WHERE instr(w.rest, X'00') = 0 ORDER BY t.id;"
 	"PRAGMA user_version = 3;";
 
+/* Version 4: kind 'link', a symbolic link, whose target text is its column target (NULL for every other
+ * kind).  A link is a row like a variable so it has an inode number and a name under the same unique
+ * index; objects is rebuilt as for version 2 (the CHECK changes), its AUTOINCREMENT counter carried over. */
+static const char schema_v4[] =
+	"CREATE TABLE objects_v4("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  parent INTEGER REFERENCES objects(id),"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('dir', 'var', 'mutable', 'link')),"
+	"  state TEXT NOT NULL CHECK (state IN ('writing', 'sealed', 'deleted', 'lost')),"
+	"  type TEXT, doc TEXT, xxh3 TEXT,"
+	"  scope TEXT NOT NULL DEFAULT 'any',"
+	"  node INTEGER REFERENCES nodes(id),"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  created_ns INTEGER NOT NULL, modified_ns INTEGER NOT NULL, sealed_ns INTEGER,"
+	"  target TEXT CHECK ((kind = 'link') = (target IS NOT NULL)));"
+	"INSERT INTO objects_v4 SELECT id, parent, name, kind, state, type, doc, xxh3, scope, node, size, mode, uid,"
+	"  gid, created_ns, modified_ns, sealed_ns, NULL FROM objects;"
+	"CREATE TEMP TABLE seq AS SELECT seq FROM sqlite_sequence WHERE name = 'objects';"
+	"DROP VIEW vars;"
+	"DROP TABLE objects;"
+	"ALTER TABLE objects_v4 RENAME TO objects;"
+	"UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM temp.seq), 0)) WHERE name = 'objects';"
+	"DROP TABLE temp.seq;"
+	"CREATE UNIQUE INDEX objects_by_name ON objects(parent, name) WHERE state IN ('writing', 'sealed');"
+	"CREATE VIEW vars AS WITH RECURSIVE p(id, path) AS ("
+	"  SELECT id, name FROM objects WHERE parent = 2 AND state IN ('writing', 'sealed')"
+	"  UNION ALL SELECT o.id, p.path || '/' || o.name FROM objects o JOIN p ON o.parent = p.id"
+	"  WHERE o.state IN ('writing', 'sealed'))"
+	" SELECT p.path AS path, o.kind, o.type, o.doc, o.size, o.xxh3, o.scope, o.state, n.name AS node, o.target"
+	" FROM p JOIN objects o ON o.id = p.id LEFT JOIN nodes n ON n.id = o.node;"
+	"PRAGMA user_version = 4;";
+
 int yp_errno(struct yp *yp, int rc, const char *what)
 {
 	switch (rc & 0xff) {
@@ -253,6 +288,8 @@ static int migrate(struct yp *yp)
 		rc = sqlite3_exec(yp->db, schema_v2, NULL, NULL, &err);
 	if (rc == SQLITE_OK && version < 3)
 		rc = sqlite3_exec(yp->db, schema_v3, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version < 4)
+		rc = sqlite3_exec(yp->db, schema_v4, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(yp->db, "COMMIT; PRAGMA foreign_keys = ON", NULL, NULL, &err);
 	if (rc != SQLITE_OK) {

@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define YP_SCHEMA_VERSION 3
+#define YP_SCHEMA_VERSION 4
 #define YP_ROOT_ID 1 /* the mount root */
 #define YP_VARS_ID 2 /* vars/ */
 
@@ -54,7 +54,7 @@ struct yp_obj {
 	int64_t id;
 	int64_t parent; /* 0: none (the root, or an unlinked object still open) */
 	const char *name;
-	const char *kind;  /* "dir" | "var" | "mutable" */
+	const char *kind;  /* "dir" | "var" | "mutable" | "link" */
 	const char *state; /* "writing" | "sealed" | "deleted" | "lost" */
 	const char *type;  /* NULL when unset */
 	const char *doc;   /* NULL when unset */
@@ -64,6 +64,7 @@ struct yp_obj {
 	uint64_t size;
 	uint32_t mode, uid, gid;
 	int64_t created_ns, modified_ns, sealed_ns;
+	const char *target; /* a link's target text; NULL for every other kind (set at insert only) */
 	int64_t block; /* 0: no extent */
 	const char *shm_name;
 	const char *block_kind; /* "dedicated" | "slab"; NULL without an extent */

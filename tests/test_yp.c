@@ -1080,7 +1080,7 @@ static void check_task_fixture(struct yp *yp, const struct task_fixture *f)
 
 /* ---- upgrades ----
  * The schemas of versions 1 and 2 exactly as meta/yp.c wrote them (copied from it when version 3 came,
- * and frozen: they are history).  A database is made with them and rows, as the fabric of that version
+ * and frozen: they are history), and version 3's (copied when version 4 came).  A database is made with them and rows, as the fabric of that version
  * left it, then opened: it must come up at YP_SCHEMA_VERSION with every row kept, and with the very schema
  * a new database gets. */
 static const char old_schema_v1[] =
@@ -1161,13 +1161,41 @@ static const char old_schema_v2[] =
 	" FROM p JOIN objects o ON o.id = p.id LEFT JOIN nodes n ON n.id = o.node;"
 	"PRAGMA user_version = 2;";
 
+/* Version 3: tasks and the view task_cmds. */
+static const char old_schema_v3[] =
+	"CREATE TABLE tasks("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'exited', 'failed', 'killed', 'timed-out',"
+	" 'cancelled', 'lost')),"
+	"  argv BLOB NOT NULL CHECK (typeof(argv) = 'blob'),"
+	"  inputs TEXT NOT NULL DEFAULT '', outputs TEXT NOT NULL DEFAULT '', after TEXT NOT NULL DEFAULT '',"
+	"  scope TEXT NOT NULL DEFAULT '', node TEXT NOT NULL DEFAULT '', placed TEXT NOT NULL DEFAULT '',"
+	"  why TEXT NOT NULL DEFAULT '',"
+	"  uid INTEGER NOT NULL, gid INTEGER NOT NULL, groups TEXT NOT NULL DEFAULT '',"
+	"  timeout_ms INTEGER NOT NULL DEFAULT 0,"
+	"  exit_status INTEGER NOT NULL DEFAULT -1,"
+	"  pid INTEGER NOT NULL DEFAULT 0, pid_start INTEGER NOT NULL DEFAULT 0, pidns INTEGER NOT NULL DEFAULT 0,"
+	"  queued_ns INTEGER NOT NULL DEFAULT 0, started_ns INTEGER NOT NULL DEFAULT 0,"
+	"  ended_ns INTEGER NOT NULL DEFAULT 0,"
+	"  outputs_sealed INTEGER NOT NULL DEFAULT 0);"
+	"CREATE VIEW task_cmds AS WITH RECURSIVE w(id, n, rest, cmd) AS ("
+	"  SELECT id, 0, argv, '' FROM tasks"
+	"  UNION ALL SELECT id, n + 1, substr(rest, instr(rest, X'00') + 1),"
+	"    cmd || CASE WHEN n THEN ' ' ELSE '' END || CAST(substr(rest, 1, instr(rest, X'00') - 1) AS TEXT)"
+	"  FROM w WHERE instr(rest, X'00') > 0)"
+	" SELECT t.id AS id, t.state AS state, t.node AS node,"
+	"  w.cmd || CASE WHEN length(w.rest) THEN CASE WHEN w.n THEN ' ' ELSE '' END || CAST(w.rest AS TEXT)"
+	"  ELSE '' END AS cmd"
+	" FROM w JOIN tasks t ON t.id = w.id WHERE instr(w.rest, X'00') = 0 ORDER BY t.id;"
+	"PRAGMA user_version = 3;";
+
 /* sqlite_master of a database, one "type|name|sql" line per entry, in name order. */
 static void schema_of(const char *path, char *buf, size_t len)
 {
 	ro_rows(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name", buf, len);
 }
 
-/* Make path at schema version `version` (1 or 2) holding a node, a sealed variable with its block and
+/* Make path at schema version `version` (1, 2 or 3) holding a node, a sealed variable with its block and
  * extent, a mutable (version 2), and a deleted object that raised the id counter past the live ones. */
 static void make_old_db(const char *path, int version)
 {
@@ -1185,6 +1213,8 @@ static void make_old_db(const char *path, int version)
 		rc = sqlite3_exec(db, old_schema_v1, NULL, NULL, &err);
 	if (rc == SQLITE_OK && version >= 2)
 		rc = sqlite3_exec(db, old_schema_v2, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version >= 3)
+		rc = sqlite3_exec(db, old_schema_v3, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db,
 				  "PRAGMA foreign_keys = ON;"
@@ -1230,13 +1260,13 @@ static void test_upgrade(int version)
 	snprintf(path, sizeof(path), "%s/v%d.db", dir, version);
 	make_old_db(path, version);
 	CHECK(ro_int(path, "PRAGMA user_version") == version);
-	CHECK(ro_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks'") == 0);
+	CHECK(ro_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks'") == (version >= 3));
 
 	CHECK_RC(yp_open(path, &yp), 0);
 	if (!yp)
 		return;
 	CHECK(ro_int(path, "PRAGMA user_version") == YP_SCHEMA_VERSION);
-	CHECK(YP_SCHEMA_VERSION == 3);
+	CHECK(YP_SCHEMA_VERSION == 4);
 	/* the same tables, indexes and views, with the same SQL, as a database made new */
 	schema_of(dbpath, fresh, sizeof(fresh));
 	schema_of(path, upgraded, sizeof(upgraded));
@@ -1287,6 +1317,18 @@ static void test_upgrade(int version)
 		CHECK_RC(yp_obj_insert(yp, &m), 0);
 	}
 
+	/* version 4's kind works: a link with its target, which only a link has */
+	{
+		struct yp_obj l = var_row(YP_VARS_ID, "l", 1), bad = var_row(YP_VARS_ID, "bad", 1);
+		l.kind = "link";
+		l.state = "sealed";
+		l.target = "w";
+		CHECK_RC(yp_obj_insert(yp, &l), 0);
+		CHECK(ro_int(path, "SELECT count(*) FROM vars WHERE path = 'l' AND kind = 'link' AND target = 'w'") == 1);
+		bad.target = "w";
+		CHECK(yp_obj_insert(yp, &bad) < 0);
+	}
+
 	/* and tasks work */
 	CHECK_RC(tasks(yp, &tc), 0);
 	CHECK(tc.n == 0);
@@ -1308,7 +1350,7 @@ static void test_upgrade(int version)
 	CHECK_RC(yp_open(path, &yp), 0);
 	if (yp) {
 		CHECK_RC(objects(yp, &c), 0);
-		CHECK(c.n == nobj + 2);
+		CHECK(c.n == nobj + 3);
 		CHECK_RC(tasks(yp, &tc), 0);
 		CHECK(tc.n == 1);
 		yp_close(yp);
@@ -1371,6 +1413,7 @@ static int run_all(void)
 	yp_close(NULL); /* NULL is fine */
 	test_upgrade(1);
 	test_upgrade(2);
+	test_upgrade(3);
 	test_newer_schema();
 	if (check_failures)
 		fprintf(stderr, "test_yp: %d check(s) failed\n", check_failures);

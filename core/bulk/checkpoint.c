@@ -151,9 +151,10 @@ static int walk(struct ck *c, uint64_t dir, const char *prefix, bool reach)
 		if (store_dir_entry(c->st, dir, ids[i], name, sizeof(name), &a, false))
 			continue;
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", name);
-		if (!a.dir && (!a.sealed || a.mut)) {
-			/* being written: not a variable yet; mutable: its bytes have no moment to be saved at */
-			c->res->skipped += a.mut;
+		if (a.link || (!a.dir && (!a.sealed || a.mut))) {
+			/* being written: not a variable yet; mutable: its bytes have no moment to be saved at; a
+			 * link: no bytes, and restore makes variables and directories only */
+			c->res->skipped += a.mut || a.link;
 			continue;
 		}
 		if (!reach || !store_attr_allows(&a, c->caller.uid, c->caller.gid, c->groups, (size_t)c->caller.ngroups,

@@ -175,7 +175,7 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 	rc = path_parent(st, name, &dir, leaf, sizeof(leaf));
 	if (rc) {
 		text_say(why, whylen, 0, "cannot make vars/%s: its directory %s", name,
-		    rc == -ENOENT ? "does not exist; mkdir it first" : strerror(-rc));
+		    rc == -ENOENT ? "does not exist; mkdir it first" : path_error(rc));
 		return rc;
 	}
 	if (!load_caller_may_create(st, who, dir)) {

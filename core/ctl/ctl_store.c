@@ -59,7 +59,7 @@ static int list_dir(struct list_ctx *c, uint64_t dir, const char *prefix, const 
 		if (!a.dir && (t = store_getxattr(c->st, a.id, "user.fabric.type", type, sizeof(type) - 1)) > 0)
 			type[t] = '\0';
 		if (strncmp(path, filter, strlen(filter)) == 0) {
-			const char *kind = a.dir ? "dir" : a.mut ? "mutable" : "var";
+			const char *kind = a.dir ? "dir" : a.link ? "link" : a.mut ? "mutable" : "var";
 			unsigned long long size = a.dir ? 0 : (unsigned long long)a.size;
 			if (c->json) {
 				rc = text_printf(c->ans, "%s{\"name\":", c->count ? "," : "");
@@ -107,7 +107,7 @@ int ctl_run_locate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct 
 	int rc = path_resolve(st, cmd->argv[0], &id, &a);
 
 	if (rc)
-		return ctl_fail(ans, rc, "no variable '%s' under vars/ (%s); see: list", cmd->argv[0], strerror(-rc));
+		return ctl_fail(ans, rc, "no variable '%s' under vars/ (%s); see: list", cmd->argv[0], path_error(rc));
 	if (a.dir)
 		return ctl_fail(ans, -EISDIR, "'%s' is a directory; locate takes a variable", cmd->argv[0]);
 	n = store_getxattr(st, id, "user.fabric.locations", loc, sizeof(loc) - 1);
@@ -279,7 +279,7 @@ int ctl_run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 	rc = path_parent(env->st, cmd->argv[0], &dir, leaf, sizeof(leaf));
 	if (rc)
 		return ctl_fail(ans, rc, "cannot make vars/%s: its directory %s", cmd->argv[0],
-			    rc == -ENOENT ? "does not exist; mkdir it first" : strerror(-rc));
+			    rc == -ENOENT ? "does not exist; mkdir it first" : path_error(rc));
 	if (!load_caller_may_create(env->st, &env->who, dir))
 		return ctl_fail(ans, -EACCES, "cannot make vars/%s: uid %u may not create names in its directory",
 				cmd->argv[0], env->who.uid);

@@ -64,6 +64,7 @@ static void free_obj(struct obj *o)
 	free(o->type);
 	free(o->doc);
 	free(o->scope);
+	free(o->target);
 	free(o);
 }
 

@@ -33,11 +33,21 @@ int path_resolve_at(struct store *st, uint64_t from, const char *path, uint64_t 
 			 * check it again */
 			store_forget(st, attr->id, 1);
 			cur = attr->id;
+			/* the daemon acts for a caller with its own rights: following a link would let the
+			 * caller's text pick what it reads or writes, so a link is refused as O_NOFOLLOW does */
+			if (attr->link)
+				rc = -ELOOP;
 		}
 	}
 	if (rc == 0)
 		*id = cur;
 	return rc;
+}
+
+const char *path_error(int rc)
+{
+	return rc == -ELOOP ? "it is, or goes through, a symbolic link, and the fabric does not follow links"
+			    : strerror(-rc);
 }
 
 int path_parent(struct store *st, const char *path, uint64_t *dir, char *leaf, size_t leaflen)

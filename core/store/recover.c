@@ -83,8 +83,11 @@ static int load_row(void *arg, const struct yp_obj *r)
 		c->v = nv;
 		c->cap = cap;
 	}
-	o = ns_new(c->st, (uint64_t)r->id, strcmp(r->kind, "dir") == 0 ? OBJ_DIR : OBJ_VAR, r->name);
+	o = ns_new(c->st, (uint64_t)r->id,
+		   strcmp(r->kind, "dir") == 0 ? OBJ_DIR : strcmp(r->kind, "link") == 0 ? OBJ_LINK : OBJ_VAR, r->name);
 	if (!o)
+		return -ENOMEM;
+	if (o->kind == OBJ_LINK && !(o->target = strdup(r->target ? r->target : "")))
 		return -ENOMEM;
 	o->mut = strcmp(r->kind, "mutable") == 0;
 	o->state = OBJ_SEALED;

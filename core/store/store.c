@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* store.c -- names and attributes: lookup, mkdir, rmdir, unlink, rename, setattr, readdir, statfs.
+/* store.c -- names and attributes: lookup, mkdir, symlink, readlink, rmdir, unlink, rename, setattr,
+ * readdir, statfs.
  *
  * DESIGN
  * Each operation takes store->lock, checks everything it can in memory, writes the YP in one transaction,
  * and only then changes memory, so a failed commit leaves both as they were.  The namespace rules:
  *   - the root holds vars/ only; nothing is created, removed or renamed in the root itself (EPERM);
- *   - names obey names_check_leaf (ENAMETOOLONG, EINVAL for '@' and control characters);
+ *   - names obey names_check_leaf (ENAMETOOLONG, EINVAL for '@' and control characters), links' too;
+ *   - a symbolic link (OBJ_LINK) is a row of its own kind holding its target; the store never follows one
+ *     (the kernel does, for callers of the mount; path.c refuses one with ELOOP);
  *   - unlink is POSIX: the name goes at once, the bytes when the last open handle closes
  *     (store_release_data), and the YP row in between says state 'deleted' with no parent, so a crash
  *     in between is cleaned up at the next start. */
@@ -144,8 +147,9 @@ void store_forget(struct store *st, uint64_t id, uint64_t nlookup)
 	pthread_mutex_unlock(&st->lock);
 }
 
-int store_mkdir(struct store *st, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
-		uint32_t gid, struct store_attr *out)
+/* Make a directory or a link `name` in parent (mkdir, symlink): the same rules, one row, one commit. */
+static int make_named(struct store *st, uint64_t parent, const char *name, enum obj_kind kind, uint32_t mode,
+		      uint32_t uid, uint32_t gid, const char *target, struct store_attr *out)
 {
 	struct yp_obj row = { 0 };
 	struct obj *dir, *o;
@@ -164,13 +168,18 @@ int store_mkdir(struct store *st, uint64_t parent, const char *name, uint32_t mo
 		rc = -EEXIST;
 		goto out_unlock;
 	}
-	row = (struct yp_obj){ .parent = (int64_t)dir->id, .name = name, .kind = "dir", .state = "sealed",
-			       .scope = "any", .node = st->node_id, .mode = mode & 07777, .uid = uid, .gid = gid,
-			       .created_ns = now, .modified_ns = now };
+	row = (struct yp_obj){ .parent = (int64_t)dir->id, .name = name, .kind = kind == OBJ_DIR ? "dir" : "link",
+			       .state = "sealed", .scope = "any", .node = st->node_id, .mode = mode & 07777,
+			       .uid = uid, .gid = gid, .created_ns = now, .modified_ns = now, .target = target,
+			       .size = target ? strlen(target) : 0 };
 	rc = yp_obj_insert(st->yp, &row);
 	if (rc)
 		goto out_unlock;
-	o = ns_new(st, (uint64_t)row.id, OBJ_DIR, name);
+	o = ns_new(st, (uint64_t)row.id, kind, name);
+	if (o && target && !(o->target = strdup(target))) {
+		ns_free(st, o);
+		o = NULL;
+	}
 	if (!o) {
 		yp_obj_delete(st->yp, row.id);
 		rc = -ENOMEM;
@@ -180,11 +189,50 @@ int store_mkdir(struct store *st, uint64_t parent, const char *name, uint32_t mo
 	o->mode = mode & 07777;
 	o->uid = uid;
 	o->gid = gid;
+	o->size = row.size;
 	o->created_ns = o->modified_ns = now;
 	link_child(st, dir, o);
 	o->nlookup++;
 	store_attr_of(o, out);
 out_unlock:
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int store_mkdir(struct store *st, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		uint32_t gid, struct store_attr *out)
+{
+	return make_named(st, parent, name, OBJ_DIR, mode, uid, gid, NULL, out);
+}
+
+/* A link is its target and nothing else: mode 0777 as on every Linux file system, sealed at birth. */
+int store_symlink(struct store *st, uint64_t parent, const char *name, const char *target, uint32_t uid,
+		  uint32_t gid, struct store_attr *out)
+{
+	size_t len = strlen(target);
+
+	if (len == 0)
+		return -ENOENT;
+	if (len >= STORE_LINK_MAX)
+		return -ENAMETOOLONG;
+	return make_named(st, parent, name, OBJ_LINK, 0777, uid, gid, target, out);
+}
+
+ssize_t store_readlink(struct store *st, uint64_t id, char *buf, size_t size)
+{
+	struct obj *o;
+	ssize_t rc;
+
+	pthread_mutex_lock(&st->lock);
+	o = ns_by_id(st, id);
+	if (!o)
+		rc = -ENOENT;
+	else if (o->kind != OBJ_LINK)
+		rc = -EINVAL;
+	else if ((rc = (ssize_t)strlen(o->target)) > (ssize_t)size)
+		rc = -ERANGE;
+	else
+		memcpy(buf, o->target, (size_t)rc);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }

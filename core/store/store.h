@@ -94,6 +94,7 @@ struct store_attr {
 	bool dir;
 	bool sealed;   /* for variables: sealed (read-only) vs writing; a mutable object counts as sealed */
 	bool mut;      /* a mutable object: written in place, never sealed, its size fixed */
+	bool link;     /* a symbolic link (sealed too: it never changes); size is its target's length */
 	uint32_t mode; /* with the file type bits; a sealed variable has no write bits */
 	uint32_t uid, gid, nlink;
 	uint64_t size;
@@ -131,6 +132,14 @@ void store_forget(struct store *st, uint64_t id, uint64_t nlookup);
 int store_mkdir(struct store *st, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
 		uint32_t gid, struct store_attr *out);
 int store_rmdir(struct store *st, uint64_t parent, const char *name);
+/* A symbolic link `name` in parent to target, owned by uid and gid, committed when this returns.  target
+ * is kept as given, never followed by the store: -ENOENT when empty (as Linux), -ENAMETOOLONG when it
+ * holds STORE_LINK_MAX bytes or more (PATH_MAX with its NUL).  store_readlink copies the target, without
+ * a NUL, into buf and returns its length (-EINVAL: id is no link, -ERANGE: buf is too small). */
+#define STORE_LINK_MAX 4096
+int store_symlink(struct store *st, uint64_t parent, const char *name, const char *target, uint32_t uid,
+		  uint32_t gid, struct store_attr *out);
+ssize_t store_readlink(struct store *st, uint64_t id, char *buf, size_t size);
 int store_unlink(struct store *st, uint64_t parent, const char *name);
 /* flags: 0 (replace a variable or an empty directory) or RENAME_NOREPLACE; RENAME_EXCHANGE is -EINVAL. */
 int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t newparent, const char *newname,

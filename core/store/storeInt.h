@@ -62,7 +62,8 @@
 struct yp;
 struct yp_obj;
 
-enum obj_kind { OBJ_DIR, OBJ_VAR };
+/* OBJ_LINK: a symbolic link, its target text in target; born sealed, never opened, no bytes of its own. */
+enum obj_kind { OBJ_DIR, OBJ_VAR, OBJ_LINK };
 
 /* A variable's permission bits never include setuid or setgid: the kernel leaves dropping them at a write
  * to the file system (FUSE_HANDLE_KILLPRIV_V2, fs/passthrough.c), and with none kept there is nothing to
@@ -106,6 +107,7 @@ struct obj {
 	int64_t created_ns, modified_ns, sealed_ns;
 	uint64_t size;
 	char *type, *doc, *scope;
+	char *target; /* a link's target (OBJ_LINK); NULL for the others */
 	char xxh3[HASH_HEX_LEN + 1]; /* "" until sealed */
 
 	/* variables: where the bytes are.  A dedicated variable (every one while it is written) has a block

@@ -66,7 +66,7 @@ void store_fill_yp(const struct obj *o, struct yp_obj *row)
 	row->id = (int64_t)o->id;
 	row->parent = o->parent ? (int64_t)o->parent->id : 0;
 	row->name = o->name;
-	row->kind = o->kind == OBJ_DIR ? "dir" : o->mut ? "mutable" : "var";
+	row->kind = o->kind == OBJ_DIR ? "dir" : o->kind == OBJ_LINK ? "link" : o->mut ? "mutable" : "var";
 	row->state = o->unlinked ? "deleted" : o->state == OBJ_SEALED ? "sealed" : "writing";
 	row->type = o->type;
 	row->doc = o->doc;
@@ -79,6 +79,7 @@ void store_fill_yp(const struct obj *o, struct yp_obj *row)
 	row->created_ns = o->created_ns;
 	row->modified_ns = o->modified_ns;
 	row->sealed_ns = o->sealed_ns;
+	row->target = o->target;
 }
 
 int store_persist(struct store *st, struct obj *o)
@@ -102,6 +103,14 @@ void store_attr_of(const struct obj *o, struct store_attr *out)
 		out->mode = S_IFDIR | o->mode;
 		out->nlink = 2 + (uint32_t)o->nsubdirs;
 		out->size = 4096;
+		return;
+	}
+	if (o->kind == OBJ_LINK) { /* as every Linux file system shows a link: 0777, its target's length */
+		out->link = true;
+		out->sealed = true; /* it never changes: the kernel may cache it as long as a sealed variable */
+		out->mode = S_IFLNK | 0777;
+		out->nlink = o->unlinked ? 0 : 1;
+		out->size = strlen(o->target);
 		return;
 	}
 	out->sealed = o->state == OBJ_SEALED;

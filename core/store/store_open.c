@@ -236,6 +236,10 @@ int store_open(struct store *st, uint64_t id, int flags, pid_t pid,
 		rc = -EISDIR;
 		goto out_unlock;
 	}
+	if (o->kind == OBJ_LINK) { /* the kernel follows links itself; what reaches here is O_NOFOLLOW's */
+		rc = -ELOOP;
+		goto out_unlock;
+	}
 	if (strcmp(o->scope, "any") != 0 && !in_scope(st, o, pid)) {
 		rc = -EACCES;
 		if (o->state == OBJ_SEALED && !o->unlinked && o->nopen == 0 && store_owners_gone(st, o)) {

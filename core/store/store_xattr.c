@@ -67,10 +67,10 @@ static int xa_value(struct store *st, const struct obj *o, int a, char *buf, siz
 		v = o->scope;
 		break;
 	case XA_STATE:
-		v = o->kind == OBJ_DIR ? NULL : o->mut ? "mutable" : o->state == OBJ_SEALED ? "sealed" : "writing";
+		v = o->kind != OBJ_VAR ? NULL : o->mut ? "mutable" : o->state == OBJ_SEALED ? "sealed" : "writing";
 		break;
 	case XA_KIND:
-		v = o->kind == OBJ_DIR ? "dir" : o->mut ? "mutable" : "var";
+		v = o->kind == OBJ_DIR ? "dir" : o->kind == OBJ_LINK ? "link" : o->mut ? "mutable" : "var";
 		break;
 	case XA_LOCATIONS:
 		if (o->kind != OBJ_VAR)
@@ -138,7 +138,7 @@ static int set_type(struct store *st, struct obj *o, const char *value, char **o
 
 	store_path(o, path, sizeof(path));
 	if (o->kind != OBJ_VAR) {
-		store_logf(st, "%s: a directory has no type", path);
+		store_logf(st, "%s: only a variable has a type", path);
 		return -EINVAL;
 	}
 	rc = dtype_parse(value, &t, err, sizeof(err));
@@ -184,7 +184,7 @@ static int set_scope(struct store *st, struct obj *o, const char *value, char **
 
 	store_path(o, path, sizeof(path));
 	if (o->kind != OBJ_VAR) {
-		store_logf(st, "%s: a directory has no scope of its own", path);
+		store_logf(st, "%s: only a variable has a scope of its own", path);
 		return -EINVAL;
 	}
 	rc = store_scope_canon(st, value, canon, sizeof(canon), why, sizeof(why));

@@ -93,7 +93,7 @@ static int check_input(void *arg, const char *name)
 		return text_say(c->why, c->whylen, -EINVAL, "in=%s: no such variable; inputs are names under vars/ "
 			   "(or shards/NAME/PIECE), made before the spawn or reserved by an earlier task", name);
 	if (rc)
-		return text_say(c->why, c->whylen, -EINVAL, "in=%s: %s", name, strerror(-rc));
+		return text_say(c->why, c->whylen, -EINVAL, "in=%s: %s", name, path_error(rc));
 	if (a.dir)
 		return text_say(c->why, c->whylen, -EINVAL, "in=%s is a directory; name its variables one by one", name);
 	if (++c->nin > TASK_INPUTS_MAX)
@@ -113,7 +113,7 @@ static int check_output(void *arg, const char *name)
 		return text_say(c->why, c->whylen, -EINVAL, "out=%s: its directory does not exist; make it first (mkdir)",
 			   name);
 	if (rc)
-		return text_say(c->why, c->whylen, -EINVAL, "out=%s: %s", name, strerror(-rc));
+		return text_say(c->why, c->whylen, -EINVAL, "out=%s: %s", name, path_error(rc));
 	if (!store_may_create(c->t->st, dir, c->k->uid, c->k->gid, c->groups, c->ngroups))
 		return text_say(c->why, c->whylen, -EACCES, "out=%s: uid %u may not create names in its directory",
 			   name, c->k->uid);
@@ -206,7 +206,7 @@ static int reserve_output(void *arg, const char *name)
 		if (rc == -EEXIST) /* taken since check_output looked: say so as it would have */
 			check_output(c, name);
 	} else
-		text_say(c->why, c->whylen, rc, "out=%s: %s", name, strerror(-rc));
+		text_say(c->why, c->whylen, rc, "out=%s: %s", name, path_error(rc));
 	if (rc == 0)
 		k->nout++;
 	return rc;
