@@ -44,6 +44,15 @@ static int writable_dir(struct store *st, uint64_t id, struct obj **out)
 	return 0;
 }
 
+/* What unlink and rmdir remove: the child called name of a writable directory parent.  Lock held. */
+static int existing_child(struct store *st, uint64_t parent, const char *name, struct obj **dir, struct obj **o)
+{
+	int rc = writable_dir(st, parent, dir);
+
+	*o = rc ? NULL : ns_child(st, *dir, name);
+	return rc ? rc : *o ? 0 : -ENOENT;
+}
+
 bool store_attr_allows(const struct store_attr *a, uint32_t uid, uint32_t gid, const uint32_t *groups,
 		       size_t ngroups, unsigned want)
 {
@@ -243,13 +252,10 @@ int store_rmdir(struct store *st, uint64_t parent, const char *name)
 	int rc;
 
 	pthread_mutex_lock(&st->lock);
-	rc = writable_dir(st, parent, &dir);
+	rc = existing_child(st, parent, name, &dir, &o);
 	if (rc)
 		goto out_unlock;
-	o = ns_child(st, dir, name);
-	if (!o)
-		rc = -ENOENT;
-	else if (o->kind != OBJ_DIR)
+	if (o->kind != OBJ_DIR)
 		rc = -ENOTDIR;
 	else if (o->nchildren)
 		rc = -ENOTEMPTY;
@@ -319,13 +325,10 @@ int store_unlink(struct store *st, uint64_t parent, const char *name)
 	int rc;
 
 	pthread_mutex_lock(&st->lock);
-	rc = writable_dir(st, parent, &dir);
+	rc = existing_child(st, parent, name, &dir, &o);
 	if (rc)
 		goto out_unlock;
-	o = ns_child(st, dir, name);
-	if (!o)
-		rc = -ENOENT;
-	else if (o->kind == OBJ_DIR)
+	if (o->kind == OBJ_DIR)
 		rc = -EISDIR;
 	else if (o->owner)
 		rc = -EBUSY; /* reserved: it ends with its owner */
