@@ -73,7 +73,7 @@ fs/%.o: fs/%.c fs/*.h $(CORE_HDRS) meta/*.h
 
 # Debian packages: build (-dev, pkg-config), mount (fuse3), tests (attr, sqlite3, numpy, psmisc).
 DEB_PKGS = build-essential pkg-config fuse3 libfuse3-dev libsqlite3-dev sqlite3 liburing-dev \
-           libxxhash-dev xxhash attr python3 python3-numpy util-linux procps rsync tar
+           libxxhash-dev xxhash attr python3 python3-numpy util-linux procps rsync tar strace
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q '^install ok installed' || echo $$p; done); \

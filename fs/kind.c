@@ -37,6 +37,7 @@
  * The callbacks that never depend on the kind stay with their kin (forget, readdir, releasedir, statfs
  * in ops_dir.c; fsync in ops_file.c); readdir gets its made-up entries through fs_kind_dirent. */
 #include <errno.h>
+#include <string.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -407,7 +408,13 @@ void fs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t siz
 {
 	const struct fs_kind_ops *k = fs_kind_of(ino);
 
-	if (k->getxattr)
+	/* Only user.* names are kept.  security.selinux and system.posix_acl_access are asked of every name
+	 * ls -l shows: ENOTSUP makes coreutils, libselinux and libacl remember the device and stop asking
+	 * (2 requests for a listing instead of 2 a name), where ENODATA made them ask again each time.
+	 * (ENOSYS would turn off every getxattr of the connection, user.fabric.* included.) */
+	if (strncmp(name, "user.", 5) != 0)
+		fuse_reply_err(req, ENOTSUP);
+	else if (k->getxattr)
 		k->getxattr(req, ino, name, size);
 	else
 		fuse_reply_err(req, ENODATA);

@@ -122,4 +122,17 @@ same "$V/p" "$T/abcdef" "contents of p"
 eq "$(xget "$V/p" user.fabric.xxh3)" "$(xxh128 "$T/abcdef")" "xxh3 once sealed"
 eq "$(xget "$V/p" user.fabric.type)" "6 * uint8" "a type set while writing, after the seal"
 
+
+# Names outside user.* are not kept: ENOTSUP (not ENODATA), so ls -l asks once per listing, not per name.
+fails "Operation not supported" getfattr -n security.selinux "$V/p"
+fails "Operation not supported" getfattr -n system.posix_acl_access "$V/p"
+fails "No such attribute" getfattr -n user.fabric.nothing "$V/p"
+ok mkdir "$V/many"
+for i in $(seq 1 200); do : >"$V/many/f$i"; done
+if command -v strace >/dev/null; then
+	ok strace -f -c -o "$T/ls.strace" -e trace=lgetxattr,getxattr,llistxattr ls -l "$V/many"
+	n=$(awk '$NF == "total" { print $4 }' "$T/ls.strace")
+	[ -n "$n" ] && [ "$n" -le 4 ] || bad "ls -l of 200 names made $n xattr calls, want at most 4: $(cat "$T/ls.strace")"
+fi
+
 fab_done
