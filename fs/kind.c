@@ -33,7 +33,8 @@
  *     `> /fabric/ctl`, times) is answered with the attributes unchanged
  *   open EISDIR (only made-up directories have none); read write EBADF; flush release 0
  *   poll: ready, as a regular file always is
- *   getxattr ENODATA, setxattr removexattr ENOTSUP, listxattr an empty list: made-up names are not objects
+ *   getxattr ENODATA (ENOTSUP for any kind outside user.*, fs_op_getxattr), setxattr removexattr ENOTSUP,
+ *   listxattr an empty list: made-up names are not objects
  * The callbacks that never depend on the kind stay with their kin (forget, readdir, releasedir, statfs
  * in ops_dir.c; fsync in ops_file.c); readdir gets its made-up entries through fs_kind_dirent. */
 #include <errno.h>

@@ -279,6 +279,21 @@ fab_setup() {
 	fi
 }
 
+# ctl LINE: one command on a fresh open of $MNT/ctl, from python, where write(2)'s errno is exact: prints
+# the answer; fails with the errno's text and the answer's sentence on stderr, like any write.
+ctl() {
+	"$PY" - "$MNT/ctl" "$1" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    os.write(fd, (sys.argv[2] + "\n").encode())
+except OSError as e:
+    sys.stderr.write(os.strerror(e.errno) + ": " + os.read(fd, 65536).decode())
+    sys.exit(1)
+sys.stdout.write(os.read(fd, 1 << 20).decode())
+PY
+}
+
 # fab_public_tools: copies of tools/fabric, fabric-wait and fabric-peek that another user can run, in
 # $T/pub/tools ($PUB_TOOL, $PUB_PEEK): the checkout may sit under a directory other users cannot enter
 # (a mktemp -d, a 0700 home), so nothing a test runs as nobody is taken from it.  $T is opened to others

@@ -13,20 +13,6 @@ fab_mount
 
 V=$MNT/vars
 
-# ctl LINE: one command on a fresh open of the control file (as in t_load.sh).
-ctl() {
-	"$PY" - "$MNT/ctl" "$1" <<'PY'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-try:
-    os.write(fd, (sys.argv[2] + "\n").encode())
-except OSError as e:
-    sys.stderr.write(os.strerror(e.errno) + ": " + os.read(fd, 65536).decode())
-    sys.exit(1)
-sys.stdout.write(os.read(fd, 1 << 20).decode())
-PY
-}
-
 mkdata "$T/A" 5000
 ok cp "$T/A" "$V/a"
 ok mkdir "$V/d"

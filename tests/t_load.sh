@@ -9,21 +9,6 @@ fab_mount
 V=$MNT/vars
 export FABRIC=$MNT
 
-# ctl LINE: one command on a fresh open of the control file; prints the answer; fails with the errno's
-# text on stderr like any write.
-ctl() {
-	"$PY" - "$MNT/ctl" "$1" <<'PY'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-try:
-    os.write(fd, (sys.argv[2] + "\n").encode())
-except OSError as e:
-    sys.stderr.write(os.strerror(e.errno) + ": " + os.read(fd, 65536).decode())
-    sys.exit(1)
-sys.stdout.write(os.read(fd, 1 << 20).decode())
-PY
-}
-
 mkdata "$T/big" 20000003
 ok ctl "load big $T/big doc=\"from disk\""
 match "$(last_out)" $'^size\t20000003\nxxh3\t[0-9a-f]{32}$' "answer of load"

@@ -75,9 +75,8 @@ struct ck {
 	char *why;
 	size_t whylen;
 	const struct load_caller *who;
-	struct load_creds caller;      /* what it may read is what it could cat; its files are written as it */
-	uint32_t groups[LOAD_NGROUPS]; /* caller.groups, as the store's permission check takes them */
-	struct load_creds daemon;      /* the daemon's own identity, to open its shm blocks with */
+	struct load_creds caller; /* what it may read is what it could cat; its files are written as it */
+	struct load_creds daemon; /* the daemon's own identity, to open its shm blocks with */
 };
 
 /* Write one sealed variable's bytes to DIR/data/XXH3 unless they are there already. */
@@ -157,8 +156,8 @@ static int walk(struct ck *c, uint64_t dir, const char *prefix, bool reach)
 			c->res->skipped += a.mut || a.link;
 			continue;
 		}
-		if (!reach || !store_attr_allows(&a, c->caller.uid, c->caller.gid, c->groups, (size_t)c->caller.ngroups,
-					a.dir ? 05 : 04)) {
+		if (!reach || !store_attr_allows(&a, c->caller.uid, c->caller.gid, c->caller.groups,
+						 (size_t)c->caller.ngroups, a.dir ? 05 : 04)) {
 			if (!a.dir)
 				c->res->unreadable++;
 			else if ((rc = walk(c, a.id, path, false)) != 0)
@@ -212,8 +211,6 @@ int load_checkpoint(struct store *st, const struct load_caller *who, const char 
 		return -EINVAL;
 	}
 	load_creds_of(who, &c.caller);
-	for (int i = 0; i < c.caller.ngroups; i++)
-		c.groups[i] = (uint32_t)c.caller.groups[i];
 	load_become_as(&c.caller, &c.daemon);
 	snprintf(path, sizeof(path), "%s/data", dir);
 	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || (mkdir(path, 0755) < 0 && errno != EEXIST)) {

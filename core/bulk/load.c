@@ -54,19 +54,14 @@ bool load_caller_may_create(struct store *st, const struct load_caller *who, uin
 /* Take on the caller's file-system identity in this thread; unbecome() gives it back. */
 void load_creds_of(const struct load_caller *who, struct load_creds *c)
 {
-	uint32_t groups[LOAD_NGROUPS];
-	size_t n = proc_groups(who->pid, groups, LOAD_NGROUPS);
-
 	c->uid = who->uid;
 	c->gid = who->gid;
-	c->ngroups = (int)n;
-	for (size_t i = 0; i < n; i++)
-		c->groups[i] = (gid_t)groups[i];
+	c->ngroups = (int)proc_groups(who->pid, c->groups, LOAD_NGROUPS);
 }
 
 void load_become_as(const struct load_creds *as, struct load_creds *saved)
 {
-	saved->ngroups = getgroups(LOAD_NGROUPS, saved->groups);
+	saved->ngroups = getgroups(LOAD_NGROUPS, (gid_t *)saved->groups);
 	/* raw syscalls: glibc's wrappers would change every thread of the daemon */
 	syscall(SYS_setgroups, as->ngroups > 0 ? as->ngroups : 0, as->groups);
 	saved->gid = (gid_t)setfsgid(as->gid);

@@ -9,12 +9,14 @@
 
 #define LOAD_NGROUPS 64
 
+/* groups as the store's permission checks and proc_groups take them; the kernel's gid_t is the same type */
 struct load_creds {
 	uid_t uid;
 	gid_t gid;
-	gid_t groups[LOAD_NGROUPS];
+	uint32_t groups[LOAD_NGROUPS];
 	int ngroups;
 };
+_Static_assert(sizeof(gid_t) == sizeof(uint32_t) && (gid_t)-1 > 0, "gid_t is a 32-bit unsigned number");
 
 /* Take on who's file-system identity (uid, gid, groups) in this thread, keeping the old one in saved;
  * load_unbecome(saved) gives it back.  load_creds_of reads who's groups once, for load_become_as. */

@@ -21,13 +21,14 @@ int ctl_run_load(const struct ctl_env *env, const struct ctl_cmd *cmd, struct te
 {
 	struct load_result res;
 	char why[1024] = "";
+	const char *given = ctl_opt(cmd, "mode"); /* without it, load_file keeps the file's bits less the umask */
 	uint32_t mode = 0;
-	int rc = ctl_opt(cmd, "mode") ? ctl_new_mode(env, cmd, 0, &mode, ans) : 0;
+	int rc = given ? ctl_new_mode(env, cmd, 0, &mode, ans) : 0;
 
 	if (rc)
 		return rc;
 	rc = load_file(env->st, &env->who, cmd->argv[0], cmd->argv[1], ctl_opt(cmd, "type"), ctl_opt(cmd, "doc"),
-		       ctl_opt(cmd, "mode") ? (int)mode : -1, &res, why, sizeof(why));
+		       given ? (int)mode : -1, &res, why, sizeof(why));
 	if (rc)
 		return refused(ans, rc, why);
 	const struct ctl_field f[] = { { "size", NULL, res.size }, { "xxh3", res.xxh3, 0 } };
