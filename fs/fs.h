@@ -132,6 +132,7 @@ int fs_store_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
 void fs_store_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
 void fs_store_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_store_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name);
+void fs_store_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
 void fs_store_readlink(fuse_req_t req, fuse_ino_t ino);
 void fs_store_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_store_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,

@@ -48,6 +48,7 @@
 static const struct fs_kind_ops kind_store = {
 	.kind = "store",
 	.symlink = fs_store_symlink,
+	.link = fs_store_link,
 	.readlink = fs_store_readlink,
 	.lookup = fs_store_lookup,
 	.list = fs_store_list,
@@ -73,6 +74,7 @@ static const struct fs_kind_ops kind_store = {
 static const struct fs_kind_ops kind_root = {
 	.kind = "root",
 	.symlink = fs_store_symlink,
+	.link = fs_store_link,
 	.readlink = fs_store_readlink,
 	.lookup = fs_root_lookup,
 	.list = fs_root_list,

@@ -178,6 +178,13 @@ void fs_store_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, con
 	reply_entry_or_err(req, rc, &a);
 }
 
+void fs_store_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct store_attr a;
+
+	reply_entry_or_err(req, store_link(store_of(req), ino, newparent, newname, &a), &a);
+}
+
 void fs_store_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	char buf[STORE_LINK_MAX];

@@ -20,8 +20,8 @@
  *
  * Schema history: user_version 1 is the first schema; 2 adds the kind 'mutable' (objects rebuilt, see
  * schema_v2); 3 adds tasks and the view task_cmds (schema_v3); 4 adds the kind 'link' and its column target
- * (schema_v4).  Older databases are upgraded in one
- * transaction at open; a database from a newer fabric is refused rather than guessed at. */
+ * (schema_v4); 5 the kind 'alias' (a hard link) and its column alias_of (schema_v5).  Older databases are
+ * upgraded in one transaction at open; a database from a newer fabric is refused rather than guessed at. */
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -190,6 +190,48 @@ static const char schema_v4[] =
 	" FROM p JOIN objects o ON o.id = p.id LEFT JOIN nodes n ON n.id = o.node;"
 	"PRAGMA user_version = 4;";
 
+/* Version 5: kind 'alias', a hard link: a second name for an object, whose column alias_of is that
+ * object's id (NULL for every other kind).  An alias is a row of its own, so its name sits under the same
+ * unique index as every other name, and shares the one id space (ids of aliases are never inode numbers:
+ * a lookup of an alias answers with the object's).  Deleting the object deletes its aliases (CASCADE),
+ * so no alias outlives what it names, whatever path deletes the row.  The view vars lists every name,
+ * with the attributes of the object it names and that object's id (two names of one object: one id). */
+static const char schema_v5[] =
+	"CREATE TABLE objects_v5("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  parent INTEGER REFERENCES objects(id),"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('dir', 'var', 'mutable', 'link', 'alias')),"
+	"  state TEXT NOT NULL CHECK (state IN ('writing', 'sealed', 'deleted', 'lost')),"
+	"  type TEXT, doc TEXT, xxh3 TEXT,"
+	"  scope TEXT NOT NULL DEFAULT 'any',"
+	"  node INTEGER REFERENCES nodes(id),"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  created_ns INTEGER NOT NULL, modified_ns INTEGER NOT NULL, sealed_ns INTEGER,"
+	"  target TEXT CHECK ((kind = 'link') = (target IS NOT NULL)),"
+	"  alias_of INTEGER REFERENCES objects(id) ON DELETE CASCADE"
+	"    CHECK ((kind = 'alias') = (alias_of IS NOT NULL)));"
+	"INSERT INTO objects_v5 SELECT id, parent, name, kind, state, type, doc, xxh3, scope, node, size, mode, uid,"
+	"  gid, created_ns, modified_ns, sealed_ns, target, NULL FROM objects;"
+	"CREATE TEMP TABLE seq AS SELECT seq FROM sqlite_sequence WHERE name = 'objects';"
+	"DROP VIEW vars;"
+	"DROP TABLE objects;"
+	"ALTER TABLE objects_v5 RENAME TO objects;"
+	"UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM temp.seq), 0)) WHERE name = 'objects';"
+	"DROP TABLE temp.seq;"
+	"CREATE UNIQUE INDEX objects_by_name ON objects(parent, name) WHERE state IN ('writing', 'sealed');"
+	"CREATE INDEX objects_by_alias ON objects(alias_of) WHERE alias_of IS NOT NULL;"
+	"CREATE VIEW vars AS WITH RECURSIVE p(id, path) AS ("
+	"  SELECT id, name FROM objects WHERE parent = 2 AND state IN ('writing', 'sealed')"
+	"  UNION ALL SELECT o.id, p.path || '/' || o.name FROM objects o JOIN p ON o.parent = p.id"
+	"  WHERE o.state IN ('writing', 'sealed'))"
+	" SELECT p.path AS path, o.kind, o.type, o.doc, o.size, o.xxh3, o.scope, o.state, n.name AS node, o.target,"
+	"  o.id AS object"
+	" FROM p JOIN objects e ON e.id = p.id JOIN objects o ON o.id = coalesce(e.alias_of, e.id)"
+	" LEFT JOIN nodes n ON n.id = o.node;"
+	"PRAGMA user_version = 5;";
+
 int yp_errno(struct yp *yp, int rc, const char *what)
 {
 	switch (rc & 0xff) {
@@ -290,6 +332,8 @@ static int migrate(struct yp *yp)
 		rc = sqlite3_exec(yp->db, schema_v3, NULL, NULL, &err);
 	if (rc == SQLITE_OK && version < 4)
 		rc = sqlite3_exec(yp->db, schema_v4, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version < 5)
+		rc = sqlite3_exec(yp->db, schema_v5, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(yp->db, "COMMIT; PRAGMA foreign_keys = ON", NULL, NULL, &err);
 	if (rc != SQLITE_OK) {

@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define YP_SCHEMA_VERSION 4
+#define YP_SCHEMA_VERSION 5
 #define YP_ROOT_ID 1 /* the mount root */
 #define YP_VARS_ID 2 /* vars/ */
 
@@ -54,7 +54,7 @@ struct yp_obj {
 	int64_t id;
 	int64_t parent; /* 0: none (the root, or an unlinked object still open) */
 	const char *name;
-	const char *kind;  /* "dir" | "var" | "mutable" | "link" */
+	const char *kind;  /* "dir" | "var" | "mutable" | "link" | "alias" */
 	const char *state; /* "writing" | "sealed" | "deleted" | "lost" */
 	const char *type;  /* NULL when unset */
 	const char *doc;   /* NULL when unset */
@@ -65,6 +65,7 @@ struct yp_obj {
 	uint32_t mode, uid, gid;
 	int64_t created_ns, modified_ns, sealed_ns;
 	const char *target; /* a link's target text; NULL for every other kind (set at insert only) */
+	int64_t alias_of;   /* an alias's object (a second name for it); 0 for every other kind (insert only) */
 	int64_t block; /* 0: no extent */
 	const char *shm_name;
 	const char *block_kind; /* "dedicated" | "slab"; NULL without an extent */

@@ -14,15 +14,15 @@
 
 static const char *const obj_sql[ST_COUNT] = {
 	[ST_OBJ_INSERT] = "INSERT INTO objects(parent, name, kind, state, type, doc, xxh3, scope, node, size,"
-			  " mode, uid, gid, created_ns, modified_ns, sealed_ns, target)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+			  " mode, uid, gid, created_ns, modified_ns, sealed_ns, target, alias_of)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
 	[ST_OBJ_UPDATE] = "UPDATE objects SET parent = ?2, name = ?3, state = ?4, type = ?5, doc = ?6,"
 			  " xxh3 = ?7, scope = ?8, size = ?9, mode = ?10, uid = ?11, gid = ?12,"
 			  " modified_ns = ?13, sealed_ns = ?14 WHERE id = ?1",
 	[ST_OBJ_DELETE] = "DELETE FROM objects WHERE id = ?1",
 	[ST_OBJ_EACH] = "SELECT o.id, o.parent, o.name, o.kind, o.state, o.type, o.doc, o.xxh3, o.scope, o.node,"
 			" o.size, o.mode, o.uid, o.gid, o.created_ns, o.modified_ns, o.sealed_ns,"
-			" e.block, b.shm_name, e.offset, e.length, b.kind, o.target"
+			" e.block, b.shm_name, e.offset, e.length, b.kind, o.target, o.alias_of"
 			" FROM objects o LEFT JOIN extents e ON e.rowid ="
 			" (SELECT rowid FROM extents WHERE object = o.id ORDER BY offset LIMIT 1)"
 			" LEFT JOIN blocks b ON b.id = e.block ORDER BY o.id",
@@ -87,6 +87,7 @@ int yp_obj_insert(struct yp *yp, struct yp_obj *o)
 		sqlite3_bind_int64(s, 15, o->modified_ns);
 		bind_int_or_null(s, 16, o->sealed_ns);
 		bind_text_or_null(s, 17, o->target);
+		bind_int_or_null(s, 18, o->alias_of);
 		rc = yp_exec(yp, s, "object insert");
 		if (rc == 0)
 			o->id = sqlite3_last_insert_rowid(yp->db);
@@ -170,6 +171,7 @@ static int obj_row(struct yp *yp, sqlite3_stmt *s, void *arg)
 		.length = (uint64_t)sqlite3_column_int64(s, 20),
 		.block_kind = yp_col_text(s, 21),
 		.target = yp_col_text(s, 22),
+		.alias_of = sqlite3_column_int64(s, 23),
 	};
 
 	(void)yp;

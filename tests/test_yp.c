@@ -1080,8 +1080,8 @@ static void check_task_fixture(struct yp *yp, const struct task_fixture *f)
 
 /* ---- upgrades ----
  * The schemas of versions 1 and 2 exactly as meta/yp.c wrote them (copied from it when version 3 came,
- * and frozen: they are history), and version 3's (copied when version 4 came).  A database is made with them and rows, as the fabric of that version
- * left it, then opened: it must come up at YP_SCHEMA_VERSION with every row kept, and with the very schema
+ * and frozen: they are history), version 3's (copied when version 4 came) and version 4's (when 5
+ * came).  A database is made with them and rows, as the fabric of that version left it, then opened: it must come up at YP_SCHEMA_VERSION with every row kept, and with the very schema
  * a new database gets. */
 static const char old_schema_v1[] =
 	"CREATE TABLE nodes("
@@ -1189,13 +1189,45 @@ static const char old_schema_v3[] =
 	" FROM w JOIN tasks t ON t.id = w.id WHERE instr(w.rest, X'00') = 0 ORDER BY t.id;"
 	"PRAGMA user_version = 3;";
 
+/* Version 4: the kind 'link' and its column target (copied when version 5 came). */
+static const char old_schema_v4[] =
+	"CREATE TABLE objects_v4("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  parent INTEGER REFERENCES objects(id),"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('dir', 'var', 'mutable', 'link')),"
+	"  state TEXT NOT NULL CHECK (state IN ('writing', 'sealed', 'deleted', 'lost')),"
+	"  type TEXT, doc TEXT, xxh3 TEXT,"
+	"  scope TEXT NOT NULL DEFAULT 'any',"
+	"  node INTEGER REFERENCES nodes(id),"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  created_ns INTEGER NOT NULL, modified_ns INTEGER NOT NULL, sealed_ns INTEGER,"
+	"  target TEXT CHECK ((kind = 'link') = (target IS NOT NULL)));"
+	"INSERT INTO objects_v4 SELECT id, parent, name, kind, state, type, doc, xxh3, scope, node, size, mode, uid,"
+	"  gid, created_ns, modified_ns, sealed_ns, NULL FROM objects;"
+	"CREATE TEMP TABLE seq AS SELECT seq FROM sqlite_sequence WHERE name = 'objects';"
+	"DROP VIEW vars;"
+	"DROP TABLE objects;"
+	"ALTER TABLE objects_v4 RENAME TO objects;"
+	"UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM temp.seq), 0)) WHERE name = 'objects';"
+	"DROP TABLE temp.seq;"
+	"CREATE UNIQUE INDEX objects_by_name ON objects(parent, name) WHERE state IN ('writing', 'sealed');"
+	"CREATE VIEW vars AS WITH RECURSIVE p(id, path) AS ("
+	"  SELECT id, name FROM objects WHERE parent = 2 AND state IN ('writing', 'sealed')"
+	"  UNION ALL SELECT o.id, p.path || '/' || o.name FROM objects o JOIN p ON o.parent = p.id"
+	"  WHERE o.state IN ('writing', 'sealed'))"
+	" SELECT p.path AS path, o.kind, o.type, o.doc, o.size, o.xxh3, o.scope, o.state, n.name AS node, o.target"
+	" FROM p JOIN objects o ON o.id = p.id LEFT JOIN nodes n ON n.id = o.node;"
+	"PRAGMA user_version = 4;";
+
 /* sqlite_master of a database, one "type|name|sql" line per entry, in name order. */
 static void schema_of(const char *path, char *buf, size_t len)
 {
 	ro_rows(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name", buf, len);
 }
 
-/* Make path at schema version `version` (1, 2 or 3) holding a node, a sealed variable with its block and
+/* Make path at schema version `version` (1 to 4) holding a node, a sealed variable with its block and
  * extent, a mutable (version 2), and a deleted object that raised the id counter past the live ones. */
 static void make_old_db(const char *path, int version)
 {
@@ -1215,6 +1247,8 @@ static void make_old_db(const char *path, int version)
 		rc = sqlite3_exec(db, old_schema_v2, NULL, NULL, &err);
 	if (rc == SQLITE_OK && version >= 3)
 		rc = sqlite3_exec(db, old_schema_v3, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version >= 4)
+		rc = sqlite3_exec(db, old_schema_v4, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db,
 				  "PRAGMA foreign_keys = ON;"
@@ -1266,7 +1300,7 @@ static void test_upgrade(int version)
 	if (!yp)
 		return;
 	CHECK(ro_int(path, "PRAGMA user_version") == YP_SCHEMA_VERSION);
-	CHECK(YP_SCHEMA_VERSION == 4);
+	CHECK(YP_SCHEMA_VERSION == 5);
 	/* the same tables, indexes and views, with the same SQL, as a database made new */
 	schema_of(dbpath, fresh, sizeof(fresh));
 	schema_of(path, upgraded, sizeof(upgraded));
@@ -1327,6 +1361,32 @@ static void test_upgrade(int version)
 		CHECK(ro_int(path, "SELECT count(*) FROM vars WHERE path = 'l' AND kind = 'link' AND target = 'w'") == 1);
 		bad.target = "w";
 		CHECK(yp_obj_insert(yp, &bad) < 0);
+	}
+	/* version 5's kind works: an alias names w (vars shows w's attributes and id under its own name), only
+	 * an alias has alias_of, and deleting w deletes the alias with it */
+	{
+		struct yp_obj a = var_row(YP_VARS_ID, "w2", 1), bad = var_row(YP_VARS_ID, "bad", 1);
+		a.kind = "alias";
+		a.state = "sealed";
+		a.alias_of = 3;
+		CHECK_RC(yp_obj_insert(yp, &a), 0);
+		CHECK(ro_int(path, "SELECT count(*) FROM vars WHERE path = 'w2' AND kind = 'var' AND size = 16"
+				   " AND object = 3") == 1);
+		bad.alias_of = 3;
+		CHECK(yp_obj_insert(yp, &bad) < 0);
+		bad.alias_of = 0;
+		bad.kind = "alias";
+		CHECK(yp_obj_insert(yp, &bad) < 0);
+		CHECK_RC(yp_obj_delete(yp, a.id), 0);
+		{
+			struct yp_obj x = var_row(YP_VARS_ID, "x", 1), xa = var_row(YP_VARS_ID, "xa", 1);
+			CHECK_RC(yp_obj_insert(yp, &x), 0);
+			xa.kind = "alias";
+			xa.alias_of = x.id;
+			CHECK_RC(yp_obj_insert(yp, &xa), 0);
+			CHECK_RC(yp_obj_delete(yp, x.id), 0);
+			CHECK(ro_int(path, "SELECT count(*) FROM objects WHERE name IN ('x', 'xa')") == 0);
+		}
 	}
 
 	/* and tasks work */
@@ -1414,6 +1474,7 @@ static int run_all(void)
 	test_upgrade(1);
 	test_upgrade(2);
 	test_upgrade(3);
+	test_upgrade(4);
 	test_newer_schema();
 	if (check_failures)
 		fprintf(stderr, "test_yp: %d check(s) failed\n", check_failures);

@@ -35,6 +35,7 @@ struct loaded {
 	struct obj *o;
 	uint64_t parent;
 	uint64_t length; /* of its extent */
+	uint64_t alias_of; /* an alias's object */
 };
 
 struct load_ctx {
@@ -65,6 +66,16 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* 'var' and 'mutable' are both OBJ_VAR (o->mut tells them apart) */
+static enum obj_kind kind_of_row(const char *kind)
+{
+	if (strcmp(kind, "dir") == 0)
+		return OBJ_DIR;
+	if (strcmp(kind, "link") == 0)
+		return OBJ_LINK;
+	return strcmp(kind, "alias") == 0 ? OBJ_ALIAS : OBJ_VAR;
+}
+
 /* One YP row: drop it, skip it (lost), or make its in-memory object. */
 static int load_row(void *arg, const struct yp_obj *r)
 {
@@ -83,8 +94,7 @@ static int load_row(void *arg, const struct yp_obj *r)
 		c->v = nv;
 		c->cap = cap;
 	}
-	o = ns_new(c->st, (uint64_t)r->id,
-		   strcmp(r->kind, "dir") == 0 ? OBJ_DIR : strcmp(r->kind, "link") == 0 ? OBJ_LINK : OBJ_VAR, r->name);
+	o = ns_new(c->st, (uint64_t)r->id, kind_of_row(r->kind), r->name);
 	if (!o)
 		return -ENOMEM;
 	if (o->kind == OBJ_LINK && !(o->target = strdup(r->target ? r->target : "")))
@@ -112,7 +122,7 @@ static int load_row(void *arg, const struct yp_obj *r)
 	o->packed = r->block_kind && strcmp(r->block_kind, "slab") == 0;
 	o->offset = r->offset;
 	o->unlinked = true; /* until linked below */
-	c->v[c->n++] = (struct loaded){ o, (uint64_t)r->parent, r->length };
+	c->v[c->n++] = (struct loaded){ o, (uint64_t)r->parent, r->length, (uint64_t)r->alias_of };
 	return 0;
 }
 
@@ -305,6 +315,27 @@ static int drop_lost_slabs(struct store *st)
 	return rc;
 }
 
+/* An alias goes with what it names (a lost object, one under a lost directory); the YP's cascade took
+ * those whose object's row was deleted in step 1. */
+static int link_alias(struct store *st, struct loaded *l)
+{
+	struct obj *a = l->o, *of = ns_by_id(st, l->alias_of), *dir = ns_by_id(st, l->parent);
+
+	if (!of || of->unlinked || of->kind == OBJ_DIR || of->kind == OBJ_ALIAS || !dir || dir->unlinked ||
+	    dir->kind != OBJ_DIR) {
+		store_logf(st, "alias %llu '%s' removed: the object it named is gone", (unsigned long long)a->id,
+			   a->name);
+		return yp_obj_delete(st->yp, (int64_t)a->id);
+	}
+	a->unlinked = false;
+	a->of = of;
+	a->alias_next = of->aliases;
+	of->aliases = a;
+	of->naliases++;
+	ns_link(st, dir, a, NULL);
+	return 0;
+}
+
 /* Step 4, and the namespace: link every loaded object under its parent. */
 static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify,
 		       void (*report)(void *arg, const char *path), void *report_arg)
@@ -321,6 +352,8 @@ static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify,
 			o->unlinked = false;
 			continue;
 		}
+		if (o->kind == OBJ_ALIAS)
+			continue; /* below, once every object is where it will be */
 		dir = ns_by_id(st, c->v[i].parent);
 		if (!dir || dir->kind != OBJ_DIR)
 			why = "its directory is gone";
@@ -341,6 +374,9 @@ static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify,
 		else if (!o->packed)
 			alloc_adopt(&st->alloc, &o->charge, o->size);
 	}
+	for (size_t i = 0; rc == 0 && i < c->n; i++)
+		if (c->v[i].o->kind == OBJ_ALIAS)
+			rc = link_alias(st, &c->v[i]);
 	if (rc == 0)
 		rc = yp_commit(st->yp);
 	else

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* store.c -- names and attributes: lookup, mkdir, symlink, readlink, rmdir, unlink, rename, setattr,
- * readdir, statfs.
+/* store.c -- names and attributes: lookup, mkdir, symlink, link, readlink, rmdir, unlink, rename,
+ * setattr, readdir, statfs.
  *
  * DESIGN
  * Each operation takes store->lock, checks everything it can in memory, writes the YP in one transaction,
@@ -9,6 +9,8 @@
  *   - names obey names_check_leaf (ENAMETOOLONG, EINVAL for '@' and control characters), links' too;
  *   - a symbolic link (OBJ_LINK) is a row of its own kind holding its target; the store never follows one
  *     (the kernel does, for callers of the mount; path.c refuses one with ELOOP);
+ *   - a hard link is an alias (store_alias.c): lookups and readdir answer with the object it names; an
+ *     unlink or rename over one of several names takes that name only;
  *   - unlink is POSIX: the name goes at once, the bytes when the last open handle closes
  *     (store_release_data), and the YP row in between says state 'deleted' with no parent, so a crash
  *     in between is cleaned up at the next start. */
@@ -121,6 +123,7 @@ int store_lookup(struct store *st, uint64_t parent, const char *name, struct sto
 		   (o = ns_child(st, dir, st->node)))) /* shards/NAME/local: this node's piece */
 		rc = -ENOENT;
 	else {
+		o = store_named(o);
 		o->nlookup++;
 		store_attr_of(o, out);
 	}
@@ -227,6 +230,38 @@ int store_symlink(struct store *st, uint64_t parent, const char *name, const cha
 	return make_named(st, parent, name, OBJ_LINK, 0777, uid, gid, target, out);
 }
 
+int store_link(struct store *st, uint64_t id, uint64_t newparent, const char *newname, struct store_attr *out)
+{
+	struct obj *o, *dir, *a;
+	int rc = check_name(st, newname);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&st->lock);
+	o = ns_by_id(st, id);
+	if (!o || o->unlinked) {
+		rc = -ENOENT; /* as link(2) of an open file whose last name is gone */
+		goto out_unlock;
+	}
+	o = store_named(o);
+	rc = writable_dir(st, newparent, &dir);
+	if (rc == 0 && (o->kind == OBJ_DIR || store_under_shards(st, dir) || store_under_shards(st, o->parent)))
+		rc = -EPERM; /* POSIX for directories; shards/ holds the shard verb's pieces and nothing else */
+	else if (rc == 0 && o->owner)
+		rc = -EBUSY; /* reserved: its names are its owner's until it ends */
+	else if (rc == 0 && ns_child(st, dir, newname))
+		rc = -EEXIST;
+	if (rc == 0)
+		rc = store_alias_new(st, dir, newname, o, &a);
+	if (rc == 0) {
+		o->nlookup++;
+		store_attr_of(o, out);
+	}
+out_unlock:
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
 ssize_t store_readlink(struct store *st, uint64_t id, char *buf, size_t size)
 {
 	struct obj *o;
@@ -297,7 +332,7 @@ static void unlink_var(struct store *st, struct obj *o)
 	store_maybe_free(st, o);
 }
 
-/* Remove variable o's name: rows and memory, as unlink(2) does.  Lock held. */
+/* See storeInt.h: every name of o goes, its aliases' first. */
 int store_unlink_locked(struct store *st, struct obj *o)
 {
 	struct obj *dir = o->parent;
@@ -305,7 +340,9 @@ int store_unlink_locked(struct store *st, struct obj *o)
 
 	if (rc)
 		return rc;
-	rc = unlink_rows(st, o);
+	rc = store_alias_drop_rows(st, o);
+	if (rc == 0)
+		rc = unlink_rows(st, o);
 	if (rc) {
 		yp_rollback(st->yp);
 		return rc;
@@ -315,8 +352,30 @@ int store_unlink_locked(struct store *st, struct obj *o)
 		return rc;
 	if (dir)
 		dir->modified_ns = store_now_ns();
+	store_alias_drop(st, o);
 	unlink_var(st, o);
 	return 0;
+}
+
+/* One name of a variable or link goes, as unlink(2) or a rename over it takes it (lock held): an alias
+ * by itself; the object's own name, when it has aliases, by promoting one of them; its last name with the
+ * object (the bytes at its last close).  The YP side, inside the caller's transaction, and the memory
+ * side after its commit. */
+static int name_gone_rows(struct store *st, struct obj *e)
+{
+	if (e->kind == OBJ_ALIAS)
+		return store_alias_remove_rows(st, e);
+	return e->aliases ? store_alias_promote_rows(st, e) : unlink_rows(st, e);
+}
+
+static void name_gone(struct store *st, struct obj *e)
+{
+	if (e->kind == OBJ_ALIAS)
+		store_alias_remove(st, e);
+	else if (e->aliases)
+		store_alias_promote(st, e);
+	else
+		unlink_var(st, e);
 }
 
 int store_unlink(struct store *st, uint64_t parent, const char *name)
@@ -330,17 +389,29 @@ int store_unlink(struct store *st, uint64_t parent, const char *name)
 		goto out_unlock;
 	if (o->kind == OBJ_DIR)
 		rc = -EISDIR;
-	else if (o->owner)
+	else if (store_named(o)->owner)
 		rc = -EBUSY; /* reserved: it ends with its owner */
-	else
-		rc = store_unlink_locked(st, o);
+	else if ((rc = yp_begin(st->yp)) == 0) {
+		rc = name_gone_rows(st, o);
+		if (rc)
+			yp_rollback(st->yp);
+		else
+			rc = yp_commit(st->yp);
+	}
+	if (rc == 0) {
+		dir->modified_ns = store_now_ns();
+		name_gone(st, o);
+	}
 out_unlock:
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
 
-static int rename_check(struct store *st, struct obj *o, struct obj *dst, struct obj *target, unsigned flags)
+/* e and target are names (an alias is checked as the object it names). */
+static int rename_check(struct store *st, struct obj *e, struct obj *dst, struct obj *target_name, unsigned flags)
 {
+	struct obj *o = store_named(e), *target = target_name ? store_named(target_name) : NULL;
+
 	if (target && (flags & RENAME_NOREPLACE))
 		return -EEXIST;
 	if (o->owner || (target && target->owner))
@@ -386,8 +457,8 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 		goto out_unlock;
 	}
 	target = ns_child(st, dst, newname);
-	if (target == o)
-		goto out_unlock;
+	if (target && store_named(target) == store_named(o))
+		goto out_unlock; /* two names of one object: POSIX says rename does nothing */
 	rc = rename_check(st, o, dst, target, flags);
 	if (rc)
 		goto out_unlock;
@@ -400,7 +471,7 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 	if (rc)
 		goto out_unlock;
 	if (target)
-		rc = target->kind == OBJ_DIR ? yp_obj_delete(st->yp, (int64_t)target->id) : unlink_rows(st, target);
+		rc = target->kind == OBJ_DIR ? yp_obj_delete(st->yp, (int64_t)target->id) : name_gone_rows(st, target);
 	if (rc == 0) {
 		store_fill_yp(o, &row);
 		row.parent = (int64_t)dst->id;
@@ -419,7 +490,7 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 		target->data_gone = true;
 		store_maybe_free(st, target);
 	} else if (target) {
-		unlink_var(st, target);
+		name_gone(st, target);
 	}
 	if (o->kind == OBJ_DIR)
 		src->nsubdirs--;
@@ -524,6 +595,7 @@ int store_dir_entry(struct store *st, uint64_t dir, uint64_t child, char *name, 
 		rc = -ENOENT;
 	} else {
 		snprintf(name, namelen, "%s", o->name);
+		o = store_named(o); /* an alias lists as its object: its inode, its attributes */
 		store_attr_of(o, out);
 		if (lookup)
 			o->nlookup++;

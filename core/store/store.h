@@ -140,6 +140,12 @@ int store_rmdir(struct store *st, uint64_t parent, const char *name);
 int store_symlink(struct store *st, uint64_t parent, const char *name, const char *target, uint32_t uid,
 		  uint32_t gid, struct store_attr *out);
 ssize_t store_readlink(struct store *st, uint64_t id, char *buf, size_t size);
+/* A hard link: newname in newparent becomes a second name of object id (a variable, mutable object or
+ * symbolic link), committed when this returns; *out is id's attributes, st_nlink counting every name, and
+ * counts one lookup reference.  -EPERM for a directory (POSIX) and under shards/, -EBUSY for a name
+ * reserved for an owner, -ENOENT when id has no name left.  Every name is the same object: scope, type,
+ * doc, mode, times and bytes; an unlink or a rename over one name leaves the others. */
+int store_link(struct store *st, uint64_t id, uint64_t newparent, const char *newname, struct store_attr *out);
 int store_unlink(struct store *st, uint64_t parent, const char *name);
 /* flags: 0 (replace a variable or an empty directory) or RENAME_NOREPLACE; RENAME_EXCHANGE is -EINVAL. */
 int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t newparent, const char *newname,

@@ -4,6 +4,8 @@
  *
  * The files, one job each:
  *   ns.c             the in-memory namespace: objects by id and by (parent, name), each dir's children
+ *   store_alias.c    hard links: an alias made, removed, promoted to be its object's name, or dropped
+ *                    with it
  *   store_obj.c      what every file does to one object or slab: its path for messages, YP row,
  *                    attributes, its bytes going; a slab's row and removal; the log and the clock
  *   store.c          names and attributes: lookup, mkdir, rmdir, unlink, rename, setattr, readdir, statfs
@@ -22,7 +24,7 @@
  *   path.c           paths under vars/ to ids, through the public calls only (path.h)
  *
  * Calls between these files go one way.  ns.c and store_obj.c call no other file of the store but alloc.c
- * and slab.c, and the others call them; besides: store.c calls store_bytes.c (truncate); store_open.c
+ * and slab.c, store_alias.c only those, and the others call them; besides: store.c calls store_bytes.c (truncate); store_open.c
  * calls store.c and store_bytes.c; store_seal.c calls store_open.c (the waiting opens, scopes whose
  * processes have ended); store_defrag.c calls only the bottom two; store_blocks.c calls store_defrag.c;
  * store_mutable.c calls store.c and store_xattr.c; store_reserve.c calls store.c, store_open.c and
@@ -62,8 +64,10 @@
 struct yp;
 struct yp_obj;
 
-/* OBJ_LINK: a symbolic link, its target text in target; born sealed, never opened, no bytes of its own. */
-enum obj_kind { OBJ_DIR, OBJ_VAR, OBJ_LINK };
+/* OBJ_LINK: a symbolic link, its target text in target; born sealed, never opened, no bytes of its own.
+ * OBJ_ALIAS: a hard link, a second name for the object `of` (a variable or a symbolic link): only a name
+ * in the namespace, with a YP row of its own; everything else is of's (store_alias.c). */
+enum obj_kind { OBJ_DIR, OBJ_VAR, OBJ_LINK, OBJ_ALIAS };
 
 /* A variable's permission bits never include setuid or setgid: the kernel leaves dropping them at a write
  * to the file system (FUSE_HANDLE_KILLPRIV_V2, fs/passthrough.c), and with none kept there is nothing to
@@ -108,6 +112,10 @@ struct obj {
 	uint64_t size;
 	char *type, *doc, *scope;
 	char *target; /* a link's target (OBJ_LINK); NULL for the others */
+	struct obj *of;          /* OBJ_ALIAS: the object it names */
+	struct obj *aliases;     /* the object's aliases, chained by alias_next; naliases of them */
+	struct obj *alias_next;
+	uint32_t naliases;
 	char xxh3[HASH_HEX_LEN + 1]; /* "" until sealed */
 
 	/* variables: where the bytes are.  A dedicated variable (every one while it is written) has a block
@@ -191,8 +199,25 @@ int store_slab_remove(struct store *st, struct slab *s, bool keep_on_error);
 void store_maybe_free(struct store *st, struct obj *o);
 void store_mark_unlinked(struct store *st, struct obj *o);
 
+/* store_alias.c: hard links (see there); each pair is the YP side, inside the caller's transaction, then
+ * the memory side, after its commit.  Lock held. */
+static inline struct obj *store_named(struct obj *e)
+{
+	return e->kind == OBJ_ALIAS ? e->of : e;
+}
+int store_alias_new(struct store *st, struct obj *dir, const char *name, struct obj *o, struct obj **out);
+int store_alias_remove_rows(struct store *st, struct obj *a);
+void store_alias_remove(struct store *st, struct obj *a);
+/* o's own name goes, but o has aliases: the first takes o's place as o's name */
+int store_alias_promote_rows(struct store *st, struct obj *o);
+void store_alias_promote(struct store *st, struct obj *o);
+/* o goes under every name (a drop): its aliases' rows, then their memory */
+int store_alias_drop_rows(struct store *st, struct obj *o);
+void store_alias_drop(struct store *st, struct obj *o);
+
 /* store.c: the namespace's rules, for the files that make or remove names */
-/* Remove variable o's name (YP and memory) as unlink(2) does; its bytes go at its last close.  Lock held. */
+/* Remove variable o (YP and memory) under every name it has, as unlink(2) of its last name does; its bytes
+ * go at its last close.  Lock held. */
 int store_unlink_locked(struct store *st, struct obj *o);
 /* Is dir shards/ or below it?  Names there are made by the shard verb only.  Lock held. */
 bool store_under_shards(struct store *st, const struct obj *dir);

@@ -62,11 +62,14 @@ void store_path(const struct obj *o, char *buf, size_t len)
 
 void store_fill_yp(const struct obj *o, struct yp_obj *row)
 {
+	static const char *const kinds[] = { [OBJ_DIR] = "dir", [OBJ_VAR] = "var", [OBJ_LINK] = "link",
+					     [OBJ_ALIAS] = "alias" };
+
 	memset(row, 0, sizeof(*row));
 	row->id = (int64_t)o->id;
 	row->parent = o->parent ? (int64_t)o->parent->id : 0;
 	row->name = o->name;
-	row->kind = o->kind == OBJ_DIR ? "dir" : o->kind == OBJ_LINK ? "link" : o->mut ? "mutable" : "var";
+	row->kind = o->kind == OBJ_VAR && o->mut ? "mutable" : kinds[o->kind];
 	row->state = o->unlinked ? "deleted" : o->state == OBJ_SEALED ? "sealed" : "writing";
 	row->type = o->type;
 	row->doc = o->doc;
@@ -80,6 +83,7 @@ void store_fill_yp(const struct obj *o, struct yp_obj *row)
 	row->modified_ns = o->modified_ns;
 	row->sealed_ns = o->sealed_ns;
 	row->target = o->target;
+	row->alias_of = o->kind == OBJ_ALIAS ? (int64_t)o->of->id : 0;
 }
 
 int store_persist(struct store *st, struct obj *o)
@@ -109,14 +113,14 @@ void store_attr_of(const struct obj *o, struct store_attr *out)
 		out->link = true;
 		out->sealed = true; /* it never changes: the kernel may cache it as long as a sealed variable */
 		out->mode = S_IFLNK | 0777;
-		out->nlink = o->unlinked ? 0 : 1;
+		out->nlink = (o->unlinked ? 0 : 1) + o->naliases;
 		out->size = strlen(o->target);
 		return;
 	}
 	out->sealed = o->state == OBJ_SEALED;
 	out->mut = o->mut;
 	out->mode = S_IFREG | (out->sealed && !o->mut ? o->mode & ~0222u : o->mode);
-	out->nlink = o->unlinked ? 0 : 1;
+	out->nlink = (o->unlinked ? 0 : 1) + o->naliases; /* its own name and its aliases (store_alias.c) */
 	out->size = o->size;
 	/* Writes through passthrough grow the block without telling us: its size is the truth until seal. */
 	if (!out->sealed && o->fd >= 0) {

@@ -146,9 +146,19 @@ static void drop_locked(struct store *st, struct obj *o)
 		store_fill_yp(o, &row);
 		row.parent = 0;
 		row.state = "deleted";
-		rc = yp_obj_update(st->yp, &row);
+		rc = yp_begin(st->yp);
+		if (rc == 0) {
+			rc = store_alias_drop_rows(st, o); /* dropped under every name it has */
+			if (rc == 0)
+				rc = yp_obj_update(st->yp, &row);
+			if (rc == 0)
+				rc = yp_commit(st->yp);
+			else
+				yp_rollback(st->yp);
+		}
 		if (o->parent)
 			o->parent->modified_ns = store_now_ns();
+		store_alias_drop(st, o);
 		store_mark_unlinked(st, o);
 	}
 	store_logf(st, "%s: dropped, not sealed%s", path, rc ? " (its row is left for the next start)" : "");
