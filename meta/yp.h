@@ -88,7 +88,11 @@ int yp_node_add(struct yp *yp, struct yp_node *n); /* sets n->id */
 int yp_node_update(struct yp *yp, const struct yp_node *n); /* capacity and clean */
 
 /* Objects. */
-int yp_obj_insert(struct yp *yp, struct yp_obj *o); /* sets o->id */
+/* Insert o with the id it has, or (id 0) the table's next AUTOINCREMENT id, which it sets.  The store
+ * hands out ids itself (yp_obj_max_id + 1 and up, never one twice), so that a variable has its id, the
+ * inode number, before it has a row. */
+int yp_obj_insert(struct yp *yp, struct yp_obj *o);
+int yp_obj_max_id(struct yp *yp, int64_t *max);
 int yp_obj_update(struct yp *yp, const struct yp_obj *o); /* every column but id, kind, node, created */
 int yp_obj_delete(struct yp *yp, int64_t id);       /* with its extents */
 int yp_each_object(struct yp *yp, int (*fn)(void *arg, const struct yp_obj *o), void *arg);

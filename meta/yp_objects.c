@@ -14,8 +14,8 @@
 
 static const char *const obj_sql[ST_COUNT] = {
 	[ST_OBJ_INSERT] = "INSERT INTO objects(parent, name, kind, state, type, doc, xxh3, scope, node, size,"
-			  " mode, uid, gid, created_ns, modified_ns, sealed_ns, target, alias_of)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+			  " mode, uid, gid, created_ns, modified_ns, sealed_ns, target, alias_of, id)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 	[ST_OBJ_UPDATE] = "UPDATE objects SET parent = ?2, name = ?3, state = ?4, type = ?5, doc = ?6,"
 			  " xxh3 = ?7, scope = ?8, size = ?9, mode = ?10, uid = ?11, gid = ?12,"
 			  " modified_ns = ?13, sealed_ns = ?14 WHERE id = ?1",
@@ -26,6 +26,8 @@ static const char *const obj_sql[ST_COUNT] = {
 			" FROM objects o LEFT JOIN extents e ON e.rowid ="
 			" (SELECT rowid FROM extents WHERE object = o.id ORDER BY offset LIMIT 1)"
 			" LEFT JOIN blocks b ON b.id = e.block ORDER BY o.id",
+	[ST_OBJ_MAX] = "SELECT max(coalesce((SELECT max(id) FROM objects), 0),"
+		       " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'objects'), 0))",
 	[ST_BLOCK_MAX] = "SELECT max(coalesce((SELECT max(id) FROM blocks), 0),"
 			 " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'blocks'), 0))",
 	[ST_BLOCK_INSERT] = "INSERT INTO blocks(id, node, shm_name, size, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -88,6 +90,7 @@ int yp_obj_insert(struct yp *yp, struct yp_obj *o)
 		bind_int_or_null(s, 16, o->sealed_ns);
 		bind_text_or_null(s, 17, o->target);
 		bind_int_or_null(s, 18, o->alias_of);
+		bind_int_or_null(s, 19, o->id); /* NULL: the next AUTOINCREMENT id */
 		rc = yp_exec(yp, s, "object insert");
 		if (rc == 0)
 			o->id = sqlite3_last_insert_rowid(yp->db);
@@ -198,6 +201,18 @@ static int max_row(struct yp *yp, sqlite3_stmt *s, void *arg)
 	(void)yp;
 	*(int64_t *)arg = sqlite3_column_int64(s, 0);
 	return 0;
+}
+
+int yp_obj_max_id(struct yp *yp, int64_t *max)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	yp_lock(yp);
+	s = stmt(yp, ST_OBJ_MAX);
+	rc = s ? yp_rows(yp, s, "object max", max_row, max) : -EIO;
+	yp_unlock(yp);
+	return rc;
 }
 
 int yp_block_max_id(struct yp *yp, int64_t *max)

@@ -53,11 +53,12 @@ eq "$(yp "select path, kind from vars where kind = 'dir' order by path" | tr '\n
 eq "$(yp "select path, size, state from vars where kind = 'var' order by path" | tr '\n' ' ')" \
 	"c|300|sealed run1/w|6400|sealed " "variables in the vars view"
 
-# A variable being written shows as writing, then sealed with its size and xxh3.
+# A variable being written has no row yet (its rows come with its seal, in one transaction), then shows
+# sealed with its size and xxh3.
 exec 3>"$V/run1/p"
 printf abc >&3
-is_writing() { [ "$(yp "select state from vars where path = 'run1/p'")" = writing ]; }
-wait_for is_writing
+wait_for xattr_is "$V/run1/p" user.fabric.state writing
+eq "$(yp "select count(*) from objects where name = 'p'")" 0 "rows of a variable being written"
 exec 3>&-
 printf abc >"$T/abc"
 is_sealed() { [ "$(yp "select state || '|' || size from vars where path = 'run1/p'")" = "sealed|3" ]; }

@@ -974,8 +974,9 @@ static void test_crash(void)
 	store_destroy(st);
 	st = NULL;
 
-	yp_text("crash", "SELECT state FROM objects WHERE name = 'half'", buf, sizeof(buf));
-	CHECK(strcmp(buf, "writing") == 0);
+	/* a variable being written has no rows: only its shm block, an orphan for the next start */
+	yp_text("crash", "SELECT count(*) FROM objects WHERE name = 'half'", buf, sizeof(buf));
+	CHECK(strcmp(buf, "0") == 0);
 	yp_text("crash", "SELECT state FROM objects WHERE name = 'ul'", buf, sizeof(buf));
 	CHECK(strcmp(buf, "deleted") == 0);
 	CHECK(shm_exists(shm_half));

@@ -313,10 +313,22 @@ static void test_objects(struct yp *yp)
 	const struct orow *r;
 	int64_t id;
 
-	o.id = -1;
+	o.id = 0; /* 0: the table picks it */
 	CHECK_RC(yp_obj_insert(yp, &o), 0);
 	CHECK(o.id > YP_VARS_ID);
 	id = o.id;
+	/* an id given is the one the row gets (the store hands ids out itself) */
+	{
+		struct yp_obj g = var_row(YP_VARS_ID, "given", node_id);
+		g.id = id + 100;
+		CHECK_RC(yp_obj_insert(yp, &g), 0);
+		CHECK(g.id == id + 100);
+		CHECK_RC(yp_obj_max_id(yp, &g.id), 0);
+		CHECK(g.id == id + 100);
+		CHECK_RC(yp_obj_delete(yp, id + 100), 0);
+		CHECK_RC(yp_obj_max_id(yp, &g.id), 0);
+		CHECK(g.id == id + 100); /* AUTOINCREMENT remembers it: never handed out again */
+	}
 
 	CHECK_RC(objects(yp, &c), 0);
 	r = find_obj(&c, id);
@@ -458,7 +470,7 @@ static void test_unique_names(struct yp *yp)
 	a.parent = YP_VARS_ID;
 	CHECK_RC(yp_obj_update(yp, &a), 0);
 	b.state = "writing";
-	b.id = -1;
+	b.id = 0;
 	CHECK_RC(yp_obj_insert(yp, &b), 0);
 	CHECK(b.id > 0 && b.id != a.id);
 	/* and a 'lost' row does not hold it either */

@@ -150,6 +150,7 @@ struct obj *ns_new(struct store *st, uint64_t id, enum obj_kind kind, const char
 	o->id = id;
 	o->kind = kind;
 	o->fd = -1;
+	o->in_yp = true; /* but for a variable being written (store_make_var_locked) */
 	if (st->nobjs >= st->nbuckets)
 		grow(st);
 	b = id_bucket(st, id);

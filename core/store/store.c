@@ -180,7 +180,7 @@ static int make_named(struct store *st, uint64_t parent, const char *name, enum 
 		rc = -EEXIST;
 		goto out_unlock;
 	}
-	row = (struct yp_obj){ .parent = (int64_t)dir->id, .name = name, .kind = kind == OBJ_DIR ? "dir" : "link",
+	row = (struct yp_obj){ .id = (int64_t)store_new_id(st), .parent = (int64_t)dir->id, .name = name, .kind = kind == OBJ_DIR ? "dir" : "link",
 			       .state = "sealed", .scope = "any", .node = st->node_id, .mode = mode & 07777,
 			       .uid = uid, .gid = gid, .created_ns = now, .modified_ns = now, .target = target,
 			       .size = target ? strlen(target) : 0 };

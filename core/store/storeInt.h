@@ -101,6 +101,7 @@ struct obj {
 	enum obj_state state;
 	struct obj *parent; /* NULL: the root, or unlinked */
 	bool unlinked;      /* its name is gone; its data stays while handles are open */
+	bool in_yp;         /* it has its rows: always but for a variable being written (see store_open.c) */
 	bool data_gone;     /* block removed and YP row deleted */
 	char *name;
 	struct obj *by_name_next, *by_id_next; /* hash chains */
@@ -152,6 +153,7 @@ struct store {
 	uint64_t shards_id; /* the id of shards/ (made at the first start that lacks it) */
 	char prefix[SHM_NAME_MAX];
 	uint64_t next_block;
+	uint64_t next_id; /* the next object id (inode number): ids are handed out here, rows follow */
 	void (*log)(const char *msg);
 	void (*name_changed)(void *arg, uint64_t parent, const char *name);
 	void *name_changed_arg;
@@ -185,6 +187,7 @@ void store_fill_yp(const struct obj *o, struct yp_obj *row);
 int store_persist(struct store *st, struct obj *o);
 void store_logf(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int64_t store_now_ns(void);
+uint64_t store_new_id(struct store *st);
 void store_attr_of(const struct obj *o, struct store_attr *out);
 void store_path(const struct obj *o, char *buf, size_t len);
 int store_drop_rows(struct store *st, struct obj *o);

@@ -29,19 +29,32 @@
 int store_alias_new(struct store *st, struct obj *dir, const char *name, struct obj *o, struct obj **out)
 {
 	int64_t now = store_now_ns();
-	struct yp_obj row = { .parent = (int64_t)dir->id, .name = name, .kind = "alias", .state = "sealed",
+	struct yp_obj row = { .id = (int64_t)store_new_id(st), .parent = (int64_t)dir->id, .name = name, .kind = "alias", .state = "sealed",
 			      .scope = "any", .node = st->node_id, .created_ns = now, .modified_ns = now,
 			      .alias_of = (int64_t)o->id };
+	struct yp_obj of;
 	struct obj *a;
-	int rc = yp_obj_insert(st->yp, &row);
+	int rc = yp_begin(st->yp);
 
 	if (rc)
 		return rc;
-	a = ns_new(st, (uint64_t)row.id, OBJ_ALIAS, name);
-	if (!a) {
-		yp_obj_delete(st->yp, row.id);
-		return -ENOMEM;
+	if (!o->in_yp) { /* being written: alias_of needs a row to name (state 'writing': a crash drops both) */
+		store_fill_yp(o, &of);
+		of.node = st->node_id;
+		rc = yp_obj_insert(st->yp, &of);
 	}
+	if (rc == 0)
+		rc = yp_obj_insert(st->yp, &row);
+	if (rc == 0)
+		rc = yp_commit(st->yp);
+	else
+		yp_rollback(st->yp);
+	if (rc)
+		return rc;
+	o->in_yp = true;
+	a = ns_new(st, (uint64_t)row.id, OBJ_ALIAS, name);
+	if (!a)
+		return -ENOMEM; /* the rows stand; the next start links the alias */
 	a->state = OBJ_SEALED;
 	a->created_ns = a->modified_ns = now;
 	a->of = o;

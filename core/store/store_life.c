@@ -33,7 +33,7 @@ static int ensure_shards(struct store *st)
 		st->shards_id = o->id;
 		return 0;
 	}
-	row = (struct yp_obj){ .parent = STORE_ROOT_ID, .name = "shards", .kind = "dir", .state = "sealed",
+	row = (struct yp_obj){ .id = (int64_t)store_new_id(st), .parent = STORE_ROOT_ID, .name = "shards", .kind = "dir", .state = "sealed",
 			       .scope = "any", .node = st->node_id, .mode = 0555, .created_ns = now,
 			       .modified_ns = now };
 	rc = yp_obj_insert(st->yp, &row);
@@ -90,7 +90,7 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
 	struct yp_node node;
 	struct store *st;
 	char path[4096];
-	int64_t maxblock = 0;
+	int64_t maxblock = 0, maxobj = 0;
 	bool was_clean;
 	int rc;
 
@@ -137,11 +137,14 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
 		rc = store_recover(st, !was_clean, cfg->lost, cfg->lost_arg);
 	if (rc == 0)
 		rc = yp_block_max_id(st->yp, &maxblock);
+	if (rc == 0)
+		rc = yp_obj_max_id(st->yp, &maxobj);
 	if (rc) {
 		snprintf(msg, msglen, "recovery of %s failed (%s); see the log", cfg->state_dir, strerror(-rc));
 		goto out_alloc;
 	}
 	st->next_block = (uint64_t)maxblock + 1;
+	st->next_id = (uint64_t)maxobj + 1;
 	if (!ns_by_id(st, STORE_ROOT_ID) || !ns_by_id(st, STORE_VARS_ID)) {
 		snprintf(msg, msglen, "the yellow pages in %s have no root or vars/ row", cfg->state_dir);
 		rc = -EPROTO;

@@ -43,7 +43,7 @@ static int make_mutable_locked(struct store *st, struct obj *dir, const char *na
 		rc = yp_begin(st->yp);
 	if (rc)
 		goto out_release;
-	row = (struct yp_obj){ .parent = (int64_t)dir->id, .name = name, .kind = "mutable", .state = "sealed",
+	row = (struct yp_obj){ .id = (int64_t)store_new_id(st), .parent = (int64_t)dir->id, .name = name, .kind = "mutable", .state = "sealed",
 			       .scope = canon, .node = st->node_id, .size = size, .mode = mode & STORE_VAR_MODE_BITS, .uid = uid,
 			       .gid = gid, .created_ns = now, .modified_ns = now };
 	rc = yp_block_insert(st->yp, (int64_t)block, st->node_id, shm_name, size, "dedicated");
@@ -168,7 +168,7 @@ int store_shard(struct store *st, const char *name, uint64_t size, uint32_t mode
 		rc = -EEXIST;
 		goto out_unlock;
 	}
-	row = (struct yp_obj){ .parent = (int64_t)shards->id, .name = name, .kind = "dir", .state = "sealed",
+	row = (struct yp_obj){ .id = (int64_t)store_new_id(st), .parent = (int64_t)shards->id, .name = name, .kind = "dir", .state = "sealed",
 			       .scope = "any", .node = st->node_id, .mode = dir_mode & 07777, .uid = uid, .gid = gid,
 			       .created_ns = now, .modified_ns = now };
 	rc = yp_obj_insert(st->yp, &row);

@@ -25,6 +25,12 @@ int64_t store_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Ids are never handed out twice: next_id starts past every id the YP has or had (yp_obj_max_id). */
+uint64_t store_new_id(struct store *st)
+{
+	return st->next_id++;
+}
+
 void store_logf(struct store *st, const char *fmt, ...)
 {
 	char msg[1024];
@@ -90,6 +96,8 @@ int store_persist(struct store *st, struct obj *o)
 {
 	struct yp_obj row;
 
+	if (!o->in_yp)
+		return 0; /* a variable being written: its row comes with its seal */
 	store_fill_yp(o, &row);
 	return yp_obj_update(st->yp, &row);
 }

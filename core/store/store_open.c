@@ -13,6 +13,14 @@
  * waiter is made and freed in this file; store_cancel_wait withdraws one whose request was interrupted.
  * Opens for writing of a sealed variable get -EROFS (but a mutable object's: it is written in place).
  *
+ * VARIABLES BEING WRITTEN have no rows in the YP (o->in_yp false): the id (inode number) comes from
+ * store_new_id, the block from st->next_block, and the object row, its block's row and its extent are
+ * written with the seal, in its one transaction (store_seal.c).  Recovery does not need them: a crash
+ * drops a variable being written anyway, and its shm block, which no row names, is an orphan that the
+ * next start removes.  So creating a variable touches no SQLite at all, and `sqlite3` shows a variable
+ * from its seal on.  The one exception is a variable that gets a second name while written (a hard link,
+ * whose row must name its object's): store_alias_new writes its object's row first, state 'writing'.
+ *
  * SCOPE
  * A variable whose scope is not "any" opens only for a thread inside it (EACCES otherwise), checked at
  * every open.  One whose scope names only processes of this node, all ended, is removed when somebody
@@ -28,7 +36,6 @@
 #include "core/text/scope.h"
 #include "core/os/proc.h"
 #include "core/store/storeInt.h"
-#include "meta/yp.h"
 
 static pid_t handle_tgid(struct store_handle *h)
 {
@@ -121,7 +128,6 @@ int store_new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle 
 int store_make_var_locked(struct store *st, struct obj *dir, const char *name, uint32_t mode, uint32_t uid,
 			  uint32_t gid, struct obj **out)
 {
-	struct yp_obj row;
 	struct obj *o;
 	char shm_name[SHM_NAME_MAX];
 	int64_t now = store_now_ns();
@@ -138,34 +144,18 @@ int store_make_var_locked(struct store *st, struct obj *dir, const char *name, u
 		return -EEXIST;
 	block = st->next_block;
 	rc = shm_block_name(st->prefix, block, shm_name, sizeof(shm_name));
-	if (rc)
-		return rc;
-	rc = yp_begin(st->yp);
-	if (rc)
-		return rc;
-	row = (struct yp_obj){ .parent = (int64_t)dir->id, .name = name, .kind = "var", .state = "writing",
-			       .scope = "any", .node = st->node_id, .mode = mode & STORE_VAR_MODE_BITS, .uid = uid, .gid = gid,
-			       .created_ns = now, .modified_ns = now };
-	rc = yp_block_insert(st->yp, (int64_t)block, st->node_id, shm_name, 0, "dedicated");
-	if (rc == 0)
-		rc = yp_obj_insert(st->yp, &row);
-	if (rc == 0)
-		rc = yp_extent_set(st->yp, row.id, (int64_t)block, 0, 0);
 	if (rc == 0)
 		rc = shm_create(shm_name, &fd);
-	if (rc) {
-		yp_rollback(st->yp);
-		return rc;
-	}
-	rc = yp_commit(st->yp);
 	if (rc)
-		goto out_remove_shm;
-	st->next_block++;
-	o = ns_new(st, (uint64_t)row.id, OBJ_VAR, name);
+		return rc;
+	o = ns_new(st, store_new_id(st), OBJ_VAR, name);
 	if (!o) {
-		rc = -ENOMEM;
-		goto out_drop_rows;
+		close(fd);
+		shm_remove(shm_name);
+		return -ENOMEM;
 	}
+	st->next_block++;
+	o->in_yp = false; /* its rows come with its seal (see VARIABLES BEING WRITTEN above) */
 	o->state = OBJ_WRITING;
 	o->mode = mode & STORE_VAR_MODE_BITS;
 	o->uid = uid;
@@ -178,14 +168,6 @@ int store_make_var_locked(struct store *st, struct obj *dir, const char *name, u
 	dir->modified_ns = now;
 	*out = o;
 	return 0;
-
-out_drop_rows:
-	yp_obj_delete(st->yp, row.id);
-	yp_block_delete(st->yp, (int64_t)block);
-out_remove_shm:
-	close(fd);
-	shm_remove(shm_name);
-	return rc;
 }
 
 int store_create(struct store *st, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,

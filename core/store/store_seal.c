@@ -8,8 +8,9 @@
  *   - every open write handle of a variable is counted (nwriters);
  *   - an open by any other process while nwriters > 0, or while the seal is being taken, waits: the
  *     caller gets STORE_WAITING and a wake() call later (WAITING OPENS in store_open.c);
- *   - the last writer's release hashes the bytes (XXH3-128, outside the lock), commits state 'sealed'
- *     with size and hash in one YP transaction, then wakes the waiting opens.
+ *   - the last writer's release hashes the bytes (XXH3-128, outside the lock), commits the variable's
+ *     rows (its first: see VARIABLES BEING WRITTEN in store_open.c) with state 'sealed', size and hash in
+ *     one YP transaction, then wakes the waiting opens.
  * A variable is doomed, and dropped instead of sealed, when a write fails (ENOSPC) or when the last close
  * of a writer's open file (the FLUSH just before its RELEASE; FLUSH carries the closing thread's pid) came
  * from a process exiting on a signal or with a non-zero status, read from /proc/PID/stat: a crashed
@@ -25,11 +26,11 @@
  * handles on the packed copy.  The order makes a crash at any instant harmless:
  *   1. reserve pages in a slab (a new slab is made and charged as a whole when none has room; ENOSPC
  *      there just keeps the variable where it is) and copy the bytes into them: nothing points there yet;
- *   2. one YP transaction seals the variable and moves it: extent repointed to (slab, offset), the own
- *      block's row deleted, the slab's row inserted if it is new;
+ *   2. one YP transaction seals the variable where it now is: its extent is (slab, offset), its own block
+ *      never gets a row, the slab's row is inserted if it is new;
  *   3. the own block's shm object is removed and its charge given back.
- * A crash before 2 leaves the variable in its own block (the slab pages are free again at start, a new
- * slab without a row is an orphan); after 2 the old shm object is an orphan.  Either copy is whole. */
+ * A crash before 2 loses the variable, which was not sealed yet (its own block and a new slab without a
+ * row are orphans; the slab pages are free again at start); after 2 the old shm object is an orphan. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -168,7 +169,6 @@ static void drop_locked(struct store *st, struct obj *o)
 struct pack {
 	struct slab *s; /* NULL: the variable stays in its own block */
 	uint64_t off;
-	uint64_t old_block;
 	char old_name[SHM_NAME_MAX];
 };
 
@@ -312,41 +312,37 @@ static void pack_prepare(struct store *st, struct obj *o, uint64_t len, struct p
 		pthread_mutex_unlock(&st->lock);
 		return;
 	}
-	p->old_block = o->block_id;
 	snprintf(p->old_name, sizeof(p->old_name), "%s", o->shm_name);
 }
 
-/* Step 2's rows, inside the seal's transaction. */
-static int pack_rows(struct store *st, struct obj *o, struct pack *p)
-{
-	int rc = store_slab_row(st, p->s);
-
-	if (rc == 0)
-		rc = yp_extent_move(st->yp, (int64_t)o->id, (int64_t)p->s->id, p->off, o->size);
-	if (rc == 0)
-		rc = yp_block_delete(st->yp, (int64_t)p->old_block);
-	return rc;
-}
-
-/* Step 2: the seal's one transaction, with the move when p->s is set.  Lock held. */
+/* Step 2: the seal's one transaction.  A variable being written has no rows (store_open.c): its object
+ * row is inserted here (updated, for one a hard link gave a row while written), with its extent, in a
+ * slab when p->s is set, else in its own block, whose row comes too.  Lock held. */
 static int seal_rows(struct store *st, struct obj *o, struct pack *p)
 {
+	struct yp_obj row;
 	int rc = yp_begin(st->yp);
 
 	if (rc)
 		return rc;
-	rc = store_persist(st, o);
+	store_fill_yp(o, &row);
+	row.node = st->node_id;
+	rc = o->in_yp ? yp_obj_update(st->yp, &row) : yp_obj_insert(st->yp, &row);
 	if (rc == 0 && p->s) {
-		rc = pack_rows(st, o, p);
-	} else if (rc == 0) {
-		rc = yp_extent_set(st->yp, (int64_t)o->id, (int64_t)o->block_id, 0, o->size);
+		rc = store_slab_row(st, p->s);
 		if (rc == 0)
-			rc = yp_block_set_size(st->yp, (int64_t)o->block_id, o->size);
+			rc = yp_extent_set(st->yp, (int64_t)o->id, (int64_t)p->s->id, p->off, o->size);
+	} else if (rc == 0) {
+		rc = yp_block_insert(st->yp, (int64_t)o->block_id, st->node_id, o->shm_name, o->size, "dedicated");
+		if (rc == 0)
+			rc = yp_extent_set(st->yp, (int64_t)o->id, (int64_t)o->block_id, 0, o->size);
 	}
 	if (rc == 0)
 		rc = yp_commit(st->yp);
 	else
 		yp_rollback(st->yp);
+	if (rc == 0)
+		o->in_yp = true;
 	return rc;
 }
 
