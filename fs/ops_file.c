@@ -282,7 +282,7 @@ void fs_store_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	fs_pt_release(ino);
 	fs_notify_begin(); /* so may a release, and a drop of a doomed variable */
-	store_release(store_of(req), (struct store_handle *)(uintptr_t)fi->fh);
+	store_release_async(store_of(req), (struct store_handle *)(uintptr_t)fi->fh);
 	fs_notify_end();
 	fuse_reply_err(req, 0);
 }

@@ -228,6 +228,7 @@ int load_checkpoint(struct store *st, const struct load_caller *who, const char 
 	}
 	fprintf(c.manifest, "# fabric checkpoint of node %s: path kind size xxh3 type doc mode uid gid\n",
 		store_node_name(st));
+	store_seal_wait(st); /* a variable whose writer has closed it is in, even if its seal was queued */
 	rc = walk(&c, STORE_VARS_ID, "", true);
 	if (fclose(c.manifest) != 0 && rc == 0) {
 		rc = -errno;

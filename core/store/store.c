@@ -124,6 +124,12 @@ int store_lookup(struct store *st, uint64_t parent, const char *name, struct sto
 		rc = -ENOENT;
 	else {
 		o = store_named(o);
+		if (o->seal_queued) { /* answer with its sealed attributes (store_settled), then look again */
+			uint64_t id = o->id;
+			store_settled(st, id);
+			pthread_mutex_unlock(&st->lock);
+			return store_lookup(st, parent, name, out);
+		}
 		o->nlookup++;
 		store_attr_of(o, out);
 	}
@@ -137,7 +143,7 @@ int store_getattr(struct store *st, uint64_t id, struct store_attr *out)
 	int rc = 0;
 
 	pthread_mutex_lock(&st->lock);
-	o = ns_by_id(st, id);
+	o = store_settled(st, id);
 	if (o)
 		store_attr_of(o, out);
 	else

@@ -193,8 +193,14 @@ ssize_t store_write(struct store *st, struct store_handle *h, const void *buf, s
  * close(2) to return, when that passes the capacity; the variable is then dropped at release. */
 int store_flush(struct store *st, struct store_handle *h, pid_t pid);
 /* The last reference to the open file is gone: the last writer's release seals (or drops) the variable
- * and wakes the opens that waited for it.  h is freed. */
+ * and wakes the opens that waited for it, the seal committed when this returns.  h is freed. */
 void store_release(struct store *st, struct store_handle *h);
+/* The same for a release nobody waits for (the kernel's RELEASE): the bytes are hashed now, but the seal is
+ * committed a moment later together with others (group commit, store_sealer.c); until then the variable
+ * is still being sealed (opens wait for it, which hurries the commit).  store_seal_wait returns once every
+ * seal queued before it is committed (a checkpoint calls it first). */
+void store_release_async(struct store *st, struct store_handle *h);
+void store_seal_wait(struct store *st);
 
 /* Extended attributes user.fabric.*: get returns the value's length (with size 0: the length it needs),
  * -ENODATA when unset, -ERANGE when size is too small; list returns the length of NUL-separated names. */

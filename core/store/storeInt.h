@@ -13,6 +13,7 @@
  *   store_open.c     create and open (with the scope check), the opens that wait for a variable being
  *                    written, handles
  *   store_seal.c     flush and release; the seal (xxh3, one commit) and packing a small variable into a slab
+ *   store_sealer.c   group commit: the seals of many releases in one transaction, by a thread of its own
  *   store_defrag.c   defragmenting the slabs; the move of one packed variable (store_deallocate's too)
  *   store_blocks.c   blocks as the verbs see them: stats, allocate, deallocate
  *   store_xattr.c    the user.fabric.* extended attributes; a scope parsed for this node
@@ -28,7 +29,7 @@
  * calls store.c and store_bytes.c; store_seal.c calls store_open.c (the waiting opens, scopes whose
  * processes have ended); store_defrag.c calls only the bottom two; store_blocks.c calls store_defrag.c;
  * store_mutable.c calls store.c and store_xattr.c; store_reserve.c calls store.c, store_open.c and
- * store_seal.c; store_life.c calls recover.c.  There is no circle; a new shared helper goes in the lowest
+ * store_seal.c; store_sealer.c calls store_seal.c; store_life.c calls recover.c and store_sealer.c.  There is no circle; a new shared helper goes in the lowest
  * file all its callers may call.  Up the other way go only the callbacks (the owner hook, core/task/;
  * name_changed, fs/), called under the lock and so forbidden to call into the store.  The files still make
  * one room, not several: they share one lock and one object table, and what one file calls in another runs
@@ -136,6 +137,7 @@ struct obj {
 	uint64_t nlookup;
 	unsigned nopen, nwriters;
 	bool sealing; /* the last writer is gone: the hash is being taken, the bytes maybe packed */
+	bool seal_queued; /* hashed, its seal waiting for its batch's commit (store_sealer.c) */
 	bool mut;     /* a mutable object (store_mutable): state SEALED, but written in place */
 	bool doomed;  /* drop instead of seal */
 	uint64_t owner;   /* reserved for this owner (store_reserve): 0 when free, and once the owner ended */
@@ -162,6 +164,13 @@ struct store {
 	pthread_rwlock_t slab_lock; /* see "Locking" above */
 	uint64_t slab_threshold;    /* variables smaller than this are packed at seal: STORE_SLAB_THRESHOLD */
 	bool lease_warned;          /* the lease probe failed once and said so (store_seal.c) */
+
+	/* store_sealer.c: the queue of seals waiting for their batch's commit, and its thread */
+	pthread_t sealer;
+	pthread_cond_t seal_cond, seal_idle;
+	bool sealer_on, sealer_stop, seal_hurry, seal_busy;
+	struct seal_job *seal_head, *seal_tail;
+	size_t seal_n;
 
 	bool (*owner_member)(void *arg, uint64_t owner, pid_t pid); /* store_owner_hook */
 	void *owner_arg;
@@ -200,6 +209,10 @@ bool store_slab_maybe_free(struct store *st, struct slab *s);
  * start removes a row no extent points into).  Returns the row's result.  Lock held. */
 int store_slab_remove(struct store *st, struct slab *s, bool keep_on_error);
 void store_maybe_free(struct store *st, struct obj *o);
+/* Object id, once its seal is committed if it is queued for one (the commit hurried): what stat and
+ * getfattr say of a variable whose writer has closed it is its sealed state.  Lock held (and given up
+ * while waiting); NULL when there is no such object. */
+struct obj *store_settled(struct store *st, uint64_t id);
 void store_mark_unlinked(struct store *st, struct obj *o);
 
 /* store_alias.c: hard links (see there); each pair is the YP side, inside the caller's transaction, then
@@ -241,6 +254,39 @@ void store_drop_orphan(struct store *st, struct obj *o);
  * or -EROFS; else rc for all) and take them off o; store_wake_waiters then calls them, without the lock. */
 struct waiter *store_take_waiters(struct obj *o, int rc);
 void store_wake_waiters(struct waiter *ws);
+
+/* store_seal.c: a seal in its parts, so that store_sealer.c can commit many in one transaction.  A job
+ * is one variable whose last writer released it: store_seal_prepare (lock held on entry and exit, dropped
+ * inside) decides whether h's release seals o and, if so, sets o->sealing, hashes its bytes and copies a
+ * small one into a slab (into pack); store_seal_write writes its rows inside the caller's transaction;
+ * store_seal_end, after that commit (committed) or without one (it then commits alone), makes it sealed or
+ * drops it and takes its waiting opens into ws; store_release_tail takes h (may be NULL: a queued job's
+ * hold on o) off o and lets o's bytes go with its last open; store_seal_after, without the lock, answers
+ * the waiting opens and removes the block a packed variable left. */
+struct pack {
+	struct slab *s; /* NULL: the variable stays in its own block */
+	uint64_t off;
+	char old_name[SHM_NAME_MAX];
+};
+struct seal_job {
+	struct obj *o;
+	struct pack p;
+	int rc;           /* of the hash and copy; not 0: the variable is dropped */
+	bool wrote, gone; /* its rows went into a batch; its own block is to be removed */
+	struct waiter *ws;
+	int64_t queued_ns;
+	struct seal_job *next;
+};
+bool store_seal_prepare(struct store *st, struct store_handle *h, struct seal_job *j);
+int store_seal_write(struct store *st, struct seal_job *j);
+void store_seal_end(struct store *st, struct seal_job *j, bool committed);
+void store_release_tail(struct store *st, struct obj *o, struct store_handle *h, bool answered);
+void store_seal_after(struct seal_job *j);
+
+/* store_sealer.c: the thread that commits queued seals together, started by store_init (without it every
+ * release seals alone) and stopped, after its last batch, by store_destroy. */
+int store_sealer_start(struct store *st);
+void store_sealer_stop(struct store *st);
 
 /* store_defrag.c: move packed variable o to pages already reserved at off in slab d (defragment,
  * deallocate); on failure the reservation is given back and o stays where it was.  Lock held. */

@@ -157,6 +157,8 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
 	}
 	if (!was_clean)
 		store_logf(st, "the last stop was not clean: every sealed variable was verified by its xxh3");
+	if (store_sealer_start(st) != 0)
+		store_logf(st, "cannot start the thread that commits seals together; each seal commits alone");
 	/* from now on: the namespace loaded above was no news to anybody */
 	st->name_changed = cfg->name_changed;
 	st->name_changed_arg = cfg->name_changed_arg;
@@ -183,6 +185,7 @@ void store_destroy(struct store *st)
 
 	if (!st)
 		return;
+	store_sealer_stop(st); /* after it has committed what was queued */
 	pthread_mutex_lock(&st->lock);
 	for (size_t b = 0; b < st->nbuckets; b++)
 		for (struct obj *o = st->by_id[b]; o; o = o->by_id_next)

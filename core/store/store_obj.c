@@ -241,6 +241,18 @@ bool store_slab_maybe_free(struct store *st, struct slab *s)
 	return true;
 }
 
+struct obj *store_settled(struct store *st, uint64_t id)
+{
+	struct obj *o;
+
+	while ((o = ns_by_id(st, id)) && o->seal_queued) {
+		st->seal_hurry = true;
+		pthread_cond_signal(&st->seal_cond);
+		pthread_cond_wait(&st->seal_idle, &st->lock);
+	}
+	return o;
+}
+
 void store_maybe_free(struct store *st, struct obj *o)
 {
 	if (o->unlinked && o->nlookup == 0 && o->nopen == 0 && !o->waiters)

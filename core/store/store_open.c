@@ -237,6 +237,10 @@ int store_open(struct store *st, uint64_t id, int flags, pid_t pid,
 		goto out_unlock;
 	}
 	if (o->sealing || (o->state == OBJ_WRITING && !member && !is_writer_process(o, pid))) {
+		if (o->sealing && st->sealer_on) { /* maybe queued for a batch's commit: no waiting for the batch */
+			st->seal_hurry = true;
+			pthread_cond_signal(&st->seal_cond);
+		}
 		if (flags & O_NONBLOCK) {
 			rc = -EAGAIN;
 			goto out_unlock;

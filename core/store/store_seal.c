@@ -165,12 +165,6 @@ static void drop_locked(struct store *st, struct obj *o)
 	store_logf(st, "%s: dropped, not sealed%s", path, rc ? " (its row is left for the next start)" : "");
 }
 
-/* A move of a small variable into a slab, from its reservation to its commit. */
-struct pack {
-	struct slab *s; /* NULL: the variable stays in its own block */
-	uint64_t off;
-	char old_name[SHM_NAME_MAX];
-};
 
 /* A read-only fd of the block `name` (the lease below needs one). */
 static int open_read_only(const char *name, int *fd)
@@ -341,9 +335,7 @@ static int seal_rows(struct store *st, struct obj *o, struct pack *p)
 		rc = yp_commit(st->yp);
 	else
 		yp_rollback(st->yp);
-	if (rc == 0)
-		o->in_yp = true;
-	return rc;
+	return rc; /* o->in_yp is the caller's to set: inside a batch this commit is not the last word */
 }
 
 /* After the commit: o lives in the slab now.  Called with the lock held; the caller removes the old shm
@@ -358,21 +350,23 @@ static void pack_done(struct store *st, struct obj *o, struct pack *p)
 	pthread_rwlock_unlock(&st->slab_lock);
 	o->block_id = p->s->id;
 	snprintf(o->shm_name, sizeof(o->shm_name), "%s", p->s->shm_name);
-	close(o->fd);
+	if (o->fd >= 0) /* a queued seal's fd may be closed already (store_release_tail) */
+		close(o->fd);
 	o->fd = -1;
 	alloc_release(&st->alloc, &o->charge);
 }
 
-/* Hash and commit the seal, packing a small variable on the way (PACKING above).  Called without the
- * lock; o->sealing keeps everybody else off o's bytes and makes new opens wait. */
-static int seal(struct store *st, struct obj *o)
+/* The first half of a seal, called without the lock, o->sealing set: the size, the XXH3-128 (outside the
+ * lock), the copy into a slab for a small variable, then, under the lock, size, hash and the last write's
+ * time in memory.  The rows and the state come with store_seal_end. */
+static int seal_prepare(struct store *st, struct obj *o, struct pack *p)
 {
-	char hex[HASH_HEX_LEN + 1], path[512];
-	struct pack p = { 0 };
+	char hex[HASH_HEX_LEN + 1];
 	struct stat sb;
 	uint64_t len;
 	int rc;
 
+	memset(p, 0, sizeof(*p));
 	if (fstat(o->fd, &sb) < 0)
 		return -errno;
 	len = (uint64_t)sb.st_size;
@@ -380,83 +374,136 @@ static int seal(struct store *st, struct obj *o)
 	if (rc)
 		return rc;
 	if (len < st->slab_threshold)
-		pack_prepare(st, o, len, &p);
+		pack_prepare(st, o, len, p);
 	pthread_mutex_lock(&st->lock);
-	if (p.s && (o->unlinked || o->nopen != 1)) /* unlinked meanwhile: its bytes go at this release */
-		pack_abort(st, &p, len);
+	if (p->s && (o->unlinked || o->nopen != 1)) /* unlinked meanwhile: its bytes go at this release */
+		pack_abort(st, p, len);
 	rc = alloc_resize(&st->alloc, &o->charge, len);
 	if (rc == 0) {
 		o->size = len;
 		memcpy(o->xxh3, hex, sizeof(hex));
-		o->sealed_ns = store_now_ns();
 		/* the last write's time, or the time a writer set (store_setattr puts it on the block): read
-		 * under the lock, so a utimensat that came while the bytes were hashed is not lost */
+		 * under the lock, so a utimensat that came while the bytes were hashed is not lost; one that comes
+		 * later, before the commit, sets o->modified_ns itself */
 		if (fstat(o->fd, &sb) == 0)
 			o->modified_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
-		check_type_at_seal(st, o);
-		o->state = OBJ_SEALED;
-		if (!o->unlinked) {
-			rc = seal_rows(st, o, &p);
-			if (rc && p.s) { /* the move failed: seal it where it is */
-				store_path(o, path, sizeof(path));
-				store_logf(st, "%s: could not record its move into slab %s (%s); it keeps its own block",
-					   path, p.s->shm_name, strerror(-rc));
-				pack_abort(st, &p, len);
-				rc = seal_rows(st, o, &p);
-			}
-		}
-		if (rc) {
-			o->state = OBJ_WRITING;
-			o->xxh3[0] = '\0';
-		}
+	} else {
+		pack_abort(st, p, len);
 	}
-	if (rc == 0 && p.s)
-		pack_done(st, o, &p);
-	else
-		pack_abort(st, &p, len);
 	pthread_mutex_unlock(&st->lock);
-	if (rc == 0 && p.s)
-		shm_remove(p.old_name);
 	return rc;
 }
 
-void store_release(struct store *st, struct store_handle *h)
+bool store_seal_prepare(struct store *st, struct store_handle *h, struct seal_job *j)
 {
 	struct obj *o = h->o;
-	struct waiter *ws = NULL;
 	bool last_writer;
-	char path[512];
-	int rc;
 
-	pthread_mutex_lock(&st->lock);
+	memset(j, 0, sizeof(*j));
+	j->o = o;
 	/* a reserved variable is sealed or dropped by its owner's end (store_reserved_end), not by its writers */
 	if (h->writer && !o->owner)
 		doom_if_bad_closer(st, h);
 	last_writer = h->writer && --o->nwriters == 0 && o->state == OBJ_WRITING && !o->owner;
-	if (last_writer && !o->doomed) {
-		o->sealing = true;
-		pthread_mutex_unlock(&st->lock);
-		rc = seal(st, o);
-		pthread_mutex_lock(&st->lock);
-		o->sealing = false;
-		if (rc) {
-			store_path(o, path, sizeof(path));
-			store_logf(st, "%s: sealing failed (%s)", path, strerror(-rc));
-			o->doomed = true;
-		}
-	}
-	if (last_writer && o->doomed)
+	if (!last_writer)
+		return false;
+	if (o->doomed) {
 		drop_locked(st, o);
-	if (last_writer)
-		ws = store_take_waiters(o, o->doomed ? -ENOENT : 0);
-	for (struct store_handle **pp = &o->handles; *pp; pp = &(*pp)->next) {
+		j->ws = store_take_waiters(o, -ENOENT);
+		return false;
+	}
+	o->sealing = true;
+	pthread_mutex_unlock(&st->lock);
+	j->rc = seal_prepare(st, o, &j->p);
+	pthread_mutex_lock(&st->lock);
+	return true;
+}
+
+/* Rows of a job whose bytes are ready, state sealed (inside the caller's transaction).  Lock held. */
+static int seal_state(struct store *st, struct seal_job *j)
+{
+	struct obj *o = j->o;
+
+	o->sealed_ns = store_now_ns();
+	check_type_at_seal(st, o);
+	o->state = OBJ_SEALED;
+	return seal_rows(st, o, &j->p);
+}
+
+int store_seal_write(struct store *st, struct seal_job *j)
+{
+	if (j->rc || j->o->unlinked)
+		return 0; /* nothing to write: it fails alone, or it is sealed without rows */
+	j->wrote = true;
+	return seal_state(st, j);
+}
+
+/* The seal's own transaction, when no batch holds it: moved into a slab, or where it is when the move
+ * cannot be recorded.  Lock held. */
+static int seal_alone(struct store *st, struct seal_job *j)
+{
+	struct obj *o = j->o;
+	char path[512];
+	int rc = 0;
+
+	if (o->unlinked) { /* nobody can find it any more: sealed in memory for the opens that wait */
+		o->sealed_ns = store_now_ns();
+		o->state = OBJ_SEALED;
+		return 0;
+	}
+	rc = seal_state(st, j);
+	if (rc && j->p.s) {
+		store_path(o, path, sizeof(path));
+		store_logf(st, "%s: could not record its move into slab %s (%s); it keeps its own block", path,
+			   j->p.s->shm_name, strerror(-rc));
+		pack_abort(st, &j->p, o->size);
+		rc = seal_state(st, j);
+	}
+	if (rc == 0)
+		o->in_yp = true;
+	return rc;
+}
+
+void store_seal_end(struct store *st, struct seal_job *j, bool committed)
+{
+	struct obj *o = j->o;
+	char path[512];
+	int rc = j->rc;
+
+	if (rc == 0 && committed && j->wrote)
+		o->in_yp = true; /* seal_rows' own commit was the batch's inner level: only now are they in */
+	else if (rc == 0)
+		rc = seal_alone(st, j);
+	if (rc) {
+		o->state = OBJ_WRITING;
+		o->xxh3[0] = '\0';
+		pack_abort(st, &j->p, o->size);
+	} else if (j->p.s) {
+		pack_done(st, o, &j->p);
+	}
+	o->sealing = false;
+	o->seal_queued = false;
+	if (rc) {
+		store_path(o, path, sizeof(path));
+		store_logf(st, "%s: sealing failed (%s)", path, strerror(-rc));
+		o->doomed = true;
+		drop_locked(st, o);
+	}
+	j->ws = store_take_waiters(o, o->doomed ? -ENOENT : 0);
+	if (rc == 0 && j->p.s)
+		j->gone = true; /* its own block's shm object goes once the lock is given back */
+}
+
+void store_release_tail(struct store *st, struct obj *o, struct store_handle *h, bool answered)
+{
+	for (struct store_handle **pp = &o->handles; h && *pp; pp = &(*pp)->next) {
 		if (*pp == h) {
 			*pp = h->next;
 			break;
 		}
 	}
 	free(h);
-	if (o->nopen == 1 && o->state == OBJ_SEALED && !o->unlinked && !ws && store_owners_gone(st, o))
+	if (o->nopen == 1 && o->state == OBJ_SEALED && !o->unlinked && !answered && store_owners_gone(st, o))
 		store_drop_orphan(st, o); /* with a handle still counted: the bytes go just below */
 	if (--o->nopen == 0) {
 		if (o->fd >= 0)
@@ -466,7 +513,25 @@ void store_release(struct store *st, struct store_handle *h)
 			store_release_data(st, o);
 	}
 	store_maybe_free(st, o);
-	pthread_mutex_unlock(&st->lock);
+}
 
-	store_wake_waiters(ws);
+void store_seal_after(struct seal_job *j)
+{
+	store_wake_waiters(j->ws);
+	j->ws = NULL;
+	if (j->gone)
+		shm_remove(j->p.old_name);
+}
+
+void store_release(struct store *st, struct store_handle *h)
+{
+	struct obj *o = h->o;
+	struct seal_job j;
+
+	pthread_mutex_lock(&st->lock);
+	if (store_seal_prepare(st, h, &j))
+		store_seal_end(st, &j, false);
+	store_release_tail(st, o, h, j.ws != NULL);
+	pthread_mutex_unlock(&st->lock);
+	store_seal_after(&j);
 }

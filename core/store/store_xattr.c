@@ -94,7 +94,7 @@ ssize_t store_getxattr(struct store *st, uint64_t id, const char *name, char *bu
 	if (a < 0)
 		return -ENODATA;
 	pthread_mutex_lock(&st->lock);
-	o = ns_by_id(st, id);
+	o = store_settled(st, id);
 	n = o ? xa_value(st, o, a, val, sizeof(val)) : -ENOENT;
 	pthread_mutex_unlock(&st->lock);
 	if (n < 0)
@@ -114,7 +114,7 @@ ssize_t store_listxattr(struct store *st, uint64_t id, char *buf, size_t size)
 	size_t n = 0;
 
 	pthread_mutex_lock(&st->lock);
-	o = ns_by_id(st, id);
+	o = store_settled(st, id);
 	for (int a = 0; o && a < XA_COUNT; a++)
 		if (xa_value(st, o, a, val, sizeof(val)) >= 0)
 			n += (size_t)snprintf(list + n, sizeof(list) - n, PREFIX "%s", xa_names[a]) + 1;
