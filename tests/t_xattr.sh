@@ -10,6 +10,7 @@ V=$MNT/vars
 mkdata "$T/w" 6400 # 40 * 20 * float64
 ok cp "$T/w" "$V/w"
 f=$V/w
+wait_for xattr_is "$f" user.fabric.state sealed # close(2) returns before the kernel's RELEASE seals it
 
 # The listing: every read-only attribute, and no type or doc before they are set.
 ok getfattr -d -m user.fabric --absolute-names "$f"
