@@ -104,7 +104,7 @@ sanitize: deps
 
 clean:
 	rm -f core/*/*.o core/*.a meta/*.o meta/*.a fs/*.o fs/fabricd tools/*.o $(TOOLS) $(TESTS) \
-	      tests/fuzz_ctl tests/bench/fabench
+	      tests/fuzz_ctl tests/bench/fabench tests/bench/floorfs
 
 # make fuzz: libFuzzer (clang, with ASan+UBSan) on the control-line parser and the read-only verbs
 # (tests/fuzz_ctl.c) for FUZZ_SECONDS (default 60), from the seeds in tests/fuzz/ctl/.  New inputs go to a
@@ -133,12 +133,16 @@ tests/fuzz_ctl: tests/fuzz_ctl.c $(CORE_OBJS:.o=.c) $(CORE_HDRS) $(META_OBJS:.o=
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ \
 	    tests/fuzz_ctl.c $(CORE_OBJS:.o=.c) $(META_OBJS:.o=.c) $$(pkg-config --cflags --libs $(FUZZ_PKGS)) -lpthread
 
-# make bench: the fabric beside tmpfs and /dev/shm in one run, as ratios (tests/bench/run.sh; sizes from
-# BENCH_ROUNDS, BENCH_BIG, BENCH_CKPT, BENCH_SMALL_N, BENCH_STAT_N).  Prints the table, writes tests/bench/last.md.
-bench: all tests/bench/fabench
+# make bench: the fabric beside tmpfs, /dev/shm and a FUSE filesystem that only answers (tests/bench/floorfs,
+# the floor of the small-file case) in one run, as ratios (tests/bench/run.sh; sizes from BENCH_ROUNDS,
+# BENCH_BIG, BENCH_CKPT, BENCH_SMALL_N, BENCH_STAT_N).  Prints the table, writes tests/bench/last.md.
+bench: all tests/bench/fabench tests/bench/floorfs
 	tests/bench/run.sh
 
 tests/bench/fabench: tests/bench/fabench.c
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+# the floor of the small-file case: a FUSE filesystem that only answers (libfuse alone)
+tests/bench/floorfs: tests/bench/floorfs.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs fuse3 2>/dev/null)
 
 .PHONY: all deps mount umount test layers sanitize clean fuzz bench

@@ -9,6 +9,13 @@
 # The table also goes to tests/bench/last.md (markdown, for the README).  A case that cannot run says why
 # in its row; the others go on.  Everything it made is undone at exit (also on Ctrl-C).
 #
+# The small-file case has a second yardstick, the floor: tests/bench/floorfs, a low-level FUSE filesystem
+# that does nothing but answer (it stores no byte and no name; a directory lists empty), mounted in the
+# temp dir for the run with the fabric's mount options, INIT capabilities, threads and cache lifetimes,
+# and no passthrough.  Its row is the fabric's rate as a fraction of what FUSE itself allows on this
+# machine for the same system calls (target 0.7); the row beside tmpfs stays (target 0.15).  When the
+# floor cannot be mounted its row says why and the tmpfs row runs alone.
+#
 #   BENCH_ROUNDS   timed rounds per case (default 5)
 #   BENCH_BIG      size of the big variable, and of the file on disk that `load` reads (default 1G)
 #   BENCH_CKPT     bytes in the checkpoint and restore cases, in 8 variables (default 4G)
@@ -18,7 +25,8 @@
 #   BENCH_TASKS_N  tasks (1 MiB in, 1 MiB out) per round in the tasks case (default 1000)
 #   BENCH_TIMEOUT  seconds any one timed operation may take (default 600)
 #   BENCH_ONLY     run only these cases (names separated by commas or blanks; default all): read, mmap,
-#                  cp, small, stat, load, ctl, spawn, tasks, passthrough, checkpoint (with restore).
+#                  cp, small (both its rows: vs tmpfs and vs the floor), stat, load, ctl, spawn, tasks,
+#                  passthrough, checkpoint (with restore).
 #                  The table of such a run also goes to last.md, its settings line naming the cases
 #
 # Timing comes from tests/bench/fabench (C), which prints nanoseconds for each operation it does.
@@ -40,6 +48,7 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 FAB=$ROOT/tools/fabric
 H=$ROOT/tests/bench/fabench
+FLOORFS=$ROOT/tests/bench/floorfs
 OUT_MD=$ROOT/tests/bench/last.md
 
 ROUNDS=${BENCH_ROUNDS:-5}
@@ -100,8 +109,9 @@ avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
 	die "BENCH_BIG=$BIG_ARG and BENCH_TASKS_N=$TASKS_N need about $(((4 * BIG * BIG_USE + 2 * TASKS_MEM) >> 20)) MiB of free memory; $((avail_kb >> 10)) MiB available"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/fabric-bench.XXXXXX") || die "mktemp failed"
-MNT=$T/mnt ST=$T/state YARD=$T/tmpfs NODE="bench$$x$RANDOM"
-mkdir -p "$MNT" "$ST" "$YARD"
+MNT=$T/mnt ST=$T/state YARD=$T/tmpfs FLOOR=$T/floor NODE="bench$$x$RANDOM"
+mkdir -p "$MNT" "$ST" "$YARD" "$FLOOR"
+FLOOR_PID="" FLOOR_WHY="" # floorfs's process while it serves $FLOOR; why there is no floor, when there is none
 
 # The disk directory: $T/disk when $T is on a disk file system, else a directory of its own in /var/tmp
 # (DISK_OWN, removed at exit).  DISK stays empty, with the reason in DISK_WHY, when neither is.
@@ -142,9 +152,20 @@ cleanup() {
 		grep -q fabricd "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid" 2>/dev/null
 	fi
 	is_mounted "$YARD" && { umount "$YARD" 2>/dev/null || umount -l "$YARD"; }
+	# the floor: unmounted, which ends its loop; its process is waited for (a gone or zombie process has
+	# no cmdline), and killed when it does not end
+	is_mounted "$FLOOR" && { umount "$FLOOR" 2>/dev/null || umount -l "$FLOOR" 2>/dev/null; }
+	if [ -n "$FLOOR_PID" ]; then
+		for ((i = 0; i < 100; i++)); do
+			grep -q floorfs "/proc/$FLOOR_PID/cmdline" 2>/dev/null || break
+			sleep 0.05
+		done
+		grep -q floorfs "/proc/$FLOOR_PID/cmdline" 2>/dev/null && kill -9 "$FLOOR_PID" 2>/dev/null
+		wait "$FLOOR_PID" 2>/dev/null
+	fi
 	rm -f /dev/shm/fabric."$NODE".*
 	[ -n "$DISK_OWN" ] && rm -rf "$DISK_OWN"
-	if is_mounted "$MNT" || is_mounted "$YARD"; then
+	if is_mounted "$MNT" || is_mounted "$YARD" || is_mounted "$FLOOR"; then
 		echo "bench: $T is still mounted; left in place" >&2
 	else
 		rm -rf "$T"
@@ -258,6 +279,30 @@ mount_fabric() { # ARGS...: mount $MNT; the data path goes to $DATAPATH, a failu
 	return 0
 }
 
+# mount_floor: floorfs serving $FLOOR in the background (FLOOR_PID), waited for until the mount is in
+# /proc/self/mounts and answers a statfs (which waits for its INIT); a failure's reason to $FLOOR_WHY.
+mount_floor() {
+	local i
+	if [ ! -x "$FLOORFS" ]; then
+		FLOOR_WHY="not built: tests/bench/floorfs (make bench builds it)"
+		return 1
+	fi
+	"$FLOORFS" "$FLOOR" </dev/null >/dev/null 2>"$T/floor.err" &
+	FLOOR_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		is_mounted "$FLOOR" && break
+		grep -q floorfs "/proc/$FLOOR_PID/cmdline" 2>/dev/null || break # it ended
+		sleep 0.05
+	done
+	if ! is_mounted "$FLOOR"; then
+		FLOOR_WHY="floorfs did not mount: $(tail -n 1 "$T/floor.err")"
+		[ "$i" = 200 ] && FLOOR_WHY="floorfs did not mount $FLOOR within 10 s"
+		return 1
+	fi
+	timeout 10 stat -f "$FLOOR" >/dev/null 2>&1 || { FLOOR_WHY="the floor at $FLOOR does not answer"; return 1; }
+	return 0
+}
+
 drop_caches() { sync && echo 3 >/proc/sys/vm/drop_caches; }
 
 fab_read() { "$H" read "$MNT/vars/big" 1048576; }
@@ -280,6 +325,7 @@ small() { # DIR ROUND: a fresh directory, SMALL_N new 4 KiB files in it (timed),
 }
 fab_small() { small "$MNT/vars" "$1"; }
 yard_small() { small "$YARD" "$1"; }
+floor_small() { small "$FLOOR" "$1"; }
 fab_stat() { "$H" stat "$MNT/vars/names" "$STAT_N"; }
 yard_stat() { "$H" stat "$YARD/names" "$STAT_N"; }
 fab_ls() { "$H" run ls -l "$MNT/vars/names"; }
@@ -401,6 +447,7 @@ DATAPATH="(no mount)"
 mount -t tmpfs -o "size=$TMPFS_SIZE,mode=0755" tmpfs "$YARD" || BLOCKED="cannot mount a tmpfs at $YARD"
 [ -z "$BLOCKED" ] && mount_fabric
 note "data path: $DATAPATH"
+want small && ! mount_floor && note "no floor: $FLOOR_WHY"
 
 if [ -z "$BLOCKED" ] && [ "$BIG_USE" = 1 ]; then
 	note "making the $BIG_ARG file and variable"
@@ -433,7 +480,17 @@ fi
 BLOCKED=$SAVED
 
 want cp && measure "cp $BIG_ARG in (vs tmpfs)" tput "$BIG" 0.8 fab_cp yard_cp
-want small && measure "create+write 4K+close x$SMALL_N (vs tmpfs)" op "$SMALL_N" 0.3 fab_small yard_small
+# small: one fabric side beside two yardsticks, tmpfs and the floor, in the same rounds.
+if want small; then
+	if [ -z "$FLOOR_WHY" ]; then
+		measure_each op "$SMALL_N" fab_small "" \
+			"create+write 4K+close x$SMALL_N (vs tmpfs)" 0.15 yard_small \
+			"create+write 4K+close x$SMALL_N (vs floor)" 0.7 floor_small
+	else
+		measure "create+write 4K+close x$SMALL_N (vs tmpfs)" op "$SMALL_N" 0.15 fab_small yard_small
+		fail_row "create+write 4K+close x$SMALL_N (vs floor)" 0.7 "${BLOCKED:-$FLOOR_WHY}"
+	fi
+fi
 
 if [ -z "$BLOCKED" ] && want stat; then
 	note "creating $STAT_N names on each side"
