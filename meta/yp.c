@@ -383,7 +383,7 @@ int yp_open(const char *path, struct yp **out)
 		rc = -EIO;
 		goto out_close;
 	}
-	sqlite3_busy_timeout(yp->db, 5000);
+	sqlite3_busy_timeout(yp->db, YP_BUSY_MS);
 	if (sqlite3_exec(yp->db,
 			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
 			 NULL, NULL, &err) != SQLITE_OK) {
@@ -395,6 +395,8 @@ int yp_open(const char *path, struct yp **out)
 	rc = migrate(yp);
 	if (rc)
 		goto out_close;
+	if (yp_wal_start(yp, path) != 0)
+		fprintf(stderr, "yp: checkpoints stay inside commits (SQLite's own)\n");
 	*out = yp;
 	return 0;
 
@@ -409,6 +411,7 @@ void yp_close(struct yp *yp)
 {
 	if (!yp)
 		return;
+	yp_wal_stop(yp);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(yp->stmt[i]);
 	sqlite3_close(yp->db);

@@ -3,7 +3,8 @@
  *
  * yp.c is the database itself: the connection, the schema and its upgrades, transactions, the node row,
  * and the helpers below (statements, result codes, the one loop that steps rows).  yp_objects.c keeps the
- * store's tables: objects, blocks and extents.  yp_tasks.c keeps the tasks table.
+ * store's tables: objects, blocks and extents.  yp_tasks.c keeps the tasks table.  yp_wal.c checkpoints the WAL
+ * off the request path.
  *
  * Statements: each file keeps the SQL of its own ids (enum yp_stmt below) in a table of its own and asks
  * yp_stmt for the prepared statement, which is made once and kept in struct yp. */
@@ -14,6 +15,8 @@
 #include <sqlite3.h>
 
 #include "meta/yp.h"
+
+#define YP_BUSY_MS 5000 /* how long a call waits for another connection's lock (sqlite3 readers, checkpoints) */
 
 enum yp_stmt {
 	/* yp.c */
@@ -56,7 +59,22 @@ struct yp {
 	sqlite3_stmt *stmt[ST_COUNT];
 	int depth; /* nesting of yp_begin, by the thread that holds lock */
 	int failed; /* an inner level rolled back: the outermost commit must roll back too */
+
+	/* yp_wal.c: the checkpointer, its own connection, and wal_lock (a leaf) over the two flags */
+	sqlite3 *wal_db;
+	pthread_t wal_thread;
+	pthread_mutex_t wal_lock;
+	pthread_cond_t wal_cond, wal_done;
+	bool wal_due, wal_stop, wal_restart; /* a pass asked for; stopping; a writer waits for a RESTART */
+	int wal_restart_rc;                  /* how its RESTART went */
+	int wal_last;       /* the WAL's pages at the last pass */
+	int wal_restart_at; /* pages at which a commit runs a RESTART checkpoint itself (the hook's own) */
 };
+
+/* yp_wal.c: checkpoints by a thread of their own on a second connection (see there); start after the
+ * schema is in place (-errno: SQLite's own checkpoints stay), stop before the connection closes. */
+int yp_wal_start(struct yp *yp, const char *path);
+void yp_wal_stop(struct yp *yp);
 
 static inline void yp_lock(struct yp *yp)
 {
