@@ -203,28 +203,27 @@ static int max_row(struct yp *yp, sqlite3_stmt *s, void *arg)
 	return 0;
 }
 
-int yp_obj_max_id(struct yp *yp, int64_t *max)
+/* The one number a max statement returns (objects' and blocks' ids: every id they have or had). */
+static int max_of(struct yp *yp, enum yp_stmt id, const char *what, int64_t *max)
 {
 	sqlite3_stmt *s;
 	int rc;
 
 	yp_lock(yp);
-	s = stmt(yp, ST_OBJ_MAX);
-	rc = s ? yp_rows(yp, s, "object max", max_row, max) : -EIO;
+	s = stmt(yp, id);
+	rc = s ? yp_rows(yp, s, what, max_row, max) : -EIO;
 	yp_unlock(yp);
 	return rc;
 }
 
+int yp_obj_max_id(struct yp *yp, int64_t *max)
+{
+	return max_of(yp, ST_OBJ_MAX, "object max", max);
+}
+
 int yp_block_max_id(struct yp *yp, int64_t *max)
 {
-	sqlite3_stmt *s;
-	int rc;
-
-	yp_lock(yp);
-	s = stmt(yp, ST_BLOCK_MAX);
-	rc = s ? yp_rows(yp, s, "block max", max_row, max) : -EIO;
-	yp_unlock(yp);
-	return rc;
+	return max_of(yp, ST_BLOCK_MAX, "block max", max);
 }
 
 int yp_block_insert(struct yp *yp, int64_t id, int64_t node, const char *shm_name, uint64_t size,

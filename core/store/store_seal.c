@@ -165,7 +165,6 @@ static void drop_locked(struct store *st, struct obj *o)
 	store_logf(st, "%s: dropped, not sealed%s", path, rc ? " (its row is left for the next start)" : "");
 }
 
-
 /* A read-only fd of the block `name` (the lease below needs one). */
 static int open_read_only(const char *name, int *fd)
 {
@@ -350,8 +349,7 @@ static void pack_done(struct store *st, struct obj *o, struct pack *p)
 	pthread_rwlock_unlock(&st->slab_lock);
 	o->block_id = p->s->id;
 	snprintf(o->shm_name, sizeof(o->shm_name), "%s", p->s->shm_name);
-	if (o->fd >= 0) /* a queued seal's fd may be closed already (store_release_tail) */
-		close(o->fd);
+	close(o->fd);
 	o->fd = -1;
 	alloc_release(&st->alloc, &o->charge);
 }
