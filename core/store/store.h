@@ -242,7 +242,8 @@ struct store_reserved {
 };
 int store_reserved_of(struct store *st, uint64_t id, struct store_reserved *out);
 /* The owner is done: seal reserved variable id (ok) or drop it.  When writers still hold it open (their
- * releases may come after the owner's end is seen) it is sealed or dropped at their last release.  With
+ * releases may come after the owner's end is seen) it is sealed or dropped at their last release.  The
+ * seal is committed with others (store_release_async): a lookup or stat of it answers once it is.  With
  * ok, returns -ENOSPC when a write to it had failed (it is dropped instead). */
 int store_reserved_end(struct store *st, uint64_t id, bool ok);
 /* The store's yellow pages (meta/yp.h), for the tables of other rooms (core/task/ keeps its rows there):

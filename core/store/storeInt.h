@@ -28,8 +28,8 @@
  * and slab.c, store_alias.c only those, and the others call them; besides: store.c calls store_bytes.c (truncate); store_open.c
  * calls store.c and store_bytes.c; store_seal.c calls store_open.c (the waiting opens, scopes whose
  * processes have ended); store_defrag.c calls only the bottom two; store_blocks.c calls store_defrag.c;
- * store_mutable.c calls store.c and store_xattr.c; store_reserve.c calls store.c, store_open.c and
- * store_seal.c; store_sealer.c calls store_seal.c; store_life.c calls recover.c and store_sealer.c.  There is no circle; a new shared helper goes in the lowest
+ * store_mutable.c calls store.c and store_xattr.c; store_reserve.c calls store.c, store_open.c,
+ * store_seal.c and store_sealer.c; store_sealer.c calls store_seal.c; store_life.c calls recover.c and store_sealer.c.  There is no circle; a new shared helper goes in the lowest
  * file all its callers may call.  Up the other way go only the callbacks (the owner hook, core/task/;
  * name_changed, fs/), called under the lock and so forbidden to call into the store.  The files still make
  * one room, not several: they share one lock and one object table, and what one file calls in another runs

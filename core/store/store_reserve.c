@@ -94,7 +94,7 @@ int store_reserved_end(struct store *st, uint64_t id, bool ok)
 	}
 	o->owner = 0;
 	pthread_mutex_unlock(&st->lock);
-	store_release(st, h);
+	store_release_async(st, h); /* committed with other seals; lookups and stats of it wait for that */
 	return rc;
 }
 
