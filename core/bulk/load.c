@@ -305,7 +305,10 @@ int load_any(struct store *st, const struct load_caller *who, const char *name, 
 		text_say(why, whylen, 0, "cannot open %s: %s", file, strerror(-rc));
 		return rc;
 	}
-	if (fstat(fd, &sb) < 0 || !(S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))) {
+	/* O_NONBLOCK was for the open only: io_uring would answer EAGAIN for an archive not in the page cache
+	 * instead of waiting for the disk */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 || fstat(fd, &sb) < 0 ||
+	    !(S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))) {
 		text_say(why, whylen, 0, "%s is not a regular file, a directory or a tar archive", file);
 		close(fd);
 		return -EINVAL;
