@@ -102,6 +102,31 @@ eq "$(stat -c %a "$V/put1/a1/b1/f02")" 400 "mode= goes to every variable"
 ok ctl "json load js $T/tree"
 ok "$PY" -c 'import json, sys; d = json.loads(sys.argv[1]); assert d["variables"] == int(sys.argv[2]) and d["links"] == int(sys.argv[3]), d' "$(last_out)" "$vars" "$links"
 
+# ---- fabric.manifest at the top of DIR: types and docs of its files, read and not loaded ---------------
+mkdir -p "$T/mtree/sub"
+"$PY" -c 'import numpy as np; np.arange(800, dtype="float64").tofile("'"$T/mtree/w.bin"'")'
+echo abc >"$T/mtree/sub/x"
+ln "$T/mtree/sub/x" "$T/mtree/x2"
+printf 'w.bin\ttype=40 * 20 * float64\tdoc=layer 3 weights\n# a comment, and an empty line\n\n./x2\tdoc=four bytes\n' >"$T/mtree/fabric.manifest"
+ok ctl "load m $T/mtree"
+match "$(last_out)" $'^variables\t2\n' "a manifest is read, not loaded"
+[ -e "$V/m/fabric.manifest" ] && bad "fabric.manifest was loaded as a variable"
+eq "$(xget "$V/m/w.bin" user.fabric.type)" "40 * 20 * float64" "type from the manifest"
+eq "$(xget "$V/m/w.bin" user.fabric.doc)" "layer 3 weights" "doc from the manifest"
+eq "$(xget "$V/m/sub/x" user.fabric.doc)" "four bytes" "a manifest line for one name of a hard-linked file"
+snap
+bad_manifest() { # LINE ERRNO SENTENCE WHAT
+	printf '%s\n' "$1" >"$T/mtree/fabric.manifest"
+	fails "$2" ctl "load mbad $T/mtree"
+	match "$(last_err)" "fabric.manifest line 1: $3" "sentence for $4"
+	nothing mbad "$4"
+}
+bad_manifest $'nothere\tdoc=x' "Invalid argument" "nothere is no file of" "a manifest line naming no file"
+bad_manifest $'w.bin\ttype=3 * float64' "Invalid argument" "type '3 \\* float64' is 24 bytes, but w.bin has 6400" "a type that does not fit"
+bad_manifest $'w.bin\tcolour=red' "Invalid argument" "'colour=red' is not type=T or doc=D" "a manifest field of no known key"
+bad_manifest $'sub\tdoc=x' "Invalid argument" "sub is a directory" "a manifest line naming a directory"
+rm "$T/mtree/fabric.manifest"
+
 # ---- the same tree as tar archives ----------------------------------------------------------------------
 ok tar -C "$T/tree" -cf "$T/gnu.tar" .
 ok ctl "load gnu $T/gnu.tar"

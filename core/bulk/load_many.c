@@ -221,7 +221,7 @@ int load_many_mkdir(struct load_many *m, uint64_t dir, const char *leaf, uint32_
 }
 
 int load_many_var(struct load_many *m, uint64_t dir, const char *leaf, uint32_t mode, int fd, uint64_t off,
-		  uint64_t len, const char *member, uint64_t *id)
+		  uint64_t len, const char *type, const char *doc, const char *member, uint64_t *id)
 {
 	struct store_setattr sa = { .set = STORE_SET_SIZE, .size = len };
 	struct store_handle *h;
@@ -240,7 +240,10 @@ int load_many_var(struct load_many *m, uint64_t dir, const char *leaf, uint32_t 
 			 : "%s: cannot size it to %llu bytes: %s", w, (unsigned long long)len, strerror(-rc));
 	if (rc == 0 && (rc = load_fill(h, m->ring, m->bounce, fd, off, len, &m->progress)))
 		text_say(m->why, m->whylen, rc, "%s: reading it failed: %s", w, strerror(-rc));
-	if (rc == 0 && m->doc && (rc = store_setxattr(m->st, a.id, "user.fabric.doc", m->doc, strlen(m->doc), 0)))
+	doc = doc ? doc : m->doc;
+	if (rc == 0 && type && (rc = store_setxattr(m->st, a.id, "user.fabric.type", type, strlen(type), 0)))
+		text_say(m->why, m->whylen, rc, "%s: type '%s' refused: %s", w, type, strerror(-rc));
+	if (rc == 0 && doc && (rc = store_setxattr(m->st, a.id, "user.fabric.doc", doc, strlen(doc), 0)))
 		text_say(m->why, m->whylen, rc, "%s: doc refused: %s", w, strerror(-rc));
 	if (rc) {
 		store_unlink(m->st, dir, leaf); /* before the release: it drops instead of sealing */

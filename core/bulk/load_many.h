@@ -72,9 +72,10 @@ uint32_t load_many_mode(const struct load_many *m, uint32_t bits, bool var);
  * inside the source, for sentences and the record.  *id (may be NULL) gets the new object's id. */
 int load_many_mkdir(struct load_many *m, uint64_t dir, const char *leaf, uint32_t mode, const char *member,
 		    uint64_t *id);
-/* A variable of the len bytes of fd from offset off; fd stays the caller's. */
+/* A variable of the len bytes of fd from offset off; fd stays the caller's.  type (checked by the caller
+ * against len) and doc are its own, or NULL: no type, and the request's doc. */
 int load_many_var(struct load_many *m, uint64_t dir, const char *leaf, uint32_t mode, int fd, uint64_t off,
-		  uint64_t len, const char *member, uint64_t *id);
+		  uint64_t len, const char *type, const char *doc, const char *member, uint64_t *id);
 /* A symbolic link to target (checked with load_many_link_ok first). */
 int load_many_symlink(struct load_many *m, uint64_t dir, const char *leaf, const char *target, const char *member);
 /* A second name of object id (a variable or link this request made). */
@@ -87,6 +88,20 @@ int load_many_link(struct load_many *m, uint64_t id, uint64_t dir, const char *l
  * tree holds.  A lexical check alone ("a/b/../c" stays inside) is not enough: "l/.." where l is a link is
  * the parent of l's target, not of l.  0, or -EINVAL with the sentence. */
 int load_many_link_ok(struct load_many *m, const char *member, const char *target);
+
+/* fabric.manifest at the top of a DIR (load_manifest.c): a line per file, "PATH<TAB>type=T<TAB>doc=D"
+ * (type= and doc= each optional), giving files of the tree their type and doc; the file itself is read,
+ * not loaded.  load_manifest_read reads it from fd (opened by the caller) into notes sorted by path (-EINVAL
+ * for a malformed line or a path named twice, with the sentence); the caller checks them against the
+ * tree. */
+#define LOAD_MANIFEST "fabric.manifest"
+struct load_note {
+	char *path;        /* inside DIR, malloc'd: type and doc are stored after it */
+	char *type, *doc;  /* NULL when the line gives none */
+	unsigned line;
+};
+int load_manifest_read(int fd, const char *src, struct load_note **notes, size_t *n, char *why, size_t whylen);
+void load_manifest_free(struct load_note *notes, size_t n);
 
 /* Take on the caller's identity for opening a file of the source; load_unbecome(saved) gives it back. */
 void load_many_become(struct load_many *m, struct load_creds *saved);

@@ -257,7 +257,7 @@ static int make(struct tarload *L, const struct tar_member *mem)
 		return rc ? rc : load_many_link(m, id, dir, leaf, path);
 	default:
 		return load_many_var(m, dir, leaf, load_many_mode(m, mem->mode, true), L->fd, mem->data, mem->size,
-				     path, NULL);
+				     NULL, NULL, path, NULL);
 	}
 }
 

@@ -9,6 +9,10 @@
  * other (one inode under several names) become one variable with several names, as cp -a and tar keep
  * them.
  *
+ * A regular file fabric.manifest at the top of DIR is read, not loaded (load_many.h says its lines): each
+ * line must name a file of the tree, its type must fit the file's size, its doc STORE_DOC_MAX bytes at
+ * most; a second name of a file (a hard link) is the same variable, so one line may describe it.
+ *
  * Each file is opened again for its bytes, as the caller, with openat2 from DIR's fd, RESOLVE_BENEATH and
  * RESOLVE_NO_SYMLINKS: a directory swapped for a link since the walk cannot lead the open out of DIR;
  * the file must still be the inode the walk saw, with its size, and must not change while it is read
@@ -28,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/bulk/load_many.h"
+#include "core/text/dtype.h"
 #include "core/text/names.h"
 #include "core/text/text.h"
 
@@ -45,6 +50,7 @@ struct entry {
 	size_t same_as;   /* a second name of a file: the index of the inode's first entry + 1; 0: none */
 	uint64_t id;      /* once made */
 	nlink_t nlink;
+	const struct load_note *note; /* its line of fabric.manifest, or NULL */
 };
 
 struct tree {
@@ -52,6 +58,8 @@ struct tree {
 	struct entry *v;
 	size_t n, cap;
 	uint64_t total, own;
+	struct load_note *notes; /* fabric.manifest's lines */
+	size_t nnotes;
 };
 
 static const char *kind_name(mode_t mode)
@@ -155,6 +163,18 @@ static int names_in(int fd, char ***names, size_t *n)
 	return rc;
 }
 
+/* fabric.manifest in DIR (dfd), as the walk's caller. */
+static int read_manifest(struct tree *t, int dfd)
+{
+	int fd = openat(dfd, LOAD_MANIFEST, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return say(t, -errno, LOAD_MANIFEST, ": cannot open it: %s", strerror(errno));
+	rc = load_manifest_read(fd, t->m.src, &t->notes, &t->nnotes, t->m.why, t->m.whylen);
+	close(fd);
+	return rc;
+}
+
 /* Walk directory dfd (DIR's entry parent, at path dir: "" for DIR), adding its entries, parents first. */
 static int walk(struct tree *t, int dfd, size_t parent, const char *dir)
 {
@@ -181,6 +201,10 @@ static int walk(struct tree *t, int dfd, size_t parent, const char *dir)
 		if (fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) < 0) {
 			rc = say(t, -errno, path, ": %s", strerror(errno));
 			break;
+		}
+		if (!parent && S_ISREG(sb.st_mode) && strcmp(names[i], LOAD_MANIFEST) == 0) {
+			rc = read_manifest(t, dfd);
+			continue;
 		}
 		if (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode) && !S_ISLNK(sb.st_mode)) {
 			rc = say(t, -EINVAL, path, " is a %s; load takes regular files, directories and symbolic links",
@@ -219,6 +243,57 @@ static int walk(struct tree *t, int dfd, size_t parent, const char *dir)
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	return rc;
+}
+
+static int by_entry_path(const void *a, const void *b)
+{
+	return strcmp((*(const struct entry *const *)a)->path, (*(const struct entry *const *)b)->path);
+}
+
+/* Each line of fabric.manifest to the variable it names, checked: a file of the tree, a type that fits its
+ * size, a doc that is not too long, one line per variable. */
+static int apply_manifest(struct tree *t)
+{
+	struct entry **v = malloc((t->n ? t->n : 1) * sizeof(*v)), key, *kp = &key;
+	char m[2 * PATH_MAX_LEN + 64];
+	int rc = 0;
+
+	if (!v)
+		return text_say(t->m.why, t->m.whylen, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < t->n; i++)
+		v[i] = &t->v[i];
+	qsort(v, t->n, sizeof(*v), by_entry_path);
+	for (size_t i = 0; rc == 0 && i < t->nnotes; i++) {
+		const struct load_note *note = &t->notes[i];
+		struct entry **found, *e;
+		char err[256];
+		struct dtype d;
+		snprintf(m, sizeof(m), "%s/" LOAD_MANIFEST " line %u", t->m.src, note->line);
+		key.path = note->path;
+		found = bsearch(&kp, v, t->n, sizeof(*v), by_entry_path);
+		e = found ? *found : NULL;
+		if (e && e->same_as)
+			e = &t->v[e->same_as - 1]; /* a second name: the variable is the first name's */
+		if (!e)
+			rc = text_say(t->m.why, t->m.whylen, -EINVAL, "%s: %s is no file of %s", m, note->path, t->m.src);
+		else if (!S_ISREG(e->mode))
+			rc = text_say(t->m.why, t->m.whylen, -EINVAL, "%s: %s is a %s; the manifest gives types and docs "
+				      "of files", m, note->path, S_ISDIR(e->mode) ? "directory" : "symbolic link");
+		else if (e->note)
+			rc = text_say(t->m.why, t->m.whylen, -EINVAL, "%s: %s is the file line %u describes already", m,
+				      note->path, e->note->line);
+		else if (note->type && dtype_parse(note->type, &d, err, sizeof(err)))
+			rc = text_say(t->m.why, t->m.whylen, -EINVAL, "%s: type '%s' refused: %s", m, note->type, err);
+		else if (note->type && d.nbytes != e->size)
+			rc = text_say(t->m.why, t->m.whylen, -EINVAL, "%s: type '%s' is %llu bytes, but %s has %llu", m,
+				      note->type, (unsigned long long)d.nbytes, note->path, (unsigned long long)e->size);
+		else if (note->doc && strlen(note->doc) > STORE_DOC_MAX)
+			rc = text_say(t->m.why, t->m.whylen, -E2BIG, "%s: the doc is longer than %d bytes", m, STORE_DOC_MAX);
+		else
+			e->note = note;
+	}
+	free(v);
 	return rc;
 }
 
@@ -318,7 +393,8 @@ static int make(struct tree *t, int root, struct entry *e)
 	rc = open_file(t, root, e, &fd);
 	if (rc)
 		return rc;
-	rc = load_many_var(m, dir, leaf, load_many_mode(m, e->mode & 0777, true), fd, 0, e->size, e->path, &e->id);
+	rc = load_many_var(m, dir, leaf, load_many_mode(m, e->mode & 0777, true), fd, 0, e->size,
+			   e->note ? e->note->type : NULL, e->note ? e->note->doc : NULL, e->path, &e->id);
 	if (rc == 0 && !unchanged(fd, e))
 		rc = say(t, -EIO, e->path, " changed while it was being loaded; load it again");
 	close(fd);
@@ -342,6 +418,8 @@ int load_tree(struct store *st, const struct load_caller *who, const char *name,
 	if (rc == 0)
 		rc = hard_links(t);
 	if (rc == 0)
+		rc = apply_manifest(t);
+	if (rc == 0)
 		rc = load_many_begin(&t->m, sb->st_mode & 0777, t->total, t->own);
 	if (rc == 0) {
 		for (size_t i = 0; rc == 0 && i < t->n; i++)
@@ -353,6 +431,7 @@ int load_tree(struct store *st, const struct load_caller *who, const char *name,
 		free(t->v[i].target);
 	}
 	free(t->v);
+	load_manifest_free(t->notes, t->nnotes);
 	free(t);
 	return rc;
 }
