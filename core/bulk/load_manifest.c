@@ -128,7 +128,8 @@ int load_manifest_read(int fd, const char *src, struct load_note **notes, size_t
 		free(v);
 		return rc;
 	}
-	qsort(v, count, sizeof(*v), by_path);
+	if (count > 1)
+		qsort(v, count, sizeof(*v), by_path);
 	for (size_t i = 1; i < count; i++)
 		if (strcmp(v[i - 1].path, v[i].path) == 0) {
 			rc = text_say(why, whylen, -EINVAL, "%s/" LOAD_MANIFEST " names %s twice (lines %u and %u)", src,

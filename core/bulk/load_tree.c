@@ -158,7 +158,7 @@ static int names_in(int fd, char ***names, size_t *n)
 	if (rc == 0 && errno)
 		rc = -errno;
 	closedir(d);
-	if (rc == 0)
+	if (rc == 0 && *n > 1)
 		qsort(*names, *n, sizeof(**names), by_name);
 	return rc;
 }
@@ -263,7 +263,8 @@ static int apply_manifest(struct tree *t)
 		return text_say(t->m.why, t->m.whylen, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < t->n; i++)
 		v[i] = &t->v[i];
-	qsort(v, t->n, sizeof(*v), by_entry_path);
+	if (t->n > 1)
+		qsort(v, t->n, sizeof(*v), by_entry_path);
 	for (size_t i = 0; rc == 0 && i < t->nnotes; i++) {
 		const struct load_note *note = &t->notes[i];
 		struct entry **found, *e;
@@ -271,7 +272,7 @@ static int apply_manifest(struct tree *t)
 		struct dtype d;
 		snprintf(m, sizeof(m), "%s/" LOAD_MANIFEST " line %u", t->m.src, note->line);
 		key.path = note->path;
-		found = bsearch(&kp, v, t->n, sizeof(*v), by_entry_path);
+		found = t->n ? bsearch(&kp, v, t->n, sizeof(*v), by_entry_path) : NULL;
 		e = found ? *found : NULL;
 		if (e && e->same_as)
 			e = &t->v[e->same_as - 1]; /* a second name: the variable is the first name's */
@@ -320,7 +321,8 @@ static int hard_links(struct tree *t)
 	for (size_t i = 0; i < t->n; i++)
 		if (S_ISREG(t->v[i].mode) && t->v[i].nlink > 1)
 			v[k++] = &t->v[i];
-	qsort(v, k, sizeof(*v), by_inode);
+	if (k > 1)
+		qsort(v, k, sizeof(*v), by_inode);
 	for (size_t i = 1; i < k; i++) {
 		struct entry *first = v[i - 1]->same_as ? &t->v[v[i - 1]->same_as - 1] : v[i - 1];
 		if (v[i]->dev == first->dev && v[i]->ino == first->ino) {
