@@ -13,6 +13,7 @@
 #include "core/text/text.h"
 
 #define WHAT_MAX (2 * PATH_MAX_LEN + 32) /* a member named for a sentence: the source, then its path */
+#define LOAD_MANY_QUEUE 4096 /* variables released between two store_seal_wait, at most */
 
 enum made_kind { MADE_DIR, MADE_VAR, MADE_LINK, MADE_ALIAS };
 
@@ -254,6 +255,10 @@ int load_many_var(struct load_many *m, uint64_t dir, const char *leaf, uint32_t 
 		store_release_async(m->st, h); /* sealed with others in one commit; load_many_end waits */
 		m->res->count++;
 		m->res->bytes += len;
+		/* a queued seal holds its block's fd until its commit: should the sealer fall behind, the queue
+		 * would grow by one fd a file towards the daemon's RLIMIT_NOFILE; a wait now and then bounds it */
+		if (m->res->count % LOAD_MANY_QUEUE == 0)
+			store_seal_wait(m->st);
 	}
 	store_forget(m->st, a.id, 1);
 	if (rc == 0 && id)
