@@ -50,7 +50,8 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
  * directory `name` holding its tree (core/bulk/load_tree.c); a tar archive, known by its first header
  * (not by its file name), a new directory holding its members (load_tar.c); anything else one variable
  * (load_file).  Many objects come all or nothing: a failure leaves none of them.  type is for one file
- * only; doc and mode (mode >= 0) are given to every variable made. */
+ * only (a DIR's files get theirs from its fabric.manifest, load_many.h); doc and mode (mode >= 0) are
+ * given to every variable made. */
 int load_any(struct store *st, const struct load_caller *who, const char *name, const char *file,
 	     const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
 /* Call fn for each load in flight: its variable's name, bytes read so far, bytes in all. */
