@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* load.c -- load (see load.h), and acting with a caller's credentials, which checkpoint.c shares.
+/* load.c -- load (see load.h): one file into one variable, and the choice load_any makes between that, a
+ * directory tree (load_tree.c) and a tar archive (load_tar.c); acting with a caller's credentials, loads
+ * in flight and filling a block, which the other files of core/bulk share.
  *
  * CREDENTIALS
  * Files on disk are opened by the worker thread under the caller's fsuid, fsgid and supplementary groups
@@ -28,6 +30,7 @@
 
 #include "core/text/dtype.h"
 #include "core/bulk/loadInt.h"
+#include "core/bulk/tar.h"
 #include "core/os/proc.h"
 #include "core/text/names.h"
 #include "core/store/path.h"
@@ -88,23 +91,40 @@ static uint64_t page_round(uint64_t n)
 	return (n + PAGE - 1) / PAGE * PAGE;
 }
 
-/* Loads in flight, for `loads` (a progress bar in `fabric put`): name, bytes done, bytes in all. */
-struct inflight {
-	char name[PATH_MAX_LEN + 1];
-	uint64_t done, total;
-	struct inflight *next;
-};
-
+/* Loads in flight, for `loads` (a progress bar in `fabric put`). */
 static pthread_mutex_t inflight_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct inflight *inflight_head;
+static struct load_inflight *inflight_head;
+
+void load_inflight_begin(struct load_inflight *l, const char *name, uint64_t total)
+{
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->base = l->done = 0;
+	l->total = total;
+	pthread_mutex_lock(&inflight_lock);
+	l->next = inflight_head;
+	inflight_head = l;
+	pthread_mutex_unlock(&inflight_lock);
+}
+
+void load_inflight_end(struct load_inflight *l)
+{
+	struct load_inflight **pp;
+
+	pthread_mutex_lock(&inflight_lock);
+	for (pp = &inflight_head; *pp && *pp != l; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = l->next;
+	pthread_mutex_unlock(&inflight_lock);
+}
 
 static void progress(void *arg, uint64_t done, uint64_t total)
 {
-	struct inflight *l = arg;
+	struct load_inflight *l = arg;
 
+	(void)total; /* the file's; l->total is the whole load's */
 	pthread_mutex_lock(&inflight_lock);
-	l->done = done;
-	l->total = total;
+	l->done = l->base + done;
 	pthread_mutex_unlock(&inflight_lock);
 }
 
@@ -113,17 +133,24 @@ int load_each_inflight(int (*fn)(void *arg, const char *name, uint64_t done, uin
 	int rc = 0;
 
 	pthread_mutex_lock(&inflight_lock);
-	for (struct inflight *l = inflight_head; rc == 0 && l; l = l->next)
+	for (struct load_inflight *l = inflight_head; rc == 0 && l; l = l->next)
 		rc = fn(arg, l->name, l->done, l->total);
 	pthread_mutex_unlock(&inflight_lock);
 	return rc;
 }
 
-/* Fill the variable behind h (being written, size already set to len) from fd, in the list of loads in
- * flight under `name` meanwhile. */
-static int fill(struct store_handle *h, int fd, uint64_t len, const char *name)
+/* Read len bytes of fd at off into dst (see load_fill). */
+static int read_into(struct uring_reader *ring, int fd, uint64_t off, void *dst, uint64_t len,
+		     struct load_inflight *l)
 {
-	struct inflight me = { .total = len }, **pp;
+	if (ring)
+		return uring_reader_read(ring, fd, off, dst, len, l ? progress : NULL, l);
+	return off ? -EINVAL : uring_read_into(fd, dst, len, l ? progress : NULL, l);
+}
+
+int load_fill(struct store_handle *h, struct uring_reader *ring, void *bounce, int fd, uint64_t off, uint64_t len,
+	      struct load_inflight *l)
+{
 	int bfd = store_handle_fd(h), rc;
 	void *map;
 
@@ -131,21 +158,24 @@ static int fill(struct store_handle *h, int fd, uint64_t len, const char *name)
 		return 0;
 	if (bfd < 0)
 		return -EIO;
-	map = mmap(NULL, page_round(len), PROT_READ | PROT_WRITE, MAP_SHARED, bfd, 0);
-	if (map == MAP_FAILED)
-		return -errno;
-	snprintf(me.name, sizeof(me.name), "%s", name);
-	pthread_mutex_lock(&inflight_lock);
-	me.next = inflight_head;
-	inflight_head = &me;
-	pthread_mutex_unlock(&inflight_lock);
-	rc = uring_read_into(fd, map, len, progress, &me);
-	pthread_mutex_lock(&inflight_lock);
-	for (pp = &inflight_head; *pp != &me; pp = &(*pp)->next)
-		;
-	*pp = me.next;
-	pthread_mutex_unlock(&inflight_lock);
-	munmap(map, page_round(len));
+	if (bounce && len < LOAD_BOUNCE) {
+		/* the block was sized (and charged) by the caller: this write, like a passthrough one, only fills it */
+		rc = read_into(ring, fd, off, bounce, len, l);
+		if (rc == 0 && pwrite(bfd, bounce, len, 0) != (ssize_t)len)
+			rc = -EIO;
+	} else {
+		map = mmap(NULL, page_round(len), PROT_READ | PROT_WRITE, MAP_SHARED, bfd, 0);
+		if (map == MAP_FAILED)
+			return -errno;
+		rc = read_into(ring, fd, off, map, len, l);
+		munmap(map, page_round(len));
+	}
+	if (rc == 0 && l) {
+		pthread_mutex_lock(&inflight_lock);
+		l->base += len;
+		l->done = l->base;
+		pthread_mutex_unlock(&inflight_lock);
+	}
 	return rc;
 }
 
@@ -219,7 +249,10 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 			text_say(why, whylen, 0, "not enough capacity for %lld bytes; see: stat", (long long)before.st_size);
 	}
 	if (rc == 0) {
-		rc = fill(h, fd, (uint64_t)before.st_size, name);
+		struct load_inflight me;
+		load_inflight_begin(&me, name, (uint64_t)before.st_size);
+		rc = load_fill(h, NULL, NULL, fd, 0, (uint64_t)before.st_size, &me);
+		load_inflight_end(&me);
 		if (rc)
 			text_say(why, whylen, 0, "reading %s failed: %s", file, strerror(-rc));
 	}
@@ -247,5 +280,55 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 		}
 	}
 	store_forget(st, a.id, 1);
+	return rc;
+}
+
+int load_any(struct store *st, const struct load_caller *who, const char *name, const char *file,
+	     const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen)
+{
+	unsigned char block[TAR_BLOCK];
+	struct load_creds saved;
+	struct stat sb;
+	bool dir, tar;
+	int fd, rc;
+
+	memset(res, 0, sizeof(*res));
+	if (file[0] != '/') {
+		text_say(why, whylen, 0, "FILE must be an absolute path (the daemon does not know your directory): %s", file);
+		return -EINVAL;
+	}
+	load_become(who, &saved);
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* O_NONBLOCK: a FIFO must not hold up the control file */
+	rc = fd < 0 ? -errno : 0;
+	load_unbecome(&saved);
+	if (rc) {
+		text_say(why, whylen, 0, "cannot open %s: %s", file, strerror(-rc));
+		return rc;
+	}
+	/* O_NONBLOCK was for the open only: io_uring would answer EAGAIN for an archive not in the page cache
+	 * instead of waiting for the disk */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 || fstat(fd, &sb) < 0 ||
+	    !(S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))) {
+		text_say(why, whylen, 0, "%s is not a regular file, a directory or a tar archive", file);
+		close(fd);
+		return -EINVAL;
+	}
+	dir = S_ISDIR(sb.st_mode);
+	tar = !dir && pread(fd, block, sizeof(block), 0) == (ssize_t)sizeof(block) && tar_is_header(block);
+	if (!dir && !tar) {
+		close(fd);
+		return load_file(st, who, name, file, type, doc, mode, res, why, whylen);
+	}
+	if (type) {
+		text_say(why, whylen, 0, "type= is for one file, and %s is %s of many; give each its type after "
+			 "the load", file, dir ? "a directory" : "a tar archive");
+		close(fd);
+		return -EINVAL;
+	}
+	if (dir)
+		rc = load_tree(st, who, name, file, fd, &sb, doc, mode, res, why, whylen);
+	else
+		rc = load_tar(st, who, name, file, fd, &sb, doc, mode, res, why, whylen);
+	close(fd);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* load.h -- load a file from disk into a new variable, and who asks for bulk moves (struct load_caller);
- * checkpoint and restore, the other bulk moves, are in core/bulk/checkpoint.h.
+/* load.h -- load a file from disk into a new variable, a directory tree or a tar archive into a new
+ * directory of them, and who asks for bulk moves (struct load_caller); checkpoint and restore, the other
+ * bulk moves, are in core/bulk/checkpoint.h.
  *
  * Load is the Data Fabric design's insert-from-disk.  It runs in the daemon on behalf of a control-file
  * user, so every file it opens on disk is opened with that user's uid and gid (not the daemon's): root's
@@ -31,10 +32,13 @@ uint32_t load_caller_mode(const struct load_caller *who, uint32_t base);
 bool load_caller_may_create(struct store *st, const struct load_caller *who, uint64_t dir);
 
 struct load_result {
-	uint64_t size; /* load: the variable's size and xxh3 */
+	uint64_t size; /* load of one file: the variable's size and xxh3 */
 	char xxh3[33];
-	uint64_t count, bytes, skipped; /* checkpoint/restore (checkpoint.h): variables and bytes moved, skipped */
+	bool many;     /* load_any made a directory of objects: count and bytes below, and the next three */
+	uint64_t count, bytes, skipped; /* variables and bytes moved (loaded, checkpointed, restored), skipped */
 	uint64_t unreadable;            /* checkpoint: variables left out because the caller may not read them */
+	uint64_t dirs, links, hard_links; /* load of many: directories made (NAME too), symbolic links, second
+					     names of a variable made by hard links */
 };
 
 /* Load the file at the absolute path `file` into a new variable `name` (a path under vars/, whose
@@ -42,6 +46,14 @@ struct load_result {
  * permission bits less who's umask, as cp(1) gives.  why gets one sentence on failure. */
 int load_file(struct store *st, const struct load_caller *who, const char *name, const char *file,
 	      const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
+/* load, as the verb does it: what the absolute path `file` holds becomes `name`.  A directory becomes a new
+ * directory `name` holding its tree (core/bulk/load_tree.c); a tar archive, known by its first header
+ * (not by its file name), a new directory holding its members (load_tar.c); anything else one variable
+ * (load_file).  Many objects come all or nothing: a failure leaves none of them.  type is for one file
+ * only (a DIR's files get theirs from its fabric.manifest, load_many.h); doc and mode (mode >= 0) are
+ * given to every variable made. */
+int load_any(struct store *st, const struct load_caller *who, const char *name, const char *file,
+	     const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
 /* Call fn for each load in flight: its variable's name, bytes read so far, bytes in all. */
 int load_each_inflight(int (*fn)(void *arg, const char *name, uint64_t done, uint64_t total), void *arg);
 

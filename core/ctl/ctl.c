@@ -37,8 +37,9 @@ static const struct ctl_verb verbs[] = {
 	{ { "shard", 2, 2, "nodes,mode", "shard NAME SIZE [nodes=N,...] [mode=M]" },
 	  "shards/NAME with one mutable piece of SIZE bytes per node (shards/NAME/local is this node's)",
 	  ctl_run_shard, CTL_ANYONE },
-	{ { "load", 2, 2, "type,doc,mode", "load NAME FILE [type=T] [doc=D] [mode=M]" },
-	  "a new variable from a file on disk (absolute path), read with io_uring straight into shm", ctl_run_load, CTL_ANYONE },
+	{ { "load", 2, 2, "type,doc,mode", "load NAME FILE|DIR|FILE.tar [type=T] [doc=D] [mode=M]" },
+	  "a new variable from a file on disk (absolute path), read with io_uring straight into shm; a directory "
+	  "or a tar archive becomes the new directory NAME of its files, all or nothing", ctl_run_load, CTL_ANYONE },
 	{ { "checkpoint", 0, 1, "", "checkpoint [DIR]" },
 	  "write every sealed variable to DIR (default STATE/checkpoint): data named by xxh3 + a manifest",
 	  ctl_run_checkpoint, CTL_ANYONE },

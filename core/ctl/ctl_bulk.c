@@ -21,16 +21,22 @@ int ctl_run_load(const struct ctl_env *env, const struct ctl_cmd *cmd, struct te
 {
 	struct load_result res;
 	char why[1024] = "";
-	const char *given = ctl_opt(cmd, "mode"); /* without it, load_file keeps the file's bits less the umask */
+	const char *given = ctl_opt(cmd, "mode"); /* without it, each file keeps its own bits less the umask */
 	uint32_t mode = 0;
 	int rc = given ? ctl_new_mode(env, cmd, 0, &mode, ans) : 0;
 
 	if (rc)
 		return rc;
-	rc = load_file(env->st, &env->who, cmd->argv[0], cmd->argv[1], ctl_opt(cmd, "type"), ctl_opt(cmd, "doc"),
-		       given ? (int)mode : -1, &res, why, sizeof(why));
+	rc = load_any(env->st, &env->who, cmd->argv[0], cmd->argv[1], ctl_opt(cmd, "type"), ctl_opt(cmd, "doc"),
+		      given ? (int)mode : -1, &res, why, sizeof(why));
 	if (rc)
 		return refused(ans, rc, why);
+	if (res.many) { /* a directory or an archive: what was made */
+		const struct ctl_field f[] = { { "variables", NULL, res.count }, { "directories", NULL, res.dirs },
+					       { "links", NULL, res.links }, { "hard_links", NULL, res.hard_links },
+					       { "bytes", NULL, res.bytes } };
+		return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
+	}
 	const struct ctl_field f[] = { { "size", NULL, res.size }, { "xxh3", res.xxh3, 0 } };
 	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
 }
