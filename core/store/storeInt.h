@@ -273,6 +273,7 @@ struct seal_job {
 	struct pack p;
 	int rc;           /* of the hash and copy; not 0: the variable is dropped */
 	bool wrote, gone; /* its rows went into a batch; its own block is to be removed */
+	bool slab_row_done; /* an earlier job of its batch wrote the row of its new slab (p.s) */
 	struct waiter *ws;
 	int64_t queued_ns;
 	struct seal_job *next;

@@ -311,7 +311,7 @@ static void pack_prepare(struct store *st, struct obj *o, uint64_t len, struct p
 /* Step 2: the seal's one transaction.  A variable being written has no rows (store_open.c): its object
  * row is inserted here (updated, for one a hard link gave a row while written), with its extent, in a
  * slab when p->s is set, else in its own block, whose row comes too.  Lock held. */
-static int seal_rows(struct store *st, struct obj *o, struct pack *p)
+static int seal_rows(struct store *st, struct obj *o, struct pack *p, bool slab_row_done)
 {
 	struct yp_obj row;
 	int rc = yp_begin(st->yp);
@@ -322,7 +322,7 @@ static int seal_rows(struct store *st, struct obj *o, struct pack *p)
 	row.node = st->node_id;
 	rc = o->in_yp ? yp_obj_update(st->yp, &row) : yp_obj_insert(st->yp, &row);
 	if (rc == 0 && p->s) {
-		rc = store_slab_row(st, p->s);
+		rc = slab_row_done ? 0 : store_slab_row(st, p->s);
 		if (rc == 0)
 			rc = yp_extent_set(st->yp, (int64_t)o->id, (int64_t)p->s->id, p->off, o->size);
 	} else if (rc == 0) {
@@ -425,7 +425,7 @@ static int seal_state(struct store *st, struct seal_job *j)
 	o->sealed_ns = store_now_ns();
 	check_type_at_seal(st, o);
 	o->state = OBJ_SEALED;
-	return seal_rows(st, o, &j->p);
+	return seal_rows(st, o, &j->p, j->slab_row_done);
 }
 
 int store_seal_write(struct store *st, struct seal_job *j)
@@ -468,10 +468,12 @@ void store_seal_end(struct store *st, struct seal_job *j, bool committed)
 	char path[512];
 	int rc = j->rc;
 
-	if (rc == 0 && committed && j->wrote)
+	if (rc == 0 && committed && j->wrote) {
 		o->in_yp = true; /* seal_rows' own commit was the batch's inner level: only now are they in */
-	else if (rc == 0)
+	} else if (rc == 0) {
+		j->slab_row_done = false; /* alone, the first of a new slab's variables writes its row */
 		rc = seal_alone(st, j);
+	}
 	if (rc) {
 		o->state = OBJ_WRITING;
 		o->xxh3[0] = '\0';

@@ -58,8 +58,13 @@ static void commit_batch(struct store *st, struct seal_job *jobs)
 	int rc = yp_begin(st->yp);
 
 	if (rc == 0) {
-		for (struct seal_job *j = jobs; rc == 0 && j; j = j->next)
+		for (struct seal_job *j = jobs; rc == 0 && j; j = j->next) {
+			/* a slab made for this batch gets its row once: the first job moving into it writes it */
+			for (struct seal_job *e = jobs; j->p.s && !j->p.s->in_yp && e != j; e = e->next)
+				if (e->p.s == j->p.s && e->wrote)
+					j->slab_row_done = true;
 			rc = store_seal_write(st, j);
+		}
 		if (rc == 0)
 			rc = yp_commit(st->yp);
 		else
@@ -166,7 +171,10 @@ void store_release_async(struct store *st, struct store_handle *h)
 			st->seal_n++;
 			if (o->waiters) /* somebody waits for it already */
 				st->seal_hurry = true;
-			pthread_cond_signal(&st->seal_cond);
+			/* the thread waits for the window's end by itself: it needs waking only for a first job,
+			 * a full batch or a hurry */
+			if (st->seal_n == 1 || st->seal_n >= SEALER_BATCH_MAX || st->seal_hurry)
+				pthread_cond_signal(&st->seal_cond);
 			store_release_tail(st, o, h, false);
 			pthread_mutex_unlock(&st->lock);
 			return;
