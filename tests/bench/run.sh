@@ -291,7 +291,7 @@ mount_floor() {
 	FLOOR_PID=$!
 	for ((i = 0; i < 200; i++)); do
 		is_mounted "$FLOOR" && break
-		grep -q floorfs "/proc/$FLOOR_PID/cmdline" 2>/dev/null || break # it ended
+		kill -0 "$FLOOR_PID" 2>/dev/null || break # it ended (its cmdline is the shell's until it execs)
 		sleep 0.05
 	done
 	if ! is_mounted "$FLOOR"; then
