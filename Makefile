@@ -23,7 +23,7 @@ endif
 #   store/ one node's objects, blocks and slabs    bulk/  load, checkpoint, restore
 #   task/  tasks, the runner, placement            ctl/   the control file's language and verbs
 TEXT_OBJS  = core/text/text.o core/text/dtype.o core/text/names.o core/text/size.o core/text/scope.o
-OS_OBJS    = core/os/shm.o core/os/hash.o core/os/uring_copy.o core/os/proc.o core/os/launch.o
+OS_OBJS    = core/os/shm.o core/os/hash.o core/os/uring_copy.o core/os/uring_direct.o core/os/proc.o core/os/launch.o
 STORE_OBJS = core/store/alloc.o core/store/slab.o core/store/ns.o core/store/store_obj.o core/store/store_alias.o core/store/store.o \
              core/store/store_open.o core/store/store_bytes.o core/store/store_seal.o core/store/store_sealer.o core/store/store_defrag.o \
              core/store/store_xattr.o core/store/store_life.o core/store/recover.o core/store/store_blocks.o \
