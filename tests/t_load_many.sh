@@ -296,6 +296,7 @@ ok diff -r "$T/ntree" "$V/pub/n"
 fab_mount_at "$T/mnt2" "$T/state2" "$NODE-c" --capacity 8M
 V2=$T/mnt2/vars
 ok cp "$T/tree/a0/b0/f00" "$V2/keep"
+wait_for xattr_is "$V2/keep" user.fabric.state sealed # packed into its slab before the counts below
 mkdir -p "$T/huge" "$T/many"
 mkdata "$T/huge/h" $((9 << 20))
 mkdata "$T/huge/a" 100
