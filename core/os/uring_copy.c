@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* uring_copy.c -- io_uring copies between files and mappings (see uring_copy.h).
+/* uring_copy.c -- io_uring reads from files into mappings (see uring_copy.h).
  *
  * The loop is liburing's io_uring-cp.c shape: queue up to URING_DEPTH chunk requests, submit, reap a
  * completion, and requeue what is left of a chunk on a short transfer or -EAGAIN; each request carries
@@ -39,29 +39,25 @@ struct uring_reader {
 };
 
 /* Chunk offsets are offsets into mem; the file offset is base more. */
-static void queue(struct io_uring *ring, int fd, uint64_t base, char *mem, struct chunk *c, int writing)
+static void queue(struct io_uring *ring, int fd, uint64_t base, char *mem, struct chunk *c)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-	unsigned n = (unsigned)(c->end - c->off);
 
 	/* the ring has URING_DEPTH entries and at most URING_DEPTH chunks are out: never NULL */
-	if (writing)
-		io_uring_prep_write(sqe, fd, mem + c->off, n, base + c->off);
-	else
-		io_uring_prep_read(sqe, fd, mem + c->off, n, base + c->off);
+	io_uring_prep_read(sqe, fd, mem + c->off, (unsigned)(c->end - c->off), base + c->off);
 	io_uring_sqe_set_data(sqe, c);
 }
 
-/* Copy on ring; *stuck tells that requests were left in flight (a wait failed): the ring must go. */
-static int copy_on(struct io_uring *ring, int fd, uint64_t base, char *mem, uint64_t len, int writing,
+/* Read on ring; *stuck tells that requests were left in flight (a wait failed): the ring must go. */
+static int copy_on(struct io_uring *ring, int fd, uint64_t base, char *mem, uint64_t len,
 		   uring_progress_fn progress, void *arg, bool *stuck)
 {
 	struct chunk chunks[URING_DEPTH];
 	uint64_t next = 0, done = 0, total = len;
-	int flags = writing ? 0 : fcntl(fd, F_GETFL);
-	/* O_DIRECT reads run to a page boundary; writes and buffered reads move exactly len bytes */
+	int flags = fcntl(fd, F_GETFL);
+	/* O_DIRECT reads run to a page boundary; buffered reads move exactly len bytes */
 	uint64_t limit = flags > 0 && (flags & O_DIRECT) ? (len + PAGE - 1) / PAGE * PAGE : len;
-	uint64_t chunk = writing ? URING_WRITE_CHUNK : URING_CHUNK;
+	uint64_t chunk = URING_CHUNK;
 	int inflight = 0, rc = 0;
 
 	if (len == 0)
@@ -70,7 +66,7 @@ static int copy_on(struct io_uring *ring, int fd, uint64_t base, char *mem, uint
 		chunks[i].off = next;
 		chunks[i].end = next + chunk < limit ? next + chunk : limit;
 		next = chunks[i].end;
-		queue(ring, fd, base, mem, &chunks[i], writing);
+		queue(ring, fd, base, mem, &chunks[i]);
 		inflight++;
 	}
 	while (inflight > 0) {
@@ -93,7 +89,7 @@ static int copy_on(struct io_uring *ring, int fd, uint64_t base, char *mem, uint
 		if (rc) /* after a failure: only drain what is in flight */
 			continue;
 		if (res == -EAGAIN || res == -EINTR) {
-			queue(ring, fd, base, mem, c, writing);
+			queue(ring, fd, base, mem, c);
 			inflight++;
 			continue;
 		}
@@ -106,7 +102,7 @@ static int copy_on(struct io_uring *ring, int fd, uint64_t base, char *mem, uint
 		c->off += (uint64_t)res;
 		done += (uint64_t)res;
 		if (c->off < c->end && c->off < len) { /* short transfer: the rest of the chunk */
-			queue(ring, fd, base, mem, c, writing);
+			queue(ring, fd, base, mem, c);
 			inflight++;
 			continue;
 		}
@@ -116,15 +112,14 @@ static int copy_on(struct io_uring *ring, int fd, uint64_t base, char *mem, uint
 			c->off = next;
 			c->end = next + chunk < limit ? next + chunk : limit;
 			next = c->end;
-			queue(ring, fd, base, mem, c, writing);
+			queue(ring, fd, base, mem, c);
 			inflight++;
 		}
 	}
 	return rc;
 }
 
-/* A ring of its own for one copy. */
-static int copy(int fd, char *mem, uint64_t len, int writing, uring_progress_fn progress, void *arg)
+int uring_read_into(int fd, void *dst, uint64_t len, uring_progress_fn progress, void *arg)
 {
 	struct io_uring ring;
 	bool stuck = false;
@@ -135,14 +130,9 @@ static int copy(int fd, char *mem, uint64_t len, int writing, uring_progress_fn 
 	rc = io_uring_queue_init(URING_DEPTH, &ring, 0);
 	if (rc < 0)
 		return rc;
-	rc = copy_on(&ring, fd, 0, mem, len, writing, progress, arg, &stuck);
+	rc = copy_on(&ring, fd, 0, dst, len, progress, arg, &stuck); /* a ring of its own for one read */
 	io_uring_queue_exit(&ring);
 	return rc;
-}
-
-int uring_read_into(int fd, void *dst, uint64_t len, uring_progress_fn progress, void *arg)
-{
-	return copy(fd, dst, len, 0, progress, arg);
 }
 
 int uring_reader_new(struct uring_reader **out)
@@ -177,7 +167,7 @@ int uring_reader_read(struct uring_reader *r, int fd, uint64_t off, void *dst, u
 		      uring_progress_fn progress, void *arg)
 {
 	bool stuck = false;
-	int rc = r->broken ? -EIO : copy_on(&r->ring, fd, off, dst, len, 0, progress, arg, &stuck);
+	int rc = r->broken ? -EIO : copy_on(&r->ring, fd, off, dst, len, progress, arg, &stuck);
 
 	if (stuck) {
 		io_uring_queue_exit(&r->ring);
@@ -186,7 +176,3 @@ int uring_reader_read(struct uring_reader *r, int fd, uint64_t off, void *dst, u
 	return rc;
 }
 
-int uring_write_from(int fd, const void *src, uint64_t len, uring_progress_fn progress, void *arg)
-{
-	return copy(fd, (char *)src, len, 1, progress, arg);
-}

@@ -2,12 +2,13 @@
 /* uring_direct.h -- many files written at once from memory with io_uring, with O_DIRECT where the file
  * system allows it: what `checkpoint` uses to put shm blocks on disk.
  *
- * Why not uring_copy.h's uring_write_from: buffered writes to a disk file system run in io_uring's worker
- * threads and copy every byte into the page cache, and one file at a time leaves the disk idle between
- * files.  Here the page-aligned body of each file goes to the disk straight from the caller's mapping
- * (no page-cache copy, no worker thread: an O_DIRECT write into blocks allocated beforehand completes
- * asynchronously), and writes of several files are kept in flight together (up to URING_DIRECT_FILES files
- * and URING_DIRECT_BYTES bytes), so small files do not wait on one another's latency.
+ * Why not buffered io_uring writes (what checkpoint did before): buffered writes to a disk file system
+ * run in io_uring's worker threads and copy every byte into the page cache, and one file at a time leaves
+ * the disk idle between files.  Here the page-aligned body of each file goes to the disk straight from
+ * the caller's mapping (no page-cache copy, no worker thread: an O_DIRECT write into blocks allocated
+ * beforehand completes asynchronously), and writes of several files are kept in flight together (up to
+ * URING_DIRECT_FILES files and URING_DIRECT_BYTES bytes), so small files do not wait on one another's
+ * latency.
  *
  * A file takes O_DIRECT when statx(2) gives it a direct-I/O alignment (STATX_DIOALIGN, Linux 6.1+) that
  * divides the page size, and its source is page-aligned and at least a page long.  Its blocks are then
