@@ -46,6 +46,11 @@ for n in "${names[@]}"; do
 	ok cp "$T/src/$n" "$V/d/$n"
 done
 ok cp "$T/src/b1m3" "$V/dup"    # the same bytes under a second name: one data file
+# close(2) returns before the kernel sends RELEASE, and a checkpoint saves sealed variables only
+for n in "${names[@]}"; do
+	wait_says sealed xget "$V/d/$n" user.fabric.state
+done
+wait_says sealed xget "$V/dup" user.fabric.state
 direct_files=18                 # b65536 .. b64m1, many1..12 (the dup is not written twice)
 all_files=24                    # and e0 .. p65535
 
