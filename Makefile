@@ -25,7 +25,7 @@ endif
 TEXT_OBJS  = core/text/text.o core/text/dtype.o core/text/names.o core/text/size.o core/text/scope.o
 OS_OBJS    = core/os/shm.o core/os/hash.o core/os/uring_copy.o core/os/uring_direct.o core/os/proc.o core/os/launch.o
 STORE_OBJS = core/store/alloc.o core/store/slab.o core/store/ns.o core/store/store_obj.o core/store/store_alias.o core/store/store.o \
-             core/store/store_open.o core/store/store_bytes.o core/store/store_seal.o core/store/store_sealer.o core/store/store_defrag.o \
+             core/store/store_open.o core/store/store_bytes.o core/store/store_seal.o core/store/store_sealer.o core/store/store_put.o core/store/store_defrag.o \
              core/store/store_xattr.o core/store/store_life.o core/store/recover.o core/store/store_blocks.o \
              core/store/store_mutable.o core/store/store_reserve.o core/store/path.o
 BULK_OBJS  = core/bulk/load.o core/bulk/load_many.o core/bulk/load_tree.o core/bulk/load_tar.o core/bulk/tar.o \

@@ -183,6 +183,32 @@ ok ctl "load b256 $T/b256.tar"
 eq "$(cat "$V/b256/old/n")" "seven!" "a member whose size is in GNU base-256"
 [ -d "$V/b256/old" ] || bad "an old-style directory (type '0', name ending in '/') is no directory"
 
+# ---- small files go straight into slab pages: no shm block of their own, not even for a moment ----------
+# Every block, a variable's own or a slab, takes the next block id; so a variable with a block of its own
+# made after the load shows how many the load took: one more slab at most.
+mkdir "$T/small"
+"$PY" -c 'import os, random, sys
+rnd = random.Random(7)
+for i in range(200):
+    open("%s/s%03d" % (sys.argv[1], i), "wb").write(rnd.randbytes(rnd.randint(0, 4096)))' "$T/small"
+ok cp "$T/tree/big" "$V/own1"
+wait_for xattr_is "$V/own1" user.fabric.state sealed
+before=$(yp "select max(id) from blocks")
+ok ctl "load small $T/small"
+match "$(last_out)" $'variables\t200' "answer of a load of 200 small files"
+ok diff -r "$T/small" "$V/small"
+eq "$(yp "select count(*) from objects o join extents e on e.object = o.id join blocks b on b.id = e.block
+	  where o.parent = (select id from objects where name = 'small' and kind = 'dir') and b.kind = 'slab'")" 200 \
+   "loaded small files whose extent is in a slab"
+ok cp "$T/tree/big" "$V/own2"
+wait_for xattr_is "$V/own2" user.fabric.state sealed
+after=$(yp "select max(id) from blocks")
+[ $((after - before)) -le 2 ] || bad "a load of 200 small files took $((after - before - 1)) block ids (a block each?)"
+for f in s000 s123 s199; do
+	eq "$(xget "$V/small/$f" user.fabric.xxh3)" "$(xxh128 "$T/small/$f")" "xxh3 of small/$f"
+done
+rm -rf "$V/small" "$V/own1" "$V/own2"
+
 # ---- refusals: errno, a sentence naming the member, nothing left ----------------------------------------
 ok cp "$T/tree/a0/b0/f00" "$V/keep" # a variable of the fabric's own, so a slab block is there before
 "$PY" - "$T" <<'PY'

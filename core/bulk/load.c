@@ -148,6 +148,15 @@ static int read_into(struct uring_reader *ring, int fd, uint64_t off, void *dst,
 	return off ? -EINVAL : uring_read_into(fd, dst, len, l ? progress : NULL, l);
 }
 
+/* len more bytes of the load l are in. */
+static void counted(struct load_inflight *l, uint64_t len)
+{
+	pthread_mutex_lock(&inflight_lock);
+	l->base += len;
+	l->done = l->base;
+	pthread_mutex_unlock(&inflight_lock);
+}
+
 int load_fill(struct store_handle *h, struct uring_reader *ring, void *bounce, int fd, uint64_t off, uint64_t len,
 	      struct load_inflight *l)
 {
@@ -170,12 +179,31 @@ int load_fill(struct store_handle *h, struct uring_reader *ring, void *bounce, i
 		rc = read_into(ring, fd, off, map, len, l);
 		munmap(map, page_round(len));
 	}
-	if (rc == 0 && l) {
-		pthread_mutex_lock(&inflight_lock);
-		l->base += len;
-		l->done = l->base;
-		pthread_mutex_unlock(&inflight_lock);
+	if (rc == 0 && l)
+		counted(l, len);
+	return rc;
+}
+
+/* A few pages with plain pread: one system call, as io_uring takes, without a ring's bookkeeping. */
+static int pread_all(int fd, uint64_t off, void *dst, uint64_t len)
+{
+	for (uint64_t got = 0; got < len;) {
+		ssize_t n = pread(fd, (char *)dst + got, (size_t)(len - got), (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO; /* shorter than the walk said */
+		got += (uint64_t)n;
 	}
+	return 0;
+}
+
+int load_read(struct uring_reader *ring, int fd, uint64_t off, void *dst, uint64_t len, struct load_inflight *l)
+{
+	int rc = len <= LOAD_BOUNCE ? pread_all(fd, off, dst, len) : read_into(ring, fd, off, dst, len, l);
+
+	if (rc == 0 && l)
+		counted(l, len);
 	return rc;
 }
 

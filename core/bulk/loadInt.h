@@ -50,6 +50,9 @@ void load_inflight_end(struct load_inflight *l);
 #define LOAD_BOUNCE (64u << 10)
 int load_fill(struct store_handle *h, struct uring_reader *ring, void *bounce, int fd, uint64_t off, uint64_t len,
 	      struct load_inflight *l);
+/* The same read into dst (len bytes), for a variable that has no block yet (store_put); LOAD_BOUNCE bytes
+ * or fewer with pread. */
+int load_read(struct uring_reader *ring, int fd, uint64_t off, void *dst, uint64_t len, struct load_inflight *l);
 
 /* load_any's two other cases, each given FILE opened by the caller (read-only, not O_DIRECT) and what
  * fstat said of it; they close nothing.  load_tree: fd is the directory DIR; load_tar: fd is an archive

@@ -13,7 +13,10 @@
 #include "core/text/text.h"
 
 #define WHAT_MAX (2 * PATH_MAX_LEN + 32) /* a member named for a sentence: the source, then its path */
-#define LOAD_MANY_QUEUE 4096 /* variables released between two store_seal_wait, at most */
+/* Variables released between two store_seal_wait, at most: a queued seal of a variable with a block of its
+ * own holds the block's fd until its commit, so should the sealer fall behind, the queue would grow by
+ * one fd a file towards the daemon's RLIMIT_NOFILE; a wait now and then bounds it. */
+#define LOAD_MANY_QUEUE 4096
 
 enum made_kind { MADE_DIR, MADE_VAR, MADE_LINK, MADE_ALIAS };
 
@@ -221,6 +224,69 @@ int load_many_mkdir(struct load_many *m, uint64_t dir, const char *leaf, uint32_
 	return 0;
 }
 
+/* type and doc on variable id, being written; 0 or -errno with the answer's sentence said. */
+static int describe(struct load_many *m, uint64_t id, const char *type, const char *doc, const char *member)
+{
+	char w[WHAT_MAX];
+	int rc = 0;
+
+	doc = doc ? doc : m->doc;
+	if (type && (rc = store_setxattr(m->st, id, "user.fabric.type", type, strlen(type), 0)))
+		return text_say(m->why, m->whylen, rc, "%s: type '%s' refused: %s",
+				load_many_what(m, member, w, sizeof(w)), type, strerror(-rc));
+	if (doc && (rc = store_setxattr(m->st, id, "user.fabric.doc", doc, strlen(doc), 0)))
+		return text_say(m->why, m->whylen, rc, "%s: doc refused: %s", load_many_what(m, member, w, sizeof(w)),
+				strerror(-rc));
+	return 0;
+}
+
+/* A seal queued: counted, and now and then waited for (see LOAD_MANY_QUEUE). */
+static void queued(struct load_many *m, uint64_t len)
+{
+	m->res->count++;
+	m->res->bytes += len;
+	if (m->res->count % LOAD_MANY_QUEUE == 0)
+		store_seal_wait(m->st);
+}
+
+/* A small variable: its bytes read into the bounce buffer and put straight into slab pages (store_put),
+ * with no block of its own; its seal joins the group commit like the others'. */
+static int put_small(struct load_many *m, uint64_t dir, const char *leaf, uint32_t mode, int fd, uint64_t off,
+		     uint64_t len, const char *type, const char *doc, const char *member, uint64_t *id)
+{
+	struct store_put *p;
+	char w[WHAT_MAX];
+	uint64_t made;
+	int rc = store_put_begin(m->st, dir, leaf, mode, m->who->uid, m->who->gid, len, &made, &p);
+
+	if (rc == -ENOSPC) /* its pages, or a new slab for them, do not fit */
+		return text_say(m->why, m->whylen, rc, "%s: not enough capacity for its %llu bytes; see: stat",
+				load_many_what(m, member, w, sizeof(w)), (unsigned long long)len);
+	if (rc)
+		return refused(m, rc, member, "variable");
+	rc = remember(m, dir, made, member, MADE_VAR);
+	if (rc)
+		text_say(m->why, m->whylen, rc, "out of memory");
+	if (rc == 0 && (rc = load_read(m->ring, fd, off, m->bounce, len, &m->progress)))
+		text_say(m->why, m->whylen, rc, "%s: reading it failed: %s", load_many_what(m, member, w, sizeof(w)),
+			 strerror(-rc));
+	if (rc == 0 && (rc = store_put_bytes(m->st, p, m->bounce)))
+		text_say(m->why, m->whylen, rc, "%s: cannot write it into shared memory: %s",
+			 load_many_what(m, member, w, sizeof(w)), strerror(-rc));
+	if (rc == 0)
+		rc = describe(m, made, type, doc, member);
+	store_put_end(m->st, p, rc == 0);
+	if (rc) {
+		if (m->nmade && m->made[m->nmade - 1].id == made)
+			m->made[m->nmade - 1].gone = true;
+		return rc;
+	}
+	queued(m, len);
+	if (id)
+		*id = made;
+	return 0;
+}
+
 int load_many_var(struct load_many *m, uint64_t dir, const char *leaf, uint32_t mode, int fd, uint64_t off,
 		  uint64_t len, const char *type, const char *doc, const char *member, uint64_t *id)
 {
@@ -228,24 +294,25 @@ int load_many_var(struct load_many *m, uint64_t dir, const char *leaf, uint32_t 
 	struct store_handle *h;
 	struct store_attr a, ignored;
 	char w[WHAT_MAX];
-	int rc = store_create(m->st, dir, leaf, mode, m->who->uid, m->who->gid, O_WRONLY, getpid(), &a, &h);
+	int rc;
 
+	if (len < store_put_max(m->st) && len <= LOAD_BOUNCE)
+		return put_small(m, dir, leaf, mode, fd, off, len, type, doc, member, id);
+	rc = store_create(m->st, dir, leaf, mode, m->who->uid, m->who->gid, O_WRONLY, getpid(), &a, &h);
 	if (rc)
 		return refused(m, rc, member, "variable");
-	load_many_what(m, member, w, sizeof(w));
 	rc = remember(m, dir, a.id, member, MADE_VAR);
 	if (rc)
 		text_say(m->why, m->whylen, rc, "out of memory");
 	if (rc == 0 && (rc = store_setattr(m->st, a.id, &sa, &ignored)))
 		text_say(m->why, m->whylen, rc, rc == -ENOSPC ? "%s: not enough capacity for its %llu bytes; see: stat"
-			 : "%s: cannot size it to %llu bytes: %s", w, (unsigned long long)len, strerror(-rc));
+			 : "%s: cannot size it to %llu bytes: %s", load_many_what(m, member, w, sizeof(w)),
+			 (unsigned long long)len, strerror(-rc));
 	if (rc == 0 && (rc = load_fill(h, m->ring, m->bounce, fd, off, len, &m->progress)))
-		text_say(m->why, m->whylen, rc, "%s: reading it failed: %s", w, strerror(-rc));
-	doc = doc ? doc : m->doc;
-	if (rc == 0 && type && (rc = store_setxattr(m->st, a.id, "user.fabric.type", type, strlen(type), 0)))
-		text_say(m->why, m->whylen, rc, "%s: type '%s' refused: %s", w, type, strerror(-rc));
-	if (rc == 0 && doc && (rc = store_setxattr(m->st, a.id, "user.fabric.doc", doc, strlen(doc), 0)))
-		text_say(m->why, m->whylen, rc, "%s: doc refused: %s", w, strerror(-rc));
+		text_say(m->why, m->whylen, rc, "%s: reading it failed: %s", load_many_what(m, member, w, sizeof(w)),
+			 strerror(-rc));
+	if (rc == 0)
+		rc = describe(m, a.id, type, doc, member);
 	if (rc) {
 		store_unlink(m->st, dir, leaf); /* before the release: it drops instead of sealing */
 		if (m->nmade && m->made[m->nmade - 1].id == a.id)
@@ -253,12 +320,7 @@ int load_many_var(struct load_many *m, uint64_t dir, const char *leaf, uint32_t 
 		store_release(m->st, h);
 	} else {
 		store_release_async(m->st, h); /* sealed with others in one commit; load_many_end waits */
-		m->res->count++;
-		m->res->bytes += len;
-		/* a queued seal holds its block's fd until its commit: should the sealer fall behind, the queue
-		 * would grow by one fd a file towards the daemon's RLIMIT_NOFILE; a wait now and then bounds it */
-		if (m->res->count % LOAD_MANY_QUEUE == 0)
-			store_seal_wait(m->st);
+		queued(m, len);
 	}
 	store_forget(m->st, a.id, 1);
 	if (rc == 0 && id)

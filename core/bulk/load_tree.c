@@ -37,6 +37,7 @@
 #include "core/text/text.h"
 
 #define LOAD_DIRECT_MIN (1u << 20)
+#define OPEN_BATCH 64 /* files opened as the caller at one switch of credentials */
 
 struct entry {
 	char *path;       /* inside DIR: "a/b" */
@@ -337,37 +338,53 @@ static int hard_links(struct tree *t)
 	return 0;
 }
 
-/* Open entry e's file for its bytes, as the caller, and make sure it is what the walk saw. */
-static int open_file(struct tree *t, int root, const struct entry *e, int *fd)
+/* Does entry e take a file of its own to be read (not a directory, link, or second name)? */
+static bool has_bytes(const struct entry *e)
 {
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	struct load_creds saved;
-	struct stat sb;
-	int rc = 0;
+	return !S_ISDIR(e->mode) && !S_ISLNK(e->mode) && !e->same_as;
+}
 
-	if (e->size >= LOAD_DIRECT_MIN)
-		how.flags |= O_DIRECT;
+/* Open the files of entries v[0..n) for their bytes, as the caller (one switch of credentials for the
+ * whole batch): fds[i] is the fd, or -errno, or -1 for an entry without bytes of its own. */
+static void open_batch(struct tree *t, int root, const struct entry *v, size_t n, int *fds)
+{
+	struct open_how how = { .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	struct load_creds saved;
+
 	load_many_become(&t->m, &saved);
-	*fd = (int)syscall(SYS_openat2, root, e->path, &how, sizeof(how));
-	if (*fd < 0 && errno == EINVAL && (how.flags & O_DIRECT)) { /* a file system without O_DIRECT */
-		how.flags &= ~(uint64_t)O_DIRECT;
-		*fd = (int)syscall(SYS_openat2, root, e->path, &how, sizeof(how));
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = -1;
+		if (!has_bytes(&v[i]))
+			continue;
+		how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+		if (v[i].size >= LOAD_DIRECT_MIN)
+			how.flags |= O_DIRECT;
+		fds[i] = (int)syscall(SYS_openat2, root, v[i].path, &how, sizeof(how));
+		if (fds[i] < 0 && errno == EINVAL && (how.flags & O_DIRECT)) { /* a file system without O_DIRECT */
+			how.flags &= ~(uint64_t)O_DIRECT;
+			fds[i] = (int)syscall(SYS_openat2, root, v[i].path, &how, sizeof(how));
+		}
+		if (fds[i] < 0)
+			fds[i] = -errno;
 	}
-	if (*fd < 0)
-		rc = -errno;
 	load_unbecome(&saved);
-	if (rc)
-		return say(t, rc, e->path, ": cannot open it: %s", rc == -ELOOP || rc == -EXDEV
-			   ? "it, or a directory above it, was replaced since the walk" : strerror(-rc));
+}
+
+/* Entry e's file as open_batch opened it (fd, or -errno): make sure it is what the walk saw. */
+static int opened(struct tree *t, const struct entry *e, int fd)
+{
+	struct stat sb;
+	int fl;
+
+	if (fd < 0)
+		return say(t, fd, e->path, ": cannot open it: %s", fd == -ELOOP || fd == -EXDEV
+			   ? "it, or a directory above it, was replaced since the walk" : strerror(-fd));
 	/* O_NONBLOCK was for the open only (a FIFO put in its place must not hold up the control file); io_uring
 	 * would answer EAGAIN instead of waiting for the disk */
-	if (fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK) < 0 || fstat(*fd, &sb) < 0 ||
-	    !S_ISREG(sb.st_mode) || sb.st_dev != e->dev || sb.st_ino != e->ino || (uint64_t)sb.st_size != e->size) {
-		close(*fd);
-		*fd = -1;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_dev != e->dev || sb.st_ino != e->ino || (uint64_t)sb.st_size != e->size)
 		return say(t, -EIO, e->path, " changed since the walk; load it again");
-	}
 	return 0;
 }
 
@@ -379,12 +396,13 @@ static bool unchanged(int fd, const struct entry *e)
 	       sb.st_mtim.tv_nsec == e->mtime.tv_nsec;
 }
 
-static int make(struct tree *t, int root, struct entry *e)
+/* Make entry e; fd is its file (open_batch's), closed here. */
+static int make(struct tree *t, struct entry *e, int fd)
 {
 	struct load_many *m = &t->m;
 	uint64_t dir = e->parent ? t->v[e->parent - 1].id : m->top;
 	const char *leaf = leaf_of(e->path);
-	int fd, rc;
+	int rc;
 
 	if (S_ISDIR(e->mode))
 		return load_many_mkdir(m, dir, leaf, load_many_mode(m, e->mode & 0777, false), e->path, &e->id);
@@ -392,14 +410,36 @@ static int make(struct tree *t, int root, struct entry *e)
 		return load_many_symlink(m, dir, leaf, e->target, e->path);
 	if (e->same_as)
 		return load_many_link(m, t->v[e->same_as - 1].id, dir, leaf, e->path);
-	rc = open_file(t, root, e, &fd);
-	if (rc)
+	rc = opened(t, e, fd);
+	if (rc) {
+		if (fd >= 0)
+			close(fd);
 		return rc;
+	}
 	rc = load_many_var(m, dir, leaf, load_many_mode(m, e->mode & 0777, true), fd, 0, e->size,
 			   e->note ? e->note->type : NULL, e->note ? e->note->doc : NULL, e->path, &e->id);
 	if (rc == 0 && !unchanged(fd, e))
 		rc = say(t, -EIO, e->path, " changed while it was being loaded; load it again");
 	close(fd);
+	return rc;
+}
+
+/* Make every entry, in order, each batch's files opened first; the first failure stops it. */
+static int make_all(struct tree *t, int root)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < t->n; i += OPEN_BATCH) {
+		size_t n = t->n - i < OPEN_BATCH ? t->n - i : OPEN_BATCH;
+		int fds[OPEN_BATCH];
+		open_batch(t, root, &t->v[i], n, fds);
+		for (size_t k = 0; k < n; k++) {
+			if (rc == 0)
+				rc = make(t, &t->v[i + k], fds[k]);
+			else if (fds[k] >= 0)
+				close(fds[k]);
+		}
+	}
 	return rc;
 }
 
@@ -423,11 +463,8 @@ int load_tree(struct store *st, const struct load_caller *who, const char *name,
 		rc = apply_manifest(t);
 	if (rc == 0)
 		rc = load_many_begin(&t->m, sb->st_mode & 0777, t->total, t->own);
-	if (rc == 0) {
-		for (size_t i = 0; rc == 0 && i < t->n; i++)
-			rc = make(t, fd, &t->v[i]);
-		rc = load_many_end(&t->m, rc);
-	}
+	if (rc == 0)
+		rc = load_many_end(&t->m, make_all(t, fd));
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->v[i].path);
 		free(t->v[i].target);

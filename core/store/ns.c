@@ -192,6 +192,14 @@ struct obj *ns_child(struct store *st, struct obj *dir, const char *name)
 	return o;
 }
 
+/* A name appears in or leaves dir: tell the cache, unless the kernel holds no lookup of dir (a directory
+ * a bulk load made, say), so it cannot hold names under it either. */
+static void changed(struct store *st, struct obj *dir, const char *name)
+{
+	if (st->name_changed && (dir->id == STORE_ROOT_ID || dir->nlookup > 0))
+		st->name_changed(st->name_changed_arg, dir->id, name);
+}
+
 void ns_link(struct store *st, struct obj *dir, struct obj *o, const char *name)
 {
 	if (name && strcmp(name, o->name) != 0) {
@@ -203,8 +211,7 @@ void ns_link(struct store *st, struct obj *dir, struct obj *o, const char *name)
 	}
 	o->parent = dir;
 	name_insert(st, o);
-	if (st->name_changed)
-		st->name_changed(st->name_changed_arg, dir->id, o->name);
+	changed(st, dir, o->name);
 	o->prev_sib = NULL;
 	o->next_sib = dir->first_child;
 	if (dir->first_child)
@@ -219,8 +226,7 @@ void ns_unlink(struct store *st, struct obj *o)
 {
 	struct obj *dir = o->parent;
 
-	if (st->name_changed)
-		st->name_changed(st->name_changed_arg, dir->id, o->name);
+	changed(st, dir, o->name);
 	name_remove(st, o);
 	if (o->prev_sib)
 		o->prev_sib->next_sib = o->next_sib;

@@ -273,6 +273,19 @@ ssize_t slab_read(const struct slab *s, void *buf, size_t size, uint64_t off)
 
 /* copy_file_range moves the bytes inside the kernel (tmpfs to tmpfs: one copy, no buffer here); where
  * it is refused (an old kernel, another filesystem), pread + pwrite through a buffer. */
+int slab_write(struct slab *s, uint64_t off, const void *buf, uint64_t len)
+{
+	for (uint64_t w = 0; w < len;) {
+		ssize_t m = pwrite(s->fd, (const char *)buf + w, (size_t)(len - w), (off_t)(off + w));
+		if (m < 0 && errno == EINTR)
+			continue;
+		if (m < 0)
+			return -errno;
+		w += (uint64_t)m;
+	}
+	return 0;
+}
+
 int slab_copy_in(struct slab *s, uint64_t off, int src_fd, uint64_t src_off, uint64_t len)
 {
 	char buf[16384];
@@ -298,14 +311,9 @@ int slab_copy_in(struct slab *s, uint64_t off, int src_fd, uint64_t src_off, uin
 			continue;
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
-		for (ssize_t w = 0; w < n;) {
-			ssize_t m = pwrite(s->fd, buf + w, (size_t)(n - w), out + w);
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m < 0)
-				return -errno;
-			w += m;
-		}
+		int rc = slab_write(s, (uint64_t)out, buf, (uint64_t)n);
+		if (rc)
+			return rc;
 		in += n;
 		out += n;
 		left -= (uint64_t)n;

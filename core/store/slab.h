@@ -18,7 +18,7 @@
  *     it creates or adopts it; `charge` and `in_yp` are the store's fields, kept here for it.  Objects in
  *     a slab are not charged separately.
  *   - every function here is called with the store's lock held (the bitmap and counters are not locked
- *     here), except slab_read and slab_copy_in, which only move bytes: the caller makes sure nobody changes
+ *     here), except slab_read, slab_write and slab_copy_in, which only move bytes: the caller makes sure nobody changes
  *     the ranges they touch (core/store/storeInt.h, "slab_lock").
  *
  * A range of len bytes takes ceil(len / SLAB_PAGE) whole pages, so every object starts page-aligned (a
@@ -91,9 +91,10 @@ void slab_put(struct slab *s, uint64_t off, uint64_t len);
 /* Free pages in s (not necessarily one run). */
 uint32_t slab_free_pages(const struct slab *s);
 
-/* Bytes: read up to size bytes at off of the slab (short only at the slab's end); copy len bytes from
- * src_fd at src_off into the slab at off.  Return bytes read / 0, or -errno. */
+/* Bytes: read up to size bytes at off of the slab (short only at the slab's end); write len bytes of buf,
+ * or copy len bytes from src_fd at src_off, into the slab at off.  Return bytes read / 0, or -errno. */
 ssize_t slab_read(const struct slab *s, void *buf, size_t size, uint64_t off);
+int slab_write(struct slab *s, uint64_t off, const void *buf, uint64_t len);
 int slab_copy_in(struct slab *s, uint64_t off, int src_fd, uint64_t src_off, uint64_t len);
 
 #endif

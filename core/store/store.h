@@ -83,8 +83,10 @@ struct store_config {
 	void (*lost)(void *arg, const char *path);
 	void *lost_arg;
 	/* Called, with the store's lock held, whenever a name appears in or leaves directory `parent`, so
-	 * the caller can tell a cache (the kernel's) about changes it did not make itself.  It must not
-	 * call back into the store; may be NULL. */
+	 * the caller can tell a cache (the kernel's) about changes it did not make itself.  Not called for
+	 * a directory other than the root that the kernel holds no lookup of (store_forget gave every one
+	 * back): the kernel then has no names under it cached.  It must not call back into the store; may be
+	 * NULL. */
 	void (*name_changed)(void *arg, uint64_t parent, const char *name);
 	void *name_changed_arg;
 };
@@ -201,6 +203,20 @@ void store_release(struct store *st, struct store_handle *h);
  * seal queued before it is committed (a checkpoint calls it first). */
 void store_release_async(struct store *st, struct store_handle *h);
 void store_seal_wait(struct store *st);
+
+/* A small variable from bytes in hand (a bulk load's files): no block of its own, the bytes straight into
+ * slab pages, the seal with the group commit (store_put.c).  store_put_begin makes `name` in parent, being
+ * written (opens wait), with pages for len bytes (len < store_put_max; -EFBIG otherwise, -ENOSPC when no
+ * slab fits in the capacity) and sets *id; store_setxattr may give it a type or doc meanwhile;
+ * store_put_bytes writes len bytes of buf and takes their xxh3; store_put_end(ok) queues the seal (it is
+ * committed when store_seal_wait returns), store_put_end(!ok), or after a failed store_put_bytes, drops
+ * the name.  p is gone after store_put_end. */
+struct store_put;
+uint64_t store_put_max(const struct store *st);
+int store_put_begin(struct store *st, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
+		    uint32_t gid, uint64_t len, uint64_t *id, struct store_put **p);
+int store_put_bytes(struct store *st, struct store_put *p, const void *buf);
+void store_put_end(struct store *st, struct store_put *p, bool ok);
 
 /* Extended attributes user.fabric.*: get returns the value's length (with size 0: the length it needs),
  * -ENODATA when unset, -ERANGE when size is too small; list returns the length of NUL-separated names. */

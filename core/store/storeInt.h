@@ -14,6 +14,7 @@
  *                    written, handles
  *   store_seal.c     flush and release; the seal (xxh3, one commit) and packing a small variable into a slab
  *   store_sealer.c   group commit: the seals of many releases in one transaction, by a thread of its own
+ *   store_put.c      a small variable from bytes in hand, straight into a slab, sealed by the group commit
  *   store_defrag.c   defragmenting the slabs; the move of one packed variable (store_deallocate's too)
  *   store_blocks.c   blocks as the verbs see them: stats, allocate, deallocate
  *   store_xattr.c    the user.fabric.* extended attributes; a scope parsed for this node
@@ -29,7 +30,8 @@
  * calls store.c and store_bytes.c; store_seal.c calls store_open.c (the waiting opens, scopes whose
  * processes have ended); store_defrag.c calls only the bottom two; store_blocks.c calls store_defrag.c;
  * store_mutable.c calls store.c and store_xattr.c; store_reserve.c calls store.c, store_open.c,
- * store_seal.c and store_sealer.c; store_sealer.c calls store_seal.c; store_life.c calls recover.c and store_sealer.c.  There is no circle; a new shared helper goes in the lowest
+ * store_seal.c and store_sealer.c; store_put.c calls store.c, store_open.c, store_seal.c and
+ * store_sealer.c; store_sealer.c calls store_seal.c; store_life.c calls recover.c and store_sealer.c.  There is no circle; a new shared helper goes in the lowest
  * file all its callers may call.  Up the other way go only the callbacks (the owner hook, core/task/;
  * name_changed, fs/), called under the lock and so forbidden to call into the store.  The files still make
  * one room, not several: they share one lock and one object table, and what one file calls in another runs
@@ -242,10 +244,11 @@ bool store_under_shards(struct store *st, const struct obj *dir);
 int store_truncate_locked(struct store *st, struct obj *o, uint64_t size);
 
 /* store_open.c: making variables, handles, and the opens that wait */
-/* Make variable `name` in dir, being written, in a new block of its own whose fd is left open in o->fd;
- * *out is linked but holds no handle yet.  Lock held. */
+/* Make variable `name` in dir, being written: with own_block in a new block of its own whose fd is left
+ * open in o->fd, else with no bytes yet (o->fd -1: store_put.c gives it slab pages); *out is linked but
+ * holds no handle yet.  Lock held. */
 int store_make_var_locked(struct store *st, struct obj *dir, const char *name, uint32_t mode, uint32_t uid,
-			  uint32_t gid, struct obj **out);
+			  uint32_t gid, bool own_block, struct obj **out);
 int store_new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle **out);
 /* Has every process o's scope names ended (then o is removed: store_drop_orphan)?  Lock held. */
 bool store_owners_gone(struct store *st, struct obj *o);
@@ -278,6 +281,11 @@ struct seal_job {
 	int64_t queued_ns;
 	struct seal_job *next;
 };
+/* Pages for len bytes in some slab: the first slab (by id) with room, else a new one, charged to the
+ * allocator as a whole (-ENOSPC when that does not fit: the caller keeps the variable where it is);
+ * store_pack_abort gives back a reservation that was not committed.  Lock held. */
+int store_slab_reserve(struct store *st, uint64_t len, struct slab **out, uint64_t *off);
+void store_pack_abort(struct store *st, struct pack *p, uint64_t len);
 bool store_seal_prepare(struct store *st, struct store_handle *h, struct seal_job *j);
 int store_seal_write(struct store *st, struct seal_job *j);
 void store_seal_end(struct store *st, struct seal_job *j, bool committed);
@@ -288,6 +296,10 @@ void store_seal_after(struct seal_job *j);
  * release seals alone) and stopped, after its last batch, by store_destroy. */
 int store_sealer_start(struct store *st);
 void store_sealer_stop(struct store *st);
+/* Lock held: job j, its bytes ready (j->rc 0, o->sealing set), joins the queue, holding o open (one count
+ * in o->nopen) until its batch's commit; j is freed after it.  false when no thread commits (not started,
+ * or stopping): nothing done, the caller seals alone. */
+bool store_seal_enqueue(struct store *st, struct seal_job *j);
 
 /* store_defrag.c: move packed variable o to pages already reserved at off in slab d (defragment,
  * deallocate); on failure the reservation is given back and o stays where it was.  Lock held. */

@@ -123,10 +123,8 @@ int store_new_handle(struct obj *o, bool writer, pid_t pid, struct store_handle 
 	return 0;
 }
 
-/* Make variable `name` in dir, being written, in a new block of its own whose fd is left open in o->fd;
- * *out is linked but holds no handle yet.  Lock held. */
 int store_make_var_locked(struct store *st, struct obj *dir, const char *name, uint32_t mode, uint32_t uid,
-			  uint32_t gid, struct obj **out)
+			  uint32_t gid, bool own_block, struct obj **out)
 {
 	struct obj *o;
 	char shm_name[SHM_NAME_MAX];
@@ -142,19 +140,22 @@ int store_make_var_locked(struct store *st, struct obj *dir, const char *name, u
 		return -EPERM;
 	if (ns_child(st, dir, name))
 		return -EEXIST;
-	block = st->next_block;
-	rc = shm_block_name(st->prefix, block, shm_name, sizeof(shm_name));
-	if (rc == 0)
+	block = own_block ? st->next_block : 0;
+	shm_name[0] = '\0';
+	rc = own_block ? shm_block_name(st->prefix, block, shm_name, sizeof(shm_name)) : 0;
+	if (rc == 0 && own_block)
 		rc = shm_create(shm_name, &fd);
 	if (rc)
 		return rc;
 	o = ns_new(st, store_new_id(st), OBJ_VAR, name);
 	if (!o) {
-		close(fd);
-		shm_remove(shm_name);
+		if (own_block) {
+			close(fd);
+			shm_remove(shm_name);
+		}
 		return -ENOMEM;
 	}
-	st->next_block++;
+	st->next_block += own_block;
 	o->in_yp = false; /* its rows come with its seal (see VARIABLES BEING WRITTEN above) */
 	o->state = OBJ_WRITING;
 	o->mode = mode & STORE_VAR_MODE_BITS;
@@ -186,7 +187,7 @@ int store_create(struct store *st, uint64_t parent, const char *name, uint32_t m
 	}
 	pthread_mutex_lock(&st->lock);
 	dir = ns_by_id(st, parent);
-	rc = dir ? store_make_var_locked(st, dir, name, mode, uid, gid, &o) : -ENOENT;
+	rc = dir ? store_make_var_locked(st, dir, name, mode, uid, gid, true, &o) : -ENOENT;
 	if (rc == 0) {
 		rc = store_new_handle(o, true, pid, h);
 		if (rc) /* its name, row and block go as those of an abandoned writer: at once */

@@ -39,7 +39,7 @@ int store_reserve(struct store *st, uint64_t parent, const char *name, uint64_t 
 		snprintf(why, whylen, "'%s' is reserved by owner %llu", name, (unsigned long long)old->owner);
 	else if (old)
 		snprintf(why, whylen, "'%s' exists; remove it or give the output another name", name);
-	rc = dir ? store_make_var_locked(st, dir, name, mode, uid, gid, &o) : -ENOENT;
+	rc = dir ? store_make_var_locked(st, dir, name, mode, uid, gid, true, &o) : -ENOENT;
 	if (rc == 0) {
 		o->owner = owner;
 		close(o->fd); /* opened again by the owner's first open */

@@ -194,10 +194,7 @@ static int block_has_writers(int fd)
 	return 0;
 }
 
-/* Pages for len bytes in some slab: the first slab (by id) with room, else a new one, charged to the
- * allocator as a whole (-ENOSPC when that does not fit: the caller keeps the variable where it is).
- * Called with the lock held. */
-static int slab_reserve(struct store *st, uint64_t len, struct slab **out, uint64_t *off)
+int store_slab_reserve(struct store *st, uint64_t len, struct slab **out, uint64_t *off)
 {
 	uint32_t need = slab_pages_for(len);
 	char name[SHM_NAME_MAX];
@@ -234,8 +231,7 @@ static int slab_reserve(struct store *st, uint64_t len, struct slab **out, uint6
 	return 0;
 }
 
-/* Give back a reservation that was not committed.  Called with the lock held. */
-static void pack_abort(struct store *st, struct pack *p, uint64_t len)
+void store_pack_abort(struct store *st, struct pack *p, uint64_t len)
 {
 	if (!p->s)
 		return;
@@ -284,7 +280,7 @@ static void pack_prepare(struct store *st, struct obj *o, uint64_t len, struct p
 		return;
 	}
 	pthread_mutex_lock(&st->lock);
-	rc = slab_reserve(st, len, &p->s, &p->off);
+	rc = store_slab_reserve(st, len, &p->s, &p->off);
 	if (rc) {
 		p->s = NULL;
 		if (rc != -ENOSPC) {
@@ -301,7 +297,7 @@ static void pack_prepare(struct store *st, struct obj *o, uint64_t len, struct p
 		store_path(o, path, sizeof(path));
 		store_logf(st, "%s: copy into slab %s failed (%s); it keeps its own block", path, p->s->shm_name,
 			   strerror(-rc));
-		pack_abort(st, p, len);
+		store_pack_abort(st, p, len);
 		pthread_mutex_unlock(&st->lock);
 		return;
 	}
@@ -349,7 +345,8 @@ static void pack_done(struct store *st, struct obj *o, struct pack *p)
 	pthread_rwlock_unlock(&st->slab_lock);
 	o->block_id = p->s->id;
 	snprintf(o->shm_name, sizeof(o->shm_name), "%s", p->s->shm_name);
-	close(o->fd);
+	if (o->fd >= 0) /* a variable put straight into its slab (store_put.c) never had one */
+		close(o->fd);
 	o->fd = -1;
 	alloc_release(&st->alloc, &o->charge);
 }
@@ -375,7 +372,7 @@ static int seal_prepare(struct store *st, struct obj *o, struct pack *p)
 		pack_prepare(st, o, len, p);
 	pthread_mutex_lock(&st->lock);
 	if (p->s && (o->unlinked || o->nopen != 1)) /* unlinked meanwhile: its bytes go at this release */
-		pack_abort(st, p, len);
+		store_pack_abort(st, p, len);
 	rc = alloc_resize(&st->alloc, &o->charge, len);
 	if (rc == 0) {
 		o->size = len;
@@ -386,7 +383,7 @@ static int seal_prepare(struct store *st, struct obj *o, struct pack *p)
 		if (fstat(o->fd, &sb) == 0)
 			o->modified_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
 	} else {
-		pack_abort(st, p, len);
+		store_pack_abort(st, p, len);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return rc;
@@ -454,7 +451,7 @@ static int seal_alone(struct store *st, struct seal_job *j)
 		store_path(o, path, sizeof(path));
 		store_logf(st, "%s: could not record its move into slab %s (%s); it keeps its own block", path,
 			   j->p.s->shm_name, strerror(-rc));
-		pack_abort(st, &j->p, o->size);
+		store_pack_abort(st, &j->p, o->size);
 		rc = seal_state(st, j);
 	}
 	if (rc == 0)
@@ -477,7 +474,7 @@ void store_seal_end(struct store *st, struct seal_job *j, bool committed)
 	if (rc) {
 		o->state = OBJ_WRITING;
 		o->xxh3[0] = '\0';
-		pack_abort(st, &j->p, o->size);
+		store_pack_abort(st, &j->p, o->size);
 	} else if (j->p.s) {
 		pack_done(st, o, &j->p);
 	}
@@ -519,7 +516,7 @@ void store_seal_after(struct seal_job *j)
 {
 	store_wake_waiters(j->ws);
 	j->ws = NULL;
-	if (j->gone)
+	if (j->gone && j->p.old_name[0])
 		shm_remove(j->p.old_name);
 }
 

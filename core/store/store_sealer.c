@@ -147,6 +147,31 @@ void store_sealer_stop(struct store *st)
 	pthread_cond_destroy(&st->seal_idle);
 }
 
+bool store_seal_enqueue(struct store *st, struct seal_job *j)
+{
+	struct obj *o = j->o;
+
+	if (!st->sealer_on || st->sealer_stop)
+		return false;
+	o->nopen++; /* the queue's hold, given back by commit_batch */
+	o->seal_queued = true;
+	j->next = NULL;
+	j->queued_ns = mono_ns();
+	if (st->seal_tail)
+		st->seal_tail->next = j;
+	else
+		st->seal_head = j;
+	st->seal_tail = j;
+	st->seal_n++;
+	if (o->waiters) /* somebody waits for it already */
+		st->seal_hurry = true;
+	/* the thread waits for the window's end by itself: it needs waking only for a first job, a full batch
+	 * or a hurry */
+	if (st->seal_n == 1 || st->seal_n >= SEALER_BATCH_MAX || st->seal_hurry)
+		pthread_cond_signal(&st->seal_cond);
+	return true;
+}
+
 void store_release_async(struct store *st, struct store_handle *h)
 {
 	struct seal_job *j = malloc(sizeof(*j));
@@ -159,22 +184,7 @@ void store_release_async(struct store *st, struct store_handle *h)
 	}
 	pthread_mutex_lock(&st->lock);
 	if (store_seal_prepare(st, h, j)) {
-		if (j->rc == 0 && !st->sealer_stop) {
-			o->nopen++; /* the queue's hold, given back by commit_batch */
-			o->seal_queued = true;
-			j->queued_ns = mono_ns();
-			if (st->seal_tail)
-				st->seal_tail->next = j;
-			else
-				st->seal_head = j;
-			st->seal_tail = j;
-			st->seal_n++;
-			if (o->waiters) /* somebody waits for it already */
-				st->seal_hurry = true;
-			/* the thread waits for the window's end by itself: it needs waking only for a first job,
-			 * a full batch or a hurry */
-			if (st->seal_n == 1 || st->seal_n >= SEALER_BATCH_MAX || st->seal_hurry)
-				pthread_cond_signal(&st->seal_cond);
+		if (j->rc == 0 && store_seal_enqueue(st, j)) {
 			store_release_tail(st, o, h, false);
 			pthread_mutex_unlock(&st->lock);
 			return;
