@@ -23,9 +23,11 @@
 /* Cache lifetimes handed to the kernel.  Names and attributes of sealed objects change through this mount's
  * FUSE requests, which the kernel sees, or through the store on its own (control-file verbs, removals),
  * which notify.c reports to the kernel; so they are cached long.  A variable being written is not cached
- * at all (size and state change under it, and it may be dropped); directories' attributes briefly;
- * absent names for a second. */
+ * for anybody else (size and state change under it, and it may be dropped), but its creator's kernel
+ * keeps the attributes the create answered until the writer's close (fs_store_flush makes it forget
+ * them); directories' attributes briefly; absent names for a second. */
 #define FS_TTL_SEALED 3600.0
+#define FS_TTL_WRITER 1.0
 #define FS_TTL_DIR 1.0
 #define FS_TTL_NEGATIVE 1.0
 

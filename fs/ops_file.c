@@ -166,6 +166,10 @@ void fs_store_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		return;
 	}
 	fs_entry_of(&a, &e);
+	/* the writer's own attributes, kept by its kernel while it writes (the size through passthrough and
+	 * through the kernel's own writes): no GETATTR at the open that follows; its close forgets them
+	 * (fs_store_flush), so what stat says once it is closed comes from the store, sealed */
+	e.attr_timeout = FS_TTL_WRITER;
 	unique = fs_pt_current_unique();
 	mode = fs_pt_open(a.id, unique, store_handle_fd(h), true);
 	if (mode == FS_OPEN_FAILED) {
@@ -269,11 +273,17 @@ void fs_store_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size
 		fuse_reply_write(req, (size_t)n);
 }
 
+/* A writer's close also makes the kernel forget the attributes its create left cached (FS_TTL_WRITER): a
+ * stat after close(2) then asks the store, which hurries the seal and answers with the sealed mode.  An
+ * attribute invalidation takes no lock a FLUSH holds, so it may be sent from here, before the reply. */
 void fs_store_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
-	fuse_reply_err(req, -store_flush(store_of(req), (struct store_handle *)(uintptr_t)fi->fh,
-					 fuse_req_ctx(req)->pid));
+	struct store_handle *h = (struct store_handle *)(uintptr_t)fi->fh;
+	int rc = store_flush(store_of(req), h, fuse_req_ctx(req)->pid);
+
+	if (store_handle_writes(h))
+		fuse_lowlevel_notify_inval_inode(((struct fs *)fuse_req_userdata(req))->se, ino, -1, 0);
+	fuse_reply_err(req, -rc);
 }
 
 /* The inode's open count in passthrough.c goes first, so that opens woken by this release's seal decide

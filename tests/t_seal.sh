@@ -13,6 +13,16 @@ mkdata "$T/other" 300
 ok cp "$T/s" "$V/s"
 wait_for xattr_is "$V/s" user.fabric.state sealed
 eq "$(stat -c %a "$V/s")" 444 "mode of a sealed variable"
+# The writer's kernel keeps the attributes its create answered while it writes, and its close makes it
+# forget them: a stat straight after cp (no wait) asks the store, which hurries the seal: the sealed mode.
+# (A write makes the kernel forget size and times itself; a variable created and closed without a write
+# relies on the close alone.)
+for i in 1 2 3 4 5; do
+	ok cp "$T/other" "$V/quick$i"
+	eq "$(stat -c '%a %s' "$V/quick$i")" "444 300" "mode and size of quick$i, stat straight after cp"
+	ok "$PY" -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY, 0o644))' "$V/quick_empty$i"
+	eq "$(stat -c '%a %s' "$V/quick_empty$i")" "444 0" "mode and size of quick_empty$i, stat straight after its close"
+done
 
 # Every way of writing a sealed variable is EROFS (we are root: permission bits would not stop us).
 fails "Read-only file system" sh -c 'echo more >> "$1"' _ "$V/s"

@@ -188,6 +188,8 @@ ssize_t store_read(struct store *st, struct store_handle *h, void *buf, size_t s
  * must not close it or change its size.  -1 for a variable packed into a slab (see
  * STORE_SLAB_THRESHOLD): read it with store_read, which finds its bytes wherever they are at that moment. */
 int store_handle_fd(const struct store_handle *h);
+/* Was h opened for writing a variable (not a mutable object, which is written in place)? */
+bool store_handle_writes(const struct store_handle *h);
 ssize_t store_write(struct store *st, struct store_handle *h, const void *buf, size_t size, uint64_t off);
 /* A close(2) of a descriptor of h by thread pid.  If the last such close before the release comes from
  * a process that is dying (signal, or exit status other than 0), a writer's variable is dropped.  For a

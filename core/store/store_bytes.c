@@ -41,6 +41,11 @@ int store_handle_fd(const struct store_handle *h)
 	return h->o->packed ? -1 : h->o->fd;
 }
 
+bool store_handle_writes(const struct store_handle *h)
+{
+	return h->writer && !h->o->mut; /* writer is set at open and never changes: no lock needed */
+}
+
 ssize_t store_write(struct store *st, struct store_handle *h, const void *buf, size_t size, uint64_t off)
 {
 	struct obj *o = h->o;
