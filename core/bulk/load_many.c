@@ -249,10 +249,13 @@ static void queued(struct load_many *m, uint64_t len)
 		store_seal_wait(m->st);
 }
 
-/* A small variable: its bytes read into the bounce buffer and put straight into slab pages (store_put),
- * with no block of its own; its seal joins the group commit like the others'. */
-static int put_small(struct load_many *m, uint64_t dir, const char *leaf, uint32_t mode, int fd, uint64_t off,
-		     uint64_t len, const char *type, const char *doc, const char *member, uint64_t *id)
+bool load_many_small(const struct load_many *m, uint64_t len)
+{
+	return len < store_put_max(m->st) && len <= LOAD_BOUNCE;
+}
+
+int load_many_put(struct load_many *m, uint64_t dir, const char *leaf, uint32_t mode, const void *buf, uint64_t len,
+		  const char *type, const char *doc, const char *member, uint64_t *id)
 {
 	struct store_put *p;
 	char w[WHAT_MAX];
@@ -267,10 +270,7 @@ static int put_small(struct load_many *m, uint64_t dir, const char *leaf, uint32
 	rc = remember(m, dir, made, member, MADE_VAR);
 	if (rc)
 		text_say(m->why, m->whylen, rc, "out of memory");
-	if (rc == 0 && (rc = load_read(m->ring, fd, off, m->bounce, len, &m->progress)))
-		text_say(m->why, m->whylen, rc, "%s: reading it failed: %s", load_many_what(m, member, w, sizeof(w)),
-			 strerror(-rc));
-	if (rc == 0 && (rc = store_put_bytes(m->st, p, m->bounce)))
+	if (rc == 0 && (rc = store_put_bytes(m->st, p, buf)))
 		text_say(m->why, m->whylen, rc, "%s: cannot write it into shared memory: %s",
 			 load_many_what(m, member, w, sizeof(w)), strerror(-rc));
 	if (rc == 0)
@@ -296,8 +296,13 @@ int load_many_var(struct load_many *m, uint64_t dir, const char *leaf, uint32_t 
 	char w[WHAT_MAX];
 	int rc;
 
-	if (len < store_put_max(m->st) && len <= LOAD_BOUNCE)
-		return put_small(m, dir, leaf, mode, fd, off, len, type, doc, member, id);
+	if (load_many_small(m, len)) {
+		rc = load_read(m->ring, fd, off, m->bounce, len, &m->progress);
+		if (rc)
+			return text_say(m->why, m->whylen, rc, "%s: reading it failed: %s",
+					load_many_what(m, member, w, sizeof(w)), strerror(-rc));
+		return load_many_put(m, dir, leaf, mode, m->bounce, len, type, doc, member, id);
+	}
 	rc = store_create(m->st, dir, leaf, mode, m->who->uid, m->who->gid, O_WRONLY, getpid(), &a, &h);
 	if (rc)
 		return refused(m, rc, member, "variable");

@@ -73,7 +73,12 @@ uint32_t load_many_mode(const struct load_many *m, uint32_t bits, bool var);
 int load_many_mkdir(struct load_many *m, uint64_t dir, const char *leaf, uint32_t mode, const char *member,
 		    uint64_t *id);
 /* A variable of the len bytes of fd from offset off; fd stays the caller's.  type (checked by the caller
- * against len) and doc are its own, or NULL: no type, and the request's doc. */
+ * against len) and doc are its own, or NULL: no type, and the request's doc.  A small one (load_many_small)
+ * is read into a buffer and made by load_many_put, which takes bytes already read (a reader ahead of the
+ * store, load_tree.c): no block of its own, straight into slab pages (store_put). */
+bool load_many_small(const struct load_many *m, uint64_t len);
+int load_many_put(struct load_many *m, uint64_t dir, const char *leaf, uint32_t mode, const void *buf, uint64_t len,
+		  const char *type, const char *doc, const char *member, uint64_t *id);
 int load_many_var(struct load_many *m, uint64_t dir, const char *leaf, uint32_t mode, int fd, uint64_t off,
 		  uint64_t len, const char *type, const char *doc, const char *member, uint64_t *id);
 /* A symbolic link to target (checked with load_many_link_ok first). */

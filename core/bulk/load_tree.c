@@ -13,8 +13,9 @@
  * line must name a file of the tree, its type must fit the file's size, its doc STORE_DOC_MAX bytes at
  * most; a second name of a file (a hard link) is the same variable, so one line may describe it.
  *
- * Each file is opened again for its bytes, as the caller, with openat2 from DIR's fd, RESOLVE_BENEATH and
- * RESOLVE_NO_SYMLINKS: a directory swapped for a link since the walk cannot lead the open out of DIR;
+ * Each file is opened again for its bytes, as the caller, by a reader thread that runs ahead of the
+ * store's work (load_ahead.h: it reads small files into buffers meanwhile), with openat2 from DIR's fd,
+ * RESOLVE_BENEATH and RESOLVE_NO_SYMLINKS: a directory swapped for a link since the walk cannot lead the open out of DIR;
  * the file must still be the inode the walk saw, with its size, and must not change while it is read
  * (as load_file checks), else the load fails (EIO) and leaves nothing.  Files of LOAD_DIRECT_MIN bytes
  * and more are read with O_DIRECT (disk to shm, no page-cache copy), smaller ones buffered: for them the
@@ -31,13 +32,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/bulk/load_ahead.h"
 #include "core/bulk/load_many.h"
 #include "core/text/dtype.h"
 #include "core/text/names.h"
 #include "core/text/text.h"
 
 #define LOAD_DIRECT_MIN (1u << 20)
-#define OPEN_BATCH 64 /* files opened as the caller at one switch of credentials */
 
 struct entry {
 	char *path;       /* inside DIR: "a/b" */
@@ -344,50 +345,6 @@ static bool has_bytes(const struct entry *e)
 	return !S_ISDIR(e->mode) && !S_ISLNK(e->mode) && !e->same_as;
 }
 
-/* Open the files of entries v[0..n) for their bytes, as the caller (one switch of credentials for the
- * whole batch): fds[i] is the fd, or -errno, or -1 for an entry without bytes of its own. */
-static void open_batch(struct tree *t, int root, const struct entry *v, size_t n, int *fds)
-{
-	struct open_how how = { .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	struct load_creds saved;
-
-	load_many_become(&t->m, &saved);
-	for (size_t i = 0; i < n; i++) {
-		fds[i] = -1;
-		if (!has_bytes(&v[i]))
-			continue;
-		how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
-		if (v[i].size >= LOAD_DIRECT_MIN)
-			how.flags |= O_DIRECT;
-		fds[i] = (int)syscall(SYS_openat2, root, v[i].path, &how, sizeof(how));
-		if (fds[i] < 0 && errno == EINVAL && (how.flags & O_DIRECT)) { /* a file system without O_DIRECT */
-			how.flags &= ~(uint64_t)O_DIRECT;
-			fds[i] = (int)syscall(SYS_openat2, root, v[i].path, &how, sizeof(how));
-		}
-		if (fds[i] < 0)
-			fds[i] = -errno;
-	}
-	load_unbecome(&saved);
-}
-
-/* Entry e's file as open_batch opened it (fd, or -errno): make sure it is what the walk saw. */
-static int opened(struct tree *t, const struct entry *e, int fd)
-{
-	struct stat sb;
-	int fl;
-
-	if (fd < 0)
-		return say(t, fd, e->path, ": cannot open it: %s", fd == -ELOOP || fd == -EXDEV
-			   ? "it, or a directory above it, was replaced since the walk" : strerror(-fd));
-	/* O_NONBLOCK was for the open only (a FIFO put in its place must not hold up the control file); io_uring
-	 * would answer EAGAIN instead of waiting for the disk */
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
-	    sb.st_dev != e->dev || sb.st_ino != e->ino || (uint64_t)sb.st_size != e->size)
-		return say(t, -EIO, e->path, " changed since the walk; load it again");
-	return 0;
-}
-
 static bool unchanged(int fd, const struct entry *e)
 {
 	struct stat sb;
@@ -396,50 +353,77 @@ static bool unchanged(int fd, const struct entry *e)
 	       sb.st_mtim.tv_nsec == e->mtime.tv_nsec;
 }
 
-/* Make entry e; fd is its file (open_batch's), closed here. */
-static int make(struct tree *t, struct entry *e, int fd)
+/* The sentence for entry e's file, which the reader could not give (load_ahead_next's rc and step). */
+static int unread(struct tree *t, const struct entry *e, int rc, enum load_ahead_step step)
+{
+	switch (step) {
+	case LOAD_AHEAD_OPEN:
+		return say(t, rc, e->path, ": cannot open it: %s", rc == -ELOOP || rc == -EXDEV
+			   ? "it, or a directory above it, was replaced since the walk" : strerror(-rc));
+	case LOAD_AHEAD_CHANGED:
+		return say(t, -EIO, e->path, " changed since the walk; load it again");
+	case LOAD_AHEAD_READ:
+		return say(t, rc, e->path, ": reading it failed: %s", strerror(-rc));
+	case LOAD_AHEAD_CHANGING:
+		break;
+	}
+	return say(t, -EIO, e->path, " changed while it was being loaded; load it again");
+}
+
+/* Make entry e; a file's bytes come from the reader (load_ahead.h), in entry order. */
+static int make(struct tree *t, struct entry *e, struct load_ahead *ahead)
 {
 	struct load_many *m = &t->m;
 	uint64_t dir = e->parent ? t->v[e->parent - 1].id : m->top;
 	const char *leaf = leaf_of(e->path);
-	int rc;
+	const char *type = e->note ? e->note->type : NULL, *doc = e->note ? e->note->doc : NULL;
+	uint32_t mode = load_many_mode(m, e->mode & 0777, !S_ISDIR(e->mode));
+	enum load_ahead_step step;
+	const void *buf;
+	int fd, rc;
 
 	if (S_ISDIR(e->mode))
-		return load_many_mkdir(m, dir, leaf, load_many_mode(m, e->mode & 0777, false), e->path, &e->id);
+		return load_many_mkdir(m, dir, leaf, mode, e->path, &e->id);
 	if (S_ISLNK(e->mode))
 		return load_many_symlink(m, dir, leaf, e->target, e->path);
 	if (e->same_as)
 		return load_many_link(m, t->v[e->same_as - 1].id, dir, leaf, e->path);
-	rc = opened(t, e, fd);
-	if (rc) {
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	rc = load_many_var(m, dir, leaf, load_many_mode(m, e->mode & 0777, true), fd, 0, e->size,
-			   e->note ? e->note->type : NULL, e->note ? e->note->doc : NULL, e->path, &e->id);
+	rc = load_ahead_next(ahead, &buf, &fd, &step);
+	if (rc)
+		return unread(t, e, rc, step);
+	if (buf) /* a small file, read and checked by the reader */
+		return load_many_put(m, dir, leaf, mode, buf, e->size, type, doc, e->path, &e->id);
+	rc = load_many_var(m, dir, leaf, mode, fd, 0, e->size, type, doc, e->path, &e->id);
 	if (rc == 0 && !unchanged(fd, e))
 		rc = say(t, -EIO, e->path, " changed while it was being loaded; load it again");
 	close(fd);
 	return rc;
 }
 
-/* Make every entry, in order, each batch's files opened first; the first failure stops it. */
+/* Make every entry, in order, with the reader ahead of it; the first failure stops both. */
 static int make_all(struct tree *t, int root)
 {
-	int rc = 0;
+	struct load_ahead_file *files = calloc(t->n ? t->n : 1, sizeof(*files));
+	struct load_ahead *ahead = NULL;
+	size_t n = 0;
+	int rc;
 
-	for (size_t i = 0; rc == 0 && i < t->n; i += OPEN_BATCH) {
-		size_t n = t->n - i < OPEN_BATCH ? t->n - i : OPEN_BATCH;
-		int fds[OPEN_BATCH];
-		open_batch(t, root, &t->v[i], n, fds);
-		for (size_t k = 0; k < n; k++) {
-			if (rc == 0)
-				rc = make(t, &t->v[i + k], fds[k]);
-			else if (fds[k] >= 0)
-				close(fds[k]);
-		}
+	if (!files)
+		return text_say(t->m.why, t->m.whylen, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < t->n; i++) {
+		const struct entry *e = &t->v[i];
+		if (has_bytes(e))
+			files[n++] = (struct load_ahead_file){ .path = e->path, .size = e->size, .dev = e->dev,
+							       .ino = e->ino, .mtime = e->mtime,
+							       .direct = e->size >= LOAD_DIRECT_MIN };
 	}
+	rc = load_ahead_start(&t->m, root, files, n, &ahead);
+	if (rc)
+		text_say(t->m.why, t->m.whylen, rc, "cannot start reading %s: %s", t->m.src, strerror(-rc));
+	for (size_t i = 0; rc == 0 && i < t->n; i++)
+		rc = make(t, &t->v[i], ahead);
+	load_ahead_stop(ahead);
+	free(files);
 	return rc;
 }
 
