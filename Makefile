@@ -6,7 +6,7 @@
 #   make layers     check that every #include keeps to the layer order in tools/layers
 #   make sanitize   the same suite on an ASan+UBSan build
 #   make clean
-PKGS     = fuse3 sqlite3 liburing libxxhash
+PKGS     = fuse3 sqlite3 liburing libxxhash libcurl jansson libcrypto
 MOUNTPOINT ?= /fabric
 
 CC      ?= cc
@@ -23,7 +23,8 @@ endif
 #   store/ one node's objects, blocks and slabs    bulk/  load, checkpoint, restore
 #   task/  tasks, the runner, placement            ctl/   the control file's language and verbs
 TEXT_OBJS  = core/text/text.o core/text/dtype.o core/text/names.o core/text/size.o core/text/scope.o
-OS_OBJS    = core/os/shm.o core/os/hash.o core/os/uring_copy.o core/os/uring_direct.o core/os/proc.o core/os/launch.o
+OS_OBJS    = core/os/shm.o core/os/hash.o core/os/uring_copy.o core/os/uring_direct.o core/os/proc.o core/os/launch.o \
+             core/os/etcd.o core/os/etcd_kv.o core/os/etcd_watch.o
 STORE_OBJS = core/store/alloc.o core/store/slab.o core/store/ns.o core/store/store_obj.o core/store/store_alias.o core/store/store.o \
              core/store/store_open.o core/store/store_bytes.o core/store/store_seal.o core/store/store_sealer.o core/store/store_put.o core/store/store_defrag.o \
              core/store/store_xattr.o core/store/store_life.o core/store/recover.o core/store/store_blocks.o \
@@ -38,7 +39,7 @@ CORE_HDRS  = $(wildcard core/*/*.h)
 META_OBJS = meta/yp.o meta/yp_objects.o meta/yp_tasks.o meta/yp_wal.o
 FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/kind.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_task.o fs/notify.o
 
-TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_slab tests/test_ctl tests/test_scope tests/test_place tests/test_launch
+TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_slab tests/test_ctl tests/test_scope tests/test_place tests/test_launch tests/test_etcd
 
 TOOLS     = tools/libfabric.a tools/fabric-peek tools/fabric-wait
 
@@ -72,9 +73,11 @@ meta/%.o: meta/%.c meta/*.h
 fs/%.o: fs/%.c fs/*.h $(CORE_HDRS) meta/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# Debian packages: build (-dev, pkg-config), mount (fuse3), tests (attr, sqlite3, numpy, psmisc).
+# Debian packages: build (-dev, pkg-config), mount (fuse3), tests (attr, sqlite3, numpy, psmisc; etcd for
+# tests/test_etcd, which starts its own server on free loopback ports).
 DEB_PKGS = build-essential pkg-config fuse3 libfuse3-dev libsqlite3-dev sqlite3 liburing-dev \
-           libxxhash-dev xxhash attr python3 python3-numpy util-linux procps rsync tar strace
+           libxxhash-dev xxhash attr python3 python3-numpy util-linux procps rsync tar strace \
+           etcd-server etcd-client libcurl4-openssl-dev libjansson-dev
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q '^install ok installed' || echo $$p; done); \
@@ -83,6 +86,10 @@ deps:
 	    if [ "$$(id -u)" != 0 ]; then echo "deps: need root to install: $$missing" >&2; exit 1; fi; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@# etcd-server enables its own etcd.service on 2379 where systemd runs; the fabric starts its own etcd
+	@if command -v systemctl >/dev/null 2>&1 && { systemctl -q is-enabled etcd 2>/dev/null || \
+	    systemctl -q is-active etcd 2>/dev/null; }; then \
+	    echo "deps: disabling the packaged etcd.service"; systemctl disable --now etcd || true; fi
 
 mount: deps all
 	tools/fabric mount $(MOUNTPOINT)
