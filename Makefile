@@ -21,7 +21,8 @@ endif
 # core/ is a stack of rooms, bottom-up (each may use the ones before it; see `make layers`):
 #   text/  values parsed and printed, no I/O      os/    the kernel and C libraries: shm, xxHash, io_uring, /proc, launch
 #   store/ one node's objects, blocks and slabs    bulk/  load, checkpoint, restore
-#   task/  tasks, the runner, placement            ctl/   the control file's language and verbs
+#   cluster/ several nodes: membership on etcd     task/  tasks, the runner, placement
+#   ctl/   the control file's language and verbs
 TEXT_OBJS  = core/text/text.o core/text/dtype.o core/text/names.o core/text/size.o core/text/scope.o
 OS_OBJS    = core/os/shm.o core/os/hash.o core/os/uring_copy.o core/os/uring_direct.o core/os/proc.o core/os/launch.o \
              core/os/etcd.o core/os/etcd_kv.o core/os/etcd_watch.o
@@ -34,10 +35,11 @@ BULK_OBJS  = core/bulk/load.o core/bulk/load_many.o core/bulk/load_ahead.o core/
 TASK_OBJS  = core/task/place.o core/task/task.o core/task/task_spawn.o core/task/task_place.o core/task/task_rows.o \
              core/task/task_end.o core/task/task_resume.o core/task/task_run.o core/task/task_text.o
 CTL_OBJS   = core/ctl/ctl.o core/ctl/ctl_parse.o core/ctl/ctl_answer.o core/ctl/ctl_store.o core/ctl/ctl_bulk.o core/ctl/ctl_task.o
-CORE_OBJS  = $(TEXT_OBJS) $(OS_OBJS) $(STORE_OBJS) $(BULK_OBJS) $(TASK_OBJS) $(CTL_OBJS)
+CLUSTER_OBJS = core/cluster/cluster.o
+CORE_OBJS  = $(TEXT_OBJS) $(OS_OBJS) $(STORE_OBJS) $(BULK_OBJS) $(CLUSTER_OBJS) $(TASK_OBJS) $(CTL_OBJS)
 CORE_HDRS  = $(wildcard core/*/*.h)
 META_OBJS = meta/yp.o meta/yp_objects.o meta/yp_tasks.o meta/yp_wal.o
-FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/kind.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_task.o fs/notify.o
+FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/kind.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_peers.o fs/ops_task.o fs/notify.o
 
 TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_slab tests/test_ctl tests/test_scope tests/test_place tests/test_launch tests/test_etcd
 

@@ -38,6 +38,7 @@ struct fs {
 	bool own_mount; /* mounted with mount(2): unmount with umount2 */
 	const char *state_dir;
 	struct tasks *tasks; /* NULL until the task runner starts (after the mount) */
+	struct cluster *cluster; /* NULL: a single node (no --etcd) */
 };
 
 /* kind.c -- the kinds of inode, and the FUSE callbacks that depend on the kind (its comment has the
@@ -50,6 +51,8 @@ struct fs {
 #define FS_NODE_INO (FS_VIRT_BASE + 2)
 #define FS_NODESTAT_INO (FS_VIRT_BASE + 3)
 #define FS_TASKS_INO (FS_VIRT_BASE + 4)
+#define FS_PEER_BASE (FS_VIRT_BASE + 1024) /* nodes/PEER/ at FS_PEER_BASE + 2k, nodes/PEER/stat + 1 */
+#define FS_PEERS_MAX 65536
 #define FS_CTL_NAME "ctl"
 
 /* An open directory (its fi->fh): the snapshot of its children taken at opendir.  ids are stored objects,
@@ -211,6 +214,19 @@ int fs_root_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
 void fs_nodestat_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_nodestat_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fs_nodestat_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* ops_peers.c -- the other nodes of a cluster in nodes/: nodes/ (kind nodes) looks up and lists them
+ * beside this node; nodes/PEER/ (kind peer) and nodes/PEER/stat (kind peerstat) */
+void fs_nodes_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+int fs_nodes_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
+void fs_peer_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+int fs_peer_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
+int fs_peer_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl);
+int fs_peer_name(fuse_req_t req, fuse_ino_t ino, char *buf, size_t len);
+void fs_peerstat_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* core/cluster's `changed`: a node appeared or went up or down; fs_peers_free at exit */
+void fs_peers_changed(void *arg, const char *node);
+void fs_peers_free(void);
 
 /* ops_task.c -- tasks/ (kind tasks) and tasks/ID/{cmd,status,exit,node,stdout,stderr,ctl} (kind task);
  * poll(2) on status */

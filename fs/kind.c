@@ -21,6 +21,8 @@
  *   nodestat  FS_NODESTAT_INO  VB + 3                    nodes/NODE/stat                   ops_virtual.c
  *   tasks     FS_TASKS_INO     VB + 4                    tasks/                            ops_task.c
  *   task      FS_TASK_BASE | id << 3 | f, in [2^61, VB)  tasks/ID/ (f 0) and its files     ops_task.c
+ *   peer      FS_PEER_BASE + 2k    VB + 1024 + 2k        nodes/PEER/ (another node of the  ops_peers.c
+ *   peerstat  FS_PEER_BASE + 2k+1                        cluster) and nodes/PEER/stat
  * Kinds ctl, nodes, nodestat and tasks take their names and attributes from ops_virtual.c's table.
  *
  * A kind without an operation gets (every kind has getattr):
@@ -109,10 +111,27 @@ static const struct fs_kind_ops kind_ctl = {
 
 static const struct fs_kind_ops kind_nodes = {
 	.kind = "nodes",
-	.lookup = fs_vnode_lookup,
-	.list = fs_vnode_list,
+	.lookup = fs_nodes_lookup,
+	.list = fs_nodes_list,
 	.getattr = fs_vnode_getattr,
 	.name = fs_vnode_name,
+};
+
+static const struct fs_kind_ops kind_peer = {
+	.kind = "peer",
+	.lookup = fs_peer_lookup,
+	.list = fs_peer_list,
+	.getattr = fs_peer_getattr,
+	.name = fs_peer_name,
+};
+
+static const struct fs_kind_ops kind_peerstat = {
+	.kind = "peerstat",
+	.getattr = fs_peer_getattr,
+	.name = fs_peer_name,
+	.open = fs_peerstat_open,
+	.read = fs_nodestat_read,
+	.release = fs_nodestat_release,
 };
 
 static const struct fs_kind_ops kind_nodestat = {
@@ -149,6 +168,8 @@ const struct fs_kind_ops *fs_kind_of(uint64_t ino)
 {
 	if (ino >= FS_TASK_BASE && ino < FS_VIRT_BASE)
 		return &kind_task;
+	if (ino >= FS_PEER_BASE && ino < FS_PEER_BASE + 2 * FS_PEERS_MAX)
+		return (ino - FS_PEER_BASE) % 2 ? &kind_peerstat : &kind_peer;
 	switch (ino) {
 	case FUSE_ROOT_ID:
 		return &kind_root;

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "core/bulk/checkpoint.h"
+#include "core/cluster/cluster.h"
 #include "core/text/names.h"
 #include "core/text/size.h"
 #include "fs/fs.h"
@@ -44,6 +45,7 @@ struct options {
 	bool no_passthrough;
 	bool strict_seal;
 	unsigned max_tasks, task_history;
+	const char *etcd, *cluster, *listen; /* several nodes: all three, or none */
 };
 
 static int ready_fd = -1; /* write end of the pipe to the waiting parent */
@@ -52,6 +54,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: fabricd MOUNTPOINT [--state DIR] [--capacity SIZE] [--node NAME] [--no-passthrough]\n"
 		     "               [--strict-seal] [--max-tasks K] [--task-history N] [-f]\n"
+		     "               [--etcd URL[,URL...] [--cluster NAME] [--listen ADDR:PORT]]\n"
 		     "  --state DIR      state dir (yellow pages, log, lock); default /var/lib/fabric for root,\n"
 		     "                   else $XDG_STATE_HOME/fabric or ~/.local/state/fabric\n"
 		     "  --capacity SIZE  shared memory the node may hold: 4096, 512M, 2G ...; default: the state\n"
@@ -62,6 +65,9 @@ static void usage(FILE *out)
 		     "                   but writes run at FUSE speed and a writer cannot mmap\n"
 		     "  --max-tasks K    tasks running at once (default: the number of CPUs); the rest queue\n"
 		     "  --task-history N finished task records kept (default 1000); the oldest go first\n"
+		     "  --etcd URLS      join a cluster of nodes whose shared metadata is in this etcd\n"
+		     "  --cluster NAME   the cluster's name (default: fabric)\n"
+		     "  --listen A:P     where the other nodes reach this one (default 127.0.0.1:0: a free port)\n"
 		     "  -f               stay in the foreground, log to stderr\n");
 }
 
@@ -93,6 +99,27 @@ static int fail(const char *fmt, ...)
 		ready_fd = -1;
 	}
 	return EXIT_FAILURE;
+}
+
+static void log_line_f(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line_f(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_line(msg);
+}
+
+/* core/cluster's `space`: what this node says of itself at every renewal. */
+static void node_space(void *arg, uint64_t *capacity, uint64_t *free_bytes)
+{
+	uint64_t used = 0, objects = 0;
+
+	store_statfs(arg, capacity, &used, &objects);
+	*free_bytes = *capacity > used ? *capacity - used : 0;
 }
 
 static void default_state(char *buf, size_t len)
@@ -132,7 +159,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "node", required_argument, NULL, 'n' },  { "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },        { "no-passthrough", no_argument, NULL, 'P' },
 		{ "strict-seal", no_argument, NULL, 'S' }, { "max-tasks", required_argument, NULL, 'K' },
-		{ "task-history", required_argument, NULL, 'H' }, { NULL, 0, NULL, 0 },
+		{ "task-history", required_argument, NULL, 'H' }, { "etcd", required_argument, NULL, 'E' },
+		{ "cluster", required_argument, NULL, 'C' },       { "listen", required_argument, NULL, 'L' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc;
 
@@ -178,6 +207,19 @@ static int parse_options(int argc, char **argv, struct options *o)
 			*(c == 'K' ? &o->max_tasks : &o->task_history) = (unsigned)v;
 			break;
 		}
+		case 'E':
+			o->etcd = optarg;
+			break;
+		case 'C':
+			if (names_check_node(optarg)) {
+				fprintf(stderr, "fabricd: --cluster '%s': a cluster name is 1-64 of [A-Za-z0-9_-]\n", optarg);
+				return -EINVAL;
+			}
+			o->cluster = optarg;
+			break;
+		case 'L':
+			o->listen = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -188,6 +230,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind != argc - 1) {
 		usage(stderr);
+		return -EINVAL;
+	}
+	if (!o->etcd && (o->cluster || o->listen)) {
+		fprintf(stderr, "fabricd: --cluster and --listen join a cluster: give its etcd too (--etcd URL)\n");
 		return -EINVAL;
 	}
 	o->mountpoint = argv[optind];
@@ -433,17 +479,33 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < lost.n; i++)
 		free(lost.paths[i]);
 	free(lost.paths);
+	if (opt.etcd) {
+		struct cluster_config cc = { .etcd = opt.etcd, .name = opt.cluster ? opt.cluster : "fabric",
+					     .node = store_node_name(fs.store),
+					     .addr = opt.listen ? opt.listen : "127.0.0.1:0", .space = node_space,
+					     .space_arg = fs.store, .changed = fs_peers_changed, .log = log_line };
+		rc = cluster_join(&cc, &fs.cluster, msg, sizeof(msg));
+		if (rc) {
+			cluster_leave(fs.cluster);
+			store_destroy(fs.store);
+			return fail("%s", msg);
+		}
+		log_line_f("joined cluster %s as node %s, listening at %s", cluster_name(fs.cluster),
+			   store_node_name(fs.store), cluster_addr(fs.cluster));
+	}
 	snprintf(fsname, sizeof(fsname), "fabric:%s", state);
 	fs_virt_init();
 	rc = fs_files_start();
 	if (rc == 0)
 		rc = fs_mount(&fs, mnt, fsname, !opt.no_passthrough, opt.strict_seal);
 	if (rc) {
+		cluster_leave(fs.cluster);
 		store_destroy(fs.store);
 		return fail("cannot mount at %s (%s); see %s", mnt, strerror(-rc), logpath);
 	}
 	if (fs_notify_start(fs.se) != 0 || fuse_set_signal_handlers(fs.se) != 0) {
 		fs_unmount(&fs);
+		cluster_leave(fs.cluster);
 		store_destroy(fs.store);
 		return fail("cannot install signal handlers");
 	}
@@ -454,6 +516,7 @@ int main(int argc, char **argv)
 		rc = tasks_init(&tc, &fs.tasks, msg, sizeof(msg));
 		if (rc) {
 			fs_unmount(&fs);
+			cluster_leave(fs.cluster);
 			store_destroy(fs.store);
 			return fail("%s", msg);
 		}
@@ -462,6 +525,7 @@ int main(int argc, char **argv)
 	if (rc) {
 		tasks_destroy(fs.tasks);
 		fs_unmount(&fs);
+		cluster_leave(fs.cluster);
 		store_destroy(fs.store);
 		return fail("cannot start: %s", strerror(rc));
 	}
@@ -478,6 +542,8 @@ int main(int argc, char **argv)
 	fs_notify_stop();
 	fs_unmount(&fs);
 	fs_files_stop();
+	cluster_leave(fs.cluster); /* every node sees this one down at once */
+	fs_peers_free();
 	store_destroy(fs.store);
 	log_line("unmounted; the state dir is marked clean");
 	if (ftruncate(lockfd, 0) < 0)

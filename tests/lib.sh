@@ -401,10 +401,22 @@ _fab_cleanup_dir() {
 	return $rc
 }
 
+# fab_at_exit CMD [ARGS...]: run CMD first when the test ends, however it ends (what the generic cleanup
+# below cannot know of: an etcd started for a cluster, say).
+FAB_AT_EXIT=()
+fab_at_exit() {
+	local w q=""
+	for w in "$@"; do q+=" $(printf '%q' "$w")"; done
+	FAB_AT_EXIT+=("${q# }")
+}
+
 _fab_on_exit() {
-	local rc=$? p
+	local rc=$? p c
 	trap - EXIT HUP INT TERM
 	cd / || true
+	for c in "${FAB_AT_EXIT[@]}"; do
+		eval "$c" </dev/null >/dev/null 2>&1
+	done
 	for p in $(ps -o pid= --ppid $$ 2>/dev/null); do
 		_fab_kill_tree "$p"
 	done

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# t_cluster.sh -- several nodes, membership: `fabric cluster up 3` starts a real etcd (Debian's
+# etcd-server, free loopback ports) and three daemons that join it; every node's nodes/ lists all three,
+# nodes/PEER/stat says each one's state, address, capacity and free space (kept up to date); a node
+# killed with -9 is shown down on the others within a few lease TTLs, and comes back up when mounted
+# again, its variables with it; one unmounted cleanly is down at once; a second node of the same name is
+# refused while the first is up; bad cluster options get a sentence; `cluster status` and
+# `cluster down --purge` (no mount, no etcd, no shm block left).  One cluster for every case.
+. "$(dirname "$0")/lib.sh"
+fab_setup
+command -v etcd >/dev/null || { echo "skip: etcd is not installed (make deps installs etcd-server)"; exit 77; }
+FC=$T/fc
+P=$NODE-n # node names under the test's own name: the generic cleanup removes their shm blocks
+fab_at_exit "$FAB_TOOL" cluster down "$FC"
+fab_at_exit sh -c 'kill -9 "$(cat "$1"/etcd/etcd.pid)"' _ "$FC"
+
+ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+match "$(last_out)" "${P}3 mounted at $FC/${P}3" "cluster up's answer"
+. "$FC/cluster.env"
+N1=$FC/${P}1 N2=$FC/${P}2 N3=$FC/${P}3
+all="${P}1
+${P}2
+${P}3"
+for m in "$N1" "$N2" "$N3"; do
+	eq "$(ls "$m/nodes")" "$all" "nodes/ of $(basename "$m") lists every node"
+done
+addr_of() { grep -o 'listening at [0-9.:]*' "$FC/state/$1/fabricd.log" | tail -n 1 | cut -d' ' -f3; }
+field() { awk -F'\t' -v k="$2" '$1 == k { print $2 }' "$1"; }
+for p in 2 3; do
+	f=$N1/nodes/$P$p/stat
+	eq "$(field "$f" state)" up "state of $P$p seen from ${P}1"
+	eq "$(field "$f" addr)" "$(addr_of "$P$p")" "address of $P$p seen from ${P}1"
+	eq "$(field "$f" capacity)" 67108864 "capacity of $P$p seen from ${P}1"
+done
+eq "$(ls "$N2/nodes/${P}1")" stat "nodes/PEER/ holds stat"
+FABRIC=$N2 ok "$FAB_TOOL" stat
+eq "$(cat "$N2/nodes/${P}2/stat")" "$(last_out)" "a node's own nodes/NODE/stat is its stat answer"
+fails "No such file or directory" ls "$N1/nodes/${P}9"
+fails "Permission denied" sh -c "echo x > '$N1/nodes/${P}2/stat'"
+fails "Operation not permitted" mkdir "$N1/nodes/${P}2/x"
+# the free space follows what a node holds (renewed every second)
+free0=$(field "$N2/nodes/${P}1/stat" free)
+mkdata "$T/m4" $((4 << 20))
+ok cp "$T/m4" "$N1/vars/m4"
+freed() { [ "$(field "$N2/nodes/${P}1/stat" free)" -le $((free0 - (4 << 20))) ]; }
+wait_for freed
+eq "$(FABRIC=$FC/${P}1 "$FAB_TOOL" cluster status "$FC" | awk -v n="${P}3" '$1 == n { print $2 }')" up \
+   "cluster status says ${P}3 is up"
+
+# kill -9: down on the others within a few TTLs (3 s lease), measured; the mount answers ENOTCONN
+pid3=$(head -n 1 "$FC/state/${P}3/fabricd.pid")
+start=$(date +%s%N)
+kill -9 "$pid3"
+wait_says down field "$N1/nodes/${P}3/stat" state
+echo "note: ${P}3 killed -9, seen down by ${P}1 after $((($(date +%s%N) - start) / 1000000)) ms" >&2
+wait_says down field "$N2/nodes/${P}3/stat" state
+eq "$(ls "$N1/nodes")" "$all" "a node that is down is still listed"
+ok "$FAB_TOOL" cluster status "$FC"
+match "$(last_out)" "${P}3 +down" "cluster status says ${P}3 is down"
+
+# a second node of a name that is up is refused (after waiting out a lease that might be a dead one's)
+mkdir -p "$T/dup" "$T/state-dup"
+fails "" "$FAB_TOOL" mount "$T/dup" --state "$T/state-dup" --node "${P}2" --etcd "$ETCD" --cluster "$CLUSTER"
+match "$(last_err)" "node ${P}2 is already up in cluster $CLUSTER" "sentence for a node name that is up"
+eq "$(field "$N1/nodes/${P}2/stat" state)" up "${P}2 is still up after the refused twin"
+
+# mounted again after the kill: up again, with its variables
+{ echo kept >"$N3/vars/kept"; } 2>/dev/null && bad "a write to a killed node's mount succeeded"
+ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+wait_says up field "$N1/nodes/${P}3/stat" state
+ok cp "$T/m4" "$N3/vars/again"
+same "$T/m4" "$N3/vars/again" "a variable written on ${P}3 after its restart"
+
+# a clean unmount revokes the lease: down at once (no TTL to wait)
+ok "$FAB_TOOL" umount "$N2"
+wait_says down field "$N1/nodes/${P}2/stat" state
+same "$T/m4" "$N1/vars/m4" "${P}1's variable while the others come and go"
+
+# refusals of the cluster options, each with a sentence; nothing mounted
+mkdir -p "$T/bad" "$T/state-bad"
+fails "" "$FAB_TOOL" mount "$T/bad" --state "$T/state-bad" --node "${P}7" --etcd http://127.0.0.1:1
+match "$(last_err)" "cannot reach etcd at http://127.0.0.1:1" "sentence for an etcd nobody answers at"
+fails "" "$FAB_TOOL" mount "$T/bad" --state "$T/state-bad" --node "${P}7" --listen 127.0.0.1:0
+match "$(last_err)" "give its etcd too" "sentence for --listen without --etcd"
+fails "" "$FAB_TOOL" mount "$T/bad" --state "$T/state-bad" --node "${P}7" --etcd "$ETCD" --listen "127.0.0.1:${ETCD##*:}"
+match "$(last_err)" "Address already in use" "sentence for an address in use"
+fails "" "$FAB_TOOL" mount "$T/bad" --state "$T/state-bad" --node "${P}7" --etcd "$ETCD" --cluster 'a b'
+match "$(last_err)" "cluster name is 1-64" "sentence for a bad cluster name"
+is_mounted "$T/bad" && bad "a refused mount is mounted"
+
+# down --purge: nothing left
+ok "$FAB_TOOL" cluster down "$FC" --purge
+[ -d "$FC" ] && bad "cluster down --purge left $FC"
+awk -v p="$FC/" 'index($2, p) == 1' /proc/self/mounts | grep -q . && bad "mounts left under $FC"
+[ -n "$(ls /dev/shm | grep "^fabric\.$P")" ] && bad "shm blocks of the cluster's nodes left: $(ls /dev/shm | grep "^fabric\.$P")"
+pgrep -f "etcd --name fabric-etcd --data-dir $FC/" >/dev/null && bad "etcd still runs after cluster down"
+fab_done
