@@ -103,7 +103,7 @@ test: deps all layers
 	tests/run.sh
 
 # make layers: every #include keeps to the layer order written in tools/layers (fs/ alone includes FUSE,
-# meta/ alone SQLite; core/'s rooms bottom-up text, os, store, bulk, task, ctl).
+# meta/ alone SQLite; core/'s rooms bottom-up text, os, store, bulk, cluster, task, ctl).
 layers:
 	@tools/layers
 
@@ -122,7 +122,7 @@ clean:
 # tests/fuzz_ctl FILE.
 FUZZ_SECONDS  ?= 60
 FUZZ_DEB_PKGS  = clang libclang-rt-14-dev
-FUZZ_PKGS      = sqlite3 libxxhash liburing
+FUZZ_PKGS      = sqlite3 libxxhash liburing libcurl jansson libcrypto
 fuzz:
 	@missing=$$(for p in $(FUZZ_DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q '^install ok installed' || echo $$p; done); \

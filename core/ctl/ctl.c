@@ -76,39 +76,48 @@ int ctl_parse(const char *line, size_t len, struct ctl_cmd *cmd, char *err, size
 	return ctl_parse_with(verb_grammar, line, len, cmd, err, errlen);
 }
 
-static int help_line(struct text *ans, const struct ctl_verb *v, bool json, bool first)
+/* One verb's help: a line, or (arr given) an object {"verb","usage","help"} pushed onto arr. */
+static int help_line(struct text *ans, const struct ctl_verb *v, json_t *arr)
 {
-	int rc;
+	json_t *o;
 
-	if (!json)
+	if (!arr)
 		return text_printf(ans, "%s\t%s\n", v->g.usage, v->help);
-	rc = text_printf(ans, "%s{\"verb\":\"%s\",\"usage\":", first ? "" : ",", v->g.name);
-	if (rc == 0)
-		rc = ctl_json_str(ans, v->g.usage);
-	if (rc == 0)
-		rc = text_printf(ans, ",\"help\":");
-	if (rc == 0)
-		rc = ctl_json_str(ans, v->help);
-	return rc ? rc : text_printf(ans, "}");
+	o = json_object();
+	if (ctl_jset(o, "verb", ctl_jstr(v->g.name)) || ctl_jset(o, "usage", ctl_jstr(v->g.usage)) ||
+	    ctl_jset(o, "help", ctl_jstr(v->help))) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	return ctl_jpush(arr, o);
 }
 
 static int run_help(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
-	int rc = cmd->json ? text_printf(ans, "[") : 0;
+	json_t *arr = cmd->json ? json_array() : NULL;
+	int rc = cmd->json && !arr ? -ENOMEM : 0;
 
 	(void)env;
-	if (cmd->argc) {
+	if (rc == 0 && cmd->argc) {
 		const struct ctl_verb *v = ctl_verb_find(cmd->argv[0]);
-		if (!v)
+		if (!v) {
+			json_decref(arr);
 			return ctl_fail(ans, -EINVAL, "unknown verb '%s'; try: help", cmd->argv[0]);
-		rc = rc ? rc : help_line(ans, v, cmd->json, true);
+		}
+		rc = help_line(ans, v, arr);
 	} else {
 		for (size_t i = 0; rc == 0 && i < sizeof(verbs) / sizeof(verbs[0]); i++)
-			rc = help_line(ans, &verbs[i], cmd->json, i == 0);
+			rc = help_line(ans, &verbs[i], arr);
 		if (rc == 0 && !cmd->json)
 			rc = text_printf(ans, "json VERB ...\tthe same answer as one JSON document\n");
 	}
-	return rc ? rc : cmd->json ? text_printf(ans, "]\n") : 0;
+	if (!cmd->json)
+		return rc;
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
+	return ctl_json_done(ans, arr);
 }
 
 /* Root, or a process holding CAP_SYS_ADMIN: who may change the node itself (README, "Who may do what"). */

@@ -14,6 +14,7 @@
 #ifndef FABRIC_CORE_CTLINT_H
 #define FABRIC_CORE_CTLINT_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "core/ctl/ctl.h"
@@ -46,8 +47,14 @@ int ctl_word_mode(const char *word, uint32_t *mode);
 
 /* Replace the answer with one sentence (one line, whatever the words it quotes hold) and return rc. */
 int ctl_fail(struct text *ans, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* A JSON string literal of s (bytes that are not UTF-8 as Latin-1 code points). */
-int ctl_json_str(struct text *ans, const char *s);
+/* JSON values (jansson): a string of s (bytes that are not UTF-8 as Latin-1 code points; NULL: null), a
+ * number; ctl_jset/ctl_jpush add a new value to an object/array and take it (-ENOMEM, the value freed,
+ * when it or the container is NULL); ctl_json_done writes doc, compact, and a newline, and frees it. */
+json_t *ctl_jstr(const char *s);
+json_t *ctl_jnum(uint64_t n);
+int ctl_jset(json_t *obj, const char *key, json_t *v);
+int ctl_jpush(json_t *arr, json_t *v);
+int ctl_json_done(struct text *ans, json_t *doc);
 
 /* One named value of a flat answer: the string str, or the number num when str is NULL. */
 struct ctl_field {
@@ -55,9 +62,10 @@ struct ctl_field {
 	const char *str;
 	uint64_t num;
 };
-/* A flat answer: a "key<TAB>value" line per field, or (json) one object {"key":value,...} and a newline.
- * open: the object is left open, for the caller to add members and close it. */
-int ctl_fields(struct text *ans, bool json, bool open, const struct ctl_field *f, size_t n);
+/* A flat answer: a "key<TAB>value" line per field, or (json) one object {"key":value,...} and a newline;
+ * ctl_fields_obj is that object, for an answer that adds members of its own (NULL on ENOMEM). */
+int ctl_fields(struct text *ans, bool json, const struct ctl_field *f, size_t n);
+json_t *ctl_fields_obj(const struct ctl_field *f, size_t n);
 
 /* ---- ctl.c: the table ---- */
 

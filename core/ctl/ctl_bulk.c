@@ -4,6 +4,7 @@
  *
  * Every file is opened by core/bulk with the caller's identity (env->who), never the daemon's; its
  * refusals come with a sentence of their own, which is the answer. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,10 +36,10 @@ int ctl_run_load(const struct ctl_env *env, const struct ctl_cmd *cmd, struct te
 		const struct ctl_field f[] = { { "variables", NULL, res.count }, { "directories", NULL, res.dirs },
 					       { "links", NULL, res.links }, { "hard_links", NULL, res.hard_links },
 					       { "bytes", NULL, res.bytes } };
-		return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
+		return ctl_fields(ans, cmd->json, f, sizeof(f) / sizeof(f[0]));
 	}
 	const struct ctl_field f[] = { { "size", NULL, res.size }, { "xxh3", res.xxh3, 0 } };
-	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
+	return ctl_fields(ans, cmd->json, f, sizeof(f) / sizeof(f[0]));
 }
 
 /* DIR of checkpoint/restore: the argument, or STATE/checkpoint. */
@@ -63,7 +64,7 @@ int ctl_run_checkpoint(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	const struct ctl_field f[] = { { "dir", dir, 0 }, { "variables", NULL, res.count },
 				       { "bytes_written", NULL, res.bytes }, { "unchanged", NULL, res.skipped },
 				       { "unreadable", NULL, res.unreadable } };
-	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
+	return ctl_fields(ans, cmd->json, f, sizeof(f) / sizeof(f[0]));
 }
 
 int ctl_run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
@@ -78,16 +79,25 @@ int ctl_run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 		return refused(ans, rc, why);
 	const struct ctl_field f[] = { { "dir", dir, 0 }, { "restored", NULL, res.count },
 				       { "bytes", NULL, res.bytes }, { "present", NULL, res.skipped } };
-	rc = ctl_fields(ans, cmd->json, cmd->json, f, sizeof(f) / sizeof(f[0]));
-	if (rc || !cmd->json)
+	if (!cmd->json) {
+		rc = ctl_fields(ans, false, f, sizeof(f) / sizeof(f[0]));
 		return rc ? rc : text_printf(ans, "%s", report);
-	/* the report's lines are "what<TAB>name<TAB>why": in JSON, one string each */
-	char *save = NULL, *first = strtok_r(report, "\n", &save);
-	rc = text_printf(ans, ",\"problems\":[");
-	for (char *l = first; rc == 0 && l; l = strtok_r(NULL, "\n", &save)) {
-		rc = text_printf(ans, "%s", l == first ? "" : ",");
-		if (rc == 0)
-			rc = ctl_json_str(ans, l);
 	}
-	return rc ? rc : text_printf(ans, "]}\n");
+	/* the report's lines are "what<TAB>name<TAB>why": in JSON, one string each */
+	json_t *doc = ctl_fields_obj(f, sizeof(f) / sizeof(f[0])), *problems = json_array();
+	char *save = NULL;
+	rc = doc && problems ? 0 : -ENOMEM;
+	for (char *l = strtok_r(report, "\n", &save); rc == 0 && l; l = strtok_r(NULL, "\n", &save))
+		rc = ctl_jpush(problems, ctl_jstr(l));
+	if (rc) {
+		json_decref(problems);
+		json_decref(doc);
+		return rc;
+	}
+	rc = ctl_jset(doc, "problems", problems); /* takes problems, also when it fails */
+	if (rc) {
+		json_decref(doc);
+		return rc;
+	}
+	return ctl_json_done(ans, doc);
 }

@@ -37,9 +37,24 @@ static int this_node(const struct ctl_env *env, const char *node, struct text *a
 struct list_ctx {
 	struct store *st;
 	struct text *ans;
-	bool json;
+	json_t *arr; /* the JSON answer's entries; NULL: lines */
 	size_t count;
 };
+
+/* One entry of a JSON listing: {"name","kind","size","state","type"}. */
+static int list_json(json_t *arr, const char *path, const char *kind, unsigned long long size, bool sealed,
+		     const char *type)
+{
+	json_t *o = json_object();
+
+	if (ctl_jset(o, "name", ctl_jstr(path)) || ctl_jset(o, "kind", ctl_jstr(kind)) ||
+	    ctl_jset(o, "size", ctl_jnum(size)) || ctl_jset(o, "state", ctl_jstr(sealed ? "sealed" : "writing")) ||
+	    ctl_jset(o, "type", *type ? ctl_jstr(type) : json_null())) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	return ctl_jpush(arr, o);
+}
 
 /* Depth-first over a directory's children; prefix is the path of dir ("" for vars/). */
 static int list_dir(struct list_ctx *c, uint64_t dir, const char *prefix, const char *filter)
@@ -61,17 +76,8 @@ static int list_dir(struct list_ctx *c, uint64_t dir, const char *prefix, const 
 		if (strncmp(path, filter, strlen(filter)) == 0) {
 			const char *kind = a.dir ? "dir" : a.link ? "link" : a.mut ? "mutable" : "var";
 			unsigned long long size = a.dir ? 0 : (unsigned long long)a.size;
-			if (c->json) {
-				rc = text_printf(c->ans, "%s{\"name\":", c->count ? "," : "");
-				if (rc == 0)
-					rc = ctl_json_str(c->ans, path);
-				if (rc == 0)
-					rc = text_printf(c->ans, ",\"kind\":\"%s\",\"size\":%llu,\"state\":\"%s\","
-							       "\"type\":", kind, size, a.dir || a.sealed ? "sealed" : "writing");
-				if (rc == 0)
-					rc = *type ? ctl_json_str(c->ans, type) : text_printf(c->ans, "null");
-				if (rc == 0)
-					rc = text_printf(c->ans, "}");
+			if (c->arr) {
+				rc = list_json(c->arr, path, kind, size, a.dir || a.sealed, type);
 			} else {
 				rc = text_printf(c->ans, "%s\t%s\t%llu\t%s\n", path, kind, size, *type ? type : "-");
 			}
@@ -86,15 +92,17 @@ static int list_dir(struct list_ctx *c, uint64_t dir, const char *prefix, const 
 
 int ctl_run_list(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
-	struct list_ctx c = { env->st, ans, cmd->json, 0 };
+	struct list_ctx c = { env->st, ans, cmd->json ? json_array() : NULL, 0 };
 	const char *prefix = cmd->argc ? cmd->argv[0] : "";
-	int rc = cmd->json ? text_printf(ans, "[") : 0;
+	int rc = cmd->json && !c.arr ? -ENOMEM : list_dir(&c, STORE_VARS_ID, "", prefix);
 
-	if (rc == 0)
-		rc = list_dir(&c, STORE_VARS_ID, "", prefix);
-	if (rc == 0 && cmd->json)
-		rc = text_printf(ans, "]\n");
-	return rc;
+	if (!cmd->json)
+		return rc;
+	if (rc) {
+		json_decref(c.arr);
+		return rc;
+	}
+	return ctl_json_done(ans, c.arr);
 }
 
 int ctl_run_locate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
@@ -116,28 +124,33 @@ int ctl_run_locate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct 
 	loc[n] = '\0';
 	if (!cmd->json)
 		return text_printf(ans, "%s\n", loc);
-	rc = text_printf(ans, "[");
+	json_t *arr = json_array();
+	rc = arr ? 0 : -ENOMEM;
 	for (char *save = NULL, *l = strtok_r(loc, "\n", &save); rc == 0 && l; l = strtok_r(NULL, "\n", &save)) {
 		char node[128], shm[256];
 		unsigned long long off, len;
+		json_t *o;
 		if (sscanf(l, "%127s %255s %llu %llu", node, shm, &off, &len) != 4)
 			continue;
-		rc = text_printf(ans, "%s{\"node\":", ans->buf[ans->len - 1] == '[' ? "" : ",");
-		if (rc == 0)
-			rc = ctl_json_str(ans, node);
-		if (rc == 0)
-			rc = text_printf(ans, ",\"shm\":");
-		if (rc == 0)
-			rc = ctl_json_str(ans, shm);
-		if (rc == 0)
-			rc = text_printf(ans, ",\"offset\":%llu,\"length\":%llu}", off, len);
+		o = json_object();
+		if (ctl_jset(o, "node", ctl_jstr(node)) || ctl_jset(o, "shm", ctl_jstr(shm)) ||
+		    ctl_jset(o, "offset", ctl_jnum(off)) || ctl_jset(o, "length", ctl_jnum(len))) {
+			json_decref(o);
+			rc = -ENOMEM;
+		} else {
+			rc = ctl_jpush(arr, o);
+		}
 	}
-	return rc ? rc : text_printf(ans, "]\n");
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
+	return ctl_json_done(ans, arr);
 }
 
 struct stat_ctx {
 	struct text *ans;
-	bool json, first;
+	json_t *doc, *slabs; /* the JSON answer and its "slabs" array; NULL: lines */
 };
 
 /* One block line of `stat`: the variables' own blocks summed, then each slab block. */
@@ -146,32 +159,30 @@ static int stat_block(void *arg, const struct store_block_info *b)
 	struct stat_ctx *c = arg;
 	uint64_t free_bytes = b->size > b->used ? b->size - b->used : 0;
 	unsigned frag = free_bytes ? (unsigned)(100 - b->largest_free * 100 / free_bytes) : 0;
-	int rc;
 
-	if (!b->slab)
-		return c->json ? text_printf(c->ans, ",\"own_blocks\":{\"count\":%llu,\"bytes\":%llu,\"charged\":%llu}"
-						   ",\"slabs\":[", (unsigned long long)b->objects,
-						   (unsigned long long)b->size, (unsigned long long)b->used)
-			       : text_printf(c->ans, "own_blocks\t%llu\t%llu\t%llu\n", (unsigned long long)b->objects,
-						   (unsigned long long)b->size, (unsigned long long)b->used);
-	if (!c->json)
+	if (!c->doc && !b->slab)
+		return text_printf(c->ans, "own_blocks\t%llu\t%llu\t%llu\n", (unsigned long long)b->objects,
+				   (unsigned long long)b->size, (unsigned long long)b->used);
+	if (!c->doc)
 		return text_printf(c->ans, "slab\t%llu\t%s\t%llu\t%llu\t%llu\t%llu\t%u%%\n",
 					 (unsigned long long)b->id, b->shm_name, (unsigned long long)b->size,
 					 (unsigned long long)b->used, (unsigned long long)b->objects,
 					 (unsigned long long)b->largest_free, frag);
-	rc = text_printf(c->ans, "%s{\"block\":%llu,\"shm\":\"%s\",\"size\":%llu,\"used\":%llu,\"variables\":%llu,"
-			       "\"largest_free\":%llu,\"fragmentation\":%u}", c->first ? "" : ",",
-			       (unsigned long long)b->id, b->shm_name, (unsigned long long)b->size,
-			       (unsigned long long)b->used, (unsigned long long)b->objects,
-			       (unsigned long long)b->largest_free, frag);
-	c->first = false;
-	return rc;
+	if (!b->slab) {
+		const struct ctl_field f[] = { { "count", NULL, b->objects }, { "bytes", NULL, b->size },
+					       { "charged", NULL, b->used } };
+		return ctl_jset(c->doc, "own_blocks", ctl_fields_obj(f, sizeof(f) / sizeof(f[0])));
+	}
+	const struct ctl_field f[] = { { "block", NULL, b->id }, { "shm", b->shm_name, 0 }, { "size", NULL, b->size },
+				       { "used", NULL, b->used }, { "variables", NULL, b->objects },
+				       { "largest_free", NULL, b->largest_free }, { "fragmentation", NULL, frag } };
+	return ctl_jpush(c->slabs, ctl_fields_obj(f, sizeof(f) / sizeof(f[0])));
 }
 
 int ctl_run_stat(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
 	struct store *st = env->st;
-	struct stat_ctx c = { ans, cmd->json, true };
+	struct stat_ctx c = { ans, NULL, NULL };
 	uint64_t cap, used, objects;
 	int rc;
 
@@ -179,12 +190,24 @@ int ctl_run_stat(const struct ctl_env *env, const struct ctl_cmd *cmd, struct te
 	const struct ctl_field f[] = { { "node", store_node_name(st), 0 }, { "capacity", NULL, cap },
 				       { "used", NULL, used }, { "free", NULL, used > cap ? 0 : cap - used },
 				       { "variables", NULL, objects } };
-	rc = ctl_fields(ans, cmd->json, cmd->json, f, sizeof(f) / sizeof(f[0])); /* stat_block goes on */
-	if (rc == 0)
-		rc = store_block_stats(st, stat_block, &c);
-	if (rc == 0 && cmd->json)
-		rc = text_printf(ans, "]}\n");
-	return rc;
+	if (!cmd->json) {
+		rc = ctl_fields(ans, false, f, sizeof(f) / sizeof(f[0]));
+		return rc ? rc : store_block_stats(st, stat_block, &c);
+	}
+	c.doc = ctl_fields_obj(f, sizeof(f) / sizeof(f[0]));
+	c.slabs = json_array();
+	rc = c.doc && c.slabs ? store_block_stats(st, stat_block, &c) : -ENOMEM;
+	if (rc) {
+		json_decref(c.slabs);
+		json_decref(c.doc);
+		return rc;
+	}
+	rc = ctl_jset(c.doc, "slabs", c.slabs); /* after own_blocks, as the lines come */
+	if (rc) {
+		json_decref(c.doc);
+		return rc;
+	}
+	return ctl_json_done(ans, c.doc);
 }
 
 int ctl_run_allocate(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
@@ -239,7 +262,7 @@ int ctl_run_defragment(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	if (rc)
 		return ctl_fail(ans, rc, "defragment failed: %s; see the daemon log", strerror(-rc));
 	const struct ctl_field f[] = { { "bytes_moved", NULL, moved }, { "blocks_freed", NULL, freed } };
-	return ctl_fields(ans, cmd->json, false, f, sizeof(f) / sizeof(f[0]));
+	return ctl_fields(ans, cmd->json, f, sizeof(f) / sizeof(f[0]));
 }
 
 int ctl_new_mode(const struct ctl_env *env, const struct ctl_cmd *cmd, uint32_t base, uint32_t *mode,

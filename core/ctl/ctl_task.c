@@ -98,28 +98,32 @@ int ctl_run_tasks(const struct ctl_env *env, const struct ctl_cmd *cmd, struct t
 		free(text);
 		return rc;
 	}
-	/* the same table as an array of objects: the text's fields never hold a tab or a newline */
-	rc = text_printf(ans, "[");
+	/* the same table as an array of objects: the text's fields never hold a tab or a newline; id and exit
+	 * are numbers (exit null while there is none: "-") */
 	static const char *const keys[] = { "id", "state", "node", "exit", "command" };
+	json_t *arr = json_array();
+	rc = arr ? 0 : -ENOMEM;
 	for (char *line = text, *next; rc == 0 && *line; line = next) {
+		json_t *o = json_object();
 		next = strchr(line, '\n');
 		*next++ = '\0';
-		rc = text_printf(ans, "%s{", line == text ? "" : ",");
 		for (int f = 0; rc == 0 && f < 5; f++) {
 			char *tab = f < 4 ? strchr(line, '\t') : NULL;
 			if (tab)
 				*tab = '\0';
-			rc = text_printf(ans, "%s\"%s\":", f ? "," : "", keys[f]);
-			if (rc == 0 && (f == 0 || (f == 3 && strcmp(line, "-") != 0)))
-				rc = text_printf(ans, "%s", line);
-			else if (rc == 0 && f == 3)
-				rc = text_printf(ans, "null");
-			else if (rc == 0)
-				rc = ctl_json_str(ans, line);
+			if (f == 0 || f == 3)
+				rc = ctl_jset(o, keys[f], strcmp(line, "-") == 0 ? json_null()
+							  : json_integer((json_int_t)strtoll(line, NULL, 10)));
+			else
+				rc = ctl_jset(o, keys[f], ctl_jstr(line));
 			line = tab ? tab + 1 : line + strlen(line);
 		}
-		rc = rc ? rc : text_printf(ans, "}");
+		rc = rc ? (json_decref(o), rc) : ctl_jpush(arr, o);
 	}
 	free(text);
-	return rc ? rc : text_printf(ans, "]\n");
+	if (rc) {
+		json_decref(arr);
+		return rc;
+	}
+	return ctl_json_done(ans, arr);
 }
