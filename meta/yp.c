@@ -20,7 +20,8 @@
  *
  * Schema history: user_version 1 is the first schema; 2 adds the kind 'mutable' (objects rebuilt, see
  * schema_v2); 3 adds tasks and the view task_cmds (schema_v3); 4 adds the kind 'link' and its column target
- * (schema_v4); 5 the kind 'alias' (a hard link) and its column alias_of (schema_v5).  Older databases are
+ * (schema_v4); 5 the kind 'alias' (a hard link) and its column alias_of (schema_v5); 6 the table remote,
+ * other nodes' objects, and vars over both (schema_v6).  Older databases are
  * upgraded in one transaction at open; a database from a newer fabric is refused rather than guessed at. */
 #include <errno.h>
 #include <pthread.h>
@@ -232,6 +233,39 @@ static const char schema_v5[] =
 	" LEFT JOIN nodes n ON n.id = o.node;"
 	"PRAGMA user_version = 5;";
 
+/* Version 6: remote, the mirror of the other nodes' objects in a cluster (core/cluster/names.c keeps it
+ * from etcd): one row per (node, id) with its own parent and name, so paths are made per node as for the
+ * local objects; vars lists both, every name of the cluster with its owner node. */
+static const char schema_v6[] =
+	"CREATE TABLE remote("
+	"  node TEXT NOT NULL,"
+	"  id INTEGER NOT NULL,"
+	"  parent INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  type TEXT, doc TEXT, xxh3 TEXT,"
+	"  scope TEXT NOT NULL DEFAULT 'any',"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  modified_ns INTEGER NOT NULL, sealed_ns INTEGER, target TEXT,"
+	"  PRIMARY KEY (node, id));"
+	"CREATE INDEX remote_by_parent ON remote(node, parent);"
+	"DROP VIEW vars;"
+	"CREATE VIEW vars AS WITH RECURSIVE p(id, path) AS ("
+	"  SELECT id, name FROM objects WHERE parent = 2 AND state IN ('writing', 'sealed')"
+	"  UNION ALL SELECT o.id, p.path || '/' || o.name FROM objects o JOIN p ON o.parent = p.id"
+	"  WHERE o.state IN ('writing', 'sealed')),"
+	" r(node, id, path) AS ("
+	"  SELECT node, id, name FROM remote WHERE parent = 2"
+	"  UNION ALL SELECT c.node, c.id, r.path || '/' || c.name FROM remote c JOIN r ON c.node = r.node AND c.parent = r.id)"
+	" SELECT p.path AS path, o.kind, o.type, o.doc, o.size, o.xxh3, o.scope, o.state, n.name AS node, o.target,"
+	"  o.id AS object"
+	" FROM p JOIN objects e ON e.id = p.id JOIN objects o ON o.id = coalesce(e.alias_of, e.id)"
+	" LEFT JOIN nodes n ON n.id = o.node"
+	" UNION ALL SELECT r.path, m.kind, m.type, m.doc, m.size, m.xxh3, m.scope, 'sealed', m.node, m.target, m.id"
+	" FROM r JOIN remote m ON m.node = r.node AND m.id = r.id;"
+	"PRAGMA user_version = 6;";
+
 int yp_errno(struct yp *yp, int rc, const char *what)
 {
 	switch (rc & 0xff) {
@@ -334,6 +368,8 @@ static int migrate(struct yp *yp)
 		rc = sqlite3_exec(yp->db, schema_v4, NULL, NULL, &err);
 	if (rc == SQLITE_OK && version < 5)
 		rc = sqlite3_exec(yp->db, schema_v5, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version < 6)
+		rc = sqlite3_exec(yp->db, schema_v6, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(yp->db, "COMMIT; PRAGMA foreign_keys = ON", NULL, NULL, &err);
 	if (rc != SQLITE_OK) {
@@ -412,6 +448,7 @@ void yp_close(struct yp *yp)
 	if (!yp)
 		return;
 	yp_wal_stop(yp);
+	yp_watch_objects(yp, NULL, NULL);
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(yp->stmt[i]);
 	sqlite3_close(yp->db);

@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define YP_SCHEMA_VERSION 5
+#define YP_SCHEMA_VERSION 6
 #define YP_ROOT_ID 1 /* the mount root */
 #define YP_VARS_ID 2 /* vars/ */
 
@@ -142,5 +142,27 @@ int yp_task_update(struct yp *yp, const struct yp_task *t); /* every column but 
 int yp_task_delete(struct yp *yp, int64_t id);
 /* In id order (submission order). */
 int yp_each_task(struct yp *yp, int (*fn)(void *arg, const struct yp_task *t), void *arg);
+
+/* ---- several nodes (yp_remote.c) ---- */
+
+/* One object, by id, as yp_each_object gives it: fn is called once; -ENOENT when there is no row. */
+int yp_obj_find(struct yp *yp, int64_t id, int (*fn)(void *arg, const struct yp_obj *o), void *arg);
+/* fn is told the ids of the objects whose rows every commit changed (inserted, updated or deleted),
+ * called inside that commit, with meta's mutex held: it must not call meta, nor wait for a lock whose
+ * holder may call meta (take a leaf lock, queue, return).  One watcher; NULL stops it. */
+void yp_watch_objects(struct yp *yp, void (*fn)(void *arg, const int64_t *ids, size_t n), void *arg);
+
+/* The mirror of another node's object (table remote; the view vars lists it with the local ones). */
+struct yp_remote {
+	const char *node;
+	int64_t id, parent; /* the node's own ids: parent YP_VARS_ID is its vars/ */
+	const char *name, *kind, *type, *doc, *xxh3, *scope, *target;
+	uint64_t size;
+	uint32_t mode, uid, gid;
+	int64_t modified_ns, sealed_ns;
+};
+int yp_remote_put(struct yp *yp, const struct yp_remote *r);       /* insert or replace */
+int yp_remote_delete(struct yp *yp, const char *node, int64_t id); /* 0 also when there was none */
+int yp_remote_clear(struct yp *yp);                                /* every row: before a new listing */
 
 #endif

@@ -4,7 +4,8 @@
  * yp.c is the database itself: the connection, the schema and its upgrades, transactions, the node row,
  * and the helpers below (statements, result codes, the one loop that steps rows).  yp_objects.c keeps the
  * store's tables: objects, blocks and extents.  yp_tasks.c keeps the tasks table.  yp_wal.c checkpoints the WAL
- * off the request path.
+ * off the request path.  yp_remote.c is what several nodes need: one object's row, the watch of changed
+ * objects (SQLite's update and commit hooks), the mirror of the other nodes' objects.
  *
  * Statements: each file keeps the SQL of its own ids (enum yp_stmt below) in a table of its own and asks
  * yp_stmt for the prepared statement, which is made once and kept in struct yp. */
@@ -13,6 +14,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "meta/yp.h"
 
@@ -45,6 +47,11 @@ enum yp_stmt {
 	ST_TASK_UPDATE,
 	ST_TASK_DELETE,
 	ST_TASK_EACH,
+	/* yp_remote.c */
+	ST_OBJ_FIND,
+	ST_REMOTE_PUT,
+	ST_REMOTE_DELETE,
+	ST_REMOTE_CLEAR,
 	ST_COUNT
 };
 
@@ -69,6 +76,13 @@ struct yp {
 	int wal_restart_rc;                  /* how its RESTART went */
 	int wal_last;       /* the WAL's pages at the last pass */
 	int wal_restart_at; /* pages at which a commit runs a RESTART checkpoint itself (the hook's own) */
+
+	/* yp_remote.c: the watcher of objects' rows, and the ids changed since the last commit */
+	void (*watch_fn)(void *arg, const int64_t *ids, size_t n);
+	void *watch_arg;
+	int64_t *changed;
+	size_t nchanged, changed_cap;
+	bool changed_lost; /* out of memory while collecting: the watcher is told of id 0 (everything) */
 };
 
 /* yp_wal.c: checkpoints by a thread of their own on a second connection (see there); start after the
@@ -103,5 +117,20 @@ int yp_rows(struct yp *yp, sqlite3_stmt *s, const char *what,
 	    int (*row)(struct yp *yp, sqlite3_stmt *s, void *arg), void *arg);
 /* Column i as text: NULL for SQL NULL. */
 const char *yp_col_text(sqlite3_stmt *s, int i);
+
+/* yp_objects.c: the columns of struct yp_obj, for every statement that hands objects out (append a WHERE
+ * or ORDER BY), and the row callback of yp_rows that decodes them and calls w->fn. */
+#define YP_OBJ_SELECT                                                                                    \
+	"SELECT o.id, o.parent, o.name, o.kind, o.state, o.type, o.doc, o.xxh3, o.scope, o.node,"          \
+	" o.size, o.mode, o.uid, o.gid, o.created_ns, o.modified_ns, o.sealed_ns,"                           \
+	" e.block, b.shm_name, e.offset, e.length, b.kind, o.target, o.alias_of"                            \
+	" FROM objects o LEFT JOIN extents e ON e.rowid ="                                                    \
+	" (SELECT rowid FROM extents WHERE object = o.id ORDER BY offset LIMIT 1)"                            \
+	" LEFT JOIN blocks b ON b.id = e.block"
+struct yp_obj_walk {
+	int (*fn)(void *arg, const struct yp_obj *o);
+	void *arg;
+};
+int yp_obj_row(struct yp *yp, sqlite3_stmt *s, void *arg);
 
 #endif

@@ -20,12 +20,7 @@ static const char *const obj_sql[ST_COUNT] = {
 			  " xxh3 = ?7, scope = ?8, size = ?9, mode = ?10, uid = ?11, gid = ?12,"
 			  " modified_ns = ?13, sealed_ns = ?14 WHERE id = ?1",
 	[ST_OBJ_DELETE] = "DELETE FROM objects WHERE id = ?1",
-	[ST_OBJ_EACH] = "SELECT o.id, o.parent, o.name, o.kind, o.state, o.type, o.doc, o.xxh3, o.scope, o.node,"
-			" o.size, o.mode, o.uid, o.gid, o.created_ns, o.modified_ns, o.sealed_ns,"
-			" e.block, b.shm_name, e.offset, e.length, b.kind, o.target, o.alias_of"
-			" FROM objects o LEFT JOIN extents e ON e.rowid ="
-			" (SELECT rowid FROM extents WHERE object = o.id ORDER BY offset LIMIT 1)"
-			" LEFT JOIN blocks b ON b.id = e.block ORDER BY o.id",
+	[ST_OBJ_EACH] = YP_OBJ_SELECT " ORDER BY o.id",
 	[ST_OBJ_MAX] = "SELECT max(coalesce((SELECT max(id) FROM objects), 0),"
 		       " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'objects'), 0))",
 	[ST_BLOCK_MAX] = "SELECT max(coalesce((SELECT max(id) FROM blocks), 0),"
@@ -142,14 +137,9 @@ int yp_obj_delete(struct yp *yp, int64_t id)
 	return rc;
 }
 
-struct obj_walk {
-	int (*fn)(void *arg, const struct yp_obj *o);
-	void *arg;
-};
-
-static int obj_row(struct yp *yp, sqlite3_stmt *s, void *arg)
+int yp_obj_row(struct yp *yp, sqlite3_stmt *s, void *arg)
 {
-	struct obj_walk *w = arg;
+	struct yp_obj_walk *w = arg;
 	struct yp_obj o = {
 		.id = sqlite3_column_int64(s, 0),
 		.parent = sqlite3_column_int64(s, 1),
@@ -184,12 +174,12 @@ static int obj_row(struct yp *yp, sqlite3_stmt *s, void *arg)
 int yp_each_object(struct yp *yp, int (*fn)(void *arg, const struct yp_obj *o), void *arg)
 {
 	sqlite3_stmt *s;
-	struct obj_walk w = { fn, arg };
+	struct yp_obj_walk w = { fn, arg };
 	int rc;
 
 	yp_lock(yp);
 	s = stmt(yp, ST_OBJ_EACH);
-	rc = s ? yp_rows(yp, s, "object list", obj_row, &w) : -EIO;
+	rc = s ? yp_rows(yp, s, "object list", yp_obj_row, &w) : -EIO;
 	yp_unlock(yp);
 	return rc;
 }

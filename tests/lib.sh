@@ -96,6 +96,14 @@ fails() {
 	return 0
 }
 
+# fails_dead CMD...: CMD fails the way a program sees a mount whose daemon is gone: ENOTCONN, or
+# ECONNABORTED when its request raced the kernel's abort of the connection (seen under ASan).
+fails_dead() {
+	fails "" "$@" || return 1
+	grep -qE 'Transport endpoint is not connected|Software caused connection abort' "$T/.last.err" && return 0
+	bad "expected ENOTCONN or ECONNABORTED from: $*; got: $(head -c 300 "$T/.last.err")"
+}
+
 # eq GOT WANT WHAT: two strings must be equal.
 eq() {
 	[ "$1" == "$2" ] && return 0

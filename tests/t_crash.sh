@@ -54,8 +54,8 @@ partial_objs=$( (
 [ -n "$partial_objs" ] || bad "found no shm object holding the variable being written"
 
 kill_daemon
-fails "Transport endpoint is not connected" stat "$MNT"
-fails "Transport endpoint is not connected" ls "$MNT/vars"
+fails_dead stat "$MNT"
+fails_dead ls "$MNT/vars"
 _fab_kill_tree $writer
 wait $writer 2>/dev/null
 

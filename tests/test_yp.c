@@ -1273,13 +1273,50 @@ static const char old_schema_v4[] =
 	" FROM p JOIN objects o ON o.id = p.id LEFT JOIN nodes n ON n.id = o.node;"
 	"PRAGMA user_version = 4;";
 
+/* Version 5: the kind 'alias' and its column alias_of (copied when version 6 came). */
+static const char old_schema_v5[] =
+	"CREATE TABLE objects_v5("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  parent INTEGER REFERENCES objects(id),"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('dir', 'var', 'mutable', 'link', 'alias')),"
+	"  state TEXT NOT NULL CHECK (state IN ('writing', 'sealed', 'deleted', 'lost')),"
+	"  type TEXT, doc TEXT, xxh3 TEXT,"
+	"  scope TEXT NOT NULL DEFAULT 'any',"
+	"  node INTEGER REFERENCES nodes(id),"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  created_ns INTEGER NOT NULL, modified_ns INTEGER NOT NULL, sealed_ns INTEGER,"
+	"  target TEXT CHECK ((kind = 'link') = (target IS NOT NULL)),"
+	"  alias_of INTEGER REFERENCES objects(id) ON DELETE CASCADE"
+	"    CHECK ((kind = 'alias') = (alias_of IS NOT NULL)));"
+	"INSERT INTO objects_v5 SELECT id, parent, name, kind, state, type, doc, xxh3, scope, node, size, mode, uid,"
+	"  gid, created_ns, modified_ns, sealed_ns, target, NULL FROM objects;"
+	"CREATE TEMP TABLE seq AS SELECT seq FROM sqlite_sequence WHERE name = 'objects';"
+	"DROP VIEW vars;"
+	"DROP TABLE objects;"
+	"ALTER TABLE objects_v5 RENAME TO objects;"
+	"UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM temp.seq), 0)) WHERE name = 'objects';"
+	"DROP TABLE temp.seq;"
+	"CREATE UNIQUE INDEX objects_by_name ON objects(parent, name) WHERE state IN ('writing', 'sealed');"
+	"CREATE INDEX objects_by_alias ON objects(alias_of) WHERE alias_of IS NOT NULL;"
+	"CREATE VIEW vars AS WITH RECURSIVE p(id, path) AS ("
+	"  SELECT id, name FROM objects WHERE parent = 2 AND state IN ('writing', 'sealed')"
+	"  UNION ALL SELECT o.id, p.path || '/' || o.name FROM objects o JOIN p ON o.parent = p.id"
+	"  WHERE o.state IN ('writing', 'sealed'))"
+	" SELECT p.path AS path, o.kind, o.type, o.doc, o.size, o.xxh3, o.scope, o.state, n.name AS node, o.target,"
+	"  o.id AS object"
+	" FROM p JOIN objects e ON e.id = p.id JOIN objects o ON o.id = coalesce(e.alias_of, e.id)"
+	" LEFT JOIN nodes n ON n.id = o.node;"
+	"PRAGMA user_version = 5;";
+
 /* sqlite_master of a database, one "type|name|sql" line per entry, in name order. */
 static void schema_of(const char *path, char *buf, size_t len)
 {
 	ro_rows(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name", buf, len);
 }
 
-/* Make path at schema version `version` (1 to 4) holding a node, a sealed variable with its block and
+/* Make path at schema version `version` (1 to 5) holding a node, a sealed variable with its block and
  * extent, a mutable (version 2), and a deleted object that raised the id counter past the live ones. */
 static void make_old_db(const char *path, int version)
 {
@@ -1301,6 +1338,8 @@ static void make_old_db(const char *path, int version)
 		rc = sqlite3_exec(db, old_schema_v3, NULL, NULL, &err);
 	if (rc == SQLITE_OK && version >= 4)
 		rc = sqlite3_exec(db, old_schema_v4, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version >= 5)
+		rc = sqlite3_exec(db, old_schema_v5, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db,
 				  "PRAGMA foreign_keys = ON;"
@@ -1335,7 +1374,7 @@ static void make_old_db(const char *path, int version)
 
 static void test_upgrade(int version)
 {
-	char path[300], fresh[8192], upgraded[8192];
+	char path[300], fresh[16384], upgraded[16384];
 	struct yp *yp = NULL;
 	struct yp_node n;
 	struct orows c;
@@ -1352,7 +1391,7 @@ static void test_upgrade(int version)
 	if (!yp)
 		return;
 	CHECK(ro_int(path, "PRAGMA user_version") == YP_SCHEMA_VERSION);
-	CHECK(YP_SCHEMA_VERSION == 5);
+	CHECK(YP_SCHEMA_VERSION == 6);
 	/* the same tables, indexes and views, with the same SQL, as a database made new */
 	schema_of(dbpath, fresh, sizeof(fresh));
 	schema_of(path, upgraded, sizeof(upgraded));
@@ -1491,6 +1530,104 @@ static void test_newer_schema(void)
 	CHECK(ro_int(path, "PRAGMA user_version") == 99);
 }
 
+/* ---- several nodes: one object's row, the watch of changed objects, the mirror ---- */
+
+struct watched {
+	int64_t ids[64];
+	size_t n, calls;
+};
+
+static void on_watch(void *arg, const int64_t *ids, size_t n)
+{
+	struct watched *w = arg;
+
+	w->calls++;
+	for (size_t i = 0; i < n && w->n < 64; i++)
+		w->ids[w->n++] = ids[i];
+}
+
+static bool watched_has(const struct watched *w, int64_t id)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->ids[i] == id)
+			return true;
+	return false;
+}
+
+static int found_name(void *arg, const struct yp_obj *o)
+{
+	snprintf(arg, 64, "%s|%s|%llu", o->name, o->state, (unsigned long long)o->size);
+	return 0;
+}
+
+static void test_remote(struct yp *yp)
+{
+	struct watched w = { 0 };
+	struct yp_obj a = var_row(YP_VARS_ID, "watched", node_id), b = var_row(YP_VARS_ID, "rolled", node_id);
+	char got[64] = "", rows[1024];
+
+	/* one row by id; -ENOENT for none */
+	CHECK_RC(yp_obj_insert(yp, &a), 0);
+	CHECK_RC(yp_obj_find(yp, a.id, found_name, got), 0);
+	CHECK(strcmp(got, "watched|writing|0") == 0);
+	CHECK_RC(yp_obj_find(yp, a.id + 1000000, found_name, got), -ENOENT);
+
+	/* the watch: the ids a commit changed, at the commit; an autocommit statement too; none at a rollback */
+	yp_watch_objects(yp, on_watch, &w);
+	CHECK_RC(yp_begin(yp), 0);
+	a.state = "sealed";
+	a.size = 7;
+	CHECK_RC(yp_obj_update(yp, &a), 0);
+	CHECK(w.calls == 0); /* not before the commit */
+	CHECK_RC(yp_commit(yp), 0);
+	CHECK(w.calls == 1 && watched_has(&w, a.id));
+	CHECK_RC(yp_begin(yp), 0);
+	CHECK_RC(yp_obj_insert(yp, &b), 0);
+	yp_rollback(yp);
+	CHECK(w.calls == 1 && !watched_has(&w, b.id));
+	CHECK_RC(yp_obj_find(yp, b.id, found_name, got), -ENOENT);
+	CHECK_RC(yp_obj_delete(yp, a.id), 0); /* autocommit */
+	CHECK(w.calls == 2);
+	{
+		struct yp_node n;
+		size_t before = w.calls;
+		CHECK_RC(yp_node_get(yp, &n), 0);
+		CHECK_RC(yp_node_update(yp, &n), 0); /* another table: nothing to tell */
+		CHECK(w.calls == before);
+	}
+	yp_watch_objects(yp, NULL, NULL);
+	CHECK_RC(yp_obj_insert(yp, &b), 0);
+	CHECK(w.calls == 2);
+	CHECK_RC(yp_obj_delete(yp, b.id), 0);
+
+	/* the mirror: another node's tree, listed in vars beside the local names with its node */
+	struct yp_remote d = { .node = "far", .id = 10, .parent = YP_VARS_ID, .name = "shared", .kind = "dir",
+			       .mode = 0755, .modified_ns = 1 };
+	struct yp_remote x = { .node = "far", .id = 11, .parent = 10, .name = "x", .kind = "var", .size = 4096,
+			       .xxh3 = "ffeeddccbbaa99887766554433221100", .type = "4096 * uint8", .doc = "far away",
+			       .mode = 0444, .modified_ns = 2, .sealed_ns = 3 };
+	struct yp_remote y = { .node = "near", .id = 11, .parent = YP_VARS_ID, .name = "y", .kind = "var", .size = 1,
+			       .mode = 0444, .modified_ns = 2, .sealed_ns = 3 };
+	CHECK_RC(yp_remote_put(yp, &d), 0);
+	CHECK_RC(yp_remote_put(yp, &x), 0);
+	CHECK_RC(yp_remote_put(yp, &y), 0); /* the same id on another node is another object */
+	ro_rows(dbpath, "SELECT path, node, size, type FROM vars WHERE node IN ('far', 'near') ORDER BY path", rows,
+		sizeof(rows));
+	CHECK(strcmp(rows, "shared|far|0|NULL\nshared/x|far|4096|4096 * uint8\ny|near|1|NULL") == 0);
+	if (strcmp(rows, "shared|far|0|NULL\nshared/x|far|4096|4096 * uint8\ny|near|1|NULL") != 0)
+		fprintf(stderr, "vars with remote rows:\n%s\n", rows);
+	x.name = "renamed"; /* a put replaces */
+	CHECK_RC(yp_remote_put(yp, &x), 0);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM vars WHERE path = 'shared/renamed' AND node = 'far'") == 1);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM vars WHERE path = 'shared/x'") == 0);
+	CHECK_RC(yp_remote_delete(yp, "far", 11), 0);
+	CHECK_RC(yp_remote_delete(yp, "far", 11), 0); /* none: still 0 */
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM remote") == 2);
+	CHECK_RC(yp_remote_clear(yp), 0);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM remote") == 0);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM vars WHERE node IN ('far', 'near')") == 0);
+}
+
 static int run_all(void)
 {
 	struct yp *yp = NULL;
@@ -1510,6 +1647,7 @@ static int run_all(void)
 		check_fixture(yp, &f);
 		test_view(&f);
 		test_tasks(yp, &tf);
+		test_remote(yp);
 		yp_close(yp);
 		yp = NULL;
 
@@ -1528,6 +1666,7 @@ static int run_all(void)
 	test_upgrade(2);
 	test_upgrade(3);
 	test_upgrade(4);
+	test_upgrade(5);
 	test_newer_schema();
 	if (check_failures)
 		fprintf(stderr, "test_yp: %d check(s) failed\n", check_failures);

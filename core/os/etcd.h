@@ -73,6 +73,15 @@ int etcd_create(struct etcd *e, const char *key, const void *val, size_t len, co
 int etcd_replace(struct etcd *e, const char *key, const void *val, size_t len, int64_t expect,
 		 int64_t *mod_revision);
 
+/* Puts (val not NULL; no lease) and deletes (val NULL; a missing key is no failure) applied together, in
+ * one txn without compares, at most ETCD_TXN_MAX of them and 1.5 MiB in all (-E2BIG past either). */
+struct etcd_op {
+	const char *key;
+	const void *val;
+	size_t len;
+};
+int etcd_batch(struct etcd *e, const struct etcd_op *ops, size_t n);
+
 /* Called for each key of a listing, in key order; a non-zero return stops the listing and is returned. */
 typedef int (*etcd_kv_fn)(void *arg, const char *key, const void *val, size_t len, int64_t mod_rev);
 /* Every key that starts with prefix ("" is every key), in pages, all read at the first page's revision:

@@ -206,6 +206,50 @@ int etcd_replace(struct etcd *e, const char *key, const void *val, size_t len, i
 	return rc;
 }
 
+int etcd_batch(struct etcd *e, const struct etcd_op *ops, size_t n)
+{
+	json_t *req, *success, *a;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (n > ETCD_TXN_MAX)
+		return etcd_say(-E2BIG, "a txn of %zu operations (etcd takes %d)", n, ETCD_TXN_MAX);
+	success = json_array();
+	for (size_t i = 0; rc == 0 && success && i < n; i++) {
+		const struct etcd_op *o = &ops[i];
+		json_t *kv;
+		rc = o->val ? put_check(o->key, o->val, o->len, NULL) : key_check(o->key);
+		if (rc)
+			break;
+		kv = json_object();
+		if (!kv || (o->val ? put_fields(kv, o->key, o->val, o->len, NULL)
+			    : json_object_set_new(kv, "key", etcd_b64(o->key, strlen(o->key))))) {
+			json_decref(kv);
+			rc = etcd_say(-ENOMEM, "no memory for a txn");
+			break;
+		}
+		/* the _new calls take their value whether they succeed or not */
+		if (json_array_append_new(success, json_pack("{s:o}", o->val ? "request_put" : "request_delete_range",
+							     kv)))
+			rc = etcd_say(-ENOMEM, "no memory for a txn");
+	}
+	if (!success)
+		return etcd_say(-ENOMEM, "no memory for a txn");
+	if (rc) {
+		json_decref(success);
+		return rc;
+	}
+	req = json_pack("{s:o}", "success", success);
+	if (!req)
+		return etcd_say(-ENOMEM, "no memory for a txn");
+	/* no compare: applying it twice leaves what applying it once does, so a broken connection may repeat it */
+	rc = etcd_call(e, "/v3/kv/txn", req, true, &a);
+	json_decref(req);
+	json_decref(a);
+	return rc;
+}
+
 /* ---- listings ---- */
 
 /* One page: the keys from `from` (from_len bytes) up to range_end, at revision rev (0: the current). */
