@@ -483,7 +483,8 @@ int main(int argc, char **argv)
 		struct cluster_config cc = { .etcd = opt.etcd, .name = opt.cluster ? opt.cluster : "fabric",
 					     .node = store_node_name(fs.store),
 					     .addr = opt.listen ? opt.listen : "127.0.0.1:0", .space = node_space,
-					     .space_arg = fs.store, .changed = fs_peers_changed, .log = log_line };
+					     .space_arg = fs.store, .changed = fs_peers_changed, .log = log_line,
+					     .st = fs.store };
 		rc = cluster_join(&cc, &fs.cluster, msg, sizeof(msg));
 		if (rc) {
 			cluster_leave(fs.cluster);

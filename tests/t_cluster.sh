@@ -5,8 +5,10 @@
 # nodes/PEER/stat says each one's state, address, capacity and free space (kept up to date); a node
 # killed with -9 is shown down on the others within a few lease TTLs, and comes back up when mounted
 # again, its variables with it; one unmounted cleanly is down at once; a second node of the same name is
-# refused while the first is up; bad cluster options get a sentence; `cluster status` and
-# `cluster down --purge` (no mount, no etcd, no shm block left).  One cluster for every case.
+# refused while the first is up; bad cluster options get a sentence; every node's YP lists every node's
+# names with their owner (made, changed, renamed, removed, loaded by the hundred; kept while their node is
+# down; caught up by a node that was down); `cluster status` and `cluster down --purge` (no mount, no
+# etcd, no shm block left).  One cluster for every case.
 . "$(dirname "$0")/lib.sh"
 fab_setup
 command -v etcd >/dev/null || { echo "skip: etcd is not installed (make deps installs etcd-server)"; exit 77; }
@@ -72,10 +74,44 @@ wait_says up field "$N1/nodes/${P}3/stat" state
 ok cp "$T/m4" "$N3/vars/again"
 same "$T/m4" "$N3/vars/again" "a variable written on ${P}3 after its restart"
 
+# ---- one catalog: every node's YP lists every node's names with their owner (published at seal) -------
+yp_of() { sqlite3 -readonly "$FC/state/$1/yp.db" "$2"; }
+node_of() { yp_of "$1" "select group_concat(node) from vars where path = '$2'"; }
+count_of() { yp_of "$1" "select count(*) from vars where $2"; }
+ok cp "$T/m4" "$N1/vars/cat1"
+ok mkdir "$N2/vars/dir2"
+ok cp "$T/m4" "$N2/vars/dir2/in"
+for n in 2 3; do wait_says "${P}1" node_of "$P$n" cat1; done
+for n in 1 3; do wait_says "${P}2" node_of "$P$n" dir2/in; done
+eq "$(yp_of "${P}3" "select size || ' ' || xxh3 || ' ' || kind from vars where path = 'cat1'")" \
+   "$((4 << 20)) $(xxh128 "$T/m4") var" "size, xxh3 and kind of ${P}1's cat1 in ${P}3's YP"
+eq "$(node_of "${P}3" m4)" "${P}1" "a variable sealed before the others joined is listed too"
+ok setfattr -n user.fabric.doc -v "a doc, changed" "$N1/vars/cat1"
+wait_says "a doc, changed" yp_of "${P}2" "select doc from vars where path = 'cat1'"
+ok mv "$N2/vars/dir2" "$N2/vars/dir2b"
+wait_says "${P}2" node_of "${P}1" dir2b/in
+eq "$(count_of "${P}1" "path = 'dir2/in'")" 0 "the old path of a renamed directory's variable"
+ok rm "$N1/vars/cat1"
+wait_says 0 count_of "${P}3" "path = 'cat1'"
+mkdir "$T/many"
+for i in $(seq 1 200); do echo "$i" >"$T/many/f$i"; done
+FABRIC=$N3 ok "$FAB_TOOL" load many "$T/many"
+wait_says 200 count_of "${P}1" "path like 'many/%' and node = '${P}3' and kind = 'var'"
+for n in 1 2 3; do
+	eq "$(yp_of "${P}2" "select group_concat(path || ' ' || size || ' ' || coalesce(xxh3, '-'), ',') from (select * from vars where node = '$P$n' order by path)")" \
+	   "$(yp_of "$P$n" "select group_concat(path || ' ' || size || ' ' || coalesce(xxh3, '-'), ',') from (select * from vars where node = '$P$n' order by path)")" \
+	   "$P$n's names in ${P}2's YP are the ones in its own"
+done
+
 # a clean unmount revokes the lease: down at once (no TTL to wait)
 ok "$FAB_TOOL" umount "$N2"
 wait_says down field "$N1/nodes/${P}2/stat" state
 same "$T/m4" "$N1/vars/m4" "${P}1's variable while the others come and go"
+eq "$(node_of "${P}1" dir2b/in)" "${P}2" "the names of a node that is down stay listed"
+# while it is down: made and removed elsewhere; it catches up when it is back
+ok cp "$T/m4" "$N1/vars/while_down"
+ok rm "$N3/vars/many/f7"
+wait_says 0 count_of "${P}1" "path = 'many/f7'"
 
 # refusals of the cluster options, each with a sentence; nothing mounted
 mkdir -p "$T/bad" "$T/state-bad"
@@ -88,6 +124,12 @@ match "$(last_err)" "Address already in use" "sentence for an address in use"
 fails "" "$FAB_TOOL" mount "$T/bad" --state "$T/state-bad" --node "${P}7" --etcd "$ETCD" --cluster 'a b'
 match "$(last_err)" "cluster name is 1-64" "sentence for a bad cluster name"
 is_mounted "$T/bad" && bad "a refused mount is mounted"
+
+# back up: the names made and removed while it was down are in its YP
+ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+wait_says "${P}1" node_of "${P}2" while_down
+wait_says 0 count_of "${P}2" "path = 'many/f7'"
+eq "$(count_of "${P}2" "path like 'many/%' and node = '${P}3' and kind = 'var'")" 199 "the loaded names, less the removed one"
 
 # down --purge: nothing left
 ok "$FAB_TOOL" cluster down "$FC" --purge

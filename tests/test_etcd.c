@@ -584,7 +584,20 @@ static void test_range_and_watch(void)
 		CHECK_E(etcd_put(db, "range/huge", huge, HUGE, NULL, &revs[5]), 0);
 	}
 	CHECK_E(etcd_put(db, "range/last", "end", 3, NULL, &revs[4]), 0);
-	if (wait_events(&s, 8, 5000)) {
+	/* a batch: its puts and deletes are one txn, one revision, and every one of them an event */
+	{
+		const struct etcd_op ops[] = { { "range/b1", "1", 1 }, { "range/b2", "22", 2 }, { "range/b3", "", 0 },
+					       { "range/k00003", NULL, 0 }, { "range/never", NULL, 0 } };
+		CHECK_E(etcd_batch(db, ops, sizeof(ops) / sizeof(ops[0])), 0);
+		CHECK(value_is("range/b2", "22", 2) && value_is("range/b3", "", 0));
+		CHECK_E(etcd_get(db, "range/k00003", NULL, NULL, NULL), -ENOENT);
+		struct etcd_op many[ETCD_TXN_MAX + 1];
+		for (size_t i = 0; i <= ETCD_TXN_MAX; i++)
+			many[i] = (struct etcd_op){ "range/b1", "x", 1 };
+		CHECK_E(etcd_batch(db, many, ETCD_TXN_MAX + 1), -E2BIG);
+		CHECK(value_is("range/b1", "1", 1)); /* nothing of a refused batch */
+	}
+	if (wait_events(&s, 12, 5000)) {
 		CHECK(event_is(&s.ev[0], ETCD_PUT, "range/zzz", "late", 4, changed));
 		CHECK(event_is(&s.ev[1], ETCD_DELETE, "range/k02999", NULL, 0, changed + 1));
 		CHECK(event_is(&s.ev[2], ETCD_PUT, "range/k00001", "new", 3, revs[0]));
@@ -594,6 +607,10 @@ static void test_range_and_watch(void)
 		CHECK(event_is(&s.ev[6], ETCD_PUT, "range/huge", NULL, HUGE, revs[5]));
 		CHECK(huge && s.ev[6].sum == byte_sum(huge, HUGE));
 		CHECK(event_is(&s.ev[7], ETCD_PUT, "range/last", "end", 3, revs[4])); /* and not range0 */
+		CHECK(event_is(&s.ev[8], ETCD_PUT, "range/b1", "1", 1, revs[4] + 1));
+		CHECK(event_is(&s.ev[9], ETCD_PUT, "range/b2", "22", 2, revs[4] + 1));
+		CHECK(event_is(&s.ev[10], ETCD_PUT, "range/b3", "", 0, revs[4] + 1));
+		CHECK(event_is(&s.ev[11], ETCD_DELETE, "range/k00003", NULL, 0, revs[4] + 1));
 	}
 	free(huge);
 	t = now_ms();
@@ -602,7 +619,7 @@ static void test_range_and_watch(void)
 	CHECK(t < 500);
 	if (t >= 500)
 		fprintf(stderr, "etcd_watch_stop took %lld ms\n", (long long)t);
-	CHECK(s.n == 8);
+	CHECK(s.n == 12);
 
 	/* the whole key space: "" selects from "\0" to the end */
 	memset(&l, 0, sizeof(l));

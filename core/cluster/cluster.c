@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/cluster/cluster.h"
+#include "core/cluster/catalog.h"
 #include "core/os/etcd.h"
 #include "core/text/text.h"
 
@@ -35,6 +36,7 @@ struct cluster {
 	size_t n, cap;
 	bool relist; /* the watch ended (compacted): the renewal thread lists again and watches anew */
 
+	struct catalog *names;
 	pthread_t renewer;
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
@@ -435,6 +437,11 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 		rc = go_live(c, why, whylen);
 	if (rc == 0)
 		rc = follow(c, why, whylen);
+	if (rc == 0 && cfg->st) {
+		struct catalog_config nc = { .etcd = cfg->etcd, .cluster = c->name, .node = c->node, .st = cfg->st,
+					   .log = cfg->log };
+		rc = catalog_start(&nc, &c->names, why, whylen);
+	}
 	if (rc == 0) {
 		rc = -pthread_create(&c->renewer, NULL, renewer, c);
 		if (rc)
@@ -460,6 +467,7 @@ void cluster_leave(struct cluster *c)
 		pthread_mutex_unlock(&c->stop_lock);
 		pthread_join(c->renewer, NULL);
 	}
+	catalog_stop(c->names); /* what is queued goes out before the lease ends */
 	etcd_watch_stop(c->watch);
 	if (c->etcd && c->lease[0])
 		etcd_lease_revoke(c->etcd, c->lease); /* the live key goes now, not a TTL later */

@@ -32,6 +32,7 @@
 #define CLUSTER_ADDR_MAX 64    /* "ADDR:PORT" */
 
 struct cluster;
+struct store;
 
 struct cluster_config {
 	const char *etcd;    /* endpoints: "http://127.0.0.1:2379,http://..." */
@@ -46,6 +47,7 @@ struct cluster_config {
 	void (*changed)(void *arg, const char *node);
 	void *changed_arg;
 	void (*log)(const char *msg); /* may be NULL */
+	struct store *st; /* this node's store: its names are published, the others' mirrored (catalog.h) */
 };
 
 struct cluster_node {
@@ -57,7 +59,8 @@ struct cluster_node {
 };
 
 /* Join: the member key, the lease and the live key (waiting up to CLUSTER_TTL + 2 s for a live key of the
- * same name to expire, as a node killed and mounted again finds its own), then the listing and the watch.
+ * same name to expire, as a node killed and mounted again finds its own), then the listing and the watch,
+ * then the catalog of names (catalog.h) when cfg->st is set.
  * -EEXIST when the name stays up elsewhere; -ECONNREFUSED etc. from etcd; why gets the sentence. */
 int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *why, size_t whylen);
 /* Leave: the lease revoked (every node sees this one down at once), the threads stopped.  NULL is fine. */

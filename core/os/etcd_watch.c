@@ -75,7 +75,7 @@ static void answer_start(struct etcd_watch *w, int rc)
 
 /* ---- one message of the stream ---- */
 
-static int deliver(struct etcd_watch *w, json_t *ev)
+static int deliver(struct etcd_watch *w, json_t *ev, int64_t from)
 {
 	json_t *kv = json_object_get(ev, "kv");
 	const char *type = json_string_value(json_object_get(ev, "type"));
@@ -93,7 +93,7 @@ static int deliver(struct etcd_watch *w, json_t *ev)
 		free(key);
 		return rc;
 	}
-	if (rev < w->next_rev) { /* already delivered before a reconnect */
+	if (rev < from) { /* already delivered before a reconnect */
 		free(key);
 		free(val);
 		return 0;
@@ -145,8 +145,11 @@ static int on_message(struct etcd_watch *w, json_t *m)
 	if (json_is_true(json_object_get(r, "canceled")))
 		return on_canceled(w, r);
 	events = json_object_get(r, "events");
+	/* a txn's events share one revision and come in one answer: only revisions before this answer's first
+	 * are the ones a reconnect may send again */
+	int64_t from = w->next_rev;
 	json_array_foreach(events, i, ev) {
-		if ((rc = deliver(w, ev)) != 0 || atomic_load(&w->stop))
+		if ((rc = deliver(w, ev, from)) != 0 || atomic_load(&w->stop))
 			return rc;
 	}
 	/* a progress notification: nothing up to hrev is left to come, so a reconnect may start after it */

@@ -64,3 +64,8 @@ int hash_fd(int fd, uint64_t off, uint64_t len, char hex[HASH_HEX_LEN + 1])
 	munmap(map, len + (off - start));
 	return 0;
 }
+
+uint64_t hash64(const void *buf, size_t len)
+{
+	return XXH3_64bits(buf, len);
+}

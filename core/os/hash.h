@@ -17,5 +17,7 @@
 int hash_fd(int fd, uint64_t off, uint64_t len, char hex[HASH_HEX_LEN + 1]);
 /* Hash a buffer the caller owns. */
 void hash_buf(const void *buf, size_t len, char hex[HASH_HEX_LEN + 1]);
+/* XXH3-64 of a buffer: a cheap fingerprint for telling whether two small values differ (no proof). */
+uint64_t hash64(const void *buf, size_t len);
 
 #endif

@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: MIT */
+/* catalog.c -- the cluster's names (catalog.h): the publisher thread of this node's objects, the catch-up at
+ * start, and the mirror of the other nodes' objects kept by a listing and a watch. */
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/cluster/catalog.h"
+#include "core/os/etcd.h"
+#include "core/os/hash.h"
+#include "core/store/store.h"
+#include "core/text/names.h"
+#include "core/text/text.h"
+#include "meta/yp.h"
+
+#define RETRY_MS 1000 /* how long the publisher waits before trying a failed txn again */
+
+struct catalog {
+	struct catalog_config cfg;
+	char cluster[NAMES_NODE_MAX + 1], node[NAMES_NODE_MAX + 1];
+	char prefix[96], own[168]; /* /fabric/C/objects/ and /fabric/C/objects/NODE/ (names of 64 bytes at most) */
+	struct yp *yp;
+	struct etcd *etcd;
+	struct etcd_watch *watch;
+
+	pthread_mutex_t lock; /* the queue and the flags (a leaf: taken inside YP commits) */
+	pthread_cond_t cond;
+	int64_t *queue;
+	size_t nqueue, cap;
+	bool resync, relist, stop;
+	pthread_t thread;
+	bool running;
+	bool warned; /* said once that etcd does not take the names; said again when it does */
+};
+
+static void say(struct catalog *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct catalog *n, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	if (!n->cfg.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n->cfg.log(msg);
+}
+
+/* ---- one object as its key ---------------------------------------------------------------------- */
+
+static bool published(const struct yp_obj *o)
+{
+	if (o->id <= YP_VARS_ID || o->parent == 0 || strcmp(o->kind, "alias") == 0)
+		return false;
+	return strcmp(o->state, "sealed") == 0; /* dirs, links and mutable objects are born sealed */
+}
+
+static void key_of(const struct catalog *n, int64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%lld", n->own, (long long)id);
+}
+
+/* The key's value for row o, malloc'd JSON; NULL on ENOMEM. */
+static char *value_of(const struct yp_obj *o)
+{
+	json_t *j = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:s?}",
+			      "parent", (json_int_t)o->parent, "name", o->name, "kind", o->kind, "type", o->type,
+			      "doc", o->doc, "xxh3", o->xxh3, "scope", o->scope ? o->scope : "any", "size",
+			      (json_int_t)o->size, "mode", (int)o->mode, "uid", (json_int_t)o->uid, "gid",
+			      (json_int_t)o->gid, "modified_ns", (json_int_t)o->modified_ns, "sealed_ns",
+			      (json_int_t)o->sealed_ns, "target", o->target);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	return s;
+}
+
+struct row_value {
+	char *value; /* NULL: not published (the key goes) */
+	int rc;
+};
+
+static int take_row(void *arg, const struct yp_obj *o)
+{
+	struct row_value *r = arg;
+
+	if (published(o) && !(r->value = value_of(o)))
+		r->rc = -ENOMEM;
+	return 0;
+}
+
+/* ---- a txn of up to ETCD_TXN_MAX puts and deletes ------------------------------------------------ */
+
+struct batch {
+	struct etcd_op ops[ETCD_TXN_MAX];
+	char keys[ETCD_TXN_MAX][192]; /* own + an id */
+	char *vals[ETCD_TXN_MAX];
+	size_t n, bytes;
+};
+
+static void batch_clear(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->vals[i]);
+	b->n = b->bytes = 0;
+}
+
+/* Send the batch, retrying until it goes or the module stops (then it is dropped: the next start's
+ * catch-up puts it right). */
+static void batch_send(struct catalog *n, struct batch *b)
+{
+	while (b->n) {
+		int rc = etcd_batch(n->etcd, b->ops, b->n);
+		if (rc == 0) {
+			if (n->warned)
+				say(n, "cluster %s: etcd takes this node's names again", n->cluster);
+			n->warned = false;
+			break;
+		}
+		if (!n->warned)
+			say(n, "cluster %s: cannot publish this node's names (%s); trying again every %d ms", n->cluster,
+			    etcd_why(), RETRY_MS);
+		n->warned = true;
+		pthread_mutex_lock(&n->lock);
+		if (!n->stop) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += RETRY_MS / 1000;
+			pthread_cond_timedwait(&n->cond, &n->lock, &ts);
+		}
+		bool stop = n->stop;
+		pthread_mutex_unlock(&n->lock);
+		if (stop)
+			break;
+	}
+	batch_clear(b);
+}
+
+/* Add a put (value, taken) or a delete (value NULL) of id's key; sends a full batch first. */
+static int batch_add(struct catalog *n, struct batch *b, int64_t id, char *value)
+{
+	size_t len = value ? strlen(value) : 0;
+
+	if (b->n == ETCD_TXN_MAX || b->bytes + len > (1u << 20))
+		batch_send(n, b);
+	key_of(n, id, b->keys[b->n], sizeof(b->keys[b->n]));
+	b->vals[b->n] = value;
+	b->ops[b->n] = (struct etcd_op){ .key = b->keys[b->n], .val = value, .len = len };
+	b->n++;
+	b->bytes += len + 240;
+	return 0;
+}
+
+/* ---- publishing ----------------------------------------------------------------------------------- */
+
+/* yp_watch_objects' callback: inside a commit, with meta's mutex held; only the queue's lock here. */
+static void changed(void *arg, const int64_t *ids, size_t count)
+{
+	struct catalog *n = arg;
+
+	pthread_mutex_lock(&n->lock);
+	for (size_t i = 0; i < count && !n->resync; i++) {
+		if (ids[i] == 0) { /* meta lost track: look at everything */
+			n->resync = true;
+			break;
+		}
+		if (n->nqueue == n->cap) {
+			size_t cap = n->cap ? n->cap * 2 : 1024;
+			int64_t *q = realloc(n->queue, cap * sizeof(*q));
+			if (!q) {
+				n->resync = true;
+				break;
+			}
+			n->queue = q;
+			n->cap = cap;
+		}
+		n->queue[n->nqueue++] = ids[i];
+	}
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static void publish_ids(struct catalog *n, const int64_t *ids, size_t count)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+
+	if (!b) {
+		pthread_mutex_lock(&n->lock);
+		n->resync = true;
+		pthread_mutex_unlock(&n->lock);
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct row_value r = { NULL, 0 };
+		int rc = yp_obj_find(n->yp, ids[i], take_row, &r);
+		if (rc && rc != -ENOENT)
+			continue; /* a YP failure was logged; the next start's catch-up puts the key right */
+		batch_add(n, b, ids[i], r.value); /* NULL: gone or not published: the key goes */
+	}
+	batch_send(n, b);
+	free(b);
+}
+
+/* The catch-up: every key this node has in etcd against its YP. */
+struct had {
+	int64_t id;
+	uint64_t h;
+	bool seen;
+};
+struct catchup {
+	struct catalog *n;
+	struct had *v;
+	size_t len, cap;
+	struct batch *b;
+	int rc;
+};
+
+static int had_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const struct had *)a)->id, y = ((const struct had *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static int listed_own(void *arg, const char *key, const void *val, size_t len, int64_t rev)
+{
+	struct catchup *c = arg;
+	char *end;
+	long long id = strtoll(key + strlen(c->n->own), &end, 10);
+
+	(void)rev;
+	if (*end || id <= 0)
+		return 0;
+	if (c->len == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 1024;
+		struct had *v = realloc(c->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->len++] = (struct had){ id, hash64(val, len), false };
+	return 0;
+}
+
+static int compare_row(void *arg, const struct yp_obj *o)
+{
+	struct catchup *c = arg;
+	struct had key = { .id = o->id }, *h;
+	char *value;
+
+	if (!published(o))
+		return 0;
+	if (!(value = value_of(o)))
+		return -ENOMEM;
+	h = c->len ? bsearch(&key, c->v, c->len, sizeof(*c->v), had_cmp) : NULL;
+	if (h)
+		h->seen = true;
+	if (h && h->h == hash64(value, strlen(value))) {
+		free(value);
+		return 0;
+	}
+	batch_add(c->n, c->b, o->id, value);
+	return 0;
+}
+
+static int catch_up(struct catalog *n)
+{
+	struct catchup c = { .n = n };
+	int rc;
+
+	c.b = calloc(1, sizeof(*c.b));
+	if (!c.b)
+		return -ENOMEM;
+	rc = etcd_range(n->etcd, n->own, listed_own, &c, NULL);
+	if (rc == 0) {
+		qsort(c.v, c.len, sizeof(*c.v), had_cmp);
+		rc = yp_each_object(n->yp, compare_row, &c);
+	}
+	for (size_t i = 0; rc == 0 && i < c.len; i++)
+		if (!c.v[i].seen)
+			batch_add(n, c.b, c.v[i].id, NULL);
+	if (rc == 0)
+		batch_send(n, c.b);
+	batch_clear(c.b);
+	free(c.b);
+	free(c.v);
+	return rc;
+}
+
+/* ---- mirroring ------------------------------------------------------------------------------------ */
+
+static const char *str(json_t *j, const char *k)
+{
+	json_t *v = json_object_get(j, k);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int64_t num(json_t *j, const char *k)
+{
+	json_t *v = json_object_get(j, k);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+/* Key "/fabric/C/objects/NODE/ID": NODE into node and ID; false for a key of this node or not ours. */
+static bool other_key(const struct catalog *n, const char *key, char *node, size_t nlen, int64_t *id)
+{
+	const char *rest = key + strlen(n->prefix), *slash;
+	char *end;
+
+	if (strncmp(key, n->prefix, strlen(n->prefix)) != 0 || !(slash = strchr(rest, '/')) ||
+	    (size_t)(slash - rest) >= nlen)
+		return false;
+	snprintf(node, nlen, "%.*s", (int)(slash - rest), rest);
+	*id = strtoll(slash + 1, &end, 10);
+	return *end == '\0' && *id > YP_VARS_ID && names_check_node(node) == 0 && strcmp(node, n->node) != 0;
+}
+
+static int mirror_put(struct catalog *n, const char *key, const void *val, size_t len)
+{
+	char node[NAMES_NODE_MAX + 1];
+	struct yp_remote r;
+	int64_t id;
+	json_t *j;
+	int rc;
+
+	if (!other_key(n, key, node, sizeof(node), &id) || !(j = json_loadb(val, len, 0, NULL)))
+		return 0;
+	r = (struct yp_remote){ .node = node, .id = id, .parent = num(j, "parent"), .name = str(j, "name"),
+				.kind = str(j, "kind"), .type = str(j, "type"), .doc = str(j, "doc"),
+				.xxh3 = str(j, "xxh3"), .scope = str(j, "scope"), .target = str(j, "target"),
+				.size = (uint64_t)num(j, "size"), .mode = (uint32_t)num(j, "mode"),
+				.uid = (uint32_t)num(j, "uid"), .gid = (uint32_t)num(j, "gid"),
+				.modified_ns = num(j, "modified_ns"), .sealed_ns = num(j, "sealed_ns") };
+	rc = r.name && r.kind ? yp_remote_put(n->yp, &r) : 0;
+	json_decref(j);
+	return rc;
+}
+
+/* A listing into the YP, MIRROR_TXN rows a transaction: meta's mutex is held through a transaction, so
+ * one for the whole listing would hold every writer of the YP for as long as etcd takes to answer. */
+#define MIRROR_TXN 1000
+struct filling {
+	struct catalog *n;
+	size_t rows;
+	bool in_txn;
+};
+
+static int listed_other(void *arg, const char *key, const void *val, size_t len, int64_t rev)
+{
+	struct filling *f = arg;
+	int rc = 0;
+
+	(void)rev;
+	if (!f->in_txn) {
+		rc = yp_begin(f->n->yp);
+		f->in_txn = rc == 0;
+	}
+	if (rc == 0)
+		rc = mirror_put(f->n, key, val, len);
+	if (rc == 0 && ++f->rows % MIRROR_TXN == 0) {
+		f->in_txn = false;
+		rc = yp_commit(f->n->yp);
+	}
+	return rc;
+}
+
+static void on_event(void *arg, int kind, const char *key, const void *val, size_t len, int64_t rev)
+{
+	struct catalog *n = arg;
+	char node[NAMES_NODE_MAX + 1];
+	int64_t id;
+
+	(void)rev;
+	if (kind == ETCD_COMPACTED) {
+		pthread_mutex_lock(&n->lock);
+		n->relist = true;
+		pthread_cond_signal(&n->cond);
+		pthread_mutex_unlock(&n->lock);
+	} else if (kind == ETCD_PUT) {
+		mirror_put(n, key, val, len);
+	} else if (other_key(n, key, node, sizeof(node), &id)) {
+		yp_remote_delete(n->yp, node, id);
+	}
+}
+
+/* Every other node's key into the YP (emptied first), then the watch from the listing's revision on. */
+static int mirror(struct catalog *n, char *why, size_t whylen)
+{
+	struct filling f = { n, 0, false };
+	int64_t rev = 0;
+	int rc = yp_remote_clear(n->yp);
+
+	if (rc)
+		return text_say(why, whylen, rc, "cannot write the mirror of the cluster's names into the YP");
+	rc = etcd_range(n->etcd, n->prefix, listed_other, &f, &rev);
+	if (f.in_txn && rc == 0)
+		rc = yp_commit(n->yp);
+	else if (f.in_txn)
+		yp_rollback(n->yp);
+	if (rc)
+		return text_say(why, whylen, rc, "cannot list the names of cluster %s: %s", n->cluster, etcd_why());
+	return etcd_watch_start(n->cfg.etcd, n->prefix, rev + 1, on_event, n, &n->watch, why, whylen);
+}
+
+/* ---- the thread ------------------------------------------------------------------------------------ */
+
+static void *publisher(void *arg)
+{
+	struct catalog *n = arg;
+	char why[512];
+
+	pthread_mutex_lock(&n->lock);
+	for (;;) {
+		while (!n->nqueue && !n->resync && !n->relist && !n->stop)
+			pthread_cond_wait(&n->cond, &n->lock);
+		if (n->stop && !n->nqueue)
+			break;
+		bool resync = n->resync, relist = n->relist;
+		int64_t *ids = n->queue;
+		size_t count = n->nqueue;
+		n->queue = NULL;
+		n->nqueue = n->cap = 0;
+		n->resync = n->relist = false;
+		pthread_mutex_unlock(&n->lock);
+		if (resync && catch_up(n) != 0)
+			say(n, "cluster %s: the catch-up of this node's names failed: %s", n->cluster, etcd_why());
+		else if (!resync)
+			publish_ids(n, ids, count);
+		free(ids);
+		if (relist) {
+			etcd_watch_stop(n->watch);
+			n->watch = NULL;
+			if (mirror(n, why, sizeof(why)) != 0)
+				say(n, "cluster %s: %s", n->cluster, why);
+		}
+		pthread_mutex_lock(&n->lock);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+int catalog_start(const struct catalog_config *cfg, struct catalog **out, char *why, size_t whylen)
+{
+	struct catalog *n = calloc(1, sizeof(*n));
+	int rc;
+
+	if (!n)
+		return text_say(why, whylen, -ENOMEM, "out of memory");
+	n->cfg = *cfg;
+	snprintf(n->cluster, sizeof(n->cluster), "%s", cfg->cluster);
+	snprintf(n->node, sizeof(n->node), "%s", cfg->node);
+	snprintf(n->prefix, sizeof(n->prefix), "/fabric/%s/objects/", n->cluster);
+	snprintf(n->own, sizeof(n->own), "%s%s/", n->prefix, n->node);
+	n->yp = store_yp(cfg->st);
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->cond, NULL);
+	rc = etcd_open(cfg->etcd, &n->etcd, why, whylen);
+	if (rc == 0) {
+		/* the watch of the YP first, so nothing committed between the catch-up's look and it is missed */
+		yp_watch_objects(n->yp, changed, n);
+		n->resync = true;
+		rc = mirror(n, why, whylen);
+	}
+	if (rc == 0) {
+		rc = -pthread_create(&n->thread, NULL, publisher, n);
+		n->running = rc == 0;
+		if (rc)
+			text_say(why, whylen, rc, "cannot start the publisher of this node's names");
+	}
+	if (rc) {
+		catalog_stop(n);
+		return rc;
+	}
+	*out = n;
+	return 0;
+}
+
+void catalog_stop(struct catalog *n)
+{
+	if (!n)
+		return;
+	if (n->yp)
+		yp_watch_objects(n->yp, NULL, NULL);
+	if (n->running) {
+		pthread_mutex_lock(&n->lock);
+		n->stop = true;
+		pthread_cond_signal(&n->cond);
+		pthread_mutex_unlock(&n->lock);
+		pthread_join(n->thread, NULL);
+	}
+	etcd_watch_stop(n->watch);
+	etcd_close(n->etcd);
+	pthread_mutex_destroy(&n->lock);
+	pthread_cond_destroy(&n->cond);
+	free(n->queue);
+	free(n);
+}

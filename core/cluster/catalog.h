@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* catalog.h -- the cluster's names in every node's yellow pages: each node publishes its own objects in
+ * etcd, and mirrors every other node's into its YP (table remote; the view vars lists both).
+ *
+ * Keys: /fabric/CLUSTER/objects/NODE/ID, one per object of NODE (its own YP id), value JSON (jansson):
+ * parent (NODE's id; 2 is vars/), name, kind, type, doc, xxh3, scope, size, mode, uid, gid, modified_ns,
+ * sealed_ns, target.  Directories, sealed variables, mutable objects and links are published; a variable
+ * being written is not (another node sees it from its seal on), nor a hard link's second name (yet).
+ * The keys are not under a lease: a node that is down keeps its names listed.
+ *
+ * Publishing: every commit of the node's YP that changes objects' rows tells this module their ids
+ * (yp_watch_objects); a thread of its own reads each row again and puts or deletes its key, up to
+ * ETCD_TXN_MAX of them in one txn, so a load of many files costs a txn per 128 names, never a request on
+ * the path of the change itself.  At start it compares every key it had published with its YP (a
+ * fingerprint per key: memory is 16 bytes a name) and puts or deletes what differs, so a node catches up
+ * with what changed while it was not in the cluster, or while etcd was out of reach.
+ * Mirroring: the other nodes' keys are listed once (paged, one revision) into the YP, 1000 rows a
+ * transaction, then followed with a watch; a compaction that outran the watch makes it list again.
+ *
+ * Who owns what: struct catalog, from catalog_start to catalog_stop, owns its etcd client, watch and thread;
+ * the YP is the store's (store_yp), written through meta's own lock. */
+#ifndef FABRIC_CORE_CATALOG_H
+#define FABRIC_CORE_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct catalog;
+struct store;
+
+struct catalog_config {
+	const char *etcd, *cluster, *node;
+	struct store *st;
+	void (*log)(const char *msg); /* may be NULL */
+};
+
+/* Publish this node's objects and mirror the others', from now until catalog_stop.  0, or -errno with why:
+ * etcd cannot be listed, or the first listing does not fit in the YP. */
+int catalog_start(const struct catalog_config *cfg, struct catalog **out, char *why, size_t whylen);
+/* Stop: what is queued is published first (for at most a few seconds when etcd does not answer).  NULL
+ * is fine. */
+void catalog_stop(struct catalog *n);
+
+#endif
