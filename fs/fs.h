@@ -212,6 +212,9 @@ int fs_vnode_name(fuse_req_t req, fuse_ino_t ino, char *buf, size_t len);
 void fs_root_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 int fs_root_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
 void fs_nodestat_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* The open of a file whose bytes are the text a (made: its bytes were printed without a failure), taken
+ * now: fi->fh holds a until fs_nodestat_release; ENOMEM (a freed) when !made or a is NULL. */
+void fs_text_open(fuse_req_t req, struct fuse_file_info *fi, struct text *a, bool made);
 void fs_nodestat_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void fs_nodestat_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 

@@ -180,11 +180,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			break;
 		case 'n':
+		case 'C':
 			if (names_check_node(optarg)) {
-				fprintf(stderr, "fabricd: --node '%s': a node name is 1-64 of [A-Za-z0-9_-]\n", optarg);
+				fprintf(stderr, "fabricd: --%s '%s': a %s name is 1-64 of [A-Za-z0-9_-]\n",
+					c == 'n' ? "node" : "cluster", optarg, c == 'n' ? "node" : "cluster");
 				return -EINVAL;
 			}
-			o->node = optarg;
+			*(c == 'n' ? &o->node : &o->cluster) = optarg;
 			break;
 		case 'f':
 			o->foreground = true;
@@ -209,13 +211,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 		case 'E':
 			o->etcd = optarg;
-			break;
-		case 'C':
-			if (names_check_node(optarg)) {
-				fprintf(stderr, "fabricd: --cluster '%s': a cluster name is 1-64 of [A-Za-z0-9_-]\n", optarg);
-				return -EINVAL;
-			}
-			o->cluster = optarg;
 			break;
 		case 'L':
 			o->listen = optarg;

@@ -209,19 +209,7 @@ void fs_peerstat_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	a = calloc(1, sizeof(*a));
-	if (!a || cluster_node_text(&nd, a) != 0) {
-		if (a)
-			text_free(a);
-		free(a);
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fi->fh = (uintptr_t)a;
-	fi->direct_io = 1; /* its size is only known once open: st_size says 0 */
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		text_free(a);
-		free(a);
-	}
+	fs_text_open(req, fi, a, a && cluster_node_text(&nd, a) == 0);
 }
 
 void fs_peers_changed(void *arg, const char *node)

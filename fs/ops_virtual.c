@@ -144,7 +144,12 @@ void fs_nodestat_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	a = calloc(1, sizeof(*a));
-	if (!a || ctl_run(&env, "stat", 4, a) != 0) {
+	fs_text_open(req, fi, a, a && ctl_run(&env, "stat", 4, a) == 0);
+}
+
+void fs_text_open(fuse_req_t req, struct fuse_file_info *fi, struct text *a, bool made)
+{
+	if (!a || !made) {
 		if (a)
 			text_free(a);
 		free(a);

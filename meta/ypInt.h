@@ -115,6 +115,10 @@ int yp_exec(struct yp *yp, sqlite3_stmt *s, const char *what);
  * it.  A non-zero return of row stops the walk and is returned; SQLite's failure is yp_errno(what). */
 int yp_rows(struct yp *yp, sqlite3_stmt *s, const char *what,
 	    int (*row)(struct yp *yp, sqlite3_stmt *s, void *arg), void *arg);
+/* Bind parameter i: text v, or SQL NULL for NULL; integer v, or SQL NULL for 0 (no parent, no node, not
+ * sealed). */
+void yp_bind_text(sqlite3_stmt *s, int i, const char *v);
+void yp_bind_int(sqlite3_stmt *s, int i, int64_t v);
 /* Column i as text: NULL for SQL NULL. */
 const char *yp_col_text(sqlite3_stmt *s, int i);
 

@@ -40,23 +40,6 @@ static sqlite3_stmt *stmt(struct yp *yp, enum yp_stmt id)
 	return yp_stmt(yp, id, obj_sql[id]);
 }
 
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, i);
-}
-
-/* 0 is NULL: no parent, no node, not sealed */
-static void bind_int_or_null(sqlite3_stmt *s, int i, int64_t v)
-{
-	if (v)
-		sqlite3_bind_int64(s, i, v);
-	else
-		sqlite3_bind_null(s, i);
-}
-
 /* ---- objects ---- */
 
 int yp_obj_insert(struct yp *yp, struct yp_obj *o)
@@ -67,25 +50,25 @@ int yp_obj_insert(struct yp *yp, struct yp_obj *o)
 	yp_lock(yp);
 	s = stmt(yp, ST_OBJ_INSERT);
 	if (s) {
-		bind_int_or_null(s, 1, o->parent);
+		yp_bind_int(s, 1, o->parent);
 		sqlite3_bind_text(s, 2, o->name, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(s, 3, o->kind, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 4, o->state, -1, SQLITE_STATIC);
-		bind_text_or_null(s, 5, o->type);
-		bind_text_or_null(s, 6, o->doc);
-		bind_text_or_null(s, 7, o->xxh3);
+		yp_bind_text(s, 5, o->type);
+		yp_bind_text(s, 6, o->doc);
+		yp_bind_text(s, 7, o->xxh3);
 		sqlite3_bind_text(s, 8, o->scope ? o->scope : "any", -1, SQLITE_TRANSIENT);
-		bind_int_or_null(s, 9, o->node);
+		yp_bind_int(s, 9, o->node);
 		sqlite3_bind_int64(s, 10, (int64_t)o->size);
 		sqlite3_bind_int(s, 11, (int)o->mode);
 		sqlite3_bind_int64(s, 12, o->uid);
 		sqlite3_bind_int64(s, 13, o->gid);
 		sqlite3_bind_int64(s, 14, o->created_ns);
 		sqlite3_bind_int64(s, 15, o->modified_ns);
-		bind_int_or_null(s, 16, o->sealed_ns);
-		bind_text_or_null(s, 17, o->target);
-		bind_int_or_null(s, 18, o->alias_of);
-		bind_int_or_null(s, 19, o->id); /* NULL: the next AUTOINCREMENT id */
+		yp_bind_int(s, 16, o->sealed_ns);
+		yp_bind_text(s, 17, o->target);
+		yp_bind_int(s, 18, o->alias_of);
+		yp_bind_int(s, 19, o->id); /* NULL: the next AUTOINCREMENT id */
 		rc = yp_exec(yp, s, "object insert");
 		if (rc == 0)
 			o->id = sqlite3_last_insert_rowid(yp->db);
@@ -103,19 +86,19 @@ int yp_obj_update(struct yp *yp, const struct yp_obj *o)
 	s = stmt(yp, ST_OBJ_UPDATE);
 	if (s) {
 		sqlite3_bind_int64(s, 1, o->id);
-		bind_int_or_null(s, 2, o->parent);
+		yp_bind_int(s, 2, o->parent);
 		sqlite3_bind_text(s, 3, o->name, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(s, 4, o->state, -1, SQLITE_STATIC);
-		bind_text_or_null(s, 5, o->type);
-		bind_text_or_null(s, 6, o->doc);
-		bind_text_or_null(s, 7, o->xxh3);
+		yp_bind_text(s, 5, o->type);
+		yp_bind_text(s, 6, o->doc);
+		yp_bind_text(s, 7, o->xxh3);
 		sqlite3_bind_text(s, 8, o->scope ? o->scope : "any", -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(s, 9, (int64_t)o->size);
 		sqlite3_bind_int(s, 10, (int)o->mode);
 		sqlite3_bind_int64(s, 11, o->uid);
 		sqlite3_bind_int64(s, 12, o->gid);
 		sqlite3_bind_int64(s, 13, o->modified_ns);
-		bind_int_or_null(s, 14, o->sealed_ns);
+		yp_bind_int(s, 14, o->sealed_ns);
 		rc = yp_exec(yp, s, "object update");
 	}
 	yp_unlock(yp);

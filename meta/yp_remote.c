@@ -112,14 +112,6 @@ void yp_watch_objects(struct yp *yp, void (*fn)(void *arg, const int64_t *ids, s
 
 /* ---- the mirror ---- */
 
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
-{
-	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(s, i);
-}
-
 int yp_remote_put(struct yp *yp, const struct yp_remote *r)
 {
 	sqlite3_stmt *s;
@@ -133,20 +125,17 @@ int yp_remote_put(struct yp *yp, const struct yp_remote *r)
 		sqlite3_bind_int64(s, 3, r->parent);
 		sqlite3_bind_text(s, 4, r->name, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(s, 5, r->kind, -1, SQLITE_TRANSIENT);
-		bind_text_or_null(s, 6, r->type);
-		bind_text_or_null(s, 7, r->doc);
-		bind_text_or_null(s, 8, r->xxh3);
+		yp_bind_text(s, 6, r->type);
+		yp_bind_text(s, 7, r->doc);
+		yp_bind_text(s, 8, r->xxh3);
 		sqlite3_bind_text(s, 9, r->scope ? r->scope : "any", -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(s, 10, (int64_t)r->size);
 		sqlite3_bind_int(s, 11, (int)r->mode);
 		sqlite3_bind_int64(s, 12, r->uid);
 		sqlite3_bind_int64(s, 13, r->gid);
 		sqlite3_bind_int64(s, 14, r->modified_ns);
-		if (r->sealed_ns)
-			sqlite3_bind_int64(s, 15, r->sealed_ns);
-		else
-			sqlite3_bind_null(s, 15);
-		bind_text_or_null(s, 16, r->target);
+		yp_bind_int(s, 15, r->sealed_ns);
+		yp_bind_text(s, 16, r->target);
 		rc = yp_exec(yp, s, "remote put");
 	}
 	yp_unlock(yp);
