@@ -432,7 +432,8 @@ static void *publisher(void *arg)
 		n->resync = n->relist = false;
 		pthread_mutex_unlock(&n->lock);
 		if (resync && catch_up(n) != 0)
-			say(n, "cluster %s: the catch-up of this node's names failed: %s", n->cluster, etcd_why());
+			say(n, "cluster %s: the catch-up of this node's names failed (%s); it is tried again at the next "
+			    "start", n->cluster, etcd_why());
 		else if (!resync)
 			publish_ids(n, ids, count);
 		free(ids);
@@ -467,8 +468,7 @@ int catalog_start(const struct catalog_config *cfg, struct catalog **out, char *
 	if (rc == 0) {
 		/* the watch of the YP first, so nothing committed between the catch-up's look and it is missed */
 		yp_watch_objects(n->yp, changed, n);
-		n->resync = true;
-		rc = mirror(n, why, whylen);
+		n->resync = n->relist = true; /* the thread's first round: catch up, list and watch */
 	}
 	if (rc == 0) {
 		rc = -pthread_create(&n->thread, NULL, publisher, n);

@@ -34,8 +34,9 @@ struct catalog_config {
 	void (*log)(const char *msg); /* may be NULL */
 };
 
-/* Publish this node's objects and mirror the others', from now until catalog_stop.  0, or -errno with why:
- * etcd cannot be listed, or the first listing does not fit in the YP. */
+/* Publish this node's objects and mirror the others', from now until catalog_stop: the catch-up, the
+ * first listing and the watch are the thread's first round, so a mount does not wait for them (the
+ * mirror fills while it is up).  0, or -errno with why. */
 int catalog_start(const struct catalog_config *cfg, struct catalog **out, char *why, size_t whylen);
 /* Stop: what is queued is published first (for at most a few seconds when etcd does not answer).  NULL
  * is fine. */

@@ -437,16 +437,16 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 		rc = go_live(c, why, whylen);
 	if (rc == 0)
 		rc = follow(c, why, whylen);
-	if (rc == 0 && cfg->st) {
-		struct catalog_config nc = { .etcd = cfg->etcd, .cluster = c->name, .node = c->node, .st = cfg->st,
-					   .log = cfg->log };
-		rc = catalog_start(&nc, &c->names, why, whylen);
-	}
-	if (rc == 0) {
+	if (rc == 0) { /* at once: the lease is CLUSTER_TTL long */
 		rc = -pthread_create(&c->renewer, NULL, renewer, c);
 		if (rc)
 			text_say(why, whylen, rc, "cannot start the lease's renewal: %s", strerror(-rc));
 		c->renewing = rc == 0;
+	}
+	if (rc == 0 && cfg->st) {
+		struct catalog_config nc = { .etcd = cfg->etcd, .cluster = c->name, .node = c->node, .st = cfg->st,
+					   .log = cfg->log };
+		rc = catalog_start(&nc, &c->names, why, whylen);
 	}
 	if (rc) {
 		cluster_leave(c);
