@@ -53,6 +53,9 @@ struct fs {
 #define FS_TASKS_INO (FS_VIRT_BASE + 4)
 #define FS_PEER_BASE (FS_VIRT_BASE + 1024) /* nodes/PEER/ at FS_PEER_BASE + 2k, nodes/PEER/stat + 1 */
 #define FS_PEERS_MAX 65536
+#define FS_REMOTE_BASE (FS_VIRT_BASE + (1ULL << 32)) /* another node's object: FS_REMOTE_BASE + k */
+#define FS_REMOTES_MAX (1ULL << 32)
+#define FS_VARS_INO STORE_VARS_ID
 #define FS_CTL_NAME "ctl"
 
 /* An open directory (its fi->fh): the snapshot of its children taken at opendir.  ids are stored objects,
@@ -230,6 +233,16 @@ void fs_peerstat_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 /* core/cluster's `changed`: a node appeared or went up or down; fs_peers_free at exit */
 void fs_peers_changed(void *arg, const char *node);
 void fs_peers_free(void);
+
+/* ops_remote.c -- the other nodes' names in this mount: vars/ (kind store) looks them up and lists them
+ * after its own (a local name hides another node's; one another node holds is taken, EEXIST); their
+ * objects are of kind remote; fs_remote_changed is core/cluster's names_changed */
+extern const struct fs_kind_ops fs_kind_remote;
+bool fs_remote_lookup_top(fuse_req_t req, const char *name); /* replied when true */
+bool fs_remote_holds_top(fuse_req_t req, const char *name);
+int fs_remote_list_top(fuse_req_t req, struct fs_dir *d);
+void fs_remote_changed(void *arg, const char *node, int64_t parent, const char *name);
+void fs_remote_free(void);
 
 /* ops_task.c -- tasks/ (kind tasks) and tasks/ID/{cmd,status,exit,node,stdout,stderr,ctl} (kind task);
  * poll(2) on status */

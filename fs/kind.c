@@ -23,6 +23,7 @@
  *   task      FS_TASK_BASE | id << 3 | f, in [2^61, VB)  tasks/ID/ (f 0) and its files     ops_task.c
  *   peer      FS_PEER_BASE + 2k    VB + 1024 + 2k        nodes/PEER/ (another node of the  ops_peers.c
  *   peerstat  FS_PEER_BASE + 2k+1                        cluster) and nodes/PEER/stat
+ *   remote    FS_REMOTE_BASE + k   VB + 2^32 + k         another node's object (in vars/)  ops_remote.c
  * Kinds ctl, nodes, nodestat and tasks take their names and attributes from ops_virtual.c's table.
  *
  * A kind without an operation gets (every kind has getattr):
@@ -168,6 +169,8 @@ const struct fs_kind_ops *fs_kind_of(uint64_t ino)
 {
 	if (ino >= FS_TASK_BASE && ino < FS_VIRT_BASE)
 		return &kind_task;
+	if (ino >= FS_REMOTE_BASE && ino < FS_REMOTE_BASE + FS_REMOTES_MAX)
+		return &fs_kind_remote;
 	if (ino >= FS_PEER_BASE && ino < FS_PEER_BASE + 2 * FS_PEERS_MAX)
 		return (ino - FS_PEER_BASE) % 2 ? &kind_peerstat : &kind_peer;
 	switch (ino) {
@@ -249,10 +252,21 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	reply_attr_or_err(req, rc, &st, ttl);
 }
 
+/* A name another node holds in vars/ is taken: one name, one object, in the cluster's vars/. */
+static bool taken(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (parent != FS_VARS_INO || !fs_remote_holds_top(req, name))
+		return false;
+	fuse_reply_err(req, EEXIST);
+	return true;
+}
+
 void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	const struct fs_kind_ops *k = fs_kind_of(parent);
 
+	if (taken(req, parent, name))
+		return;
 	if (k->mkdir)
 		k->mkdir(req, parent, name, mode);
 	else
@@ -263,6 +277,8 @@ void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 {
 	const struct fs_kind_ops *k = fs_kind_of(parent);
 
+	if (taken(req, parent, name))
+		return;
 	if (k->create)
 		k->create(req, parent, name, mode, fi);
 	else
@@ -294,6 +310,8 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_
 {
 	const struct fs_kind_ops *k = fs_kind_of(parent);
 
+	if (taken(req, newparent, newname))
+		return;
 	if (k->rename && fs_kind_of(newparent)->rename == k->rename)
 		k->rename(req, parent, name, newparent, newname, flags);
 	else
@@ -304,6 +322,8 @@ void fs_op_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const 
 {
 	const struct fs_kind_ops *k = fs_kind_of(parent);
 
+	if (taken(req, parent, name))
+		return;
 	if (k->symlink)
 		k->symlink(req, target, parent, name);
 	else
@@ -314,6 +334,8 @@ void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char
 {
 	const struct fs_kind_ops *k = fs_kind_of(newparent);
 
+	if (taken(req, newparent, newname))
+		return;
 	if (k->link && fs_kind_of(ino)->link == k->link)
 		k->link(req, ino, newparent, newname);
 	else

@@ -479,7 +479,7 @@ int main(int argc, char **argv)
 					     .node = store_node_name(fs.store),
 					     .addr = opt.listen ? opt.listen : "127.0.0.1:0", .space = node_space,
 					     .space_arg = fs.store, .changed = fs_peers_changed, .log = log_line,
-					     .st = fs.store };
+					     .st = fs.store, .names_changed = fs_remote_changed };
 		rc = cluster_join(&cc, &fs.cluster, msg, sizeof(msg));
 		if (rc) {
 			cluster_leave(fs.cluster);
@@ -540,6 +540,7 @@ int main(int argc, char **argv)
 	fs_files_stop();
 	cluster_leave(fs.cluster); /* every node sees this one down at once */
 	fs_peers_free();
+	fs_remote_free();
 	store_destroy(fs.store);
 	log_line("unmounted; the state dir is marked clean");
 	if (ftruncate(lockfd, 0) < 0)

@@ -74,6 +74,8 @@ void fs_store_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct store_attr a;
 	int rc = store_lookup(store_of(req), parent, name, &a);
 
+	if (rc == -ENOENT && parent == FS_VARS_INO && fs_remote_lookup_top(req, name))
+		return; /* another node's name */
 	if (rc == -ENOENT) {
 		struct fuse_entry_param e = { .ino = 0, .entry_timeout = FS_TTL_NEGATIVE };
 		fuse_reply_entry(req, &e);
@@ -198,25 +200,35 @@ void fs_store_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
+/* A name that is not this node's but another's (in vars/): EREMOTE, it is removed or renamed on its node. */
+static int or_remote(fuse_req_t req, int rc, fuse_ino_t parent, const char *name)
+{
+	return rc == -ENOENT && parent == FS_VARS_INO && fs_remote_holds_top(req, name) ? -EREMOTE : rc;
+}
+
 void fs_store_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -store_rmdir(store_of(req), parent, name));
+	fuse_reply_err(req, -or_remote(req, store_rmdir(store_of(req), parent, name), parent, name));
 }
 
 void fs_store_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -store_unlink(store_of(req), parent, name));
+	fuse_reply_err(req, -or_remote(req, store_unlink(store_of(req), parent, name), parent, name));
 }
 
 void fs_store_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		     const char *newname, unsigned int flags)
 {
-	fuse_reply_err(req, -store_rename(store_of(req), parent, name, newparent, newname, flags));
+	int rc = store_rename(store_of(req), parent, name, newparent, newname, flags);
+
+	fuse_reply_err(req, -or_remote(req, rc, parent, name));
 }
 
 int fs_store_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
 {
-	return store_dir_list(store_of(req), dir, &d->ids, &d->n);
+	int rc = store_dir_list(store_of(req), dir, &d->ids, &d->n);
+
+	return rc == 0 && dir == FS_VARS_INO ? fs_remote_list_top(req, d) : rc;
 }
 
 /* Offsets: 0 ".", 1 "..", then 2 + i for the snapshot's i-th child, then the virtual children; each

@@ -7,8 +7,11 @@
 # again, its variables with it; one unmounted cleanly is down at once; a second node of the same name is
 # refused while the first is up; bad cluster options get a sentence; every node's YP lists every node's
 # names with their owner (made, changed, renamed, removed, loaded by the hundred; kept while their node is
-# down; caught up by a node that was down); `cluster status` and `cluster down --purge` (no mount, no
-# etcd, no shm block left).  One cluster for every case.
+# down; caught up by a node that was down); every mount shows the other nodes' names (vars/ is
+# everybody's, a directory its maker's): stat, xattrs, readlink, listings, a name held elsewhere refused
+# (EEXIST), rm/mv of another node's name EREMOTE, open EREMOTE (remote reads are to come), a change seen
+# at once; `cluster status` and `cluster down --purge` (no mount, no etcd, no shm block left).  One
+# cluster for every case.
 . "$(dirname "$0")/lib.sh"
 fab_setup
 command -v etcd >/dev/null || { echo "skip: etcd is not installed (make deps installs etcd-server)"; exit 77; }
@@ -102,6 +105,39 @@ for n in 1 2 3; do
 	   "$(yp_of "$P$n" "select group_concat(path || ' ' || size || ' ' || coalesce(xxh3, '-'), ',') from (select * from vars where node = '$P$n' order by path)")" \
 	   "$P$n's names in ${P}2's YP are the ones in its own"
 done
+
+# ---- the other nodes' names in every mount: vars/ is everybody's, a directory its maker's ---------------
+mkdata "$T/ns" 100000
+ok cp "$T/ns" "$N1/vars/ns1"
+ok setfattr -n user.fabric.doc -v "seen everywhere" "$N1/vars/ns1"
+ok mkdir "$N2/vars/ns2"
+ok cp "$T/m4" "$N2/vars/ns2/in"
+ok ln -s ns1 "$N1/vars/nslink"
+for m in "$N2" "$N3"; do wait_for test -e "$m/vars/ns1"; done
+wait_for test -e "$N3/vars/ns2/in"
+wait_for test -L "$N2/vars/nslink"
+eq "$(stat -c '%s %a %F' "$N2/vars/ns1")" "100000 444 regular file" "size, mode and kind of ${P}1's ns1 seen from ${P}2"
+eq "$(xget "$N2/vars/ns1" user.fabric.xxh3)" "$(xxh128 "$T/ns")" "xxh3 of ${P}1's ns1 seen from ${P}2"
+eq "$(xget "$N2/vars/ns1" user.fabric.node)" "${P}1" "user.fabric.node of another node's variable"
+wait_says "seen everywhere" xget "$N3/vars/ns1" user.fabric.doc
+eq "$(readlink "$N3/vars/nslink")" ns1 "another node's symbolic link"
+eq "$(ls "$N1/vars/ns2")" in "another node's directory lists its names"
+eq "$(stat -c %s "$N1/vars/ns2/in")" $((4 << 20)) "size of a variable in another node's directory"
+match "$(ls "$N3/vars")" "ns1" "vars/ lists another node's names"
+match "$(find "$N3/vars" -name in)" "ns2/in" "find walks another node's directory"
+fails "Object is remote" cat "$N3/vars/ns1"             # remote reads: not yet
+ok sh -c "echo x > '$N3/vars/newer'"
+fails "Object is remote" cp "$T/ns" "$N3/vars/ns1"   # the name is there: cp opens it to write over it
+fails "File exists" "$PY" -c 'import os, sys; os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY)' "$N3/vars/ns1"
+fails "File exists" mkdir "$N3/vars/ns2"
+fails "File exists" ln -s x "$N3/vars/ns1"
+fails "Object is remote" rm "$N3/vars/ns1"
+fails "Object is remote" mv "$N3/vars/ns1" "$N3/vars/moved"
+fails "Operation not permitted" touch "$N1/vars/ns2/new"
+ok rm "$N3/vars/newer"
+ok rm "$N1/vars/ns1"
+for m in "$N2" "$N3"; do wait_for sh -c "! test -e '$m/vars/ns1'"; done
+ok cp "$T/ns" "$N3/vars/ns1" # a name another node gave up is free again
 
 # a clean unmount revokes the lease: down at once (no TTL to wait)
 ok "$FAB_TOOL" umount "$N2"

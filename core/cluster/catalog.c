@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/cluster/catalog.h"
+#include "core/cluster/remote.h"
 #include "core/os/etcd.h"
 #include "core/os/hash.h"
 #include "core/store/store.h"
@@ -25,6 +26,7 @@ struct catalog {
 	char cluster[NAMES_NODE_MAX + 1], node[NAMES_NODE_MAX + 1];
 	char prefix[96], own[168]; /* /fabric/C/objects/ and /fabric/C/objects/NODE/ (names of 64 bytes at most) */
 	struct yp *yp;
+	struct remote_index *remote; /* the other nodes' objects in memory, for the mount */
 	struct etcd *etcd;
 	struct etcd_watch *watch;
 
@@ -324,10 +326,19 @@ static bool other_key(const struct catalog *n, const char *key, char *node, size
 	return *end == '\0' && *id > YP_VARS_ID && names_check_node(node) == 0 && strcmp(node, n->node) != 0;
 }
 
+/* Tell the mount that (node, parent)'s child name appeared, changed or went. */
+static void tell(struct catalog *n, const char *node, int64_t parent, const char *name)
+{
+	if (n->cfg.changed)
+		n->cfg.changed(n->cfg.changed_arg, node, parent, name);
+}
+
 static int mirror_put(struct catalog *n, const char *key, const void *val, size_t len)
 {
 	char node[NAMES_NODE_MAX + 1];
+	struct remote_attr a, old;
 	struct yp_remote r;
+	bool had;
 	int64_t id;
 	json_t *j;
 	int rc;
@@ -340,9 +351,36 @@ static int mirror_put(struct catalog *n, const char *key, const void *val, size_
 				.size = (uint64_t)num(j, "size"), .mode = (uint32_t)num(j, "mode"),
 				.uid = (uint32_t)num(j, "uid"), .gid = (uint32_t)num(j, "gid"),
 				.modified_ns = num(j, "modified_ns"), .sealed_ns = num(j, "sealed_ns") };
-	rc = r.name && r.kind ? yp_remote_put(n->yp, &r) : 0;
+	if (!r.name || !r.kind || names_check_leaf(r.name, NULL, 0) != 0) {
+		json_decref(j);
+		return 0; /* not a key this fabric wrote */
+	}
+	rc = yp_remote_put(n->yp, &r);
+	a = (struct remote_attr){ .id = id, .parent = r.parent, .size = r.size, .mode = r.mode, .uid = r.uid,
+				  .gid = r.gid, .modified_ns = r.modified_ns };
+	snprintf(a.node, sizeof(a.node), "%s", node);
+	snprintf(a.name, sizeof(a.name), "%s", r.name);
+	snprintf(a.kind, sizeof(a.kind), "%s", r.kind);
+	snprintf(a.xxh3, sizeof(a.xxh3), "%s", r.xxh3 ? r.xxh3 : "");
+	had = remote_get(n->remote, node, id, &old) == 0;
+	if (remote_put(n->remote, &a, r.type, r.doc, r.scope, r.target) == 0) {
+		if (had && (old.parent != a.parent || strcmp(old.name, a.name) != 0))
+			tell(n, node, old.parent, old.name); /* renamed: the old name went */
+		tell(n, node, a.parent, a.name);
+	}
 	json_decref(j);
 	return rc;
+}
+
+static void mirror_delete(struct catalog *n, const char *node, int64_t id)
+{
+	struct remote_attr old;
+	bool had = remote_get(n->remote, node, id, &old) == 0;
+
+	yp_remote_delete(n->yp, node, id);
+	remote_remove(n->remote, node, id);
+	if (had)
+		tell(n, node, old.parent, old.name);
 }
 
 /* A listing into the YP, MIRROR_TXN rows a transaction: meta's mutex is held through a transaction, so
@@ -388,7 +426,7 @@ static void on_event(void *arg, int kind, const char *key, const void *val, size
 	} else if (kind == ETCD_PUT) {
 		mirror_put(n, key, val, len);
 	} else if (other_key(n, key, node, sizeof(node), &id)) {
-		yp_remote_delete(n->yp, node, id);
+		mirror_delete(n, node, id);
 	}
 }
 
@@ -401,6 +439,7 @@ static int mirror(struct catalog *n, char *why, size_t whylen)
 
 	if (rc)
 		return text_say(why, whylen, rc, "cannot write the mirror of the cluster's names into the YP");
+	remote_clear(n->remote); /* what the kernel holds of them expires on its own (FS_TTL_REMOTE) */
 	rc = etcd_range(n->etcd, n->prefix, listed_other, &f, &rev);
 	if (f.in_txn && rc == 0)
 		rc = yp_commit(n->yp);
@@ -464,7 +503,11 @@ int catalog_start(const struct catalog_config *cfg, struct catalog **out, char *
 	n->yp = store_yp(cfg->st);
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->cond, NULL);
-	rc = etcd_open(cfg->etcd, &n->etcd, why, whylen);
+	rc = remote_index_new(&n->remote);
+	if (rc)
+		text_say(why, whylen, rc, "out of memory");
+	else
+		rc = etcd_open(cfg->etcd, &n->etcd, why, whylen);
 	if (rc == 0) {
 		/* the watch of the YP first, so nothing committed between the catch-up's look and it is missed */
 		yp_watch_objects(n->yp, changed, n);
@@ -484,6 +527,11 @@ int catalog_start(const struct catalog_config *cfg, struct catalog **out, char *
 	return 0;
 }
 
+struct remote_index *catalog_remote(struct catalog *n)
+{
+	return n ? n->remote : NULL;
+}
+
 void catalog_stop(struct catalog *n)
 {
 	if (!n)
@@ -499,6 +547,7 @@ void catalog_stop(struct catalog *n)
 	}
 	etcd_watch_stop(n->watch);
 	etcd_close(n->etcd);
+	remote_index_free(n->remote);
 	pthread_mutex_destroy(&n->lock);
 	pthread_cond_destroy(&n->cond);
 	free(n->queue);

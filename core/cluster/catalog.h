@@ -26,18 +26,25 @@
 #include <stdint.h>
 
 struct catalog;
+struct remote_index;
 struct store;
 
 struct catalog_config {
 	const char *etcd, *cluster, *node;
 	struct store *st;
 	void (*log)(const char *msg); /* may be NULL */
+	/* another node's object appeared under, changed under or left (node, parent) as name: the mount tells
+	 * its kernel (called from the watch's thread, no lock of this module held; may be NULL) */
+	void (*changed)(void *arg, const char *node, int64_t parent, const char *name);
+	void *changed_arg;
 };
 
 /* Publish this node's objects and mirror the others', from now until catalog_stop: the catch-up, the
  * first listing and the watch are the thread's first round, so a mount does not wait for them (the
  * mirror fills while it is up).  0, or -errno with why. */
 int catalog_start(const struct catalog_config *cfg, struct catalog **out, char *why, size_t whylen);
+/* The other nodes' objects in memory (remote.h), kept by the watch; valid until catalog_stop. */
+struct remote_index *catalog_remote(struct catalog *n);
 /* Stop: what is queued is published first (for at most a few seconds when etcd does not answer).  NULL
  * is fine. */
 void catalog_stop(struct catalog *n);

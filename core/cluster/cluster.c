@@ -445,7 +445,8 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 	}
 	if (rc == 0 && cfg->st) {
 		struct catalog_config nc = { .etcd = cfg->etcd, .cluster = c->name, .node = c->node, .st = cfg->st,
-					   .log = cfg->log };
+					     .log = cfg->log, .changed = cfg->names_changed,
+					     .changed_arg = cfg->names_arg };
 		rc = catalog_start(&nc, &c->names, why, whylen);
 	}
 	if (rc) {
@@ -484,6 +485,11 @@ void cluster_leave(struct cluster *c)
 const char *cluster_name(const struct cluster *c)
 {
 	return c->name;
+}
+
+struct remote_index *cluster_remote(struct cluster *c)
+{
+	return c ? catalog_remote(c->names) : NULL;
 }
 
 const char *cluster_addr(const struct cluster *c)

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* remote.h -- the other nodes' objects in memory, as the catalog hears of them (catalog.h), for the mount
+ * to show them beside this node's own (fs/ops_remote.c): lookups and listings never reach SQLite or etcd.
+ *
+ * An object is known by its node and its id there; its parent is an id of the same node (2: that node's
+ * vars/).  What a lookup needs is indexed: (node, id), (node, parent, name), and each (node, parent)'s
+ * children, so a child heard of before its directory (etcd lists keys in text order) is found all the
+ * same.  Who owns what: the index owns every entry and its strings; callers get copies (struct
+ * remote_attr, or a string into their buffer).  Every call takes the index's mutex (a leaf). */
+#ifndef FABRIC_CORE_REMOTE_H
+#define FABRIC_CORE_REMOTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/text/names.h"
+
+struct remote_index;
+
+/* What a stat of a remote object says. */
+struct remote_attr {
+	char node[NAMES_NODE_MAX + 1];
+	int64_t id, parent;
+	char name[NAMES_LEAF_MAX + 1];
+	char kind[12];  /* "dir" | "var" | "mutable" | "link" */
+	char xxh3[40];  /* "" when none */
+	uint64_t size;
+	uint32_t mode, uid, gid;
+	int64_t modified_ns;
+};
+
+int remote_index_new(struct remote_index **out);
+void remote_index_free(struct remote_index *x);
+
+/* Put (insert or replace) or remove one object; clear empties the index.  type, doc, scope, target may be
+ * NULL.  0 or -ENOMEM. */
+int remote_put(struct remote_index *x, const struct remote_attr *a, const char *type, const char *doc,
+	       const char *scope, const char *target);
+void remote_remove(struct remote_index *x, const char *node, int64_t id);
+void remote_clear(struct remote_index *x);
+
+/* One object by node and id; -ENOENT. */
+int remote_get(struct remote_index *x, const char *node, int64_t id, struct remote_attr *out);
+/* The child called name of (node, parent); node NULL with parent 2: of any node's vars/ (the first node
+ * by name when several hold it).  -ENOENT. */
+int remote_child(struct remote_index *x, const char *node, int64_t parent, const char *name,
+		 struct remote_attr *out);
+/* Every child of (node, parent) (node NULL with parent 2: of every node's vars/), fn called with the
+ * mutex held (fn must not call the index); a non-zero return stops it and is returned. */
+int remote_children(struct remote_index *x, const char *node, int64_t parent,
+		    int (*fn)(void *arg, const struct remote_attr *a), void *arg);
+/* A string attribute ("type", "doc", "scope", "target") into buf: its length, -ENODATA when unset,
+ * -ERANGE when len is too small (len 0: only the length), -ENOENT for no such object. */
+ssize_t remote_string(struct remote_index *x, const char *node, int64_t id, const char *which, char *buf,
+		      size_t len);
+
+#endif

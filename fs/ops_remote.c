@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: MIT */
+/* ops_remote.c -- the other nodes' names in this mount (kind remote), from core/cluster's index of them.
+ *
+ * The rule is ownership by directory: a directory and what is in it belong to the node that made it.
+ * vars/ is everybody's: this node's own names, then every other node's top-level names, listed and
+ * looked up beside them (a local name hides another node's of the same name; a new local name that
+ * another node holds is refused, EEXIST).  A directory another node made shows that node's names in it.
+ * Another node's objects are read-only here: opening a variable fails with EREMOTE until remote reads
+ * come, and no name can be made, removed or renamed in another node's directory (the kind has no such
+ * operations: EPERM).  stat, readdir, readlink and the user.fabric.* xattrs (type, doc, scope, xxh3,
+ * node, state, kind) answer from memory.
+ *
+ *   remote  FS_REMOTE_BASE + k   another node's object; k its place in a table of (node, id) seen since the
+ *                                mount, which only grows, so an inode number always means one object
+ *
+ * Cache lifetimes: names as long as sealed ones (FS_TTL_SEALED), since the cluster's watch tells the
+ * kernel of every change (fs_remote_changed); attributes FS_TTL_DIR. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/cluster/cluster.h"
+#include "core/cluster/remote.h"
+#include "fs/fs.h"
+
+struct slot {
+	char node[NAMES_NODE_MAX + 1];
+	int64_t id;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct slot *slots;
+static size_t nslots, cap;
+
+static struct remote_index *index_of(fuse_req_t req)
+{
+	return cluster_remote(((struct fs *)fuse_req_userdata(req))->cluster);
+}
+
+/* The inode number of (node, id), given one when new; 0 when the table is full or memory is out. */
+static uint64_t ino_of(const char *node, int64_t id)
+{
+	uint64_t ino = 0;
+
+	pthread_mutex_lock(&lock);
+	for (size_t i = nslots; i-- > 0 && !ino;) /* the newest first: a listing asks in a row */
+		if (slots[i].id == id && strcmp(slots[i].node, node) == 0)
+			ino = FS_REMOTE_BASE + i;
+	if (!ino && nslots < FS_REMOTES_MAX) {
+		if (nslots == cap) {
+			size_t c = cap ? cap * 2 : 256;
+			void *v = realloc(slots, c * sizeof(*slots));
+			if (v) {
+				slots = v;
+				cap = c;
+			}
+		}
+		if (nslots < cap) {
+			snprintf(slots[nslots].node, sizeof(slots[nslots].node), "%s", node);
+			slots[nslots].id = id;
+			ino = FS_REMOTE_BASE + nslots++;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return ino;
+}
+
+/* Which object an inode number is: -ENOENT for none. */
+static int slot_of(uint64_t ino, struct slot *out)
+{
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&lock);
+	if (ino >= FS_REMOTE_BASE && ino - FS_REMOTE_BASE < nslots) {
+		*out = slots[ino - FS_REMOTE_BASE];
+		rc = 0;
+	}
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+/* The inode of an already numbered (node, id), or 0: the kernel cannot know one without a number. */
+static uint64_t known_ino(const char *node, int64_t id)
+{
+	uint64_t ino = 0;
+
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < nslots && !ino; i++)
+		if (slots[i].id == id && strcmp(slots[i].node, node) == 0)
+			ino = FS_REMOTE_BASE + i;
+	pthread_mutex_unlock(&lock);
+	return ino;
+}
+
+static void stat_of(uint64_t ino, const struct remote_attr *a, struct stat *st)
+{
+	bool dir = strcmp(a->kind, "dir") == 0, link = strcmp(a->kind, "link") == 0;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	/* sealed variables lose their write bits, as this node's own do; mutable objects are written on
+	 * their node only: read-only here too */
+	st->st_mode = dir ? S_IFDIR | (a->mode & 07777) : link ? S_IFLNK | 0777 : S_IFREG | (a->mode & 07555);
+	st->st_nlink = dir ? 2 : 1;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_size = dir ? 0 : (off_t)a->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((st->st_size + 511) / 512);
+	st->st_mtim.tv_sec = a->modified_ns / 1000000000;
+	st->st_mtim.tv_nsec = a->modified_ns % 1000000000;
+	st->st_atim = st->st_ctim = st->st_mtim;
+}
+
+static void reply_entry(fuse_req_t req, const struct remote_attr *a)
+{
+	struct fuse_entry_param e = { .entry_timeout = FS_TTL_SEALED, .attr_timeout = FS_TTL_DIR };
+
+	e.ino = ino_of(a->node, a->id);
+	if (!e.ino) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	stat_of(e.ino, a, &e.attr);
+	fuse_reply_entry(req, &e);
+}
+
+bool fs_remote_lookup_top(fuse_req_t req, const char *name)
+{
+	struct remote_index *x = index_of(req);
+	struct remote_attr a;
+
+	if (!x || remote_child(x, NULL, FS_VARS_INO, name, &a) != 0)
+		return false;
+	reply_entry(req, &a);
+	return true;
+}
+
+bool fs_remote_holds_top(fuse_req_t req, const char *name)
+{
+	struct remote_index *x = index_of(req);
+	struct remote_attr a;
+
+	return x && remote_child(x, NULL, FS_VARS_INO, name, &a) == 0;
+}
+
+struct listing {
+	struct fs_dir *d;
+	size_t cap;
+	struct store *st; /* vars/: a local name hides another node's */
+};
+
+static int listed(void *arg, const struct remote_attr *a)
+{
+	struct listing *l = arg;
+	struct store_attr mine;
+	uint64_t ino;
+
+	if (l->st && store_lookup(l->st, FS_VARS_INO, a->name, &mine) == 0) {
+		store_forget(l->st, mine.id, 1);
+		return 0;
+	}
+	if (l->d->nvirt == l->cap) {
+		size_t c = l->cap ? l->cap * 2 : 64;
+		uint64_t *v = realloc(l->d->virt, c * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->d->virt = v;
+		l->cap = c;
+	}
+	ino = ino_of(a->node, a->id);
+	if (ino)
+		l->d->virt[l->d->nvirt++] = ino;
+	return 0;
+}
+
+int fs_remote_list_top(fuse_req_t req, struct fs_dir *d)
+{
+	struct remote_index *x = index_of(req);
+	struct listing l = { d, d->nvirt, ((struct fs *)fuse_req_userdata(req))->store };
+
+	return x ? remote_children(x, NULL, FS_VARS_INO, listed, &l) : 0;
+}
+
+/* ---- kind remote ---- */
+
+static int attr_of(fuse_req_t req, fuse_ino_t ino, struct slot *s, struct remote_attr *a)
+{
+	struct remote_index *x = index_of(req);
+	int rc = slot_of(ino, s);
+
+	return rc ? rc : !x ? -ENOENT : remote_get(x, s->node, s->id, a);
+}
+
+static void remote_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct remote_attr a;
+	struct slot s;
+
+	if (slot_of(parent, &s) != 0 || !index_of(req) || remote_child(index_of(req), s.node, s.id, name, &a) != 0) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	reply_entry(req, &a);
+}
+
+static int remote_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
+{
+	struct listing l = { d, 0, NULL };
+	struct slot s;
+
+	d->nvirt = 0;
+	d->virt = NULL;
+	if (slot_of(dir, &s) != 0 || !index_of(req))
+		return -ENOENT;
+	return remote_children(index_of(req), s.node, s.id, listed, &l);
+}
+
+static int remote_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl)
+{
+	struct remote_attr a;
+	struct slot s;
+	int rc = attr_of(req, ino, &s, &a);
+
+	if (rc)
+		return rc;
+	stat_of(ino, &a, st);
+	*ttl = FS_TTL_DIR;
+	return 0;
+}
+
+static int remote_name(fuse_req_t req, fuse_ino_t ino, char *buf, size_t len)
+{
+	struct remote_attr a;
+	struct slot s;
+	int rc = attr_of(req, ino, &s, &a);
+
+	if (rc == 0)
+		snprintf(buf, len, "%s", a.name);
+	return rc;
+}
+
+static void remote_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct remote_attr a;
+	struct slot s;
+	int rc = attr_of(req, ino, &s, &a);
+
+	(void)fi;
+	fuse_reply_err(req, rc ? -rc : strcmp(a.kind, "dir") == 0 ? EISDIR : EREMOTE);
+}
+
+static void remote_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char target[4096];
+	struct slot s;
+	ssize_t n = slot_of(ino, &s) == 0 && index_of(req)
+			    ? remote_string(index_of(req), s.node, s.id, "target", target, sizeof(target) - 1)
+			    : -ENOENT;
+
+	if (n < 0) {
+		fuse_reply_err(req, n == -ENODATA ? EINVAL : (int)-n);
+		return;
+	}
+	target[n] = '\0';
+	fuse_reply_readlink(req, target);
+}
+
+#define PREFIX "user.fabric."
+static const char *const xattrs[] = { "type", "doc", "xxh3", "node", "scope", "state", "kind" };
+
+/* One user.fabric.* value of ino into buf (len 0: its length), as store_getxattr answers. */
+static ssize_t value_of(fuse_req_t req, fuse_ino_t ino, const char *name, char *buf, size_t len)
+{
+	const char *fixed = NULL;
+	struct remote_attr a;
+	struct slot s;
+	int rc = attr_of(req, ino, &s, &a);
+
+	if (rc)
+		return rc;
+	if (strncmp(name, PREFIX, strlen(PREFIX)) != 0)
+		return -ENOTSUP;
+	name += strlen(PREFIX);
+	if (strcmp(name, "type") == 0 || strcmp(name, "doc") == 0 || strcmp(name, "scope") == 0)
+		return remote_string(index_of(req), s.node, s.id, name, buf, len);
+	fixed = strcmp(name, "xxh3") == 0 ? (a.xxh3[0] ? a.xxh3 : NULL) : strcmp(name, "node") == 0 ? a.node
+		: strcmp(name, "state") == 0 ? (strcmp(a.kind, "mutable") == 0 ? "mutable" : "sealed")
+		: strcmp(name, "kind") == 0 ? a.kind : NULL;
+	if (!fixed)
+		return -ENODATA;
+	if (len && strlen(fixed) > len)
+		return -ERANGE;
+	if (len)
+		memcpy(buf, fixed, strlen(fixed));
+	return (ssize_t)strlen(fixed);
+}
+
+static void remote_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char buf[65536];
+	ssize_t n = value_of(req, ino, name, buf, sizeof(buf));
+
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fs_reply_xattr_text(req, size, buf, (size_t)n);
+}
+
+static void remote_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	char list[512], probe[1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(xattrs) / sizeof(xattrs[0]); i++) {
+		char name[64];
+		snprintf(name, sizeof(name), PREFIX "%s", xattrs[i]);
+		if (value_of(req, ino, name, probe, 0) >= 0)
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s", name) + 1;
+	}
+	fs_reply_xattr_text(req, size, list, n);
+}
+
+const struct fs_kind_ops fs_kind_remote = {
+	.kind = "remote",
+	.lookup = remote_lookup,
+	.list = remote_list,
+	.getattr = remote_getattr,
+	.name = remote_name,
+	.open = remote_open,
+	.readlink = remote_readlink,
+	.getxattr = remote_getxattr,
+	.listxattr = remote_listxattr,
+};
+
+void fs_remote_changed(void *arg, const char *node, int64_t parent, const char *name)
+{
+	uint64_t dir = parent == FS_VARS_INO ? FS_VARS_INO : known_ino(node, parent);
+
+	(void)arg;
+	if (!dir)
+		return;
+	fs_notify_begin(); /* the notifier's thread tells the kernel, never this one */
+	fs_notify_name_changed(NULL, dir, name);
+	fs_notify_end();
+}
+
+void fs_remote_free(void)
+{
+	pthread_mutex_lock(&lock);
+	free(slots);
+	slots = NULL;
+	nslots = cap = 0;
+	pthread_mutex_unlock(&lock);
+}
