@@ -41,6 +41,9 @@ struct fs {
 	struct cluster *cluster; /* NULL: a single node (no --etcd) */
 };
 
+/* main.c: a line in the daemon's log (STATE/fabricd.log), with the time and pid. */
+void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* kind.c -- the kinds of inode, and the FUSE callbacks that depend on the kind (its comment has the
  * table of kinds and their inode numbers).  Inode numbers of the names the daemon makes up, far above any
  * YP id: */

@@ -46,6 +46,7 @@ struct options {
 	bool strict_seal;
 	unsigned max_tasks, task_history;
 	const char *etcd, *cluster, *listen; /* several nodes: all three, or none */
+	const char *secret_file;             /* the cluster's secret, for the bytes between nodes */
 };
 
 static int ready_fd = -1; /* write end of the pipe to the waiting parent */
@@ -54,7 +55,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: fabricd MOUNTPOINT [--state DIR] [--capacity SIZE] [--node NAME] [--no-passthrough]\n"
 		     "               [--strict-seal] [--max-tasks K] [--task-history N] [-f]\n"
-		     "               [--etcd URL[,URL...] [--cluster NAME] [--listen ADDR:PORT]]\n"
+		     "               [--etcd URL[,URL...] [--cluster NAME] [--listen ADDR:PORT] [--secret FILE]]\n"
 		     "  --state DIR      state dir (yellow pages, log, lock); default /var/lib/fabric for root,\n"
 		     "                   else $XDG_STATE_HOME/fabric or ~/.local/state/fabric\n"
 		     "  --capacity SIZE  shared memory the node may hold: 4096, 512M, 2G ...; default: the state\n"
@@ -68,6 +69,7 @@ static void usage(FILE *out)
 		     "  --etcd URLS      join a cluster of nodes whose shared metadata is in this etcd\n"
 		     "  --cluster NAME   the cluster's name (default: fabric)\n"
 		     "  --listen A:P     where the other nodes reach this one (default 127.0.0.1:0: a free port)\n"
+		     "  --secret FILE    the cluster's shared secret (first line of FILE): serve and fetch bytes\n"
 		     "  -f               stay in the foreground, log to stderr\n");
 }
 
@@ -101,8 +103,7 @@ static int fail(const char *fmt, ...)
 	return EXIT_FAILURE;
 }
 
-static void log_line_f(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line_f(const char *fmt, ...)
+void fs_log(const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -161,6 +162,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "strict-seal", no_argument, NULL, 'S' }, { "max-tasks", required_argument, NULL, 'K' },
 		{ "task-history", required_argument, NULL, 'H' }, { "etcd", required_argument, NULL, 'E' },
 		{ "cluster", required_argument, NULL, 'C' },       { "listen", required_argument, NULL, 'L' },
+		{ "secret", required_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc;
@@ -215,6 +217,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'L':
 			o->listen = optarg;
 			break;
+		case 'X':
+			o->secret_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(EXIT_SUCCESS);
@@ -227,8 +232,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		usage(stderr);
 		return -EINVAL;
 	}
-	if (!o->etcd && (o->cluster || o->listen)) {
-		fprintf(stderr, "fabricd: --cluster and --listen join a cluster: give its etcd too (--etcd URL)\n");
+	if (!o->etcd && (o->cluster || o->listen || o->secret_file)) {
+		fprintf(stderr, "fabricd: --cluster, --listen and --secret join a cluster: give its etcd too (--etcd URL)\n");
 		return -EINVAL;
 	}
 	o->mountpoint = argv[optind];
@@ -475,18 +480,31 @@ int main(int argc, char **argv)
 		free(lost.paths[i]);
 	free(lost.paths);
 	if (opt.etcd) {
+		char secret[256] = "";
+		if (opt.secret_file) {
+			FILE *f = fopen(opt.secret_file, "r");
+			if (!f || !fgets(secret, sizeof(secret), f)) {
+				if (f)
+					fclose(f);
+				store_destroy(fs.store);
+				return fail("--secret %s: %s", opt.secret_file, f ? "empty" : strerror(errno));
+			}
+			fclose(f);
+			secret[strcspn(secret, "\r\n")] = '\0';
+		}
 		struct cluster_config cc = { .etcd = opt.etcd, .name = opt.cluster ? opt.cluster : "fabric",
 					     .node = store_node_name(fs.store),
 					     .addr = opt.listen ? opt.listen : "127.0.0.1:0", .space = node_space,
 					     .space_arg = fs.store, .changed = fs_peers_changed, .log = log_line,
-					     .st = fs.store, .names_changed = fs_remote_changed };
+					     .st = fs.store, .names_changed = fs_remote_changed,
+					     .secret = secret[0] ? secret : NULL };
 		rc = cluster_join(&cc, &fs.cluster, msg, sizeof(msg));
 		if (rc) {
 			cluster_leave(fs.cluster);
 			store_destroy(fs.store);
 			return fail("%s", msg);
 		}
-		log_line_f("joined cluster %s as node %s, listening at %s", cluster_name(fs.cluster),
+		fs_log("joined cluster %s as node %s, listening at %s", cluster_name(fs.cluster),
 			   store_node_name(fs.store), cluster_addr(fs.cluster));
 	}
 	snprintf(fsname, sizeof(fsname), "fabric:%s", state);

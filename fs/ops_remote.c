@@ -5,10 +5,14 @@
  * vars/ is everybody's: this node's own names, then every other node's top-level names, listed and
  * looked up beside them (a local name hides another node's of the same name; a new local name that
  * another node holds is refused, EEXIST).  A directory another node made shows that node's names in it.
- * Another node's objects are read-only here: opening a variable fails with EREMOTE until remote reads
- * come, and no name can be made, removed or renamed in another node's directory (the kind has no such
- * operations: EPERM).  stat, readdir, readlink and the user.fabric.* xattrs (type, doc, scope, xxh3,
- * node, state, kind) answer from memory.
+ * Another node's objects are read-only here.  The first open of a variable fetches its bytes from its
+ * node (core/cluster/transfer.h) into a replica, a shm object of this node's prefix (so the next start
+ * removes it), proved by the xxh3 the catalog says; the open waits for it (a second open of the same
+ * variable waits for the first's fetch), then it is served like this node's own variables (passthrough,
+ * mmap).  Writes are EROFS, a mutable object is EREMOTE (it changes in place on its node), a node that
+ * is down EHOSTDOWN.  No name can be made, removed or renamed in another node's directory (the kind has
+ * no such operations: EPERM).  stat, readdir, readlink and the user.fabric.* xattrs (type, doc, scope,
+ * xxh3, node, state, kind) answer from memory.
  *
  *   remote  FS_REMOTE_BASE + k   another node's object; k its place in a table of (node, id) seen since the
  *                                mount, which only grows, so an inode number always means one object
@@ -16,14 +20,18 @@
  * Cache lifetimes: names as long as sealed ones (FS_TTL_SEALED), since the cluster's watch tells the
  * kernel of every change (fs_remote_changed); attributes FS_TTL_DIR. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/cluster/cluster.h"
 #include "core/cluster/remote.h"
+#include "core/cluster/transfer.h"
+#include "core/os/shm.h"
 #include "fs/fs.h"
 
 struct slot {
@@ -243,14 +251,150 @@ static int remote_name(fuse_req_t req, fuse_ino_t ino, char *buf, size_t len)
 	return rc;
 }
 
+/* ---- replicas: another node's variable fetched here at its first open, then served like our own ---- */
+
+struct replica {
+	char node[NAMES_NODE_MAX + 1];
+	int64_t id;
+	char xxh3[40];
+	char shm_name[SHM_NAME_MAX];
+	int fd; /* read-only; -1 while it is fetched, or when the fetch failed */
+	uint64_t size;
+	bool fetching;
+	unsigned opens;
+	struct replica *next;
+};
+
+static pthread_cond_t fetched = PTHREAD_COND_INITIALIZER;
+static struct replica *replicas; /* under lock */
+static uint64_t next_replica;
+
+/* The replica of a's variable, fetched now unless there is one of the same bytes (one fetch at a time
+ * for each: a second open waits for the first's); counted open.  -errno with why. */
+static int replica_of(fuse_req_t req, const struct remote_attr *a, struct replica **out, char *why, size_t whylen)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct cluster_node nd;
+	struct replica *r;
+	int rc = 0;
+
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		for (r = replicas; r; r = r->next)
+			if (r->id == a->id && strcmp(r->node, a->node) == 0 && strcmp(r->xxh3, a->xxh3) == 0 &&
+			    (r->fetching || r->fd >= 0))
+				break;
+		if (!r || !r->fetching)
+			break;
+		pthread_cond_wait(&fetched, &lock);
+	}
+	if (r) {
+		r->opens++;
+		pthread_mutex_unlock(&lock);
+		*out = r;
+		return 0;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		pthread_mutex_unlock(&lock);
+		return -ENOMEM;
+	}
+	snprintf(r->node, sizeof(r->node), "%s", a->node);
+	r->id = a->id;
+	snprintf(r->xxh3, sizeof(r->xxh3), "%s", a->xxh3);
+	snprintf(r->shm_name, sizeof(r->shm_name), "%sr%llu", store_shm_prefix(fs->store),
+		 (unsigned long long)++next_replica);
+	r->fd = -1;
+	r->fetching = true;
+	r->next = replicas;
+	replicas = r;
+	pthread_mutex_unlock(&lock);
+
+	if (!cluster_secret(fs->cluster))
+		rc = text_say(why, whylen, -EREMOTE, "this node was mounted without the cluster's secret (--secret): "
+			      "it cannot fetch %s's variables", a->node);
+	else if (cluster_node(fs->cluster, a->node, &nd) != 0 || !nd.up)
+		rc = text_say(why, whylen, -EHOSTDOWN, "node %s, which holds it, is down", a->node);
+	else
+		rc = transfer_fetch(nd.addr, cluster_secret(fs->cluster), a->id, a->xxh3[0] ? a->xxh3 : NULL,
+				    r->shm_name, &r->fd, &r->size, why, whylen);
+	pthread_mutex_lock(&lock);
+	r->fetching = false;
+	if (rc == 0)
+		r->opens++;
+	pthread_cond_broadcast(&fetched);
+	pthread_mutex_unlock(&lock);
+	*out = r;
+	return rc;
+}
+
 static void remote_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	char why[512] = "";
 	struct remote_attr a;
+	struct replica *r;
 	struct slot s;
+	uint64_t unique = fs_pt_current_unique();
 	int rc = attr_of(req, ino, &s, &a);
+	enum fs_open_mode mode;
 
-	(void)fi;
-	fuse_reply_err(req, rc ? -rc : strcmp(a.kind, "dir") == 0 ? EISDIR : EREMOTE);
+	if (rc == 0 && strcmp(a.kind, "dir") == 0)
+		rc = -EISDIR;
+	else if (rc == 0 && (fi->flags & O_ACCMODE) != O_RDONLY)
+		rc = -EROFS; /* a sealed variable, as this node's own: written nowhere; a mutable one on its node */
+	else if (rc == 0 && strcmp(a.kind, "var") != 0)
+		rc = -EREMOTE; /* a mutable object is written in place on its node: no copy of it goes stale here */
+	if (rc == 0 && (rc = replica_of(req, &a, &r, why, sizeof(why))) != 0)
+		fs_log("%s: %s's variable %lld: %s", a.name, a.node, (long long)a.id, why);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	mode = fs_pt_open(ino, unique, r->fd, false);
+	if (mode == FS_OPEN_FAILED) {
+		pthread_mutex_lock(&lock);
+		r->opens--;
+		pthread_mutex_unlock(&lock);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)r;
+	fi->direct_io = mode == FS_OPEN_DIRECT;
+	fi->keep_cache = mode == FS_OPEN_CACHED; /* its bytes never change */
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		fs_pt_cancel(unique);
+		fs_pt_release(ino);
+		pthread_mutex_lock(&lock);
+		r->opens--;
+		pthread_mutex_unlock(&lock);
+	}
+}
+
+/* Reads reach the daemon only without passthrough: from the replica's fd, spliced when libfuse can. */
+static void remote_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct replica *r = (struct replica *)(uintptr_t)fi->fh;
+	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+
+	(void)ino;
+	buf.buf[0].fd = r->fd;
+	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	buf.buf[0].pos = off;
+	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+/* The replica stays for the next open (until the mount ends); its bytes are checked against the catalog's
+ * xxh3 at every open, so a variable sealed anew under the same id is fetched again. */
+static void remote_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct replica *r = (struct replica *)(uintptr_t)fi->fh;
+
+	fs_pt_release(ino);
+	pthread_mutex_lock(&lock);
+	r->opens--;
+	pthread_mutex_unlock(&lock);
+	fuse_reply_err(req, 0);
 }
 
 static void remote_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -331,6 +475,8 @@ const struct fs_kind_ops fs_kind_remote = {
 	.getattr = remote_getattr,
 	.name = remote_name,
 	.open = remote_open,
+	.read = remote_read,
+	.release = remote_release,
 	.readlink = remote_readlink,
 	.getxattr = remote_getxattr,
 	.listxattr = remote_listxattr,
@@ -351,6 +497,14 @@ void fs_remote_changed(void *arg, const char *node, int64_t parent, const char *
 void fs_remote_free(void)
 {
 	pthread_mutex_lock(&lock);
+	for (struct replica *r = replicas, *n; r; r = n) {
+		n = r->next;
+		if (r->fd >= 0)
+			close(r->fd);
+		shm_remove(r->shm_name);
+		free(r);
+	}
+	replicas = NULL;
 	free(slots);
 	slots = NULL;
 	nslots = cap = 0;

@@ -9,8 +9,9 @@
 # names with their owner (made, changed, renamed, removed, loaded by the hundred; kept while their node is
 # down; caught up by a node that was down); every mount shows the other nodes' names (vars/ is
 # everybody's, a directory its maker's): stat, xattrs, readlink, listings, a name held elsewhere refused
-# (EEXIST), rm/mv of another node's name EREMOTE, open EREMOTE (remote reads are to come), a change seen
-# at once; `cluster status` and `cluster down --purge` (no mount, no etcd, no shm block left).  One
+# (EEXIST), rm/mv of another node's name EREMOTE; remote reads (the first open fetches a replica, proved
+# by xxh3; cmp, numpy.memmap; writes EROFS; a mutable object EREMOTE; a node-scoped one EACCES; a node
+# that is down EHOSTDOWN; a wrong secret refused); a change seen at once; `cluster status` and `cluster down --purge` (no mount, no etcd, no shm block left).  One
 # cluster for every case.
 . "$(dirname "$0")/lib.sh"
 fab_setup
@@ -125,9 +126,29 @@ eq "$(ls "$N1/vars/ns2")" in "another node's directory lists its names"
 eq "$(stat -c %s "$N1/vars/ns2/in")" $((4 << 20)) "size of a variable in another node's directory"
 match "$(ls "$N3/vars")" "ns1" "vars/ lists another node's names"
 match "$(find "$N3/vars" -name in)" "ns2/in" "find walks another node's directory"
-fails "Object is remote" cat "$N3/vars/ns1"             # remote reads: not yet
+# a remote read: the first open fetches the bytes into a replica (a shm object of the reading node,
+# proved by the xxh3), then they are served like the node's own: cmp, numpy.memmap (passthrough)
+same "$T/ns" "$N3/vars/ns1" "${P}1's ns1 read on ${P}3"
+ls /dev/shm | grep -q "^fabric\.${P}3\.[0-9a-f]*\.r[0-9]" || bad "no replica in /dev/shm for ${P}3's read"
+same "$T/ns" "$N3/vars/ns1" "${P}1's ns1 read again on ${P}3 (its replica)"
+ok "$PY" -c 'import numpy as np, sys
+a = np.memmap(sys.argv[1], dtype="uint8", mode="r"); b = np.fromfile(sys.argv[2], dtype="uint8")
+sys.exit(0 if a.shape == b.shape and (a == b).all() else 1)' "$N2/vars/ns1" "$T/ns"
+same "$T/m4" "$N1/vars/ns2/in" "a variable in another node's directory, read"
+fails "Read-only file system" sh -c "echo x >> '$N3/vars/ns1'"
+FABRIC=$N1 ok "$FAB_TOOL" mutable nsmut 4096
+wait_for test -e "$N2/vars/nsmut"
+fails "Object is remote" cat "$N2/vars/nsmut"     # written in place on its node: never copied
+ok cp "$T/m4" "$N1/vars/scoped"
+ok setfattr -n user.fabric.scope -v "node:${P}1" "$N1/vars/scoped"
+wait_says "node:${P}1" xget "$N2/vars/scoped" user.fabric.scope
+fails "Permission denied" cat "$N2/vars/scoped"   # a node-scoped variable never leaves its node
+port=$(addr_of "${P}1")
+port=${port##*:}
+reply=$(exec 3<>"/dev/tcp/127.0.0.1/$port" && echo "FABRIC1 wrong GET 3" >&3 && timeout 5 cat <&3)
+match "$reply" "^ERR 13 wrong cluster secret" "a transfer asked with a wrong secret"
 ok sh -c "echo x > '$N3/vars/newer'"
-fails "Object is remote" cp "$T/ns" "$N3/vars/ns1"   # the name is there: cp opens it to write over it
+fails "Read-only file system" cp "$T/ns" "$N3/vars/ns1" # the name is there: cp opens it to write over it
 fails "File exists" "$PY" -c 'import os, sys; os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY)' "$N3/vars/ns1"
 fails "File exists" mkdir "$N3/vars/ns2"
 fails "File exists" ln -s x "$N3/vars/ns1"
@@ -144,6 +165,8 @@ ok "$FAB_TOOL" umount "$N2"
 wait_says down field "$N1/nodes/${P}2/stat" state
 same "$T/m4" "$N1/vars/m4" "${P}1's variable while the others come and go"
 eq "$(node_of "${P}1" dir2b/in)" "${P}2" "the names of a node that is down stay listed"
+fails "Host is down" cat "$N3/vars/dir2b/in"  # never fetched here, and its node is down
+test -e "$N3/vars/dir2b/in" || bad "a name of a node that is down is not in the mount"
 # while it is down: made and removed elsewhere; it catches up when it is back
 ok cp "$T/m4" "$N1/vars/while_down"
 ok rm "$N3/vars/many/f7"

@@ -17,6 +17,7 @@
 
 #include "core/cluster/cluster.h"
 #include "core/cluster/catalog.h"
+#include "core/cluster/transfer.h"
 #include "core/os/etcd.h"
 #include "core/text/text.h"
 
@@ -37,6 +38,8 @@ struct cluster {
 	bool relist; /* the watch ended (compacted): the renewal thread lists again and watches anew */
 
 	struct catalog *names;
+	struct transfer_server *server;
+	char secret[TRANSFER_SECRET_MAX + 1]; /* "" without one */
 	pthread_t renewer;
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
@@ -443,6 +446,13 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 			text_say(why, whylen, rc, "cannot start the lease's renewal: %s", strerror(-rc));
 		c->renewing = rc == 0;
 	}
+	if (rc == 0 && cfg->st && cfg->secret) {
+		snprintf(c->secret, sizeof(c->secret), "%s", cfg->secret);
+		rc = transfer_serve_start(c->listen_fd, cfg->st, cfg->secret, cfg->log, &c->server);
+		if (rc)
+			text_say(why, whylen, rc, "cannot serve at %s: %s", c->addr,
+				 rc == -EINVAL ? "the secret must be 1-128 bytes without blanks" : strerror(-rc));
+	}
 	if (rc == 0 && cfg->st) {
 		struct catalog_config nc = { .etcd = cfg->etcd, .cluster = c->name, .node = c->node, .st = cfg->st,
 					     .log = cfg->log, .changed = cfg->names_changed,
@@ -469,6 +479,7 @@ void cluster_leave(struct cluster *c)
 		pthread_join(c->renewer, NULL);
 	}
 	catalog_stop(c->names); /* what is queued goes out before the lease ends */
+	transfer_serve_stop(c->server);
 	etcd_watch_stop(c->watch);
 	if (c->etcd && c->lease[0])
 		etcd_lease_revoke(c->etcd, c->lease); /* the live key goes now, not a TTL later */
@@ -485,6 +496,11 @@ void cluster_leave(struct cluster *c)
 const char *cluster_name(const struct cluster *c)
 {
 	return c->name;
+}
+
+const char *cluster_secret(const struct cluster *c)
+{
+	return c && c->secret[0] ? c->secret : NULL;
 }
 
 struct remote_index *cluster_remote(struct cluster *c)

@@ -48,6 +48,9 @@ struct cluster_config {
 	void *changed_arg;
 	void (*log)(const char *msg); /* may be NULL */
 	struct store *st; /* this node's store: its names are published, the others' mirrored (catalog.h) */
+	/* the cluster's shared secret (transfer.h): with it this node serves its variables' bytes at addr
+	 * and may fetch the others'; NULL: neither */
+	const char *secret;
 	/* catalog.h's changed: another node's name appeared, changed or went (may be NULL) */
 	void (*names_changed)(void *arg, const char *node, int64_t parent, const char *name);
 	void *names_arg;
@@ -72,6 +75,8 @@ const char *cluster_name(const struct cluster *c);
 /* The other nodes' objects in memory (core/cluster/remote.h); NULL without cfg->st.  Valid until
  * cluster_leave. */
 struct remote_index *cluster_remote(struct cluster *c);
+/* The secret given at join, or NULL (no transfers). */
+const char *cluster_secret(const struct cluster *c);
 /* The address this node listens at, as bound ("127.0.0.1:41234" for a --listen of 127.0.0.1:0). */
 const char *cluster_addr(const struct cluster *c);
 

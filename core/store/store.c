@@ -622,3 +622,8 @@ const char *store_node_name(const struct store *st)
 {
 	return st->node;
 }
+
+const char *store_shm_prefix(const struct store *st)
+{
+	return st->prefix; /* set by store_init, never changed */
+}

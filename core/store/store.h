@@ -126,6 +126,9 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
  * dropped at the next start).  NULL is fine. */
 void store_destroy(struct store *st);
 const char *store_node_name(const struct store *st);
+/* The prefix of this node's shm objects ("fabric.NODE.INST."): an object named with it that the YP does
+ * not know is removed at the next start (a replica of another node's variable, say). */
+const char *store_shm_prefix(const struct store *st);
 
 /* Names.  parent and the result are ids; *out is filled and counts one lookup reference. */
 int store_lookup(struct store *st, uint64_t parent, const char *name, struct store_attr *out);

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+/* transfer.c -- a sealed variable's bytes between nodes (transfer.h): the server's threads and the
+ * client's fetch into a new shm object. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/cluster/transfer.h"
+#include "core/os/hash.h"
+#include "core/os/shm.h"
+#include "core/store/store.h"
+#include "core/text/text.h"
+
+#define LINE_MAX_ 512
+
+struct transfer_server {
+	int listen_fd, stop_pipe[2];
+	struct store *st;
+	char secret[TRANSFER_SECRET_MAX + 1];
+	void (*log)(const char *msg);
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	unsigned conns; /* connections being served */
+};
+
+struct conn {
+	struct transfer_server *s;
+	int fd;
+};
+
+static void say(struct transfer_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct transfer_server *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!s->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->log(msg);
+}
+
+static void timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = TRANSFER_TIMEOUT_S };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)); /* connect(2) too */
+}
+
+static int send_all(int fd, const void *buf, size_t len)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = send(fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* One line, up to its newline (not kept), of at most LINE_MAX_ - 1 bytes. */
+static int read_line(int fd, char *buf)
+{
+	size_t n = 0;
+
+	while (n < LINE_MAX_ - 1) {
+		ssize_t r = recv(fd, buf + n, 1, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -ECONNRESET;
+		if (buf[n] == '\n') {
+			buf[n] = '\0';
+			return 0;
+		}
+		n++;
+	}
+	return -EPROTO;
+}
+
+/* ---- serving ------------------------------------------------------------------------------------ */
+
+static void no_wake(void *arg, int rc, struct store_handle *h)
+{
+	(void)arg;
+	(void)rc;
+	(void)h;
+}
+
+static int refuse(int fd, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int refuse(int fd, int rc, const char *fmt, ...)
+{
+	char line[LINE_MAX_], msg[LINE_MAX_ - 32];
+	va_list ap;
+
+	va_start(ap, fmt);
+	text_vsay(msg, sizeof(msg), rc, fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "ERR %d %s\n", -rc, msg);
+	send_all(fd, line, strlen(line));
+	return rc;
+}
+
+/* The bytes of an open handle: from its block with sendfile, or (packed in a slab) through the store. */
+static int send_bytes(struct store *st, struct store_handle *h, int fd, uint64_t size)
+{
+	int bfd = store_handle_fd(h);
+	char buf[65536];
+	off_t off = 0;
+
+	while ((uint64_t)off < size) {
+		ssize_t n;
+		if (bfd >= 0) {
+			n = sendfile(fd, bfd, &off, (size_t)(size - (uint64_t)off));
+		} else {
+			n = store_read(st, h, buf, sizeof(buf), (uint64_t)off);
+			if (n > 0 && send_all(fd, buf, (size_t)n) != 0)
+				return -EIO;
+			off += n > 0 ? n : 0;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+	}
+	return 0;
+}
+
+static void serve(struct transfer_server *s, int fd)
+{
+	char line[LINE_MAX_], secret[TRANSFER_SECRET_MAX + 2], xxh3[64] = "", scope[256] = "", hdr[128];
+	struct store_handle *h = NULL;
+	struct store_attr a;
+	long long id = 0;
+	ssize_t n;
+	int rc;
+
+	timeouts(fd);
+	if (read_line(fd, line) != 0)
+		return;
+	if (sscanf(line, "FABRIC1 %129s GET %lld", secret, &id) != 2 || strlen(secret) > TRANSFER_SECRET_MAX) {
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	if (strcmp(secret, s->secret) != 0) {
+		say(s, "transfer: a request with a wrong secret refused");
+		refuse(fd, -EACCES, "wrong cluster secret");
+		return;
+	}
+	if (store_getattr(s->st, (uint64_t)id, &a) != 0 || a.dir || a.link) {
+		refuse(fd, -ENOENT, "no variable %lld on this node", id);
+		return;
+	}
+	if (!a.sealed || a.mut) {
+		refuse(fd, -EAGAIN, "variable %lld is %s", id, a.mut ? "a mutable object" : "being written");
+		return;
+	}
+	n = store_getxattr(s->st, (uint64_t)id, "user.fabric.scope", scope, sizeof(scope) - 1);
+	scope[n > 0 ? n : 0] = '\0';
+	if (n > 0 && strcmp(scope, "any") != 0) {
+		refuse(fd, -EACCES, "variable %lld is scoped %s: it never leaves its node", id, scope);
+		return;
+	}
+	n = store_getxattr(s->st, (uint64_t)id, "user.fabric.xxh3", xxh3, sizeof(xxh3) - 1);
+	xxh3[n > 0 ? n : 0] = '\0';
+	rc = store_open(s->st, (uint64_t)id, O_RDONLY, getpid(), no_wake, NULL, &h);
+	if (rc == STORE_WAITING) {
+		if (!store_cancel_wait(s->st, (uint64_t)id, NULL))
+			return; /* woken meanwhile: its handle is the waiter's; nothing to answer it with */
+		rc = -EAGAIN;
+	}
+	if (rc) {
+		refuse(fd, rc, "cannot open variable %lld: %s", id, strerror(-rc));
+		return;
+	}
+	snprintf(hdr, sizeof(hdr), "OK %llu %s\n", (unsigned long long)a.size, xxh3[0] ? xxh3 : "-");
+	if (send_all(fd, hdr, strlen(hdr)) == 0 && (rc = send_bytes(s->st, h, fd, a.size)) != 0)
+		say(s, "transfer: sending variable %lld failed: %s", id, strerror(-rc));
+	store_release(s->st, h);
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct transfer_server *s = c->s;
+
+	serve(s, c->fd);
+	close(c->fd);
+	free(c);
+	pthread_mutex_lock(&s->lock);
+	if (--s->conns == 0)
+		pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+	struct transfer_server *s = arg;
+	struct pollfd p[2] = { { .fd = s->listen_fd, .events = POLLIN }, { .fd = s->stop_pipe[0], .events = POLLIN } };
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		struct conn *c = malloc(sizeof(*c));
+		pthread_t t;
+		pthread_attr_t at;
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		pthread_mutex_lock(&s->lock);
+		s->conns++;
+		pthread_mutex_unlock(&s->lock);
+		if (c)
+			*c = (struct conn){ s, fd };
+		if (!c || pthread_create(&t, &at, conn_main, c) != 0) {
+			close(fd);
+			free(c);
+			pthread_mutex_lock(&s->lock);
+			s->conns--;
+			pthread_mutex_unlock(&s->lock);
+		}
+		pthread_attr_destroy(&at);
+	}
+	return NULL;
+}
+
+int transfer_serve_start(int listen_fd, struct store *st, const char *secret, void (*log)(const char *msg),
+			 struct transfer_server **out)
+{
+	struct transfer_server *s;
+
+	if (!secret || !*secret || strlen(secret) > TRANSFER_SECRET_MAX || strpbrk(secret, " \t\n"))
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->listen_fd = listen_fd;
+	s->st = st;
+	s->log = log;
+	snprintf(s->secret, sizeof(s->secret), "%s", secret);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->idle, NULL);
+	if (pipe2(s->stop_pipe, O_CLOEXEC) < 0 || pthread_create(&s->thread, NULL, accept_main, s) != 0) {
+		int rc = -errno;
+		if (s->stop_pipe[0] > 0) {
+			close(s->stop_pipe[0]);
+			close(s->stop_pipe[1]);
+		}
+		free(s);
+		return rc ? rc : -EAGAIN;
+	}
+	*out = s;
+	return 0;
+}
+
+void transfer_serve_stop(struct transfer_server *s)
+{
+	if (!s)
+		return;
+	if (write(s->stop_pipe[1], "x", 1) < 0) {
+		/* the pipe cannot be full: one byte, once */
+	}
+	pthread_join(s->thread, NULL);
+	pthread_mutex_lock(&s->lock);
+	while (s->conns) /* each ends within TRANSFER_TIMEOUT_S at most */
+		pthread_cond_wait(&s->idle, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	close(s->stop_pipe[0]);
+	close(s->stop_pipe[1]);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->idle);
+	free(s);
+}
+
+/* ---- fetching ----------------------------------------------------------------------------------- */
+
+static int dial(const char *addr, int *fd, char *why, size_t whylen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
+	char host[80];
+	const char *colon = strrchr(addr, ':');
+	struct addrinfo *ai = NULL;
+	int rc;
+
+	if (!colon || (size_t)(colon - addr) >= sizeof(host))
+		return text_say(why, whylen, -EINVAL, "bad node address '%s'", addr);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &ai)) != 0)
+		return text_say(why, whylen, -EINVAL, "bad node address '%s': %s", addr, gai_strerror(rc));
+	*fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	rc = *fd < 0 ? -errno : 0;
+	if (rc == 0) {
+		timeouts(*fd);
+		if (connect(*fd, ai->ai_addr, ai->ai_addrlen) < 0)
+			rc = errno == EINPROGRESS || errno == EAGAIN ? -ETIMEDOUT : -errno;
+	}
+	freeaddrinfo(ai);
+	if (rc) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return text_say(why, whylen, rc, "cannot reach the node at %s: %s", addr, strerror(-rc));
+	}
+	return 0;
+}
+
+/* Receive size bytes into the new object fd (through a mapping: no copy in between) and prove them. */
+static int receive(int sock, int fd, uint64_t size, const char *xxh3, char *why, size_t whylen)
+{
+	char hex[HASH_HEX_LEN + 1];
+	char *map;
+	int rc = 0;
+
+	if (ftruncate(fd, (off_t)size) < 0)
+		return text_say(why, whylen, -errno, "cannot size a replica of %llu bytes: %s",
+				(unsigned long long)size, strerror(errno));
+	map = size ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : NULL;
+	if (map == MAP_FAILED)
+		return text_say(why, whylen, -errno, "cannot map a replica: %s", strerror(errno));
+	for (uint64_t got = 0; rc == 0 && got < size;) {
+		ssize_t n = recv(sock, map + got, size - got, MSG_WAITALL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = text_say(why, whylen, -EIO, "the transfer stopped after %llu of %llu bytes",
+				      (unsigned long long)got, (unsigned long long)size);
+		else
+			got += (uint64_t)n;
+	}
+	if (map)
+		munmap(map, size);
+	if (rc == 0 && (rc = hash_fd(fd, 0, size, hex)) != 0)
+		text_say(why, whylen, rc, "cannot hash the replica: %s", strerror(-rc));
+	if (rc == 0 && strcmp(hex, xxh3) != 0)
+		rc = text_say(why, whylen, -EIO, "the bytes received have xxh3 %s, not the %s promised", hex, xxh3);
+	return rc;
+}
+
+int transfer_fetch(const char *addr, const char *secret, int64_t id, const char *want_xxh3,
+		   const char *shm_name, int *fd, uint64_t *size, char *why, size_t whylen)
+{
+	char line[LINE_MAX_], xxh3[64], path[SHM_NAME_MAX + 1];
+	unsigned long long len;
+	int sock, wfd = -1, rc;
+
+	*fd = -1;
+	if ((rc = dial(addr, &sock, why, whylen)) != 0)
+		return rc;
+	snprintf(line, sizeof(line), "FABRIC1 %s GET %lld\n", secret, (long long)id);
+	rc = send_all(sock, line, strlen(line));
+	if (rc == 0)
+		rc = read_line(sock, line);
+	if (rc) {
+		close(sock);
+		return text_say(why, whylen, rc, "the node at %s did not answer: %s", addr, strerror(-rc));
+	}
+	if (strncmp(line, "ERR ", 4) == 0) {
+		int e = atoi(line + 4);
+		const char *msg = strchr(line + 4, ' ');
+		close(sock);
+		return text_say(why, whylen, e > 0 ? -e : -EIO, "the node at %s refused: %s", addr, msg ? msg + 1 : line);
+	}
+	if (sscanf(line, "OK %llu %63s", &len, xxh3) != 2 || (want_xxh3 && strcmp(xxh3, want_xxh3) != 0)) {
+		close(sock);
+		return text_say(why, whylen, -EIO, "the node at %s answered '%.80s' (wanted xxh3 %s)", addr, line,
+				want_xxh3 ? want_xxh3 : "any");
+	}
+	rc = shm_create(shm_name, &wfd);
+	if (rc == 0)
+		rc = receive(sock, wfd, len, xxh3, why, whylen);
+	else
+		text_say(why, whylen, rc, "cannot make the replica %s: %s", shm_name, strerror(-rc));
+	close(sock);
+	if (wfd >= 0)
+		close(wfd);
+	if (rc == 0) { /* read-only from here on: the copy never changes */
+		snprintf(path, sizeof(path), "/%s", shm_name);
+		*fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+		rc = *fd < 0 ? text_say(why, whylen, -errno, "cannot reopen the replica: %s", strerror(errno)) : 0;
+	}
+	if (rc)
+		shm_remove(shm_name);
+	else
+		*size = len;
+	return rc;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* transfer.h -- the bytes of a sealed variable from the node that owns it to another, over TCP.
+ *
+ * The protocol, one request a connection, lines of text then bytes:
+ *   client: "FABRIC1 <secret> GET <id>\n"
+ *   server: "OK <size> <xxh3>\n" and exactly size bytes, or "ERR <errno> <sentence>\n".
+ * The secret (a cluster's shared token, from a file only root reads: `fabric cluster up` makes it) keeps
+ * a local user who can reach the port from reading what the mount's permissions would refuse; a node
+ * given no secret neither serves nor fetches.  The server sends from the variable's shm block with
+ * sendfile(2) (a packed one through the store), and answers only for sealed variables scoped `any`
+ * (node- and process-scoped ones never leave their node: EACCES).  The client receives into a new shm
+ * object and proves it with the XXH3-128 before it hands it out: a short or wrong transfer never becomes
+ * a copy (EIO, and the object is removed).
+ *
+ * Who owns what: the server is a thread (and one thread per connection) from transfer_serve_start to
+ * transfer_serve_stop, on a listening fd the caller keeps; transfer_fetch's fd is the caller's. */
+#ifndef FABRIC_CORE_TRANSFER_H
+#define FABRIC_CORE_TRANSFER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRANSFER_SECRET_MAX 128
+#define TRANSFER_TIMEOUT_S 10 /* a connection that neither sends nor receives for this long is dropped */
+
+struct store;
+struct transfer_server;
+
+/* Serve store st's sealed variables on listen_fd to clients that know secret. */
+int transfer_serve_start(int listen_fd, struct store *st, const char *secret, void (*log)(const char *msg),
+			 struct transfer_server **out);
+void transfer_serve_stop(struct transfer_server *s); /* NULL is fine */
+
+/* Fetch variable id from the node at addr ("HOST:PORT") into a new shm object shm_name (its fd, read-only,
+ * in *fd, its size in *size), checked against want_xxh3 (NULL: the server's alone).  0, or -errno with
+ * why: -EHOSTUNREACH/-ECONNREFUSED/-ETIMEDOUT when the node does not answer, the server's errno when it
+ * refuses, -EIO when the bytes are short or their xxh3 is not the one promised. */
+int transfer_fetch(const char *addr, const char *secret, int64_t id, const char *want_xxh3,
+		   const char *shm_name, int *fd, uint64_t *size, char *why, size_t whylen);
+
+#endif
