@@ -244,7 +244,7 @@ extern const struct fs_kind_ops fs_kind_remote;
 bool fs_remote_lookup_top(fuse_req_t req, const char *name); /* replied when true */
 bool fs_remote_holds_top(fuse_req_t req, const char *name);
 int fs_remote_list_top(fuse_req_t req, struct fs_dir *d);
-void fs_remote_changed(void *arg, const char *node, int64_t parent, const char *name);
+void fs_remote_changed(void *arg, const char *node, int64_t id, int64_t parent, const char *name, bool gone);
 void fs_remote_free(void);
 
 /* ops_task.c -- tasks/ (kind tasks) and tasks/ID/{cmd,status,exit,node,stdout,stderr,ctl} (kind task);

@@ -384,8 +384,8 @@ static void remote_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, 
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
-/* The replica stays for the next open (until the mount ends); its bytes are checked against the catalog's
- * xxh3 at every open, so a variable sealed anew under the same id is fetched again. */
+/* The replica stays for the next open, until its variable is removed on its node (fs_remote_changed) or the
+ * mount ends; an open takes it only when its xxh3 is the one the catalog says now. */
 static void remote_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct replica *r = (struct replica *)(uintptr_t)fi->fh;
@@ -482,11 +482,33 @@ const struct fs_kind_ops fs_kind_remote = {
 	.listxattr = remote_listxattr,
 };
 
-void fs_remote_changed(void *arg, const char *node, int64_t parent, const char *name)
+/* Another node's variable is gone: its replicas go too, once nobody has them open (a replica still open
+ * goes at the next drop or at the unmount). */
+static void drop_replicas(const char *node, int64_t id)
+{
+	pthread_mutex_lock(&lock);
+	for (struct replica **pp = &replicas; *pp;) {
+		struct replica *r = *pp;
+		if (r->id == id && strcmp(r->node, node) == 0 && !r->fetching && r->opens == 0) {
+			*pp = r->next;
+			if (r->fd >= 0)
+				close(r->fd);
+			shm_remove(r->shm_name);
+			free(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void fs_remote_changed(void *arg, const char *node, int64_t id, int64_t parent, const char *name, bool gone)
 {
 	uint64_t dir = parent == FS_VARS_INO ? FS_VARS_INO : known_ino(node, parent);
 
 	(void)arg;
+	if (gone)
+		drop_replicas(node, id);
 	if (!dir)
 		return;
 	fs_notify_begin(); /* the notifier's thread tells the kernel, never this one */

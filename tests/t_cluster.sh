@@ -156,8 +156,11 @@ fails "Object is remote" rm "$N3/vars/ns1"
 fails "Object is remote" mv "$N3/vars/ns1" "$N3/vars/moved"
 fails "Operation not permitted" touch "$N1/vars/ns2/new"
 ok rm "$N3/vars/newer"
+replicas() { ls /dev/shm | grep -c "^fabric\.$1\.[0-9a-f]*\.r[0-9]"; }
+r3=$(replicas "${P}3")
 ok rm "$N1/vars/ns1"
 for m in "$N2" "$N3"; do wait_for sh -c "! test -e '$m/vars/ns1'"; done
+wait_says $((r3 - 1)) replicas "${P}3" # the replica of a variable removed on its node goes with it
 ok cp "$T/ns" "$N3/vars/ns1" # a name another node gave up is free again
 
 # a clean unmount revokes the lease: down at once (no TTL to wait)

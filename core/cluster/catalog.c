@@ -326,11 +326,11 @@ static bool other_key(const struct catalog *n, const char *key, char *node, size
 	return *end == '\0' && *id > YP_VARS_ID && names_check_node(node) == 0 && strcmp(node, n->node) != 0;
 }
 
-/* Tell the mount that (node, parent)'s child name appeared, changed or went. */
-static void tell(struct catalog *n, const char *node, int64_t parent, const char *name)
+/* Tell the mount that object (node, id), (node, parent)'s child name, appeared or changed, or went. */
+static void tell(struct catalog *n, const char *node, int64_t id, int64_t parent, const char *name, bool gone)
 {
 	if (n->cfg.changed)
-		n->cfg.changed(n->cfg.changed_arg, node, parent, name);
+		n->cfg.changed(n->cfg.changed_arg, node, id, parent, name, gone);
 }
 
 static int mirror_put(struct catalog *n, const char *key, const void *val, size_t len)
@@ -365,8 +365,8 @@ static int mirror_put(struct catalog *n, const char *key, const void *val, size_
 	had = remote_get(n->remote, node, id, &old) == 0;
 	if (remote_put(n->remote, &a, r.type, r.doc, r.scope, r.target) == 0) {
 		if (had && (old.parent != a.parent || strcmp(old.name, a.name) != 0))
-			tell(n, node, old.parent, old.name); /* renamed: the old name went */
-		tell(n, node, a.parent, a.name);
+			tell(n, node, id, old.parent, old.name, false); /* renamed: the old name went */
+		tell(n, node, id, a.parent, a.name, false);
 	}
 	json_decref(j);
 	return rc;
@@ -380,7 +380,7 @@ static void mirror_delete(struct catalog *n, const char *node, int64_t id)
 	yp_remote_delete(n->yp, node, id);
 	remote_remove(n->remote, node, id);
 	if (had)
-		tell(n, node, old.parent, old.name);
+		tell(n, node, id, old.parent, old.name, true);
 }
 
 /* A listing into the YP, MIRROR_TXN rows a transaction: meta's mutex is held through a transaction, so

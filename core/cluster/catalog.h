@@ -22,6 +22,7 @@
 #ifndef FABRIC_CORE_CATALOG_H
 #define FABRIC_CORE_CATALOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,9 +34,10 @@ struct catalog_config {
 	const char *etcd, *cluster, *node;
 	struct store *st;
 	void (*log)(const char *msg); /* may be NULL */
-	/* another node's object appeared under, changed under or left (node, parent) as name: the mount tells
-	 * its kernel (called from the watch's thread, no lock of this module held; may be NULL) */
-	void (*changed)(void *arg, const char *node, int64_t parent, const char *name);
+	/* another node's object (node, id) appeared or changed under (node, parent) as name, or went (gone):
+	 * the mount tells its kernel, and drops a copy of what went (called from the watch's thread, no lock
+	 * of this module held; may be NULL) */
+	void (*changed)(void *arg, const char *node, int64_t id, int64_t parent, const char *name, bool gone);
 	void *changed_arg;
 };
 

@@ -166,7 +166,7 @@ static void apply(struct cluster *c, bool put, const char *key, const void *val,
 	if (nd) {
 		bool was = nd->up;
 		json_t *a = j ? json_object_get(j, "addr") : NULL;
-		if (json_is_string(a))
+		if (json_is_string(a) && (live || !nd->up)) /* a node that is up is where its live key says */
 			snprintf(nd->addr, sizeof(nd->addr), "%s", json_string_value(a));
 		if (live && put) {
 			nd->up = true;
@@ -275,7 +275,7 @@ static int new_lease(struct cluster *c, char *why, size_t whylen)
 	int rc = etcd_lease_grant(c->etcd, CLUSTER_TTL, c->lease);
 
 	if (rc)
-		return text_say(why, whylen, rc, "cannot get a lease from etcd at %s: %s", c->cfg.etcd, etcd_why());
+		return text_say(why, whylen, rc, "cannot reach etcd at %s for a lease: %s", c->cfg.etcd, etcd_why());
 	return 0;
 }
 
@@ -426,18 +426,18 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 	rc = listen_on(cfg->addr, &c->listen_fd, c->addr, sizeof(c->addr), why, whylen);
 	if (rc == 0)
 		rc = etcd_open(cfg->etcd, &c->etcd, why, whylen);
-	if (rc == 0) {
+	if (rc == 0)
+		rc = new_lease(c, why, whylen);
+	if (rc == 0)
+		rc = go_live(c, why, whylen);
+	if (rc == 0) { /* only once the name is ours: a refused twin must not leave its address behind */
 		key_of(c, c->node, "member", key, sizeof(key));
 		js = member_json(c);
 		rc = js ? etcd_put(c->etcd, key, js, strlen(js), NULL, NULL) : -ENOMEM;
 		free(js);
 		if (rc)
-			text_say(why, whylen, rc, "cannot reach etcd at %s: %s", cfg->etcd, etcd_why());
+			text_say(why, whylen, rc, "cannot write the member key of node %s: %s", c->node, etcd_why());
 	}
-	if (rc == 0)
-		rc = new_lease(c, why, whylen);
-	if (rc == 0)
-		rc = go_live(c, why, whylen);
 	if (rc == 0)
 		rc = follow(c, why, whylen);
 	if (rc == 0) { /* at once: the lease is CLUSTER_TTL long */

@@ -52,7 +52,8 @@ struct cluster_config {
 	 * and may fetch the others'; NULL: neither */
 	const char *secret;
 	/* catalog.h's changed: another node's name appeared, changed or went (may be NULL) */
-	void (*names_changed)(void *arg, const char *node, int64_t parent, const char *name);
+	void (*names_changed)(void *arg, const char *node, int64_t id, int64_t parent, const char *name,
+			      bool gone);
 	void *names_arg;
 };
 

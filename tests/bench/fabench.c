@@ -30,6 +30,8 @@
  *                                     order (pread + poll on its status): that much is timed.  Untimed
  *                                     after: each must have exited 0 (tasks/I/exit "0") with its output
  *                                     sealed; the outputs are removed and the tasks forgotten
+ *   fabench tcp SIZE                  SIZE bytes over TCP on loopback, memory to memory (a forked sender,
+ *                                     received into new pages): the yardstick of a remote read
  *
  * A wait on a task's status sleeps in poll(2) for at most a second at a time; a poll that times out
  * although the status had changed (a lost wakeup) is counted, and the count goes to stderr at the end.
@@ -37,8 +39,10 @@
  * BENCH_TIMEOUT (seconds, default 600) bounds each call: past it the helper kills its child, says so on
  * stderr and exits 1, so a hung filesystem makes one failed row instead of a hung benchmark.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -47,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -565,6 +570,53 @@ static int do_tasks(const char *mount, const char *dir, unsigned long n)
 	return 0;
 }
 
+/* The yardstick of a remote read: SIZE bytes over a TCP connection on loopback, memory to memory (a
+ * child sends them from a 1 MiB buffer; this process receives them into new anonymous pages, as a replica
+ * receives into a new shm object), timed from the connect to the last byte. */
+static int do_tcp(uint64_t size)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0), c, st;
+	uint64_t t0, got = 0;
+	char *dst;
+	pid_t pid;
+
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &alen) < 0)
+		return die("tcp", "listen");
+	pid = fork();
+	if (pid == 0) {
+		static char buf[1 << 20];
+		int s = accept(l, NULL, NULL);
+		memset(buf, 7, sizeof(buf));
+		for (uint64_t sent = 0; s >= 0 && sent < size;) {
+			ssize_t n = send(s, buf, size - sent < sizeof(buf) ? (size_t)(size - sent) : sizeof(buf), 0);
+			if (n <= 0)
+				_exit(1);
+			sent += (uint64_t)n;
+		}
+		_exit(0);
+	}
+	dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (pid < 0 || dst == MAP_FAILED || c < 0)
+		return die("tcp", "setup");
+	t0 = now_ns();
+	if (connect(c, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return die("tcp", "connect");
+	while (got < size) {
+		ssize_t n = recv(c, dst + got, size - got, MSG_WAITALL);
+		if (n <= 0)
+			return die("tcp", "recv");
+		got += (uint64_t)n;
+	}
+	printf("%llu\n", (unsigned long long)(now_ns() - t0));
+	waitpid(pid, &st, 0);
+	munmap(dst, size);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "", *limit = getenv("BENCH_TIMEOUT");
@@ -592,8 +644,10 @@ int main(int argc, char **argv)
 		return do_posixlat(num(argv[2]), argv[3]);
 	if (!strcmp(m, "tasks") && argc == 5)
 		return do_tasks(argv[2], argv[3], num(argv[4]));
+	if (!strcmp(m, "tcp") && argc == 3)
+		return do_tcp(num(argv[2]));
 	fprintf(stderr, "usage: fabench read FILE BS | mmap FILE OFF LEN [pop] | create DIR N SIZE |\n"
 			"               stat DIR N | run CMD ARGS... | ctl CTL LINE | ctllat CTL LINE N [keep] |\n"
-			"               spawnlat MOUNT N PROG | posixlat N PROG | tasks MOUNT DIR N\n");
+			"               spawnlat MOUNT N PROG | posixlat N PROG | tasks MOUNT DIR N | tcp SIZE\n");
 	return 2;
 }
