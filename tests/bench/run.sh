@@ -26,7 +26,8 @@
 #   BENCH_TIMEOUT  seconds any one timed operation may take (default 600)
 #   BENCH_ONLY     run only these cases (names separated by commas or blanks; default all): read, mmap,
 #                  cp, small (both its rows: vs tmpfs and vs the floor), stat, load, ctl, spawn, tasks,
-#                  passthrough, checkpoint (with restore).
+#                  passthrough, remote (a cluster of two: the first read of another node's variable vs
+#                  raw TCP, the second vs tmpfs), checkpoint (with restore).
 #                  The table of such a run also goes to last.md, its settings line naming the cases
 #
 # Timing comes from tests/bench/fabench (C), which prints nanoseconds for each operation it does.
@@ -83,7 +84,7 @@ CKPT=$(numfmt --from=iec "$CKPT_ARG" 2>/dev/null) || die "BENCH_CKPT=$CKPT_ARG i
 [ "$BIG" -ge 4096 ] || die "BENCH_BIG=$BIG_ARG is too small (at least 4K)"
 [ "$CKPT" -ge $((1 << 20)) ] || die "BENCH_CKPT=$CKPT_ARG is too small (at least 1M)"
 CK_N=8 CK_EACH=$((CKPT / 8)) CK_BYTES=$((CKPT / 8 * 8))
-CASES="read mmap cp small stat load ctl spawn tasks passthrough checkpoint"
+CASES="read mmap cp small stat load ctl spawn tasks passthrough remote checkpoint"
 for c in $ONLY; do
 	[[ " $CASES " == *" $c "* ]] || die "BENCH_ONLY: no case '$c' (the cases: ${CASES// /, })"
 done
@@ -151,6 +152,7 @@ cleanup() {
 		done
 		grep -q fabricd "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid" 2>/dev/null
 	fi
+	[ -d "$T/fc" ] && timeout 120 "$FAB" cluster down "$T/fc" --purge </dev/null >/dev/null 2>&1
 	is_mounted "$YARD" && { umount "$YARD" 2>/dev/null || umount -l "$YARD"; }
 	# the floor: unmounted, which ends its loop; its process is waited for (a gone or zombie process has
 	# no cmdline), and killed when it does not end
@@ -579,6 +581,43 @@ elif { "$FAB" --help; "$ROOT/fs/fabricd" --help; } 2>&1 | grep -q -- '--no-passt
 	measure "read 1 MiB, cold, --no-passthrough (vs tmpfs)" tput "$BIG" - fab_read yard_read drop_caches
 else
 	PT_NOTE="comparison with --no-passthrough not available yet (neither tools/fabric nor fabricd offers it)"
+fi
+
+# Remote reads, on a cluster of two nodes of their own (fabric cluster up: an etcd and two daemons on
+# loopback): each round a fresh variable of BIG bytes on r1 (the last one removed, its replica with it),
+# read on r2, where the first open fetches it into a replica, beside a raw TCP stream of as many bytes
+# memory to memory (fabench tcp); then the second read of one such variable (its replica) beside tmpfs.
+FC=$T/fc RN1=$T/fc/$NODE-r1 RN2=$T/fc/$NODE-r2
+fab_remote_first() {
+	rm -f "$RN1"/vars/rv*
+	cp "$YARD/rbig" "$RN1/vars/rv$1" && wait_sealed "$RN1/vars/rv$1" || return 1
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[ -e "$RN2/vars/rv$1" ] && break
+		sleep 0.05
+	done
+	"$H" read "$RN2/vars/rv$1" 1048576
+}
+yard_tcp() { "$H" tcp "$BIG"; }
+fab_remote_again() { "$H" read "$RN2/vars/again" 1048576; }
+yard_remote_again() { "$H" read "$YARD/rbig" 1048576; }
+if want remote; then
+	BLOCKED=""
+	if ! command -v etcd >/dev/null; then
+		BLOCKED="no etcd (make deps installs Debian's etcd-server)"
+	elif [ "$(mem_avail)" -lt $((6 * BIG + MARGIN)) ]; then
+		BLOCKED="needs $(((6 * BIG + MARGIN) >> 20)) MiB of free memory, $(($(mem_avail) >> 20)) MiB available"
+	elif ! head -c "$BIG" /dev/urandom >"$YARD/rbig" 2>"$T/err"; then
+		BLOCKED="cannot write $BIG_ARG to the tmpfs"
+	elif ! "$FAB" cluster up 2 --dir "$FC" --capacity $((3 * BIG + MARGIN)) --node-prefix "$NODE-r" >"$T/fc.out" 2>&1; then
+		BLOCKED="fabric cluster up failed: $(tail -n 1 "$T/fc.out")"
+	elif ! cp "$YARD/rbig" "$RN1/vars/again" 2>"$T/err" || ! wait_sealed "$RN1/vars/again" 2>>"$T/err"; then
+		BLOCKED="cannot make the variable read again: $(tail -n 1 "$T/err")"
+	fi
+	measure "first read of another node's $BIG_ARG (vs raw TCP)" tput "$BIG" 0.7 fab_remote_first yard_tcp
+	measure "second read of it, its replica (vs tmpfs)" tput "$BIG" 0.9 fab_remote_again yard_remote_again
+	[ -d "$FC" ] && "$FAB" cluster down "$FC" --purge >/dev/null 2>&1
+	rm -f "$YARD/rbig"
 fi
 
 # Checkpoint and restore, on a fresh fabric holding only their variables: the mount goes, with its shm and
