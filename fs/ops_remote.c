@@ -12,7 +12,7 @@
  * mmap).  Writes are EROFS, a mutable object is EREMOTE (it changes in place on its node), a node that
  * is down EHOSTDOWN.  No name can be made, removed or renamed in another node's directory (the kind has
  * no such operations: EPERM).  stat, readdir, readlink and the user.fabric.* xattrs (type, doc, scope,
- * xxh3, node, state, kind) answer from memory.
+ * xxh3, node, state, kind, locations: its node's copy and the replicas here) answer from memory.
  *
  *   remote  FS_REMOTE_BASE + k   another node's object; k its place in a table of (node, id) seen since the
  *                                mount, which only grows, so an inode number always means one object
@@ -414,7 +414,31 @@ static void remote_readlink(fuse_req_t req, fuse_ino_t ino)
 }
 
 #define PREFIX "user.fabric."
-static const char *const xattrs[] = { "type", "doc", "xxh3", "node", "scope", "state", "kind" };
+static const char *const xattrs[] = { "type", "doc", "xxh3", "node", "locations", "scope", "state", "kind" };
+
+/* Where a's bytes are: "NODE SHM OFFSET SIZE" of its own node's copy, then a line for each replica here
+ * ("THIS-NODE SHM 0 SIZE"), as user.fabric.locations says for this node's own variables. */
+static ssize_t locations(fuse_req_t req, const struct remote_attr *a, char *buf, size_t len)
+{
+	const char *me = store_node_name(((struct fs *)fuse_req_userdata(req))->store);
+	struct text t = { 0 };
+	ssize_t n;
+
+	if (strcmp(a->kind, "var") != 0 && strcmp(a->kind, "mutable") != 0)
+		return -ENODATA;
+	text_printf(&t, "%s %s %llu %llu", a->node, a->shm[0] ? a->shm : "-", (unsigned long long)a->offset,
+		    (unsigned long long)a->size);
+	pthread_mutex_lock(&lock);
+	for (struct replica *r = replicas; r; r = r->next)
+		if (r->id == a->id && strcmp(r->node, a->node) == 0 && r->fd >= 0)
+			text_printf(&t, "\n%s %s 0 %llu", me, r->shm_name, (unsigned long long)r->size);
+	pthread_mutex_unlock(&lock);
+	n = t.rc ? t.rc : !len ? (ssize_t)t.len : t.len > len ? -ERANGE : (ssize_t)t.len;
+	if (n > 0 && len)
+		memcpy(buf, t.buf, t.len);
+	text_free(&t);
+	return n;
+}
 
 /* One user.fabric.* value of ino into buf (len 0: its length), as store_getxattr answers. */
 static ssize_t value_of(fuse_req_t req, fuse_ino_t ino, const char *name, char *buf, size_t len)
@@ -431,6 +455,8 @@ static ssize_t value_of(fuse_req_t req, fuse_ino_t ino, const char *name, char *
 	name += strlen(PREFIX);
 	if (strcmp(name, "type") == 0 || strcmp(name, "doc") == 0 || strcmp(name, "scope") == 0)
 		return remote_string(index_of(req), s.node, s.id, name, buf, len);
+	if (strcmp(name, "locations") == 0)
+		return locations(req, &a, buf, len);
 	fixed = strcmp(name, "xxh3") == 0 ? (a.xxh3[0] ? a.xxh3 : NULL) : strcmp(name, "node") == 0 ? a.node
 		: strcmp(name, "state") == 0 ? (strcmp(a.kind, "mutable") == 0 ? "mutable" : "sealed")
 		: strcmp(name, "kind") == 0 ? a.kind : NULL;

@@ -233,9 +233,10 @@ static const char schema_v5[] =
 	" LEFT JOIN nodes n ON n.id = o.node;"
 	"PRAGMA user_version = 5;";
 
-/* Version 6: remote, the mirror of the other nodes' objects in a cluster (core/cluster/names.c keeps it
+/* Version 6: remote, the mirror of the other nodes' objects in a cluster (core/cluster/catalog.c keeps it
  * from etcd): one row per (node, id) with its own parent and name, so paths are made per node as for the
- * local objects; vars lists both, every name of the cluster with its owner node. */
+ * local objects, and where its bytes are on its node (shm, offset); vars lists both, every name of the
+ * cluster with its owner node. */
 static const char schema_v6[] =
 	"CREATE TABLE remote("
 	"  node TEXT NOT NULL,"
@@ -248,6 +249,7 @@ static const char schema_v6[] =
 	"  size INTEGER NOT NULL DEFAULT 0,"
 	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
 	"  modified_ns INTEGER NOT NULL, sealed_ns INTEGER, target TEXT,"
+	"  shm TEXT, offset INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (node, id));"
 	"CREATE INDEX remote_by_parent ON remote(node, parent);"
 	"DROP VIEW vars;"

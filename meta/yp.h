@@ -157,6 +157,8 @@ struct yp_remote {
 	const char *node;
 	int64_t id, parent; /* the node's own ids: parent YP_VARS_ID is its vars/ */
 	const char *name, *kind, *type, *doc, *xxh3, *scope, *target;
+	const char *shm; /* the shm object of its bytes on its node, NULL for none; offset in it */
+	uint64_t offset;
 	uint64_t size;
 	uint32_t mode, uid, gid;
 	int64_t modified_ns, sealed_ns;

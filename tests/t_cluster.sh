@@ -131,6 +131,9 @@ match "$(find "$N3/vars" -name in)" "ns2/in" "find walks another node's director
 same "$T/ns" "$N3/vars/ns1" "${P}1's ns1 read on ${P}3"
 ls /dev/shm | grep -q "^fabric\.${P}3\.[0-9a-f]*\.r[0-9]" || bad "no replica in /dev/shm for ${P}3's read"
 same "$T/ns" "$N3/vars/ns1" "${P}1's ns1 read again on ${P}3 (its replica)"
+loc=$(xget "$N3/vars/ns1" user.fabric.locations)
+eq "$(echo "$loc" | head -n 1)" "$(xget "$N1/vars/ns1" user.fabric.locations)" "the owner's extent in another node's locations"
+match "$(echo "$loc" | sed -n 2p)" "^${P}3 fabric\.${P}3\.[0-9a-f]+\.r[0-9]+ 0 100000$" "the replica in its reader's locations"
 ok "$PY" -c 'import numpy as np, sys
 a = np.memmap(sys.argv[1], dtype="uint8", mode="r"); b = np.fromfile(sys.argv[2], dtype="uint8")
 sys.exit(0 if a.shape == b.shape and (a == b).all() else 1)' "$N2/vars/ns1" "$T/ns"

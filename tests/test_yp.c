@@ -1604,6 +1604,7 @@ static void test_remote(struct yp *yp)
 	struct yp_remote d = { .node = "far", .id = 10, .parent = YP_VARS_ID, .name = "shared", .kind = "dir",
 			       .mode = 0755, .modified_ns = 1 };
 	struct yp_remote x = { .node = "far", .id = 11, .parent = 10, .name = "x", .kind = "var", .size = 4096,
+			       .shm = "fabric.far.0badcafe.7", .offset = 8192,
 			       .xxh3 = "ffeeddccbbaa99887766554433221100", .type = "4096 * uint8", .doc = "far away",
 			       .mode = 0444, .modified_ns = 2, .sealed_ns = 3 };
 	struct yp_remote y = { .node = "near", .id = 11, .parent = YP_VARS_ID, .name = "y", .kind = "var", .size = 1,
@@ -1616,6 +1617,7 @@ static void test_remote(struct yp *yp)
 	CHECK(strcmp(rows, "shared|far|0|NULL\nshared/x|far|4096|4096 * uint8\ny|near|1|NULL") == 0);
 	if (strcmp(rows, "shared|far|0|NULL\nshared/x|far|4096|4096 * uint8\ny|near|1|NULL") != 0)
 		fprintf(stderr, "vars with remote rows:\n%s\n", rows);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM remote WHERE shm = 'fabric.far.0badcafe.7' AND offset = 8192") == 1);
 	x.name = "renamed"; /* a put replaces */
 	CHECK_RC(yp_remote_put(yp, &x), 0);
 	CHECK(ro_int(dbpath, "SELECT count(*) FROM vars WHERE path = 'shared/renamed' AND node = 'far'") == 1);

@@ -71,12 +71,13 @@ static void key_of(const struct catalog *n, int64_t id, char *buf, size_t len)
 /* The key's value for row o, malloc'd JSON; NULL on ENOMEM. */
 static char *value_of(const struct yp_obj *o)
 {
-	json_t *j = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:s?}",
+	json_t *j = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:s?, s:s?, s:I}",
 			      "parent", (json_int_t)o->parent, "name", o->name, "kind", o->kind, "type", o->type,
 			      "doc", o->doc, "xxh3", o->xxh3, "scope", o->scope ? o->scope : "any", "size",
 			      (json_int_t)o->size, "mode", (int)o->mode, "uid", (json_int_t)o->uid, "gid",
 			      (json_int_t)o->gid, "modified_ns", (json_int_t)o->modified_ns, "sealed_ns",
-			      (json_int_t)o->sealed_ns, "target", o->target);
+			      (json_int_t)o->sealed_ns, "target", o->target, "shm", o->shm_name, "offset",
+			      (json_int_t)o->offset);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
 	json_decref(j);
@@ -350,7 +351,8 @@ static int mirror_put(struct catalog *n, const char *key, const void *val, size_
 				.xxh3 = str(j, "xxh3"), .scope = str(j, "scope"), .target = str(j, "target"),
 				.size = (uint64_t)num(j, "size"), .mode = (uint32_t)num(j, "mode"),
 				.uid = (uint32_t)num(j, "uid"), .gid = (uint32_t)num(j, "gid"),
-				.modified_ns = num(j, "modified_ns"), .sealed_ns = num(j, "sealed_ns") };
+				.modified_ns = num(j, "modified_ns"), .sealed_ns = num(j, "sealed_ns"),
+				.shm = str(j, "shm"), .offset = (uint64_t)num(j, "offset") };
 	if (!r.name || !r.kind || names_check_leaf(r.name, NULL, 0) != 0) {
 		json_decref(j);
 		return 0; /* not a key this fabric wrote */
@@ -362,6 +364,8 @@ static int mirror_put(struct catalog *n, const char *key, const void *val, size_
 	snprintf(a.name, sizeof(a.name), "%s", r.name);
 	snprintf(a.kind, sizeof(a.kind), "%s", r.kind);
 	snprintf(a.xxh3, sizeof(a.xxh3), "%s", r.xxh3 ? r.xxh3 : "");
+	snprintf(a.shm, sizeof(a.shm), "%s", r.shm ? r.shm : "");
+	a.offset = r.offset;
 	had = remote_get(n->remote, node, id, &old) == 0;
 	if (remote_put(n->remote, &a, r.type, r.doc, r.scope, r.target) == 0) {
 		if (had && (old.parent != a.parent || strcmp(old.name, a.name) != 0))

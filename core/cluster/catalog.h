@@ -4,7 +4,7 @@
  *
  * Keys: /fabric/CLUSTER/objects/NODE/ID, one per object of NODE (its own YP id), value JSON (jansson):
  * parent (NODE's id; 2 is vars/), name, kind, type, doc, xxh3, scope, size, mode, uid, gid, modified_ns,
- * sealed_ns, target.  Directories, sealed variables, mutable objects and links are published; a variable
+ * sealed_ns, target, shm and offset (where its bytes are on NODE).  Directories, sealed variables, mutable objects and links are published; a variable
  * being written is not (another node sees it from its seal on), nor a hard link's second name (yet).
  * The keys are not under a lease: a node that is down keeps its names listed.
  *

@@ -26,6 +26,8 @@ struct remote_attr {
 	char name[NAMES_LEAF_MAX + 1];
 	char kind[12];  /* "dir" | "var" | "mutable" | "link" */
 	char xxh3[40];  /* "" when none */
+	char shm[128];  /* its bytes' shm object on its node ("" for none) and where in it */
+	uint64_t offset;
 	uint64_t size;
 	uint32_t mode, uid, gid;
 	int64_t modified_ns;
