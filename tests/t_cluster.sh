@@ -11,7 +11,8 @@
 # everybody's, a directory its maker's): stat, xattrs, readlink, listings, a name held elsewhere refused
 # (EEXIST), rm/mv of another node's name EREMOTE; remote reads (the first open fetches a replica, proved
 # by xxh3; cmp, numpy.memmap; writes EROFS; a mutable object EREMOTE; a node-scoped one EACCES; a node
-# that is down EHOSTDOWN; a wrong secret refused); a change seen at once; `cluster status` and `cluster down --purge` (no mount, no etcd, no shm block left).  One
+# that is down EHOSTDOWN; a wrong secret refused; a short transfer and one of the wrong bytes, from a
+# made-up node, EIO and nothing kept); a change seen at once; `cluster status` and `cluster down --purge` (no mount, no etcd, no shm block left).  One
 # cluster for every case.
 . "$(dirname "$0")/lib.sh"
 fab_setup
@@ -165,6 +166,41 @@ ok rm "$N1/vars/ns1"
 for m in "$N2" "$N3"; do wait_for sh -c "! test -e '$m/vars/ns1'"; done
 wait_says $((r3 - 1)) replicas "${P}3" # the replica of a variable removed on its node goes with it
 ok cp "$T/ns" "$N3/vars/ns1" # a name another node gave up is free again
+
+# a transfer that is short, or whose bytes are not the ones promised, never becomes a copy: a made-up
+# node in etcd whose "daemon" is a python server that answers each request its own wrong way
+"$PY" - "$T/fake.port" <<'PY' &
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+for answer in ("short", "wrong", "short"):
+    c, _ = s.accept()
+    c.recv(512)
+    if answer == "short":   # says 1,000,000 bytes, sends 1,000
+        c.sendall(b"OK 1000000 00000000000000000000000000000001\n" + b"x" * 1000)
+    else:                   # the size promised, other bytes than the xxh3 says
+        c.sendall(b"OK 1000 00000000000000000000000000000001\n" + b"y" * 1000)
+    c.close()
+PY
+fake=$!
+wait_for test -s "$T/fake.port"
+ec() { ETCDCTL_API=3 etcdctl --endpoints="$ETCD" "$@" >/dev/null; }
+ok ec put "/fabric/$CLUSTER/nodes/${P}f/member" "{\"node\":\"${P}f\",\"addr\":\"127.0.0.1:$(cat "$T/fake.port")\",\"joined_ns\":1}"
+ok ec put "/fabric/$CLUSTER/nodes/${P}f/live" "{\"node\":\"${P}f\",\"addr\":\"127.0.0.1:$(cat "$T/fake.port")\",\"capacity\":1,\"free\":1,\"pid\":1,\"up_ns\":1}"
+ok ec put "/fabric/$CLUSTER/objects/${P}f/5" '{"parent":2,"name":"fakevar","kind":"var","xxh3":"00000000000000000000000000000001","scope":"any","size":1000,"mode":420,"uid":0,"gid":0,"modified_ns":1,"sealed_ns":1}'
+wait_for test -e "$N3/vars/fakevar"
+wait_says up field "$N3/nodes/${P}f/stat" state
+r3=$(replicas "${P}3")
+fails "Input/output error" cat "$N3/vars/fakevar"   # short: 1,000 of 1,000,000 bytes
+match "$(grep "fakevar" "$FC/state/${P}3/fabricd.log" | tail -n 1)" "stopped after 1000 of 1000000 bytes" "log of a short transfer"
+fails "Input/output error" cat "$N3/vars/fakevar"   # the bytes of another xxh3
+match "$(grep "fakevar" "$FC/state/${P}3/fabricd.log" | tail -n 1)" "not the 0+1 promised" "log of a transfer of the wrong bytes"
+eq "$(replicas "${P}3")" "$r3" "replicas after two failed transfers"
+fails "Input/output error" cat "$N3/vars/fakevar"   # tried afresh at each open, never kept
+wait "$fake"
+ok ec del "/fabric/$CLUSTER/objects/${P}f/5"
+ok ec del "/fabric/$CLUSTER/nodes/${P}f/live"
+ok ec del "/fabric/$CLUSTER/nodes/${P}f/member"
 
 # a clean unmount revokes the lease: down at once (no TTL to wait)
 ok "$FAB_TOOL" umount "$N2"
