@@ -243,6 +243,9 @@ void fs_peers_free(void);
 extern const struct fs_kind_ops fs_kind_remote;
 bool fs_remote_lookup_top(fuse_req_t req, const char *name); /* replied when true */
 bool fs_remote_holds_top(fuse_req_t req, const char *name);
+/* rm (dir false) or rmdir of another node's name in vars/, asked of its node: 0 or -errno (-ENOENT: no
+ * other node holds it). */
+int fs_remote_remove_top(fuse_req_t req, const char *name, bool dir);
 int fs_remote_list_top(fuse_req_t req, struct fs_dir *d);
 void fs_remote_changed(void *arg, const char *node, int64_t id, int64_t parent, const char *name, bool gone);
 void fs_remote_free(void);
@@ -278,6 +281,8 @@ void fs_ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_notify_name_changed(void *arg, uint64_t parent, const char *name); /* store_config.name_changed */
 void fs_notify_begin(void); /* around work on this thread whose name changes the kernel does not see */
 void fs_notify_end(void);
+/* The same as one call, for core/cluster's changing hook: begin or end. */
+void fs_notify_changing(bool begin);
 int fs_notify_start(struct fuse_session *se);
 void fs_notify_stop(void);
 

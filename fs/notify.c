@@ -39,6 +39,14 @@ void fs_notify_end(void)
 	wanted--;
 }
 
+void fs_notify_changing(bool begin)
+{
+	if (begin)
+		fs_notify_begin();
+	else
+		fs_notify_end();
+}
+
 void fs_notify_name_changed(void *arg, uint64_t parent, const char *name)
 {
 	size_t len = strlen(name);

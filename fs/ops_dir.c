@@ -200,20 +200,26 @@ void fs_store_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
-/* A name that is not this node's but another's (in vars/): EREMOTE, it is removed or renamed on its node. */
+/* A name that is not this node's but another's (in vars/): EREMOTE, it is renamed on its node. */
 static int or_remote(fuse_req_t req, int rc, fuse_ino_t parent, const char *name)
 {
 	return rc == -ENOENT && parent == FS_VARS_INO && fs_remote_holds_top(req, name) ? -EREMOTE : rc;
 }
 
+/* rm or rmdir in vars/ of a name that is another node's: asked of its node. */
+static int or_remove_remote(fuse_req_t req, int rc, fuse_ino_t parent, const char *name, bool dir)
+{
+	return rc == -ENOENT && parent == FS_VARS_INO ? fs_remote_remove_top(req, name, dir) : rc;
+}
+
 void fs_store_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -or_remote(req, store_rmdir(store_of(req), parent, name), parent, name));
+	fuse_reply_err(req, -or_remove_remote(req, store_rmdir(store_of(req), parent, name), parent, name, true));
 }
 
 void fs_store_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -or_remote(req, store_unlink(store_of(req), parent, name), parent, name));
+	fuse_reply_err(req, -or_remove_remote(req, store_unlink(store_of(req), parent, name), parent, name, false));
 }
 
 void fs_store_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,

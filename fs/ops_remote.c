@@ -10,8 +10,9 @@
  * removes it), proved by the xxh3 the catalog says; the open waits for it (a second open of the same
  * variable waits for the first's fetch), then it is served like this node's own variables (passthrough,
  * mmap).  Writes are EROFS, a mutable object is EREMOTE (it changes in place on its node), a node that
- * is down EHOSTDOWN.  No name can be made, removed or renamed in another node's directory (the kind has
- * no such operations: EPERM).  stat, readdir, readlink and the user.fabric.* xattrs (type, doc, scope,
+ * is down EHOSTDOWN.  rm and rmdir of another node's name are asked of its node (transfer_delete); no
+ * name can be made or renamed in another node's directory (the kind has no such operations: EPERM), and
+ * mv of another node's name is EREMOTE.  stat, readdir, readlink and the user.fabric.* xattrs (type, doc, scope,
  * xxh3, node, state, kind, locations: its node's copy and the replicas here) answer from memory.
  *
  *   remote  FS_REMOTE_BASE + k   another node's object; k its place in a table of (node, id) seen since the
@@ -193,6 +194,41 @@ int fs_remote_list_top(fuse_req_t req, struct fs_dir *d)
 	return x ? remote_children(x, NULL, FS_VARS_INO, listed, &l) : 0;
 }
 
+/* rm or rmdir of another node's name: asked of its node, which removes it (its catalog then tells
+ * everybody); here it goes from the index at once, so a listing right after the rm does not show it.
+ * node NULL: a name in vars/, of whichever node holds it. */
+static int remove_remote(fuse_req_t req, const char *node, int64_t parent, const char *name, bool dir)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct remote_index *x = index_of(req);
+	struct cluster_node nd;
+	struct remote_attr a;
+	char why[512];
+	int rc;
+
+	if (!x || remote_child(x, node, parent, name, &a) != 0)
+		return -ENOENT;
+	if (dir != (strcmp(a.kind, "dir") == 0))
+		return dir ? -ENOTDIR : -EISDIR;
+	if (!cluster_secret(fs->cluster))
+		return -EREMOTE; /* no way to ask its node */
+	if (cluster_node(fs->cluster, a.node, &nd) != 0 || !nd.up)
+		return -EHOSTDOWN;
+	rc = transfer_delete(nd.addr, cluster_secret(fs->cluster), a.id, a.parent, a.name, why, sizeof(why));
+	if (rc) {
+		fs_log("rm %s (%s's object %lld): %s", a.name, a.node, (long long)a.id, why);
+		return rc;
+	}
+	remote_remove(x, a.node, a.id);
+	fs_remote_changed(NULL, a.node, a.id, a.parent, a.name, true);
+	return 0;
+}
+
+int fs_remote_remove_top(fuse_req_t req, const char *name, bool dir)
+{
+	return remove_remote(req, NULL, FS_VARS_INO, name, dir);
+}
+
 /* ---- kind remote ---- */
 
 static int attr_of(fuse_req_t req, fuse_ino_t ino, struct slot *s, struct remote_attr *a)
@@ -225,6 +261,20 @@ static int remote_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
 	if (slot_of(dir, &s) != 0 || !index_of(req))
 		return -ENOENT;
 	return remote_children(index_of(req), s.node, s.id, listed, &l);
+}
+
+static void remote_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct slot s;
+
+	fuse_reply_err(req, slot_of(parent, &s) != 0 ? ENOENT : -remove_remote(req, s.node, s.id, name, false));
+}
+
+static void remote_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct slot s;
+
+	fuse_reply_err(req, slot_of(parent, &s) != 0 ? ENOENT : -remove_remote(req, s.node, s.id, name, true));
 }
 
 static int remote_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl)
@@ -498,6 +548,8 @@ const struct fs_kind_ops fs_kind_remote = {
 	.kind = "remote",
 	.lookup = remote_lookup,
 	.list = remote_list,
+	.unlink = remote_unlink,
+	.rmdir = remote_rmdir,
 	.getattr = remote_getattr,
 	.name = remote_name,
 	.open = remote_open,

@@ -9,7 +9,7 @@
 # names with their owner (made, changed, renamed, removed, loaded by the hundred; kept while their node is
 # down; caught up by a node that was down); every mount shows the other nodes' names (vars/ is
 # everybody's, a directory its maker's): stat, xattrs, readlink, listings, a name held elsewhere refused
-# (EEXIST), rm/mv of another node's name EREMOTE; remote reads (the first open fetches a replica, proved
+# (EEXIST), rm and rmdir of another node's names asked of their node, mv EREMOTE; remote reads (the first open fetches a replica, proved
 # by xxh3; cmp, numpy.memmap; writes EROFS; a mutable object EREMOTE; a node-scoped one EACCES; a node
 # that is down EHOSTDOWN; a wrong secret refused; a short transfer and one of the wrong bytes, from a
 # made-up node, EIO and nothing kept); a change seen at once; `cluster status` and `cluster down --purge` (no mount, no etcd, no shm block left).  One
@@ -156,8 +156,24 @@ fails "Read-only file system" cp "$T/ns" "$N3/vars/ns1" # the name is there: cp 
 fails "File exists" "$PY" -c 'import os, sys; os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY)' "$N3/vars/ns1"
 fails "File exists" mkdir "$N3/vars/ns2"
 fails "File exists" ln -s x "$N3/vars/ns1"
-fails "Object is remote" rm "$N3/vars/ns1"
 fails "Object is remote" mv "$N3/vars/ns1" "$N3/vars/moved"
+# rm and rmdir of another node's name: asked of its node, gone everywhere, at once on the asking one
+ok cp "$T/m4" "$N2/vars/fwd"
+ok mkdir "$N2/vars/emptyd"
+ok cp "$T/m4" "$N2/vars/ns2/gone1"
+wait_for test -e "$N3/vars/fwd"
+wait_for test -e "$N3/vars/ns2/gone1"
+wait_for test -d "$N1/vars/emptyd"
+ok rm "$N3/vars/fwd"
+test -e "$N3/vars/fwd" && bad "another node's variable still there right after rm"
+wait_for sh -c "! test -e '$N2/vars/fwd'" # its own kernel is told a moment later
+wait_for sh -c "! test -e '$N1/vars/fwd'"
+ok rm "$N3/vars/ns2/gone1"
+wait_for sh -c "! test -e '$N2/vars/ns2/gone1'"
+fails "Is a directory" rm "$N1/vars/emptyd"
+ok rmdir "$N1/vars/emptyd"
+wait_for sh -c "! test -d '$N2/vars/emptyd'"
+fails "Directory not empty" rmdir "$N1/vars/ns2"
 fails "Operation not permitted" touch "$N1/vars/ns2/new"
 ok rm "$N3/vars/newer"
 replicas() { ls /dev/shm | grep -c "^fabric\.$1\.[0-9a-f]*\.r[0-9]"; }

@@ -448,7 +448,7 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 	}
 	if (rc == 0 && cfg->st && cfg->secret) {
 		snprintf(c->secret, sizeof(c->secret), "%s", cfg->secret);
-		rc = transfer_serve_start(c->listen_fd, cfg->st, cfg->secret, cfg->log, &c->server);
+		rc = transfer_serve_start(c->listen_fd, cfg->st, cfg->secret, cfg->log, cfg->changing, &c->server);
 		if (rc)
 			text_say(why, whylen, rc, "cannot serve at %s: %s", c->addr,
 				 rc == -EINVAL ? "the secret must be 1-128 bytes without blanks" : strerror(-rc));

@@ -51,6 +51,9 @@ struct cluster_config {
 	/* the cluster's shared secret (transfer.h): with it this node serves its variables' bytes at addr
 	 * and may fetch the others'; NULL: neither */
 	const char *secret;
+	/* brackets the changes another node asks of this one's store (its rm of our names), so the mount
+	 * tells its kernel of them (may be NULL) */
+	void (*changing)(bool begin);
 	/* catalog.h's changed: another node's name appeared, changed or went (may be NULL) */
 	void (*names_changed)(void *arg, const char *node, int64_t id, int64_t parent, const char *name,
 			      bool gone);

@@ -20,6 +20,7 @@
 #include "core/os/hash.h"
 #include "core/os/shm.h"
 #include "core/store/store.h"
+#include "core/text/names.h"
 #include "core/text/text.h"
 
 #define LINE_MAX_ 512
@@ -29,6 +30,7 @@ struct transfer_server {
 	struct store *st;
 	char secret[TRANSFER_SECRET_MAX + 1];
 	void (*log)(const char *msg);
+	void (*changing)(bool begin);
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
@@ -143,25 +145,66 @@ static int send_bytes(struct store *st, struct store_handle *h, int fd, uint64_t
 	return 0;
 }
 
+/* "DEL <id> <parent> <name>": another node's rm or rmdir of this node's name, which it saw as id under
+ * parent (so a name that has changed since is not the one removed). */
+static void serve_delete(struct transfer_server *s, int fd, long long id, const char *rest)
+{
+	struct store_attr a, b;
+	long long parent;
+	int at = 0, rc;
+
+	if (sscanf(rest, "%lld %n", &parent, &at) != 1 || !rest[at]) {
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	const char *name = rest + at;
+	if (store_getattr(s->st, (uint64_t)id, &a) != 0 || store_lookup(s->st, (uint64_t)parent, name, &b) != 0) {
+		refuse(fd, -ENOENT, "no '%s' here any more", name);
+		return;
+	}
+	store_forget(s->st, b.id, 1);
+	if (b.id != a.id) {
+		refuse(fd, -ENOENT, "'%s' is another object now", name);
+		return;
+	}
+	if (s->changing)
+		s->changing(true);
+	rc = a.dir ? store_rmdir(s->st, (uint64_t)parent, name) : store_unlink(s->st, (uint64_t)parent, name);
+	if (s->changing)
+		s->changing(false);
+	if (rc) {
+		refuse(fd, rc, "cannot remove '%s': %s", name, strerror(-rc));
+		return;
+	}
+	say(s, "transfer: '%s' (object %lld) removed at another node's request", name, id);
+	send_all(fd, "OK\n", 3);
+}
+
 static void serve(struct transfer_server *s, int fd)
 {
-	char line[LINE_MAX_], secret[TRANSFER_SECRET_MAX + 2], xxh3[64] = "", scope[256] = "", hdr[128];
+	char line[LINE_MAX_], secret[TRANSFER_SECRET_MAX + 2], op[8], xxh3[64] = "", scope[256] = "", hdr[128];
 	struct store_handle *h = NULL;
 	struct store_attr a;
 	long long id = 0;
+	int at = 0;
 	ssize_t n;
 	int rc;
 
 	timeouts(fd);
 	if (read_line(fd, line) != 0)
 		return;
-	if (sscanf(line, "FABRIC1 %129s GET %lld", secret, &id) != 2 || strlen(secret) > TRANSFER_SECRET_MAX) {
+	if (sscanf(line, "FABRIC1 %129s %7s %lld %n", secret, op, &id, &at) != 3 || strlen(secret) > TRANSFER_SECRET_MAX ||
+	    (strcmp(op, "GET") != 0 && strcmp(op, "DEL") != 0)) {
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
 	if (strcmp(secret, s->secret) != 0) {
 		say(s, "transfer: a request with a wrong secret refused");
 		refuse(fd, -EACCES, "wrong cluster secret");
+		return;
+	}
+	if (strcmp(op, "DEL") == 0) {
+		serve_delete(s, fd, id, line + at);
 		return;
 	}
 	if (store_getattr(s->st, (uint64_t)id, &a) != 0 || a.dir || a.link) {
@@ -249,7 +292,7 @@ static void *accept_main(void *arg)
 }
 
 int transfer_serve_start(int listen_fd, struct store *st, const char *secret, void (*log)(const char *msg),
-			 struct transfer_server **out)
+			 void (*changing)(bool begin), struct transfer_server **out)
 {
 	struct transfer_server *s;
 
@@ -261,6 +304,7 @@ int transfer_serve_start(int listen_fd, struct store *st, const char *secret, vo
 	s->listen_fd = listen_fd;
 	s->st = st;
 	s->log = log;
+	s->changing = changing;
 	snprintf(s->secret, sizeof(s->secret), "%s", secret);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
@@ -363,6 +407,33 @@ static int receive(int sock, int fd, uint64_t size, const char *xxh3, char *why,
 	if (rc == 0 && strcmp(hex, xxh3) != 0)
 		rc = text_say(why, whylen, -EIO, "the bytes received have xxh3 %s, not the %s promised", hex, xxh3);
 	return rc;
+}
+
+int transfer_delete(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name, char *why,
+		    size_t whylen)
+{
+	char line[LINE_MAX_];
+	int sock, rc;
+
+	if (strchr(name, '\n') || strlen(name) > NAMES_LEAF_MAX)
+		return text_say(why, whylen, -EINVAL, "a name the protocol cannot carry");
+	if ((rc = dial(addr, &sock, why, whylen)) != 0)
+		return rc;
+	snprintf(line, sizeof(line), "FABRIC1 %s DEL %lld %lld %s\n", secret, (long long)id, (long long)parent, name);
+	rc = send_all(sock, line, strlen(line));
+	if (rc == 0)
+		rc = read_line(sock, line);
+	close(sock);
+	if (rc)
+		return text_say(why, whylen, rc, "the node at %s did not answer: %s", addr, strerror(-rc));
+	if (strcmp(line, "OK") == 0)
+		return 0;
+	if (strncmp(line, "ERR ", 4) == 0) {
+		int e = atoi(line + 4);
+		const char *msg = strchr(line + 4, ' ');
+		return text_say(why, whylen, e > 0 ? -e : -EIO, "the node at %s refused: %s", addr, msg ? msg + 1 : line);
+	}
+	return text_say(why, whylen, -EPROTO, "the node at %s answered '%.80s'", addr, line);
 }
 
 int transfer_fetch(const char *addr, const char *secret, int64_t id, const char *want_xxh3,

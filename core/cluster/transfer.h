@@ -4,6 +4,7 @@
  * The protocol, one request a connection, lines of text then bytes:
  *   client: "FABRIC1 <secret> GET <id>\n"
  *   server: "OK <size> <xxh3>\n" and exactly size bytes, or "ERR <errno> <sentence>\n".
+ *   (and DEL, below: another node's rm of a name of this node's)
  * The secret (a cluster's shared token, from a file only root reads: `fabric cluster up` makes it) keeps
  * a local user who can reach the port from reading what the mount's permissions would refuse; a node
  * given no secret neither serves nor fetches.  The server sends from the variable's shm block with
@@ -17,6 +18,7 @@
 #ifndef FABRIC_CORE_TRANSFER_H
 #define FABRIC_CORE_TRANSFER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,11 +28,20 @@
 struct store;
 struct transfer_server;
 
-/* Serve store st's sealed variables on listen_fd to clients that know secret. */
+/* Serve store st's sealed variables on listen_fd to clients that know secret, and remove its names at
+ * their request ("FABRIC1 <secret> DEL <id> <parent> <name>\n": rm or rmdir from another node, of the name
+ * it saw as object id under parent; "OK\n" or "ERR ...").  The permission check was the asking node's
+ * kernel's, on the object's mode and owner as the catalog says: the nodes trust each other's uids.
+ * changing(true) and changing(false) bracket such a removal (the mount then tells its own kernel of the
+ * name; may be NULL). */
 int transfer_serve_start(int listen_fd, struct store *st, const char *secret, void (*log)(const char *msg),
-			 struct transfer_server **out);
+			 void (*changing)(bool begin), struct transfer_server **out);
 void transfer_serve_stop(struct transfer_server *s); /* NULL is fine */
 
+/* Ask the node at addr to remove its name `name` under parent, which must still be object id (a directory
+ * must be empty).  0 or -errno with why. */
+int transfer_delete(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name, char *why,
+		    size_t whylen);
 /* Fetch variable id from the node at addr ("HOST:PORT") into a new shm object shm_name (its fd, read-only,
  * in *fd, its size in *size), checked against want_xxh3 (NULL: the server's alone).  0, or -errno with
  * why: -EHOSTUNREACH/-ECONNREFUSED/-ETIMEDOUT when the node does not answer, the server's errno when it
