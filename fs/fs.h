@@ -246,6 +246,10 @@ bool fs_remote_holds_top(fuse_req_t req, const char *name);
 /* rm (dir false) or rmdir of another node's name in vars/, asked of its node: 0 or -errno (-ENOENT: no
  * other node holds it). */
 int fs_remote_remove_top(fuse_req_t req, const char *name, bool dir);
+/* mv of another node's name in vars/: asked of its node (newparent vars/ or one of its directories), else
+ * -EXDEV.  0 or -errno (-ENOENT: no other node holds it). */
+int fs_remote_rename_top(fuse_req_t req, const char *name, fuse_ino_t newparent, const char *newname,
+			 unsigned flags);
 int fs_remote_list_top(fuse_req_t req, struct fs_dir *d);
 void fs_remote_changed(void *arg, const char *node, int64_t id, int64_t parent, const char *name, bool gone);
 void fs_remote_free(void);

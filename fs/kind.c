@@ -312,7 +312,11 @@ void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_
 
 	if (taken(req, newparent, newname))
 		return;
-	if (k->rename && fs_kind_of(newparent)->rename == k->rename)
+	const struct fs_kind_ops *nk = fs_kind_of(newparent);
+
+	/* between this node's directories and another node's: the two kinds' renames know of each other
+	 * (another node's name is asked of it; anything else crossing is EXDEV, and mv(1) copies) */
+	if (k->rename && nk->rename && (nk->rename == k->rename || k == &fs_kind_remote || nk == &fs_kind_remote))
 		k->rename(req, parent, name, newparent, newname, flags);
 	else
 		fuse_reply_err(req, EPERM);

@@ -200,12 +200,6 @@ void fs_store_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
-/* A name that is not this node's but another's (in vars/): EREMOTE, it is renamed on its node. */
-static int or_remote(fuse_req_t req, int rc, fuse_ino_t parent, const char *name)
-{
-	return rc == -ENOENT && parent == FS_VARS_INO && fs_remote_holds_top(req, name) ? -EREMOTE : rc;
-}
-
 /* rm or rmdir in vars/ of a name that is another node's: asked of its node. */
 static int or_remove_remote(fuse_req_t req, int rc, fuse_ino_t parent, const char *name, bool dir)
 {
@@ -225,9 +219,24 @@ void fs_store_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 void fs_store_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		     const char *newname, unsigned int flags)
 {
-	int rc = store_rename(store_of(req), parent, name, newparent, newname, flags);
+	struct store_attr a;
+	int rc;
 
-	fuse_reply_err(req, -or_remote(req, rc, parent, name));
+	if (fs_kind_of(newparent) == &fs_kind_remote) { /* into another node's directory */
+		rc = store_lookup(store_of(req), parent, name, &a);
+		if (rc == 0) {
+			store_forget(store_of(req), a.id, 1);
+			rc = -EXDEV; /* this node's own: mv(1) copies, and the copy is refused there */
+		} else if (parent == FS_VARS_INO) {
+			rc = fs_remote_rename_top(req, name, newparent, newname, flags);
+		}
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	rc = store_rename(store_of(req), parent, name, newparent, newname, flags);
+	if (rc == -ENOENT && parent == FS_VARS_INO)
+		rc = fs_remote_rename_top(req, name, newparent, newname, flags);
+	fuse_reply_err(req, -rc);
 }
 
 int fs_store_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)

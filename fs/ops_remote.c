@@ -10,9 +10,9 @@
  * removes it), proved by the xxh3 the catalog says; the open waits for it (a second open of the same
  * variable waits for the first's fetch), then it is served like this node's own variables (passthrough,
  * mmap).  Writes are EROFS, a mutable object is EREMOTE (it changes in place on its node), a node that
- * is down EHOSTDOWN.  rm and rmdir of another node's name are asked of its node (transfer_delete); no
- * name can be made or renamed in another node's directory (the kind has no such operations: EPERM), and
- * mv of another node's name is EREMOTE.  stat, readdir, readlink and the user.fabric.* xattrs (type, doc, scope,
+ * is down EHOSTDOWN.  rm, rmdir and mv of another node's name are asked of its node (transfer_delete,
+ * transfer_rename; a mv to a place that is not that node's is EXDEV, so mv(1) copies); no name can be
+ * made in another node's directory (the kind has no such operation: EPERM).  stat, readdir, readlink and the user.fabric.* xattrs (type, doc, scope,
  * xxh3, node, state, kind, locations: its node's copy and the replicas here) answer from memory.
  *
  *   remote  FS_REMOTE_BASE + k   another node's object; k its place in a table of (node, id) seen since the
@@ -229,6 +229,45 @@ int fs_remote_remove_top(fuse_req_t req, const char *name, bool dir)
 	return remove_remote(req, NULL, FS_VARS_INO, name, dir);
 }
 
+/* mv of another node's name: asked of its node when the new place is its too (vars/, or one of its
+ * directories); anywhere else EXDEV, so that mv(1) copies the bytes here and removes the old name. */
+static int rename_remote(fuse_req_t req, const char *node, int64_t parent, const char *name, fuse_ino_t newparent,
+			 const char *newname, unsigned flags)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct remote_index *x = index_of(req);
+	struct cluster_node nd;
+	struct remote_attr a;
+	struct slot to = { "", FS_VARS_INO };
+	char why[512];
+	int rc;
+
+	if (!x || remote_child(x, node, parent, name, &a) != 0)
+		return -ENOENT;
+	if (newparent != FS_VARS_INO && (slot_of(newparent, &to) != 0 || strcmp(to.node, a.node) != 0))
+		return -EXDEV;
+	if (!cluster_secret(fs->cluster))
+		return -EREMOTE;
+	if (cluster_node(fs->cluster, a.node, &nd) != 0 || !nd.up)
+		return -EHOSTDOWN;
+	rc = transfer_rename(nd.addr, cluster_secret(fs->cluster), a.id, a.parent, a.name, to.id, newname, flags,
+			     why, sizeof(why));
+	if (rc) {
+		fs_log("mv %s %s (%s's object %lld): %s", a.name, newname, a.node, (long long)a.id, why);
+		return rc;
+	}
+	remote_move(x, a.node, a.id, to.id, newname);
+	fs_remote_changed(NULL, a.node, a.id, a.parent, a.name, false);
+	fs_remote_changed(NULL, a.node, a.id, to.id, newname, false);
+	return 0;
+}
+
+int fs_remote_rename_top(fuse_req_t req, const char *name, fuse_ino_t newparent, const char *newname,
+			 unsigned flags)
+{
+	return rename_remote(req, NULL, FS_VARS_INO, name, newparent, newname, flags);
+}
+
 /* ---- kind remote ---- */
 
 static int attr_of(fuse_req_t req, fuse_ino_t ino, struct slot *s, struct remote_attr *a)
@@ -275,6 +314,15 @@ static void remote_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct slot s;
 
 	fuse_reply_err(req, slot_of(parent, &s) != 0 ? ENOENT : -remove_remote(req, s.node, s.id, name, true));
+}
+
+static void remote_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+			  const char *newname, unsigned int flags)
+{
+	struct slot s;
+
+	fuse_reply_err(req, slot_of(parent, &s) != 0 ? ENOENT
+			    : -rename_remote(req, s.node, s.id, name, newparent, newname, flags));
 }
 
 static int remote_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl)
@@ -550,6 +598,7 @@ const struct fs_kind_ops fs_kind_remote = {
 	.list = remote_list,
 	.unlink = remote_unlink,
 	.rmdir = remote_rmdir,
+	.rename = remote_rename,
 	.getattr = remote_getattr,
 	.name = remote_name,
 	.open = remote_open,

@@ -9,7 +9,8 @@
 # names with their owner (made, changed, renamed, removed, loaded by the hundred; kept while their node is
 # down; caught up by a node that was down); every mount shows the other nodes' names (vars/ is
 # everybody's, a directory its maker's): stat, xattrs, readlink, listings, a name held elsewhere refused
-# (EEXIST), rm and rmdir of another node's names asked of their node, mv EREMOTE; remote reads (the first open fetches a replica, proved
+# (EEXIST), rm, rmdir and mv of another node's names asked of their node (mv elsewhere: EXDEV, and mv(1)
+# copies: the variable moves to this node); remote reads (the first open fetches a replica, proved
 # by xxh3; cmp, numpy.memmap; writes EROFS; a mutable object EREMOTE; a node-scoped one EACCES; a node
 # that is down EHOSTDOWN; a wrong secret refused; a short transfer and one of the wrong bytes, from a
 # made-up node, EIO and nothing kept); a change seen at once; `cluster status` and `cluster down --purge` (no mount, no etcd, no shm block left).  One
@@ -156,7 +157,6 @@ fails "Read-only file system" cp "$T/ns" "$N3/vars/ns1" # the name is there: cp 
 fails "File exists" "$PY" -c 'import os, sys; os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY)' "$N3/vars/ns1"
 fails "File exists" mkdir "$N3/vars/ns2"
 fails "File exists" ln -s x "$N3/vars/ns1"
-fails "Object is remote" mv "$N3/vars/ns1" "$N3/vars/moved"
 # rm and rmdir of another node's name: asked of its node, gone everywhere, at once on the asking one
 ok cp "$T/m4" "$N2/vars/fwd"
 ok mkdir "$N2/vars/emptyd"
@@ -174,6 +174,23 @@ fails "Is a directory" rm "$N1/vars/emptyd"
 ok rmdir "$N1/vars/emptyd"
 wait_for sh -c "! test -d '$N2/vars/emptyd'"
 fails "Directory not empty" rmdir "$N1/vars/ns2"
+# mv of another node's name: within its places (vars/, its directories) asked of its node; elsewhere
+# EXDEV, so mv(1) copies the bytes here and removes the old name: the variable moves to this node
+ok cp "$T/m4" "$N2/vars/mv1"
+wait_for test -e "$N3/vars/mv1"
+ok mv "$N3/vars/mv1" "$N3/vars/mv2"
+test -e "$N3/vars/mv2" && ! test -e "$N3/vars/mv1" || bad "mv of another node's name, seen by the node that asked"
+wait_for test -e "$N2/vars/mv2"
+eq "$(xget "$N3/vars/mv2" user.fabric.node)" "${P}2" "a name renamed from another node stays its node's"
+ok mv "$N3/vars/mv2" "$N3/vars/ns2/mv3"       # into a directory of the same node
+wait_for test -e "$N2/vars/ns2/mv3"
+wait_for test -e "$N1/vars/ns2/mv3"
+ok mkdir "$N1/vars/m1dir"
+ok mv "$N1/vars/ns2/mv3" "$N1/vars/m1dir/mv4" # another node's variable into this node's directory
+eq "$(xget "$N1/vars/m1dir/mv4" user.fabric.node)" "${P}1" "a variable mv'd into this node's directory is this node's"
+same "$T/m4" "$N1/vars/m1dir/mv4" "the bytes of a variable moved here by mv"
+wait_for sh -c "! test -e '$N2/vars/ns2/mv3'"
+fails "Operation not permitted" mv "$N1/vars/m1dir/mv4" "$N1/vars/ns2/back" # into another node's directory
 fails "Operation not permitted" touch "$N1/vars/ns2/new"
 ok rm "$N3/vars/newer"
 replicas() { ls /dev/shm | grep -c "^fabric\.$1\.[0-9a-f]*\.r[0-9]"; }

@@ -229,6 +229,23 @@ int remote_put(struct remote_index *x, const struct remote_attr *a, const char *
 	return rc;
 }
 
+int remote_move(struct remote_index *x, const char *node, int64_t id, int64_t parent, const char *name)
+{
+	struct ent *e;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&x->lock);
+	e = find(x, node, id);
+	if (e) {
+		unlink_names(x, e);
+		e->a.parent = parent;
+		snprintf(e->a.name, sizeof(e->a.name), "%s", name);
+		rc = link_names(x, e);
+	}
+	pthread_mutex_unlock(&x->lock);
+	return rc;
+}
+
 void remote_remove(struct remote_index *x, const char *node, int64_t id)
 {
 	pthread_mutex_lock(&x->lock);

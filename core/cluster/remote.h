@@ -41,6 +41,8 @@ void remote_index_free(struct remote_index *x);
 int remote_put(struct remote_index *x, const struct remote_attr *a, const char *type, const char *doc,
 	       const char *scope, const char *target);
 void remote_remove(struct remote_index *x, const char *node, int64_t id);
+/* Give (node, id) a new parent and name (a rename this node asked of its node, ahead of the catalog). */
+int remote_move(struct remote_index *x, const char *node, int64_t id, int64_t parent, const char *name);
 void remote_clear(struct remote_index *x);
 
 /* One object by node and id; -ENOENT. */

@@ -23,7 +23,7 @@
 #include "core/text/names.h"
 #include "core/text/text.h"
 
-#define LINE_MAX_ 512
+#define LINE_MAX_ 1024 /* a request with two names of NAMES_LEAF_MAX bytes fits */
 
 struct transfer_server {
 	int listen_fd, stop_pipe[2];
@@ -180,6 +180,46 @@ static void serve_delete(struct transfer_server *s, int fd, long long id, const 
 	send_all(fd, "OK\n", 3);
 }
 
+/* "REN <id> <parent> <newparent> <flags>\t<name>\t<newname>": another node's mv of this node's name (names
+ * hold no control character, so a tab cannot be in one). */
+static void serve_rename(struct transfer_server *s, int fd, long long id, const char *rest)
+{
+	char name[NAMES_LEAF_MAX + 1], newname[NAMES_LEAF_MAX + 1];
+	long long parent, newparent;
+	unsigned flags;
+	struct store_attr b;
+	const char *t1, *t2;
+	int rc;
+
+	if (sscanf(rest, "%lld %lld %u", &parent, &newparent, &flags) != 3 || !(t1 = strchr(rest, '\t')) ||
+	    !(t2 = strchr(t1 + 1, '\t')) || (size_t)(t2 - t1 - 1) > NAMES_LEAF_MAX || strlen(t2 + 1) > NAMES_LEAF_MAX) {
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(t2 - t1 - 1), t1 + 1);
+	snprintf(newname, sizeof(newname), "%s", t2 + 1);
+	if (store_lookup(s->st, (uint64_t)parent, name, &b) != 0) {
+		refuse(fd, -ENOENT, "no '%s' here any more", name);
+		return;
+	}
+	store_forget(s->st, b.id, 1);
+	if ((long long)b.id != id) {
+		refuse(fd, -ENOENT, "'%s' is another object now", name);
+		return;
+	}
+	if (s->changing)
+		s->changing(true);
+	rc = store_rename(s->st, (uint64_t)parent, name, (uint64_t)newparent, newname, flags);
+	if (s->changing)
+		s->changing(false);
+	if (rc) {
+		refuse(fd, rc, "cannot rename '%s' to '%s': %s", name, newname, strerror(-rc));
+		return;
+	}
+	say(s, "transfer: '%s' (object %lld) renamed '%s' at another node's request", name, id, newname);
+	send_all(fd, "OK\n", 3);
+}
+
 static void serve(struct transfer_server *s, int fd)
 {
 	char line[LINE_MAX_], secret[TRANSFER_SECRET_MAX + 2], op[8], xxh3[64] = "", scope[256] = "", hdr[128];
@@ -194,7 +234,7 @@ static void serve(struct transfer_server *s, int fd)
 	if (read_line(fd, line) != 0)
 		return;
 	if (sscanf(line, "FABRIC1 %129s %7s %lld %n", secret, op, &id, &at) != 3 || strlen(secret) > TRANSFER_SECRET_MAX ||
-	    (strcmp(op, "GET") != 0 && strcmp(op, "DEL") != 0)) {
+	    (strcmp(op, "GET") != 0 && strcmp(op, "DEL") != 0 && strcmp(op, "REN") != 0)) {
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
@@ -205,6 +245,10 @@ static void serve(struct transfer_server *s, int fd)
 	}
 	if (strcmp(op, "DEL") == 0) {
 		serve_delete(s, fd, id, line + at);
+		return;
+	}
+	if (strcmp(op, "REN") == 0) {
+		serve_rename(s, fd, id, line + at);
 		return;
 	}
 	if (store_getattr(s->st, (uint64_t)id, &a) != 0 || a.dir || a.link) {
@@ -409,18 +453,41 @@ static int receive(int sock, int fd, uint64_t size, const char *xxh3, char *why,
 	return rc;
 }
 
+/* One request line whose answer is "OK" or "ERR ...". */
+static int ask(const char *addr, const char *line, char *why, size_t whylen);
+
 int transfer_delete(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name, char *why,
 		    size_t whylen)
 {
 	char line[LINE_MAX_];
-	int sock, rc;
 
 	if (strchr(name, '\n') || strlen(name) > NAMES_LEAF_MAX)
 		return text_say(why, whylen, -EINVAL, "a name the protocol cannot carry");
+	snprintf(line, sizeof(line), "FABRIC1 %s DEL %lld %lld %s\n", secret, (long long)id, (long long)parent, name);
+	return ask(addr, line, why, whylen);
+}
+
+int transfer_rename(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name,
+		    int64_t newparent, const char *newname, unsigned flags, char *why, size_t whylen)
+{
+	char line[LINE_MAX_];
+
+	if (strpbrk(name, "\t\n") || strpbrk(newname, "\t\n") || strlen(name) > NAMES_LEAF_MAX ||
+	    strlen(newname) > NAMES_LEAF_MAX)
+		return text_say(why, whylen, -EINVAL, "a name the protocol cannot carry");
+	snprintf(line, sizeof(line), "FABRIC1 %s REN %lld %lld %lld %u\t%s\t%s\n", secret, (long long)id,
+		 (long long)parent, (long long)newparent, flags, name, newname);
+	return ask(addr, line, why, whylen);
+}
+
+static int ask(const char *addr, const char *line_in, char *why, size_t whylen)
+{
+	char line[LINE_MAX_];
+	int sock, rc;
+
 	if ((rc = dial(addr, &sock, why, whylen)) != 0)
 		return rc;
-	snprintf(line, sizeof(line), "FABRIC1 %s DEL %lld %lld %s\n", secret, (long long)id, (long long)parent, name);
-	rc = send_all(sock, line, strlen(line));
+	rc = send_all(sock, line_in, strlen(line_in));
 	if (rc == 0)
 		rc = read_line(sock, line);
 	close(sock);

@@ -4,7 +4,7 @@
  * The protocol, one request a connection, lines of text then bytes:
  *   client: "FABRIC1 <secret> GET <id>\n"
  *   server: "OK <size> <xxh3>\n" and exactly size bytes, or "ERR <errno> <sentence>\n".
- *   (and DEL, below: another node's rm of a name of this node's)
+ *   (and DEL and REN, below: another node's rm and mv of a name of this node's)
  * The secret (a cluster's shared token, from a file only root reads: `fabric cluster up` makes it) keeps
  * a local user who can reach the port from reading what the mount's permissions would refuse; a node
  * given no secret neither serves nor fetches.  The server sends from the variable's shm block with
@@ -42,6 +42,10 @@ void transfer_serve_stop(struct transfer_server *s); /* NULL is fine */
  * must be empty).  0 or -errno with why. */
 int transfer_delete(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name, char *why,
 		    size_t whylen);
+/* Ask the node at addr to rename its name under parent, which must still be object id, to newname under
+ * newparent (one of its own directories), with rename(2)'s flags.  0 or -errno with why. */
+int transfer_rename(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name,
+		    int64_t newparent, const char *newname, unsigned flags, char *why, size_t whylen);
 /* Fetch variable id from the node at addr ("HOST:PORT") into a new shm object shm_name (its fd, read-only,
  * in *fd, its size in *size), checked against want_xxh3 (NULL: the server's alone).  0, or -errno with
  * why: -EHOSTUNREACH/-ECONNREFUSED/-ETIMEDOUT when the node does not answer, the server's errno when it
