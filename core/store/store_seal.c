@@ -447,7 +447,8 @@ static int seal_alone(struct store *st, struct seal_job *j)
 		return 0;
 	}
 	rc = seal_state(st, j);
-	if (rc && j->p.s) {
+	/* a variable put straight into its slab (store_put.c) has no block of its own to fall back on */
+	if (rc && j->p.s && o->shm_name[0]) {
 		store_path(o, path, sizeof(path));
 		store_logf(st, "%s: could not record its move into slab %s (%s); it keeps its own block", path,
 			   j->p.s->shm_name, strerror(-rc));
