@@ -283,7 +283,8 @@ static int catch_up(struct catalog *n)
 		return -ENOMEM;
 	rc = etcd_range(n->etcd, n->own, listed_own, &c, NULL);
 	if (rc == 0) {
-		qsort(c.v, c.len, sizeof(*c.v), had_cmp);
+		if (c.len)
+			qsort(c.v, c.len, sizeof(*c.v), had_cmp);
 		rc = yp_each_object(n->yp, compare_row, &c);
 	}
 	for (size_t i = 0; rc == 0 && i < c.len; i++)

@@ -518,7 +518,7 @@ int cluster_nodes(struct cluster *c, struct cluster_node **v, size_t *n)
 	pthread_mutex_lock(&c->lock);
 	*n = c->n;
 	*v = malloc((c->n ? c->n : 1) * sizeof(**v));
-	if (*v)
+	if (*v && c->n)
 		memcpy(*v, c->v, c->n * sizeof(**v));
 	pthread_mutex_unlock(&c->lock);
 	return *v ? 0 : -ENOMEM;
