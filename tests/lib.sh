@@ -394,7 +394,7 @@ _fab_cleanup_dir() {
 		done
 		is_fabricd "$pid" && kill -9 "$pid" 2>/dev/null
 	done
-	for s in "$t"/state*; do
+	for s in "$t"/state* "$t"/*/state/*; do # a cluster's nodes keep theirs in DIR/state/NODE
 		if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$s/fabricd.log" 2>/dev/null; then
 			echo "FAIL sanitizer report in $s/fabricd.log:" >&2
 			grep -E -A 30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$s/fabricd.log" |
