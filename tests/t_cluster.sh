@@ -10,7 +10,7 @@
 # down; caught up by a node that was down); every mount shows the other nodes' names (vars/ is
 # everybody's, a directory its maker's): stat, xattrs, readlink, listings, a name held elsewhere refused
 # (EEXIST), rm, rmdir and mv of another node's names asked of their node (mv elsewhere: EXDEV, and mv(1)
-# copies: the variable moves to this node); remote reads (the first open fetches a replica, proved
+# copies: the variable moves to this node); move (whole, proved, its attributes; every refusal); remote reads (the first open fetches a replica, proved
 # by xxh3; cmp, numpy.memmap; writes EROFS; a mutable object EREMOTE; a node-scoped one EACCES; a node
 # that is down EHOSTDOWN; a wrong secret refused; a short transfer and one of the wrong bytes, from a
 # made-up node, EIO and nothing kept); a change seen at once; `cluster status` and `cluster down --purge` (no mount, no etcd, no shm block left).  One
@@ -200,6 +200,27 @@ for m in "$N2" "$N3"; do wait_for sh -c "! test -e '$m/vars/ns1'"; done
 wait_says $((r3 - 1)) replicas "${P}3" # the replica of a variable removed on its node goes with it
 ok cp "$T/ns" "$N3/vars/ns1" # a name another node gave up is free again
 
+# move: the variable goes to the other node, whole and proved, with its type, doc, mode and owner; then
+# the old copy goes (a doc set right after the create: its publication must not wedge on one key twice)
+ok cp "$T/m4" "$N1/vars/mv_a"
+ok setfattr -n user.fabric.doc -v "moved along" "$N1/vars/mv_a"
+FABRIC=$N1 ok "$FAB_TOOL" move mv_a "${P}3"
+match "$(last_out)" $'moved\tmv_a\nto\t'"${P}3" "move's answer"
+eq "$(xget "$N3/vars/mv_a" user.fabric.node)" "${P}3" "a moved variable is its new node's own"
+same "$T/m4" "$N3/vars/mv_a" "the bytes of a moved variable"
+eq "$(xget "$N3/vars/mv_a" user.fabric.doc)" "moved along" "the doc of a moved variable"
+eq "$(stat -c '%a %u %g' "$N3/vars/mv_a")" "$(stat -c '%a %u %g' "$T/m4" | awk '{ print "444", $2, $3 }')" "mode and owner of a moved variable"
+wait_says "${P}3" node_of "${P}2" mv_a # one owner in the catalog
+wait_says "${P}3" xget "$N1/vars/mv_a" user.fabric.node
+fails "pinned to its node" env FABRIC="$N1" "$FAB_TOOL" move nsmut "${P}2"
+fails "directly in vars/" env FABRIC="$N1" "$FAB_TOOL" move m1dir/mv4 "${P}2"
+ok cp "$T/m4" "$N1/vars/mv_b"
+fails "no node ${P}9" env FABRIC="$N1" "$FAB_TOOL" move mv_b "${P}9"
+fails "on ${P}1 already" env FABRIC="$N1" "$FAB_TOOL" move mv_b "${P}1"
+fails "scoped" env FABRIC="$N1" "$FAB_TOOL" move scoped "${P}2"
+fails "no 'mv_a' of this node's" env FABRIC="$N1" "$FAB_TOOL" move mv_a "${P}2"
+same "$T/m4" "$N1/vars/mv_b" "a variable whose move was refused stays where it was"
+
 # a transfer that is short, or whose bytes are not the ones promised, never becomes a copy: a made-up
 # node in etcd whose "daemon" is a python server that answers each request its own wrong way
 "$PY" - "$T/fake.port" <<'PY' &
@@ -241,6 +262,7 @@ wait_says down field "$N1/nodes/${P}2/stat" state
 same "$T/m4" "$N1/vars/m4" "${P}1's variable while the others come and go"
 eq "$(node_of "${P}1" dir2b/in)" "${P}2" "the names of a node that is down stay listed"
 fails "Host is down" cat "$N3/vars/dir2b/in"  # never fetched here, and its node is down
+fails "is down" env FABRIC="$N1" "$FAB_TOOL" move mv_b "${P}2"
 test -e "$N3/vars/dir2b/in" || bad "a name of a node that is down is not in the mount"
 # while it is down: made and removed elsewhere; it catches up when it is back
 ok cp "$T/m4" "$N1/vars/while_down"

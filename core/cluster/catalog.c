@@ -189,9 +189,31 @@ static void changed(void *arg, const int64_t *ids, size_t count)
 	pthread_mutex_unlock(&n->lock);
 }
 
-static void publish_ids(struct catalog *n, const int64_t *ids, size_t count)
+static int id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Each id once (etcd refuses a txn that names one key twice, and a row read now is the last word). */
+static size_t unique_ids(int64_t *ids, size_t count)
+{
+	size_t n = 0;
+
+	if (count)
+		qsort(ids, count, sizeof(*ids), id_cmp);
+	for (size_t i = 0; i < count; i++)
+		if (n == 0 || ids[n - 1] != ids[i])
+			ids[n++] = ids[i];
+	return n;
+}
+
+static void publish_ids(struct catalog *n, int64_t *ids, size_t count)
 {
 	struct batch *b = calloc(1, sizeof(*b));
+
+	count = unique_ids(ids, count);
 
 	if (!b) {
 		pthread_mutex_lock(&n->lock);

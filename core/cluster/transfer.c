@@ -3,6 +3,7 @@
  * client's fetch into a new shm object. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -16,9 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/bulk/load.h"
 #include "core/cluster/transfer.h"
 #include "core/os/hash.h"
 #include "core/os/shm.h"
+#include "core/store/path.h"
 #include "core/store/store.h"
 #include "core/text/names.h"
 #include "core/text/text.h"
@@ -220,6 +223,84 @@ static void serve_rename(struct transfer_server *s, int fd, long long id, const 
 	send_all(fd, "OK\n", 3);
 }
 
+/* "TAKE <len>" then len bytes of JSON {from, id, name, xxh3, type, doc, mode, uid, gid}: another node moves
+ * its variable here (its `move`): fetched from `from` into a temporary object, loaded as vars/NAME with
+ * its attributes and proved by its xxh3, the temporary object removed.  "OK" once it is sealed here. */
+static void serve_take(struct transfer_server *s, int fd, long long len)
+{
+	char tmp[SHM_NAME_MAX], path[SHM_NAME_MAX + 16], why[512] = "";
+	static unsigned long long serial;
+	struct load_caller root = { 0, 0, getpid() };
+	struct store_setattr sa = { .set = STORE_SET_UID | STORE_SET_GID };
+	struct load_result res;
+	struct store_attr a, ignored;
+	const char *from, *name, *xxh3, *type, *doc;
+	uint64_t size, vid;
+	bool made = false;
+	char *body;
+	json_t *j;
+	int tfd = -1, rc;
+
+	if (len <= 0 || len > 200000 || !(body = malloc((size_t)len))) {
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	for (long long got = 0; got < len;) {
+		ssize_t n = recv(fd, body + got, (size_t)(len - got), 0);
+		if (n <= 0) {
+			free(body);
+			return;
+		}
+		got += n;
+	}
+	j = json_loadb(body, (size_t)len, 0, NULL);
+	free(body);
+	from = json_string_value(json_object_get(j, "from"));
+	name = json_string_value(json_object_get(j, "name"));
+	xxh3 = json_string_value(json_object_get(j, "xxh3"));
+	type = json_string_value(json_object_get(j, "type"));
+	doc = json_string_value(json_object_get(j, "doc"));
+	if (!from || !name || !xxh3 || names_check_leaf(name, NULL, 0) != 0) {
+		json_decref(j);
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%sm%llu", store_shm_prefix(s->st), __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
+	rc = transfer_fetch(from, s->secret, json_integer_value(json_object_get(j, "id")), xxh3, tmp, &tfd, &size, why,
+			    sizeof(why));
+	if (rc == 0) {
+		close(tfd);
+		snprintf(path, sizeof(path), "/dev/shm/%s", tmp);
+		if (s->changing)
+			s->changing(true);
+		rc = load_file(s->st, &root, name, path, type, doc, (int)json_integer_value(json_object_get(j, "mode")),
+			       &res, why, sizeof(why));
+		made = rc == 0;
+		if (rc == 0 && strcmp(res.xxh3, xxh3) != 0)
+			rc = text_say(why, sizeof(why), -EIO, "its copy here has xxh3 %s, not %s", res.xxh3, xxh3);
+		if (rc == 0 && (rc = path_resolve(s->st, name, &vid, &a)) == 0) {
+			sa.uid = (uint32_t)json_integer_value(json_object_get(j, "uid"));
+			sa.gid = (uint32_t)json_integer_value(json_object_get(j, "gid"));
+			rc = store_setattr(s->st, vid, &sa, &ignored);
+			if (rc)
+				text_say(why, sizeof(why), rc, "cannot give it its owner: %s", strerror(-rc));
+		}
+		if (rc && made)
+			store_unlink(s->st, STORE_VARS_ID, name); /* half a move: nothing of it stays here */
+		if (s->changing)
+			s->changing(false);
+		shm_remove(tmp);
+	}
+	if (rc) {
+		say(s, "transfer: a move of '%s' here failed: %s", name, why);
+		refuse(fd, rc, "%s", why);
+	} else {
+		say(s, "transfer: '%s' moved here from %s (%llu bytes)", name, from, (unsigned long long)size);
+		send_all(fd, "OK\n", 3);
+	}
+	json_decref(j); /* name and from are its strings */
+}
+
 static void serve(struct transfer_server *s, int fd)
 {
 	char line[LINE_MAX_], secret[TRANSFER_SECRET_MAX + 2], op[8], xxh3[64] = "", scope[256] = "", hdr[128];
@@ -234,7 +315,7 @@ static void serve(struct transfer_server *s, int fd)
 	if (read_line(fd, line) != 0)
 		return;
 	if (sscanf(line, "FABRIC1 %129s %7s %lld %n", secret, op, &id, &at) != 3 || strlen(secret) > TRANSFER_SECRET_MAX ||
-	    (strcmp(op, "GET") != 0 && strcmp(op, "DEL") != 0 && strcmp(op, "REN") != 0)) {
+	    (strcmp(op, "GET") != 0 && strcmp(op, "DEL") != 0 && strcmp(op, "REN") != 0 && strcmp(op, "TAKE") != 0)) {
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
@@ -249,6 +330,12 @@ static void serve(struct transfer_server *s, int fd)
 	}
 	if (strcmp(op, "REN") == 0) {
 		serve_rename(s, fd, id, line + at);
+		return;
+	}
+	if (strcmp(op, "TAKE") == 0) { /* id is the length of the JSON that follows */
+		struct timeval tv = { .tv_sec = 600 }; /* the fetch of a big variable and its load take a while */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		serve_take(s, fd, id);
 		return;
 	}
 	if (store_getattr(s->st, (uint64_t)id, &a) != 0 || a.dir || a.link) {
@@ -453,8 +540,9 @@ static int receive(int sock, int fd, uint64_t size, const char *xxh3, char *why,
 	return rc;
 }
 
-/* One request line whose answer is "OK" or "ERR ...". */
+/* One request line (and a body, when not NULL) whose answer is "OK" or "ERR ..." within wait_s. */
 static int ask(const char *addr, const char *line, char *why, size_t whylen);
+static int ask_with(const char *addr, const char *line_in, const char *body, int wait_s, char *why, size_t whylen);
 
 int transfer_delete(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name, char *why,
 		    size_t whylen)
@@ -480,7 +568,31 @@ int transfer_rename(const char *addr, const char *secret, int64_t id, int64_t pa
 	return ask(addr, line, why, whylen);
 }
 
+int transfer_give(const char *addr, const char *secret, const char *from, int64_t id, const char *name,
+		  const char *xxh3, const char *type, const char *doc, uint32_t mode, uint32_t uid, uint32_t gid,
+		  char *why, size_t whylen)
+{
+	json_t *j = json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s?, s:i, s:I, s:I}", "from", from, "id", (json_int_t)id,
+			      "name", name, "xxh3", xxh3, "type", type, "doc", doc, "mode", (int)mode, "uid",
+			      (json_int_t)uid, "gid", (json_int_t)gid);
+	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL, line[LINE_MAX_];
+	int rc;
+
+	json_decref(j);
+	if (!body)
+		return text_say(why, whylen, -ENOMEM, "out of memory");
+	snprintf(line, sizeof(line), "FABRIC1 %s TAKE %zu\n", secret, strlen(body));
+	rc = ask_with(addr, line, body, 600, why, whylen);
+	free(body);
+	return rc;
+}
+
 static int ask(const char *addr, const char *line_in, char *why, size_t whylen)
+{
+	return ask_with(addr, line_in, NULL, TRANSFER_TIMEOUT_S, why, whylen);
+}
+
+static int ask_with(const char *addr, const char *line_in, const char *body, int wait_s, char *why, size_t whylen)
 {
 	char line[LINE_MAX_];
 	int sock, rc;
@@ -488,6 +600,12 @@ static int ask(const char *addr, const char *line_in, char *why, size_t whylen)
 	if ((rc = dial(addr, &sock, why, whylen)) != 0)
 		return rc;
 	rc = send_all(sock, line_in, strlen(line_in));
+	if (rc == 0 && body)
+		rc = send_all(sock, body, strlen(body));
+	if (rc == 0 && wait_s != TRANSFER_TIMEOUT_S) {
+		struct timeval tv = { .tv_sec = wait_s };
+		setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
 	if (rc == 0)
 		rc = read_line(sock, line);
 	close(sock);

@@ -4,7 +4,7 @@
  * The protocol, one request a connection, lines of text then bytes:
  *   client: "FABRIC1 <secret> GET <id>\n"
  *   server: "OK <size> <xxh3>\n" and exactly size bytes, or "ERR <errno> <sentence>\n".
- *   (and DEL and REN, below: another node's rm and mv of a name of this node's)
+ *   (and DEL and REN, below: another node's rm and mv of a name of this node's; TAKE: a move here)
  * The secret (a cluster's shared token, from a file only root reads: `fabric cluster up` makes it) keeps
  * a local user who can reach the port from reading what the mount's permissions would refuse; a node
  * given no secret neither serves nor fetches.  The server sends from the variable's shm block with
@@ -46,6 +46,12 @@ int transfer_delete(const char *addr, const char *secret, int64_t id, int64_t pa
  * newparent (one of its own directories), with rename(2)'s flags.  0 or -errno with why. */
 int transfer_rename(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name,
 		    int64_t newparent, const char *newname, unsigned flags, char *why, size_t whylen);
+/* Ask the node at addr to take variable id of this node (at from), named name in its vars/, with these
+ * attributes: it fetches it, loads it, proves it by xxh3, and answers once it is sealed there (a `move`;
+ * waits up to 600 s).  0 or -errno with why. */
+int transfer_give(const char *addr, const char *secret, const char *from, int64_t id, const char *name,
+		  const char *xxh3, const char *type, const char *doc, uint32_t mode, uint32_t uid, uint32_t gid,
+		  char *why, size_t whylen);
 /* Fetch variable id from the node at addr ("HOST:PORT") into a new shm object shm_name (its fd, read-only,
  * in *fd, its size in *size), checked against want_xxh3 (NULL: the server's alone).  0, or -errno with
  * why: -EHOSTUNREACH/-ECONNREFUSED/-ETIMEDOUT when the node does not answer, the server's errno when it

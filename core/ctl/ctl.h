@@ -55,6 +55,7 @@ struct ctl_env {
 	const char *state_dir; /* default place of checkpoints: STATE/checkpoint */
 	struct load_caller who;
 	struct tasks *tasks; /* NULL: this daemon runs no tasks (spawn, kill, forget, tasks refuse) */
+	struct cluster *cluster; /* NULL: a single node (move refuses) */
 };
 
 /* Parse and run one line; the answer (or the error sentence) replaces ans's contents. */

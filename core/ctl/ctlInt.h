@@ -96,5 +96,7 @@ ctl_handler ctl_run_list, ctl_run_locate, ctl_run_stat, ctl_run_allocate, ctl_ru
 ctl_handler ctl_run_load, ctl_run_checkpoint, ctl_run_restore;
 /* ctl_task.c */
 ctl_handler ctl_run_spawn, ctl_run_kill, ctl_run_forget, ctl_run_tasks;
+/* ctl_cluster.c */
+ctl_handler ctl_run_move;
 
 #endif
