@@ -358,14 +358,49 @@ struct replica {
 	char shm_name[SHM_NAME_MAX];
 	int fd; /* read-only; -1 while it is fetched, or when the fetch failed */
 	uint64_t size;
+	uint64_t charge; /* what the store's allocator holds for it: replicas count as used */
+	uint64_t used;   /* the open count's clock when it was last opened: the least recently used goes first */
 	bool fetching;
 	unsigned opens;
 	struct replica *next;
 };
 
+static uint64_t clock_of_opens; /* under lock */
+static struct store *replica_store; /* the store the replicas are charged to (the daemon's one), for drops
+				     * that come without a request: the catalog's watch */
+
 static pthread_cond_t fetched = PTHREAD_COND_INITIALIZER;
 static struct replica *replicas; /* under lock */
 static uint64_t next_replica;
+
+/* Capacity for a replica of bytes: taken from the store, and when it is spent, made by dropping the least
+ * recently used replicas nobody has open (never a variable of this node's own).  0 or -ENOSPC. */
+static int make_room(struct store *st, struct replica *r, uint64_t bytes)
+{
+	int rc;
+
+	while ((rc = store_charge(st, &r->charge, bytes)) == -ENOSPC) {
+		struct replica **victim = NULL;
+		pthread_mutex_lock(&lock);
+		for (struct replica **pp = &replicas; *pp; pp = &(*pp)->next)
+			if (*pp != r && !(*pp)->fetching && (*pp)->opens == 0 && (*pp)->fd >= 0 &&
+			    (!victim || (*pp)->used < (*victim)->used))
+				victim = pp;
+		struct replica *v = victim ? *victim : NULL;
+		if (v)
+			*victim = v->next;
+		pthread_mutex_unlock(&lock);
+		if (!v)
+			return -ENOSPC;
+		fs_log("dropped the replica of %s's variable %lld (%llu bytes) to make room", v->node, (long long)v->id,
+		       (unsigned long long)v->size);
+		close(v->fd);
+		shm_remove(v->shm_name);
+		store_uncharge(st, &v->charge);
+		free(v);
+	}
+	return rc;
+}
 
 /* The replica of a's variable, fetched now unless there is one of the same bytes (one fetch at a time
  * for each: a second open waits for the first's); counted open.  -errno with why. */
@@ -388,6 +423,7 @@ static int replica_of(fuse_req_t req, const struct remote_attr *a, struct replic
 	}
 	if (r) {
 		r->opens++;
+		r->used = ++clock_of_opens;
 		pthread_mutex_unlock(&lock);
 		*out = r;
 		return 0;
@@ -406,6 +442,7 @@ static int replica_of(fuse_req_t req, const struct remote_attr *a, struct replic
 	r->fetching = true;
 	r->next = replicas;
 	replicas = r;
+	replica_store = fs->store;
 	pthread_mutex_unlock(&lock);
 
 	if (!cluster_secret(fs->cluster))
@@ -413,13 +450,20 @@ static int replica_of(fuse_req_t req, const struct remote_attr *a, struct replic
 			      "it cannot fetch %s's variables", a->node);
 	else if (cluster_node(fs->cluster, a->node, &nd) != 0 || !nd.up)
 		rc = text_say(why, whylen, -EHOSTDOWN, "node %s, which holds it, is down", a->node);
+	else if (make_room(fs->store, r, a->size) != 0)
+		rc = text_say(why, whylen, -ENOSPC, "no room for a replica of %llu bytes: this node's own variables "
+			      "and the replicas in use hold its capacity", (unsigned long long)a->size);
 	else
 		rc = transfer_fetch(nd.addr, cluster_secret(fs->cluster), a->id, a->xxh3[0] ? a->xxh3 : NULL,
 				    r->shm_name, &r->fd, &r->size, why, whylen);
+	if (rc)
+		store_uncharge(fs->store, &r->charge);
 	pthread_mutex_lock(&lock);
 	r->fetching = false;
-	if (rc == 0)
+	if (rc == 0) {
 		r->opens++;
+		r->used = ++clock_of_opens;
+	}
 	pthread_cond_broadcast(&fetched);
 	pthread_mutex_unlock(&lock);
 	*out = r;
@@ -621,6 +665,8 @@ static void drop_replicas(const char *node, int64_t id)
 			if (r->fd >= 0)
 				close(r->fd);
 			shm_remove(r->shm_name);
+			if (replica_store)
+				store_uncharge(replica_store, &r->charge);
 			free(r);
 		} else {
 			pp = &r->next;
@@ -651,6 +697,8 @@ void fs_remote_free(void)
 		if (r->fd >= 0)
 			close(r->fd);
 		shm_remove(r->shm_name);
+		if (replica_store)
+			store_uncharge(replica_store, &r->charge);
 		free(r);
 	}
 	replicas = NULL;

@@ -12,7 +12,8 @@
 # (EEXIST), rm, rmdir and mv of another node's names asked of their node (mv elsewhere: EXDEV, and mv(1)
 # copies: the variable moves to this node); move (whole, proved, its attributes; every refusal); remote reads (the first open fetches a replica, proved
 # by xxh3; cmp, numpy.memmap; writes EROFS; a mutable object EREMOTE; a node-scoped one EACCES; a node
-# that is down EHOSTDOWN; a wrong secret refused; a short transfer and one of the wrong bytes, from a
+# that is down EHOSTDOWN; a wrong secret refused; replicas counted against capacity, the least recently
+# used dropped to make room; a short transfer and one of the wrong bytes, from a
 # made-up node, EIO and nothing kept); a change seen at once; `cluster status` and `cluster down --purge` (no mount, no etcd, no shm block left).  One
 # cluster for every case.
 . "$(dirname "$0")/lib.sh"
@@ -199,6 +200,32 @@ ok rm "$N1/vars/ns1"
 for m in "$N2" "$N3"; do wait_for sh -c "! test -e '$m/vars/ns1'"; done
 wait_says $((r3 - 1)) replicas "${P}3" # the replica of a variable removed on its node goes with it
 ok cp "$T/ns" "$N3/vars/ns1" # a name another node gave up is free again
+
+# replicas count against the reader's capacity; when it is spent, the least recently used one nobody has
+# open goes (never a variable of the node's own)
+free_of() { FABRIC=$1 "$FAB_TOOL" stat | awk -F'\t' '$1 == "free" { print $2 }'; }
+f1=$(free_of "$N1") f2=$(free_of "$N2") f3=$(free_of "$N3")
+S=$((f2 * 2 / 5)) # two replicas fit on the reader, three do not
+[ $((f3 * 2 / 5)) -lt "$S" ] && S=$((f3 * 2 / 5)) # the owners hold two of them (n3) and one (n1)
+[ $((f1 * 4 / 5)) -lt "$S" ] && S=$((f1 * 4 / 5))
+S=$((S / 4096 * 4096))
+[ $((2 * S)) -le "$f2" ] && [ $((3 * S)) -gt "$f2" ] || bad "no sizes that fill ${P}2 ($f1 $f2 $f3 free)"
+for i in 1 2 3; do
+	mkdata "$T/cap$i" "$S"
+	owner=$([ "$i" = 2 ] && echo "$N1" || echo "$N3")
+	ok cp "$T/cap$i" "$owner/vars/cap$i"
+	wait_for test -e "$N2/vars/cap$i"
+done
+r2=$(replicas "${P}2")
+same "$T/cap1" "$N2/vars/cap1" "cap1 read on ${P}2"
+same "$T/cap2" "$N2/vars/cap2" "cap2 read on ${P}2"
+eq "$(replicas "${P}2")" $((r2 + 2)) "replicas on ${P}2 after two reads"
+[ "$(free_of "$N2")" -le $((f2 - 2 * S)) ] || bad "${P}2's free space does not count its replicas"
+same "$T/cap3" "$N2/vars/cap3" "cap3 read on ${P}2, its capacity spent by two replicas"
+eq "$(replicas "${P}2")" $((r2 + 2)) "replicas on ${P}2 after the third read (the oldest made room)"
+match "$(grep -c "dropped the replica of ${P}3's variable" "$FC/state/${P}2/fabricd.log")" "^[1-9]" "log of a replica dropped to make room"
+same "$T/cap1" "$N2/vars/cap1" "cap1 read again on ${P}2 (fetched again)"
+ok rm "$N3/vars/cap1" "$N1/vars/cap2" "$N3/vars/cap3"
 
 # move: the variable goes to the other node, whole and proved, with its type, doc, mode and owner; then
 # the old copy goes (a doc set right after the create: its publication must not wedge on one key twice)

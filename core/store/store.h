@@ -286,6 +286,11 @@ struct store_block_info {
 };
 int store_block_stats(struct store *st, int (*fn)(void *arg, const struct store_block_info *b), void *arg);
 int store_allocate(struct store *st, uint64_t size, uint64_t *ids, size_t maxids, size_t *nids);
+/* Capacity for bytes this node keeps that are not its objects (a replica of another node's variable):
+ * *charge grows or shrinks to bytes (-ENOSPC, nothing changed, when that does not fit); store_uncharge
+ * gives it all back.  statfs and stat count it as used. */
+int store_charge(struct store *st, uint64_t *charge, uint64_t bytes);
+void store_uncharge(struct store *st, uint64_t *charge);
 int store_deallocate(struct store *st, uint64_t block, bool move, uint64_t *moved, char *why, size_t whylen);
 
 /* Compact the slabs: move packed variables out of the emptiest slabs into the holes of fuller ones, one

@@ -191,3 +191,20 @@ out_unlock:
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
+
+int store_charge(struct store *st, uint64_t *charge, uint64_t bytes)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->lock); /* the allocator is the store's, under its lock */
+	rc = alloc_resize(&st->alloc, charge, bytes);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+void store_uncharge(struct store *st, uint64_t *charge)
+{
+	pthread_mutex_lock(&st->lock);
+	alloc_release(&st->alloc, charge);
+	pthread_mutex_unlock(&st->lock);
+}
