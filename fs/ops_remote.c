@@ -470,24 +470,12 @@ static int replica_of(fuse_req_t req, const struct remote_attr *a, struct replic
 	return rc;
 }
 
-static void remote_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* The open's answer, once its replica is there (rc 0) or could not be had. */
+static void finish_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, uint64_t unique,
+			struct replica *r, int rc)
 {
-	char why[512] = "";
-	struct remote_attr a;
-	struct replica *r;
-	struct slot s;
-	uint64_t unique = fs_pt_current_unique();
-	int rc = attr_of(req, ino, &s, &a);
 	enum fs_open_mode mode;
 
-	if (rc == 0 && strcmp(a.kind, "dir") == 0)
-		rc = -EISDIR;
-	else if (rc == 0 && (fi->flags & O_ACCMODE) != O_RDONLY)
-		rc = -EROFS; /* a sealed variable, as this node's own: written nowhere; a mutable one on its node */
-	else if (rc == 0 && strcmp(a.kind, "var") != 0)
-		rc = -EREMOTE; /* a mutable object is written in place on its node: no copy of it goes stale here */
-	if (rc == 0 && (rc = replica_of(req, &a, &r, why, sizeof(why))) != 0)
-		fs_log("%s: %s's variable %lld: %s", a.name, a.node, (long long)a.id, why);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -511,6 +499,71 @@ static void remote_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		r->opens--;
 		pthread_mutex_unlock(&lock);
 	}
+}
+
+/* An open that waits for a fetch does it in a thread of its own, so the daemon's request threads stay
+ * free for everybody else (a fetch of a big variable takes seconds). */
+struct fetching {
+	fuse_req_t req;
+	fuse_ino_t ino;
+	struct fuse_file_info fi;
+	uint64_t unique;
+	struct remote_attr a;
+};
+
+static void fetch_and_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, uint64_t unique,
+			   const struct remote_attr *a)
+{
+	char why[512] = "";
+	struct replica *r = NULL;
+	int rc = replica_of(req, a, &r, why, sizeof(why));
+
+	if (rc)
+		fs_log("%s: %s's variable %lld: %s", a->name, a->node, (long long)a->id, why);
+	finish_open(req, ino, fi, unique, r, rc);
+}
+
+static void *fetch_main(void *arg)
+{
+	struct fetching *f = arg;
+
+	fetch_and_open(f->req, f->ino, &f->fi, f->unique, &f->a);
+	free(f);
+	return NULL;
+}
+
+static void remote_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct remote_attr a;
+	struct fetching *f;
+	struct slot s;
+	pthread_attr_t at;
+	pthread_t t;
+	uint64_t unique = fs_pt_current_unique();
+	int rc = attr_of(req, ino, &s, &a);
+
+	if (rc == 0 && strcmp(a.kind, "dir") == 0)
+		rc = -EISDIR;
+	else if (rc == 0 && (fi->flags & O_ACCMODE) != O_RDONLY)
+		rc = -EROFS; /* a sealed variable, as this node's own: written nowhere; a mutable one on its node */
+	else if (rc == 0 && strcmp(a.kind, "var") != 0)
+		rc = -EREMOTE; /* a mutable object is written in place on its node: no copy of it goes stale here */
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	f = malloc(sizeof(*f));
+	if (f) {
+		*f = (struct fetching){ req, ino, *fi, unique, a };
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&t, &at, fetch_main, f);
+		pthread_attr_destroy(&at);
+		if (rc == 0)
+			return;
+		free(f);
+	}
+	fetch_and_open(req, ino, fi, unique, &a); /* no thread to be had: here, then */
 }
 
 /* Reads reach the daemon only without passthrough: from the replica's fd, spliced when libfuse can. */
