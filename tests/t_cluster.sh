@@ -15,7 +15,7 @@
 # that is down EHOSTDOWN; a wrong secret refused; replicas counted against capacity, the least recently
 # used dropped to make room; a short transfer and one of the wrong bytes, from a
 # made-up node, EIO and nothing kept); a change seen at once; `cluster status` and `cluster down --purge` (no mount, no etcd, no shm block left).  One
-# cluster for every case.
+# cluster for every case.  (And one name, one object: made on two nodes apart, the later one is renamed.)
 . "$(dirname "$0")/lib.sh"
 fab_setup
 command -v etcd >/dev/null || { echo "skip: etcd is not installed (make deps installs etcd-server)"; exit 77; }
@@ -308,8 +308,24 @@ fails "" "$FAB_TOOL" mount "$T/bad" --state "$T/state-bad" --node "${P}7" --etcd
 match "$(last_err)" "cluster name is 1-64" "sentence for a bad cluster name"
 is_mounted "$T/bad" && bad "a refused mount is mounted"
 
+# one name, one object: made on two nodes while they could not see each other (n2 mounted alone), the
+# one made first keeps the name and the other is renamed NAME~NODE when they meet
+mkdata "$T/twin1" 1001
+mkdata "$T/twin2" 1002
+ok cp "$T/twin1" "$N1/vars/twin"
+ok "$FAB_TOOL" mount "$N2" --state "$FC/state/${P}2" --node "${P}2"
+ok cp "$T/twin2" "$N2/vars/twin"
+ok "$FAB_TOOL" umount "$N2"
+
 # back up: the names made and removed while it was down are in its YP
 ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+wait_for test -e "$N2/vars/twin~${P}2"
+wait_says "${P}1" xget "$N2/vars/twin" user.fabric.node
+same "$T/twin1" "$N2/vars/twin" "the name made first, seen from the node that made it second"
+same "$T/twin2" "$N2/vars/twin~${P}2" "the one made second, renamed on its node"
+wait_says "${P}1" node_of "${P}3" twin
+wait_says "${P}2" node_of "${P}3" "twin~${P}2"
+match "$(grep "made vars/twin first" "$FC/state/${P}2/fabricd.log")" "this node's is vars/twin~${P}2 now" "log of the rename"
 wait_says "${P}1" node_of "${P}2" while_down
 wait_says 0 count_of "${P}2" "path = 'many/f7'"
 eq "$(count_of "${P}2" "path like 'many/%' and node = '${P}3' and kind = 'var'")" 199 "the loaded names, less the removed one"

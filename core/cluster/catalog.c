@@ -87,7 +87,17 @@ static char *value_of(const struct yp_obj *o)
 struct row_value {
 	char *value; /* NULL: not published (the key goes) */
 	int rc;
+	bool top;    /* published, directly in vars/: name, when and xxh3 are for the one-winner rule */
+	char name[NAMES_LEAF_MAX + 1];
+	int64_t when;
+	char xxh3[40];
 };
+
+/* When an object came to be, for the one-winner rule: its seal, else its last change. */
+static int64_t when_of(int64_t sealed_ns, int64_t modified_ns)
+{
+	return sealed_ns ? sealed_ns : modified_ns;
+}
 
 static int take_row(void *arg, const struct yp_obj *o)
 {
@@ -95,6 +105,12 @@ static int take_row(void *arg, const struct yp_obj *o)
 
 	if (published(o) && !(r->value = value_of(o)))
 		r->rc = -ENOMEM;
+	if (r->value && o->parent == YP_VARS_ID) {
+		r->top = true;
+		snprintf(r->name, sizeof(r->name), "%s", o->name);
+		r->when = when_of(o->sealed_ns, o->modified_ns);
+		snprintf(r->xxh3, sizeof(r->xxh3), "%s", o->xxh3 ? o->xxh3 : "");
+	}
 	return 0;
 }
 
@@ -189,6 +205,49 @@ static void changed(void *arg, const int64_t *ids, size_t count)
 	pthread_mutex_unlock(&n->lock);
 }
 
+/* ---- one name, one object: the one-winner rule for vars/ ----------------------------------------- */
+
+/* Another node holds our top-level name too (both made it within the publication window, or while apart):
+ * the one that came first keeps it (its seal's time, then the node's name: the same answer on both
+ * nodes, which both see both keys), and the other renames its own to NAME~NODE (~NODE~2, ...), logged.
+ * Only the loser acts, on its own object.  Returns true when this node's object was renamed. */
+static bool lose_name(struct catalog *n, const char *name, int64_t mine, const char *my_xxh3, const char *other,
+		      int64_t theirs, const char *their_xxh3)
+{
+	char newname[NAMES_LEAF_MAX + 1];
+	int rc = -EEXIST;
+
+	if (my_xxh3[0] && strcmp(my_xxh3, their_xxh3) == 0)
+		return false; /* the same bytes: a move under way (its old copy goes at its end), no conflict */
+	if (mine < theirs || (mine == theirs && strcmp(n->node, other) < 0))
+		return false; /* ours first: the other node renames its own */
+	for (int k = 1; k < 100 && rc == -EEXIST; k++) {
+		int w = k == 1 ? snprintf(newname, sizeof(newname), "%s~%s", name, n->node)
+			       : snprintf(newname, sizeof(newname), "%s~%s~%d", name, n->node, k);
+		if (w < 0 || (size_t)w >= sizeof(newname))
+			return false;
+		if (n->cfg.changing)
+			n->cfg.changing(true);
+		rc = store_rename(n->cfg.st, YP_VARS_ID, name, YP_VARS_ID, newname, 1 /* RENAME_NOREPLACE */);
+		if (n->cfg.changing)
+			n->cfg.changing(false);
+	}
+	say(n, rc == 0 ? "cluster %s: node %s made vars/%s first; this node's is vars/%s now"
+		       : "cluster %s: node %s made vars/%s first; renaming this node's to %s failed",
+	    n->cluster, other, name, rc == 0 ? newname : "a free name");
+	return rc == 0;
+}
+
+/* Our object about to be published under a top-level name another node holds. */
+static bool publish_loses(struct catalog *n, const struct row_value *r)
+{
+	struct remote_attr a;
+
+	if (!r->top || remote_child(n->remote, NULL, YP_VARS_ID, r->name, &a) != 0)
+		return false;
+	return lose_name(n, r->name, r->when, r->xxh3, a.node, a.when, a.xxh3);
+}
+
 static int id_cmp(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -222,10 +281,14 @@ static void publish_ids(struct catalog *n, int64_t *ids, size_t count)
 		return;
 	}
 	for (size_t i = 0; i < count; i++) {
-		struct row_value r = { NULL, 0 };
+		struct row_value r = { NULL, 0, false, "", 0, "" };
 		int rc = yp_obj_find(n->yp, ids[i], take_row, &r);
 		if (rc && rc != -ENOENT)
 			continue; /* a YP failure was logged; the next start's catch-up puts the key right */
+		if (publish_loses(n, &r)) { /* renamed: its new name comes with the rename's own commit */
+			free(r.value);
+			continue;
+		}
 		batch_add(n, b, ids[i], r.value); /* NULL: gone or not published: the key goes */
 	}
 	batch_send(n, b);
@@ -357,7 +420,44 @@ static void tell(struct catalog *n, const char *node, int64_t id, int64_t parent
 		n->cfg.changed(n->cfg.changed_arg, node, id, parent, name, gone);
 }
 
+struct mine {
+	bool published;
+	int64_t when;
+	char xxh3[40];
+};
+
+static int take_mine(void *arg, const struct yp_obj *o)
+{
+	struct mine *m = arg;
+
+	m->published = published(o);
+	m->when = when_of(o->sealed_ns, o->modified_ns);
+	snprintf(m->xxh3, sizeof(m->xxh3), "%s", o->xxh3 ? o->xxh3 : "");
+	return 0;
+}
+
+/* Another node's top-level name arrived: when this node holds it too (published), the rule decides. */
+static void mirror_conflict(struct catalog *n, const char *node, const char *name, int64_t theirs,
+			    const char *their_xxh3)
+{
+	struct store_attr a;
+	struct mine m = { false, 0, "" };
+
+	if (store_lookup(n->cfg.st, YP_VARS_ID, name, &a) != 0)
+		return;
+	store_forget(n->cfg.st, a.id, 1);
+	if (yp_obj_find(n->yp, (int64_t)a.id, take_mine, &m) == 0 && m.published)
+		lose_name(n, name, m.when, m.xxh3, node, theirs, their_xxh3);
+}
+
+static int mirror_put_checked(struct catalog *n, const char *key, const void *val, size_t len, bool check);
+
 static int mirror_put(struct catalog *n, const char *key, const void *val, size_t len)
+{
+	return mirror_put_checked(n, key, val, len, true);
+}
+
+static int mirror_put_checked(struct catalog *n, const char *key, const void *val, size_t len, bool check)
 {
 	char node[NAMES_NODE_MAX + 1];
 	struct remote_attr a, old;
@@ -382,7 +482,7 @@ static int mirror_put(struct catalog *n, const char *key, const void *val, size_
 	}
 	rc = yp_remote_put(n->yp, &r);
 	a = (struct remote_attr){ .id = id, .parent = r.parent, .size = r.size, .mode = r.mode, .uid = r.uid,
-				  .gid = r.gid, .modified_ns = r.modified_ns };
+				  .gid = r.gid, .modified_ns = r.modified_ns, .when = when_of(r.sealed_ns, r.modified_ns) };
 	snprintf(a.node, sizeof(a.node), "%s", node);
 	snprintf(a.name, sizeof(a.name), "%s", r.name);
 	snprintf(a.kind, sizeof(a.kind), "%s", r.kind);
@@ -395,6 +495,8 @@ static int mirror_put(struct catalog *n, const char *key, const void *val, size_
 			tell(n, node, id, old.parent, old.name, false); /* renamed: the old name went */
 		tell(n, node, id, a.parent, a.name, false);
 	}
+	if (check && a.parent == YP_VARS_ID)
+		mirror_conflict(n, node, a.name, when_of(r.sealed_ns, r.modified_ns), a.xxh3);
 	json_decref(j);
 	return rc;
 }
@@ -429,8 +531,8 @@ static int listed_other(void *arg, const char *key, const void *val, size_t len,
 		rc = yp_begin(f->n->yp);
 		f->in_txn = rc == 0;
 	}
-	if (rc == 0)
-		rc = mirror_put(f->n, key, val, len);
+	if (rc == 0) /* inside a YP transaction: no store call here (its lock comes before meta's) */
+		rc = mirror_put_checked(f->n, key, val, len, false);
 	if (rc == 0 && ++f->rows % MIRROR_TXN == 0) {
 		f->in_txn = false;
 		rc = yp_commit(f->n->yp);
@@ -457,6 +559,25 @@ static void on_event(void *arg, int kind, const char *key, const void *val, size
 	}
 }
 
+/* After a listing: each of this node's top-level names that another node holds too goes to the rule. */
+static void conflict_sweep(struct catalog *n)
+{
+	uint64_t *ids = NULL;
+	size_t count = 0;
+
+	if (store_dir_list(n->cfg.st, YP_VARS_ID, &ids, &count) != 0)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		char name[NAMES_LEAF_MAX + 1];
+		struct remote_attr r;
+		struct store_attr a;
+		if (store_dir_entry(n->cfg.st, YP_VARS_ID, ids[i], name, sizeof(name), &a, false) == 0 &&
+		    remote_child(n->remote, NULL, YP_VARS_ID, name, &r) == 0)
+			mirror_conflict(n, r.node, name, r.when, r.xxh3);
+	}
+	free(ids);
+}
+
 /* Every other node's key into the YP (emptied first), then the watch from the listing's revision on. */
 static int mirror(struct catalog *n, char *why, size_t whylen)
 {
@@ -474,6 +595,7 @@ static int mirror(struct catalog *n, char *why, size_t whylen)
 		yp_rollback(n->yp);
 	if (rc)
 		return text_say(why, whylen, rc, "cannot list the names of cluster %s: %s", n->cluster, etcd_why());
+	conflict_sweep(n);
 	return etcd_watch_start(n->cfg.etcd, n->prefix, rev + 1, on_event, n, &n->watch, why, whylen);
 }
 

@@ -14,6 +14,9 @@
  * the path of the change itself.  At start it compares every key it had published with its YP (a
  * fingerprint per key: memory is 16 bytes a name) and puts or deletes what differs, so a node catches up
  * with what changed while it was not in the cluster, or while etcd was out of reach.
+ * One name, one object in vars/: when two nodes hold one top-level name (made within the publication
+ * window, or while apart), the one that came first keeps it (seal time, then node name: both nodes reach
+ * the same answer from the same two keys) and the other renames its own NAME~NODE, logged.
  * Mirroring: the other nodes' keys are listed once (paged, one revision) into the YP, 1000 rows a
  * transaction, then followed with a watch; a compaction that outran the watch makes it list again.
  *
@@ -39,6 +42,9 @@ struct catalog_config {
 	 * of this module held; may be NULL) */
 	void (*changed)(void *arg, const char *node, int64_t id, int64_t parent, const char *name, bool gone);
 	void *changed_arg;
+	/* brackets the store changes this module makes itself (the one-winner rule's renames), so the mount
+	 * tells its kernel of them (may be NULL) */
+	void (*changing)(bool begin);
 };
 
 /* Publish this node's objects and mirror the others', from now until catalog_stop: the catch-up, the

@@ -456,7 +456,7 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 	if (rc == 0 && cfg->st) {
 		struct catalog_config nc = { .etcd = cfg->etcd, .cluster = c->name, .node = c->node, .st = cfg->st,
 					     .log = cfg->log, .changed = cfg->names_changed,
-					     .changed_arg = cfg->names_arg };
+					     .changed_arg = cfg->names_arg, .changing = cfg->changing };
 		rc = catalog_start(&nc, &c->names, why, whylen);
 	}
 	if (rc) {

@@ -31,6 +31,7 @@ struct remote_attr {
 	uint64_t size;
 	uint32_t mode, uid, gid;
 	int64_t modified_ns;
+	int64_t when; /* its seal's time (its last change's for one never sealed): the one-winner rule's */
 };
 
 int remote_index_new(struct remote_index **out);
