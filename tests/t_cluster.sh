@@ -289,6 +289,7 @@ wait_says down field "$N1/nodes/${P}2/stat" state
 same "$T/m4" "$N1/vars/m4" "${P}1's variable while the others come and go"
 eq "$(node_of "${P}1" dir2b/in)" "${P}2" "the names of a node that is down stay listed"
 fails "Host is down" cat "$N3/vars/dir2b/in"  # never fetched here, and its node is down
+same "$T/m4" "$N1/vars/ns2/in" "a replica is served while its node is down"
 fails "is down" env FABRIC="$N1" "$FAB_TOOL" move mv_b "${P}2"
 test -e "$N3/vars/dir2b/in" || bad "a name of a node that is down is not in the mount"
 # while it is down: made and removed elsewhere; it catches up when it is back

@@ -27,7 +27,7 @@
 #   BENCH_ONLY     run only these cases (names separated by commas or blanks; default all): read, mmap,
 #                  cp, small (both its rows: vs tmpfs and vs the floor), stat, load, ctl, spawn, tasks,
 #                  passthrough, remote (a cluster of two: the first read of another node's variable vs
-#                  raw TCP, the second vs tmpfs), checkpoint (with restore).
+#                  raw TCP, the second vs tmpfs, a move vs raw TCP), checkpoint (with restore).
 #                  The table of such a run also goes to last.md, its settings line naming the cases
 #
 # Timing comes from tests/bench/fabench (C), which prints nanoseconds for each operation it does.
@@ -600,6 +600,11 @@ fab_remote_first() {
 }
 yard_tcp() { "$H" tcp "$BIG"; }
 fab_remote_again() { "$H" read "$RN2/vars/again" 1048576; }
+fab_move() { # a fresh variable on r1 moved to r2 (fetched, loaded, proved there, removed here)
+	rm -f "$RN2"/vars/mv*
+	cp "$YARD/rbig" "$RN1/vars/mv$1" && wait_sealed "$RN1/vars/mv$1" || return 1
+	"$H" ctl "$RN1/ctl" "move mv$1 $NODE-r2"
+}
 yard_remote_again() { "$H" read "$YARD/rbig" 1048576; }
 if want remote; then
 	BLOCKED=""
@@ -616,6 +621,7 @@ if want remote; then
 	fi
 	measure "first read of another node's $BIG_ARG (vs raw TCP)" tput "$BIG" 0.7 fab_remote_first yard_tcp
 	measure "second read of it, its replica (vs tmpfs)" tput "$BIG" 0.9 fab_remote_again yard_remote_again
+	measure "move of $BIG_ARG to another node (vs raw TCP)" tput "$BIG" 0.8 fab_move yard_tcp
 	[ -d "$FC" ] && "$FAB" cluster down "$FC" --purge >/dev/null 2>&1
 	rm -f "$YARD/rbig"
 fi
