@@ -49,8 +49,9 @@ static struct remote_index *index_of(fuse_req_t req)
 	return cluster_remote(((struct fs *)fuse_req_userdata(req))->cluster);
 }
 
-/* The inode number of (node, id), given one when new; 0 when the table is full or memory is out. */
-static uint64_t ino_of(const char *node, int64_t id)
+/* The inode number of (node, id); a new one when it has none and make is set, else 0 (as when the table
+ * is full or memory is out). */
+static uint64_t number(const char *node, int64_t id, bool make)
 {
 	uint64_t ino = 0;
 
@@ -58,7 +59,7 @@ static uint64_t ino_of(const char *node, int64_t id)
 	for (size_t i = nslots; i-- > 0 && !ino;) /* the newest first: a listing asks in a row */
 		if (slots[i].id == id && strcmp(slots[i].node, node) == 0)
 			ino = FS_REMOTE_BASE + i;
-	if (!ino && nslots < FS_REMOTES_MAX) {
+	if (!ino && make && nslots < FS_REMOTES_MAX) {
 		if (nslots == cap) {
 			size_t c = cap ? cap * 2 : 256;
 			void *v = realloc(slots, c * sizeof(*slots));
@@ -91,17 +92,15 @@ static int slot_of(uint64_t ino, struct slot *out)
 	return rc;
 }
 
+static uint64_t ino_of(const char *node, int64_t id)
+{
+	return number(node, id, true);
+}
+
 /* The inode of an already numbered (node, id), or 0: the kernel cannot know one without a number. */
 static uint64_t known_ino(const char *node, int64_t id)
 {
-	uint64_t ino = 0;
-
-	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < nslots && !ino; i++)
-		if (slots[i].id == id && strcmp(slots[i].node, node) == 0)
-			ino = FS_REMOTE_BASE + i;
-	pthread_mutex_unlock(&lock);
-	return ino;
+	return number(node, id, false);
 }
 
 static void stat_of(uint64_t ino, const struct remote_attr *a, struct stat *st)

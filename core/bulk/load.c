@@ -148,6 +148,14 @@ static int read_into(struct uring_reader *ring, int fd, uint64_t off, void *dst,
 	return off ? -EINVAL : uring_read_into(fd, dst, len, l ? progress : NULL, l);
 }
 
+bool load_unchanged(int fd, uint64_t size, const struct timespec *mtime)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && (uint64_t)sb.st_size == size && sb.st_mtim.tv_sec == mtime->tv_sec &&
+	       sb.st_mtim.tv_nsec == mtime->tv_nsec;
+}
+
 /* len more bytes of the load l are in. */
 static void counted(struct load_inflight *l, uint64_t len)
 {
@@ -211,7 +219,7 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 	      const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen)
 {
 	char leaf[NAMES_LEAF_MAX + 1], err[256];
-	struct stat before, after;
+	struct stat before;
 	struct store_handle *h;
 	struct store_attr a;
 	struct load_creds saved;
@@ -284,8 +292,7 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 		if (rc)
 			text_say(why, whylen, 0, "reading %s failed: %s", file, strerror(-rc));
 	}
-	if (rc == 0 && (fstat(fd, &after) < 0 || after.st_size != before.st_size ||
-			after.st_mtim.tv_sec != before.st_mtim.tv_sec || after.st_mtim.tv_nsec != before.st_mtim.tv_nsec)) {
+	if (rc == 0 && !load_unchanged(fd, (uint64_t)before.st_size, &before.st_mtim)) {
 		text_say(why, whylen, 0, "%s changed while it was being loaded; load it again", file);
 		rc = -EIO;
 	}

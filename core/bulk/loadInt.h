@@ -50,6 +50,8 @@ void load_inflight_end(struct load_inflight *l);
 #define LOAD_BOUNCE (64u << 10)
 int load_fill(struct store_handle *h, struct uring_reader *ring, void *bounce, int fd, uint64_t off, uint64_t len,
 	      struct load_inflight *l);
+/* Is the file behind fd still size bytes, last changed at mtime, as it was when its load began? */
+bool load_unchanged(int fd, uint64_t size, const struct timespec *mtime);
 /* The same read into dst (len bytes), for a variable that has no block yet (store_put); LOAD_BOUNCE bytes
  * or fewer with pread. */
 int load_read(struct uring_reader *ring, int fd, uint64_t off, void *dst, uint64_t len, struct load_inflight *l);

@@ -63,14 +63,6 @@ static bool same_file(int fd, const struct load_ahead_file *f)
 	       sb.st_dev == f->dev && sb.st_ino == f->ino && (uint64_t)sb.st_size == f->size;
 }
 
-static bool unchanged(int fd, const struct load_ahead_file *f)
-{
-	struct stat sb;
-
-	return fstat(fd, &sb) == 0 && (uint64_t)sb.st_size == f->size && sb.st_mtim.tv_sec == f->mtime.tv_sec &&
-	       sb.st_mtim.tv_nsec == f->mtime.tv_nsec;
-}
-
 static void fill(struct load_ahead *a, const struct load_ahead_file *f, struct slot *s)
 {
 	int fd = open_file(a, f);
@@ -89,7 +81,7 @@ static void fill(struct load_ahead *a, const struct load_ahead_file *f, struct s
 		return;
 	} else if ((s->rc = load_read(NULL, fd, 0, s->buf, f->size, &a->m->progress)) != 0) {
 		s->step = LOAD_AHEAD_READ;
-	} else if (!unchanged(fd, f)) {
+	} else if (!load_unchanged(fd, f->size, &f->mtime)) {
 		s->rc = -EIO;
 		s->step = LOAD_AHEAD_CHANGING;
 	} else {

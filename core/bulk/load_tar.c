@@ -267,7 +267,6 @@ int load_tar(struct store *st, const struct load_caller *who, const char *name, 
 	struct tarload *L = calloc(1, sizeof(*L));
 	struct tar_member *mem = malloc(sizeof(*mem));
 	uint64_t total = 0, own = 0;
-	struct stat after;
 	int rc;
 
 	if (!L || !mem) {
@@ -290,8 +289,7 @@ int load_tar(struct store *st, const struct load_caller *who, const char *name, 
 	tar_start(&L->t, fd, (uint64_t)sb->st_size);
 	while ((rc = next(L, mem)) > 0 && (rc = make(L, mem)) == 0)
 		;
-	if (rc == 0 && (fstat(fd, &after) < 0 || after.st_size != sb->st_size ||
-			after.st_mtim.tv_sec != sb->st_mtim.tv_sec || after.st_mtim.tv_nsec != sb->st_mtim.tv_nsec))
+	if (rc == 0 && !load_unchanged(fd, (uint64_t)sb->st_size, &sb->st_mtim))
 		rc = text_say(why, whylen, -EIO, "%s changed while it was being loaded; load it again", file);
 	rc = load_many_end(&L->m, rc < 0 ? rc : 0);
 	free(L);

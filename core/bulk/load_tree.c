@@ -345,14 +345,6 @@ static bool has_bytes(const struct entry *e)
 	return !S_ISDIR(e->mode) && !S_ISLNK(e->mode) && !e->same_as;
 }
 
-static bool unchanged(int fd, const struct entry *e)
-{
-	struct stat sb;
-
-	return fstat(fd, &sb) == 0 && (uint64_t)sb.st_size == e->size && sb.st_mtim.tv_sec == e->mtime.tv_sec &&
-	       sb.st_mtim.tv_nsec == e->mtime.tv_nsec;
-}
-
 /* The sentence for entry e's file, which the reader could not give (load_ahead_next's rc and step). */
 static int unread(struct tree *t, const struct entry *e, int rc, enum load_ahead_step step)
 {
@@ -394,7 +386,7 @@ static int make(struct tree *t, struct entry *e, struct load_ahead *ahead)
 	if (buf) /* a small file, read and checked by the reader */
 		return load_many_put(m, dir, leaf, mode, buf, e->size, type, doc, e->path, &e->id);
 	rc = load_many_var(m, dir, leaf, mode, fd, 0, e->size, type, doc, e->path, &e->id);
-	if (rc == 0 && !unchanged(fd, e))
+	if (rc == 0 && !load_unchanged(fd, e->size, &e->mtime))
 		rc = say(t, -EIO, e->path, " changed while it was being loaded; load it again");
 	close(fd);
 	return rc;

@@ -40,19 +40,7 @@ struct catalog {
 	bool warned; /* said once that etcd does not take the names; said again when it does */
 };
 
-static void say(struct catalog *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct catalog *n, const char *fmt, ...)
-{
-	char msg[600];
-	va_list ap;
-
-	if (!n->cfg.log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	n->cfg.log(msg);
-}
+#define say(n, ...) text_log((n)->cfg.log, __VA_ARGS__)
 
 /* ---- one object as its key ---------------------------------------------------------------------- */
 
@@ -450,14 +438,9 @@ static void mirror_conflict(struct catalog *n, const char *node, const char *nam
 		lose_name(n, name, m.when, m.xxh3, node, theirs, their_xxh3);
 }
 
-static int mirror_put_checked(struct catalog *n, const char *key, const void *val, size_t len, bool check);
-
-static int mirror_put(struct catalog *n, const char *key, const void *val, size_t len)
-{
-	return mirror_put_checked(n, key, val, len, true);
-}
-
-static int mirror_put_checked(struct catalog *n, const char *key, const void *val, size_t len, bool check)
+/* Another node's key into the mirror; check: put it to the one-winner rule too (never inside a YP
+ * transaction: the rule calls the store, whose lock comes before meta's). */
+static int mirror_put(struct catalog *n, const char *key, const void *val, size_t len, bool check)
 {
 	char node[NAMES_NODE_MAX + 1];
 	struct remote_attr a, old;
@@ -532,7 +515,7 @@ static int listed_other(void *arg, const char *key, const void *val, size_t len,
 		f->in_txn = rc == 0;
 	}
 	if (rc == 0) /* inside a YP transaction: no store call here (its lock comes before meta's) */
-		rc = mirror_put_checked(f->n, key, val, len, false);
+		rc = mirror_put(f->n, key, val, len, false);
 	if (rc == 0 && ++f->rows % MIRROR_TXN == 0) {
 		f->in_txn = false;
 		rc = yp_commit(f->n->yp);
@@ -553,7 +536,7 @@ static void on_event(void *arg, int kind, const char *key, const void *val, size
 		pthread_cond_signal(&n->cond);
 		pthread_mutex_unlock(&n->lock);
 	} else if (kind == ETCD_PUT) {
-		mirror_put(n, key, val, len);
+		mirror_put(n, key, val, len, true);
 	} else if (other_key(n, key, node, sizeof(node), &id)) {
 		mirror_delete(n, node, id);
 	}

@@ -54,19 +54,7 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void logf_(struct cluster *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct cluster *c, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (!c->cfg.log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	c->cfg.log(msg);
-}
+#define logf_(c, ...) text_log((c)->cfg.log, __VA_ARGS__)
 
 static void key_of(const struct cluster *c, const char *node, const char *which, char *buf, size_t len)
 {
@@ -357,20 +345,15 @@ static int listen_on(const char *spec, int *fd, char *actual, size_t alen, char 
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
 	char host[CLUSTER_ADDR_MAX + 1], ip[INET6_ADDRSTRLEN];
-	const char *colon = strrchr(spec, ':');
+	const char *port;
 	struct sockaddr_storage sa;
 	socklen_t salen = sizeof(sa);
 	struct addrinfo *ai = NULL;
 	int one = 1, rc;
 
-	if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= sizeof(host))
+	if (text_hostport(spec, host, sizeof(host), &port) != 0)
 		return text_say(why, whylen, -EINVAL, "--listen '%s': give ADDR:PORT (a numeric address)", spec);
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:PORT */
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
-	rc = getaddrinfo(host, colon + 1, &hints, &ai);
+	rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc)
 		return text_say(why, whylen, -EINVAL, "--listen '%s': %s", spec, gai_strerror(rc));
 	*fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -45,19 +45,7 @@ struct conn {
 	int fd;
 };
 
-static void say(struct transfer_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct transfer_server *s, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (!s->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	s->log(msg);
-}
+#define say(s, ...) text_log((s)->log, __VA_ARGS__)
 
 static void timeouts(int fd)
 {
@@ -148,11 +136,27 @@ static int send_bytes(struct store *st, struct store_handle *h, int fd, uint64_t
 	return 0;
 }
 
+/* Is name under parent still object id, as the asking node saw it?  Else it is refused (ENOENT) here. */
+static bool still_is(struct transfer_server *s, int fd, long long parent, const char *name, long long id,
+		     struct store_attr *a)
+{
+	if (store_lookup(s->st, (uint64_t)parent, name, a) != 0) {
+		refuse(fd, -ENOENT, "no '%s' here any more", name);
+		return false;
+	}
+	store_forget(s->st, a->id, 1);
+	if ((long long)a->id != id) {
+		refuse(fd, -ENOENT, "'%s' is another object now", name);
+		return false;
+	}
+	return true;
+}
+
 /* "DEL <id> <parent> <name>": another node's rm or rmdir of this node's name, which it saw as id under
  * parent (so a name that has changed since is not the one removed). */
 static void serve_delete(struct transfer_server *s, int fd, long long id, const char *rest)
 {
-	struct store_attr a, b;
+	struct store_attr a;
 	long long parent;
 	int at = 0, rc;
 
@@ -161,15 +165,8 @@ static void serve_delete(struct transfer_server *s, int fd, long long id, const 
 		return;
 	}
 	const char *name = rest + at;
-	if (store_getattr(s->st, (uint64_t)id, &a) != 0 || store_lookup(s->st, (uint64_t)parent, name, &b) != 0) {
-		refuse(fd, -ENOENT, "no '%s' here any more", name);
+	if (!still_is(s, fd, parent, name, id, &a))
 		return;
-	}
-	store_forget(s->st, b.id, 1);
-	if (b.id != a.id) {
-		refuse(fd, -ENOENT, "'%s' is another object now", name);
-		return;
-	}
 	if (s->changing)
 		s->changing(true);
 	rc = a.dir ? store_rmdir(s->st, (uint64_t)parent, name) : store_unlink(s->st, (uint64_t)parent, name);
@@ -201,15 +198,8 @@ static void serve_rename(struct transfer_server *s, int fd, long long id, const 
 	}
 	snprintf(name, sizeof(name), "%.*s", (int)(t2 - t1 - 1), t1 + 1);
 	snprintf(newname, sizeof(newname), "%s", t2 + 1);
-	if (store_lookup(s->st, (uint64_t)parent, name, &b) != 0) {
-		refuse(fd, -ENOENT, "no '%s' here any more", name);
+	if (!still_is(s, fd, parent, name, id, &b))
 		return;
-	}
-	store_forget(s->st, b.id, 1);
-	if ((long long)b.id != id) {
-		refuse(fd, -ENOENT, "'%s' is another object now", name);
-		return;
-	}
 	if (s->changing)
 		s->changing(true);
 	rc = store_rename(s->st, (uint64_t)parent, name, (uint64_t)newparent, newname, flags);
@@ -478,18 +468,13 @@ static int dial(const char *addr, int *fd, char *why, size_t whylen)
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
 	char host[80];
-	const char *colon = strrchr(addr, ':');
+	const char *port;
 	struct addrinfo *ai = NULL;
 	int rc;
 
-	if (!colon || (size_t)(colon - addr) >= sizeof(host))
+	if (text_hostport(addr, host, sizeof(host), &port) != 0)
 		return text_say(why, whylen, -EINVAL, "bad node address '%s'", addr);
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
-	if ((rc = getaddrinfo(host, colon + 1, &hints, &ai)) != 0)
+	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0)
 		return text_say(why, whylen, -EINVAL, "bad node address '%s': %s", addr, gai_strerror(rc));
 	*fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	rc = *fd < 0 ? -errno : 0;
@@ -541,7 +526,6 @@ static int receive(int sock, int fd, uint64_t size, const char *xxh3, char *why,
 }
 
 /* One request line (and a body, when not NULL) whose answer is "OK" or "ERR ..." within wait_s. */
-static int ask(const char *addr, const char *line, char *why, size_t whylen);
 static int ask_with(const char *addr, const char *line_in, const char *body, int wait_s, char *why, size_t whylen);
 
 int transfer_delete(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name, char *why,
@@ -552,7 +536,7 @@ int transfer_delete(const char *addr, const char *secret, int64_t id, int64_t pa
 	if (strchr(name, '\n') || strlen(name) > NAMES_LEAF_MAX)
 		return text_say(why, whylen, -EINVAL, "a name the protocol cannot carry");
 	snprintf(line, sizeof(line), "FABRIC1 %s DEL %lld %lld %s\n", secret, (long long)id, (long long)parent, name);
-	return ask(addr, line, why, whylen);
+	return ask_with(addr, line, NULL, TRANSFER_TIMEOUT_S, why, whylen);
 }
 
 int transfer_rename(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name,
@@ -565,7 +549,7 @@ int transfer_rename(const char *addr, const char *secret, int64_t id, int64_t pa
 		return text_say(why, whylen, -EINVAL, "a name the protocol cannot carry");
 	snprintf(line, sizeof(line), "FABRIC1 %s REN %lld %lld %lld %u\t%s\t%s\n", secret, (long long)id,
 		 (long long)parent, (long long)newparent, flags, name, newname);
-	return ask(addr, line, why, whylen);
+	return ask_with(addr, line, NULL, TRANSFER_TIMEOUT_S, why, whylen);
 }
 
 int transfer_give(const char *addr, const char *secret, const char *from, int64_t id, const char *name,
@@ -585,11 +569,6 @@ int transfer_give(const char *addr, const char *secret, const char *from, int64_
 	rc = ask_with(addr, line, body, 600, why, whylen);
 	free(body);
 	return rc;
-}
-
-static int ask(const char *addr, const char *line_in, char *why, size_t whylen)
-{
-	return ask_with(addr, line_in, NULL, TRANSFER_TIMEOUT_S, why, whylen);
 }
 
 static int ask_with(const char *addr, const char *line_in, const char *body, int wait_s, char *why, size_t whylen)

@@ -106,3 +106,36 @@ int text_say(char *why, size_t whylen, int rc, const char *fmt, ...)
 	va_end(ap);
 	return rc;
 }
+
+void text_log(void (*log)(const char *msg), const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log(msg);
+}
+
+int text_hostport(const char *spec, char *host, size_t hostlen, const char **port)
+{
+	const char *colon = strrchr(spec, ':');
+	size_t n;
+
+	if (!colon || colon == spec || !colon[1])
+		return -EINVAL;
+	n = (size_t)(colon - spec);
+	if (n >= 2 && spec[0] == '[' && spec[n - 1] == ']') { /* [::1]:PORT */
+		spec++;
+		n -= 2;
+	}
+	if (n == 0 || n >= hostlen)
+		return -EINVAL;
+	memcpy(host, spec, n);
+	host[n] = '\0';
+	*port = colon + 1;
+	return 0;
+}

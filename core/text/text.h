@@ -38,4 +38,11 @@ int text_take(struct text *x, char **buf, size_t *len);
 int text_say(char *why, size_t whylen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int text_vsay(char *why, size_t whylen, int rc, const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
+/* A log line, printf-style, handed to log (a module's log callback; NULL: nothing is said). */
+void text_log(void (*log)(const char *msg), const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* "HOST:PORT" or "[V6]:PORT" split at its last colon: host (brackets dropped) into host, *port pointing
+ * into spec.  -EINVAL when there is no host, no port, or the host does not fit. */
+int text_hostport(const char *spec, char *host, size_t hostlen, const char **port);
+
 #endif
