@@ -608,7 +608,7 @@ static void remote_readlink(fuse_req_t req, fuse_ino_t ino)
 }
 
 #define PREFIX "user.fabric."
-static const char *const xattrs[] = { "type", "doc", "xxh3", "node", "locations", "scope", "state", "kind" };
+static const char *const xattrs[] = { "type", "doc", "xxh3", "node", "locations", "scope", "state", "kind", "refs" };
 
 /* Where a's bytes are: "NODE SHM OFFSET SIZE" of its own node's copy, then a line for each replica here
  * ("THIS-NODE SHM 0 SIZE"), as user.fabric.locations says for this node's own variables. */
@@ -647,7 +647,8 @@ static ssize_t value_of(fuse_req_t req, fuse_ino_t ino, const char *name, char *
 	if (strncmp(name, PREFIX, strlen(PREFIX)) != 0)
 		return -ENOTSUP;
 	name += strlen(PREFIX);
-	if (strcmp(name, "type") == 0 || strcmp(name, "doc") == 0 || strcmp(name, "scope") == 0)
+	if (strcmp(name, "type") == 0 || strcmp(name, "doc") == 0 || strcmp(name, "scope") == 0 ||
+	    strcmp(name, "refs") == 0)
 		return remote_string(index_of(req), s.node, s.id, name, buf, len);
 	if (strcmp(name, "locations") == 0)
 		return locations(req, &a, buf, len);

@@ -21,7 +21,8 @@
  * Schema history: user_version 1 is the first schema; 2 adds the kind 'mutable' (objects rebuilt, see
  * schema_v2); 3 adds tasks and the view task_cmds (schema_v3); 4 adds the kind 'link' and its column target
  * (schema_v4); 5 the kind 'alias' (a hard link) and its column alias_of (schema_v5); 6 the table remote,
- * other nodes' objects, and vars over both (schema_v6).  Older databases are
+ * other nodes' objects, and vars over both (schema_v6); 7 the column refs (here and in remote) and the
+ * table moves (schema_v7).  Older databases are
  * upgraded in one transaction at open; a database from a newer fabric is refused rather than guessed at. */
 #include <errno.h>
 #include <pthread.h>
@@ -268,6 +269,20 @@ static const char schema_v6[] =
 	" FROM r JOIN remote m ON m.node = r.node AND m.id = r.id;"
 	"PRAGMA user_version = 6;";
 
+/* Version 7: an object's references to others (user.fabric.refs, which `move recursive` follows), here and
+ * in the mirror of the other nodes' objects; and the moves this node has begun and not yet seen end
+ * (core/cluster's intents: a move's old copy goes only once its new owner is known to hold it). */
+static const char schema_v7[] =
+	"ALTER TABLE objects ADD COLUMN refs TEXT;"
+	"ALTER TABLE remote ADD COLUMN refs TEXT;"
+	"CREATE TABLE moves("
+	"  object INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  node TEXT NOT NULL,"
+	"  xxh3 TEXT NOT NULL,"
+	"  begun_ns INTEGER NOT NULL);"
+	"PRAGMA user_version = 7;";
+
 int yp_errno(struct yp *yp, int rc, const char *what)
 {
 	switch (rc & 0xff) {
@@ -388,6 +403,8 @@ static int migrate(struct yp *yp)
 		rc = sqlite3_exec(yp->db, schema_v5, NULL, NULL, &err);
 	if (rc == SQLITE_OK && version < 6)
 		rc = sqlite3_exec(yp->db, schema_v6, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version < 7)
+		rc = sqlite3_exec(yp->db, schema_v7, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(yp->db, "COMMIT; PRAGMA foreign_keys = ON", NULL, NULL, &err);
 	if (rc != SQLITE_OK) {

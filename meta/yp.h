@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define YP_SCHEMA_VERSION 6
+#define YP_SCHEMA_VERSION 7
 #define YP_ROOT_ID 1 /* the mount root */
 #define YP_VARS_ID 2 /* vars/ */
 
@@ -66,6 +66,7 @@ struct yp_obj {
 	int64_t created_ns, modified_ns, sealed_ns;
 	const char *target; /* a link's target text; NULL for every other kind (set at insert only) */
 	int64_t alias_of;   /* an alias's object (a second name for it); 0 for every other kind (insert only) */
+	const char *refs;   /* user.fabric.refs: names under vars/ it refers to, one space between; NULL: none */
 	int64_t block; /* 0: no extent */
 	const char *shm_name;
 	const char *block_kind; /* "dedicated" | "slab"; NULL without an extent */
@@ -156,7 +157,7 @@ void yp_watch_objects(struct yp *yp, void (*fn)(void *arg, const int64_t *ids, s
 struct yp_remote {
 	const char *node;
 	int64_t id, parent; /* the node's own ids: parent YP_VARS_ID is its vars/ */
-	const char *name, *kind, *type, *doc, *xxh3, *scope, *target;
+	const char *name, *kind, *type, *doc, *xxh3, *scope, *target, *refs;
 	const char *shm; /* the shm object of its bytes on its node, NULL for none; offset in it */
 	uint64_t offset;
 	uint64_t size;
@@ -166,5 +167,20 @@ struct yp_remote {
 int yp_remote_put(struct yp *yp, const struct yp_remote *r);       /* insert or replace */
 int yp_remote_delete(struct yp *yp, const char *node, int64_t id); /* 0 also when there was none */
 int yp_remote_clear(struct yp *yp);                                /* every row: before a new listing */
+
+/* A move this node began (yp_moves.c): its object, under its name in vars/, going to node, with the xxh3
+ * the new owner must show.  Recorded before a byte leaves, removed once the end is known, so a move cut
+ * short by a crash is finished (or undone) at the next start. */
+struct yp_move {
+	int64_t object;
+	const char *name, *node, *xxh3;
+	int64_t begun_ns;
+};
+int yp_move_begin(struct yp *yp, const struct yp_move *m);
+int yp_move_end(struct yp *yp, int64_t object); /* 0 also when there was none */
+/* fn for every move begun and not ended, oldest first, with meta's lock held: fn copies what it needs
+ * (the strings are the walk's) and must not call the store, whose lock comes before meta's.  A non-zero
+ * return stops the walk and is returned. */
+int yp_each_move(struct yp *yp, int (*fn)(void *arg, const struct yp_move *m), void *arg);
 
 #endif

@@ -5,7 +5,8 @@
  * and the helpers below (statements, result codes, the one loop that steps rows).  yp_objects.c keeps the
  * store's tables: objects, blocks and extents.  yp_tasks.c keeps the tasks table.  yp_wal.c checkpoints the WAL
  * off the request path.  yp_remote.c is what several nodes need: one object's row, the watch of changed
- * objects (SQLite's update and commit hooks), the mirror of the other nodes' objects.
+ * objects (SQLite's update and commit hooks), the mirror of the other nodes' objects; yp_moves.c the moves
+ * this node has begun.
  *
  * Statements: each file keeps the SQL of its own ids (enum yp_stmt below) in a table of its own and asks
  * yp_stmt for the prepared statement, which is made once and kept in struct yp. */
@@ -52,6 +53,10 @@ enum yp_stmt {
 	ST_REMOTE_PUT,
 	ST_REMOTE_DELETE,
 	ST_REMOTE_CLEAR,
+	/* yp_moves.c */
+	ST_MOVE_BEGIN,
+	ST_MOVE_END,
+	ST_MOVE_EACH,
 	ST_COUNT
 };
 
@@ -127,7 +132,7 @@ const char *yp_col_text(sqlite3_stmt *s, int i);
 #define YP_OBJ_SELECT                                                                                    \
 	"SELECT o.id, o.parent, o.name, o.kind, o.state, o.type, o.doc, o.xxh3, o.scope, o.node,"          \
 	" o.size, o.mode, o.uid, o.gid, o.created_ns, o.modified_ns, o.sealed_ns,"                           \
-	" e.block, b.shm_name, e.offset, e.length, b.kind, o.target, o.alias_of"                            \
+	" e.block, b.shm_name, e.offset, e.length, b.kind, o.target, o.alias_of, o.refs"                            \
 	" FROM objects o LEFT JOIN extents e ON e.rowid ="                                                    \
 	" (SELECT rowid FROM extents WHERE object = o.id ORDER BY offset LIMIT 1)"                            \
 	" LEFT JOIN blocks b ON b.id = e.block"

@@ -16,8 +16,8 @@
 static const char *const remote_sql[ST_COUNT] = {
 	[ST_OBJ_FIND] = YP_OBJ_SELECT " WHERE o.id = ?1",
 	[ST_REMOTE_PUT] = "INSERT OR REPLACE INTO remote(node, id, parent, name, kind, type, doc, xxh3, scope, size,"
-			  " mode, uid, gid, modified_ns, sealed_ns, target, shm, offset)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+			  " mode, uid, gid, modified_ns, sealed_ns, target, shm, offset, refs)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 	[ST_REMOTE_DELETE] = "DELETE FROM remote WHERE node = ?1 AND id = ?2",
 	[ST_REMOTE_CLEAR] = "DELETE FROM remote",
 };
@@ -138,6 +138,7 @@ int yp_remote_put(struct yp *yp, const struct yp_remote *r)
 		yp_bind_text(s, 16, r->target);
 		yp_bind_text(s, 17, r->shm);
 		sqlite3_bind_int64(s, 18, (int64_t)r->offset);
+		yp_bind_text(s, 19, r->refs);
 		rc = yp_exec(yp, s, "remote put");
 	}
 	yp_unlock(yp);

@@ -245,9 +245,92 @@ ok cp "$T/m4" "$N1/vars/mv_b"
 fails "no node ${P}9" env FABRIC="$N1" "$FAB_TOOL" move mv_b "${P}9"
 fails "on ${P}1 already" env FABRIC="$N1" "$FAB_TOOL" move mv_b "${P}1"
 fails "scoped" env FABRIC="$N1" "$FAB_TOOL" move scoped "${P}2"
-fails "no 'mv_a' of this node's" env FABRIC="$N1" "$FAB_TOOL" move mv_a "${P}2"
+fails "no node holds 'mv_none'" env FABRIC="$N1" "$FAB_TOOL" move mv_none "${P}2"
+fails "goes with \`recursive\`" env FABRIC="$N1" "$FAB_TOOL" move mv_b "${P}2" remotes=no
 same "$T/m4" "$N1/vars/mv_b" "a variable whose move was refused stays where it was"
+# asked on a node that does not hold it: its owner moves it
+FABRIC=$N2 ok "$FAB_TOOL" move mv_a "${P}1"
+match "$(last_out)" "by	${P}3" "a move asked of another node's variable says who ran it"
+eq "$(xget "$N1/vars/mv_a" user.fabric.node)" "${P}1" "moved by its owner at another node's request"
+# recursive: what user.fabric.refs reach, from every node reached (the refs travel with the variable);
+# remotes=no leaves the referents of other nodes where they are
+mkdata "$T/r1" 3001
+for v in rx ry; do ok cp "$T/r1" "$N1/vars/$v"; done
+ok cp "$T/r1" "$N2/vars/rz"
+ok cp "$T/r1" "$N3/vars/rw"
+ok setfattr -n user.fabric.refs -v "ry rz" "$N1/vars/rx"
+ok setfattr -n user.fabric.refs -v "rx rw" "$N2/vars/rz" # a cycle, and a referent on the target already
+wait_says "ry rz" xget "$N3/vars/rx" user.fabric.refs
+wait_says "rx rw" xget "$N1/vars/rz" user.fabric.refs
+FABRIC=$N1 ok "$FAB_TOOL" move rx "${P}3" recursive remotes=no
+match "$(last_out)" $'moved\trx ry\nto\t'"${P}3"$'\nbytes\t6002\nstayed\trz' "recursive move with remotes=no"
+for v in rx ry; do wait_says "${P}3" node_of "${P}1" "$v"; done
+eq "$(node_of "${P}3" rz)" "${P}2" "a referent on another node stays with remotes=no"
+eq "$(xget "$N3/vars/rx" user.fabric.refs)" "ry rz" "refs of a moved variable"
+FABRIC=$N2 ok "$FAB_TOOL" move rx "${P}1" recursive
+for v in rx ry rz; do wait_says "${P}1" node_of "${P}2" "$v"; done
+for v in rx ry rz; do same "$T/r1" "$N2/vars/$v" "$v after the recursive move"; done
+eq "$(node_of "${P}2" rw)" "${P}1" "rw, referred to by rz: moved too, recursively"
+ok setfattr -n user.fabric.refs -v "ry rnone" "$N1/vars/rx"
+fails "refers to 'rnone', which no node holds" env FABRIC="$N1" "$FAB_TOOL" move rx "${P}2" recursive
+ok setfattr -n user.fabric.refs -v "ry nsmut" "$N1/vars/rx"
+wait_says "ry nsmut" xget "$N2/vars/rx" user.fabric.refs
+fails "pinned to its node" env FABRIC="$N2" "$FAB_TOOL" move rx "${P}2" recursive
+eq "$(xget "$N1/vars/ry" user.fabric.node)" "${P}1" "nothing moved when one referent is refused"
+ok setfattr -x user.fabric.refs "$N1/vars/rx"
 
+# kill -9 at a move's two points of no return leaves the variable whole in exactly one owner once both
+# nodes are up: FABRIC_TEST_MOVE_PAUSE_MS holds a node there (transfer.h) so the test can kill it there
+moves_of() { yp_of "$1" "select count(*) from moves"; }
+restart_paused() { # NODE: kill -9 it and mount it again, held at the points of no return
+	kill -9 "$(head -n 1 "$FC/state/$1/fabricd.pid")"
+	wait_for sh -c "! kill -0 $(head -n 1 "$FC/state/$1/fabricd.pid") 2>/dev/null"
+	FABRIC_TEST_MOVE_PAUSE_MS=30000 ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+}
+#  the old owner killed after the new one sealed its copy, before it removed its own
+mkdata "$T/k" 2000001
+ok cp "$T/k" "$N1/vars/k1"
+wait_for xattr_is "$N1/vars/k1" user.fabric.state sealed # a kill before the seal's commit drops it
+restart_paused "${P}1"
+wait_for test -e "$N1/vars/k1"
+(FABRIC=$N1 "$FAB_TOOL" move k1 "${P}3" >"$T/k1.out" 2>&1) &
+mover=$!
+wait_says "${P}3" xget "$N3/vars/k1" user.fabric.node # sealed on n3; n1 holds its answer
+eq "$(moves_of "${P}1")" 1 "the move is recorded on the old owner while it is under way"
+kill -9 "$(head -n 1 "$FC/state/${P}1/fabricd.pid")"
+wait "$mover"
+ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+wait_says 0 moves_of "${P}1"
+wait_says "${P}3" node_of "${P}2" k1
+eq "$(yp_of "${P}1" "select count(*) from objects where name = 'k1' and state = 'sealed'")" 0 "the old owner's copy, after its restart"
+same "$T/k" "$N2/vars/k1" "k1 after a kill -9 of its old owner mid-move"
+match "$(grep "'k1' is on ${P}3" "$FC/state/${P}1/fabricd.log")" "cut short is finished" "log of the move finished at the restart"
+#  the new owner killed after its seal, before its answer: the old owner keeps its copy and says so,
+#  then removes it when the new owner is back with the bytes
+ok cp "$T/k" "$N1/vars/k2"
+restart_paused "${P}3"
+wait_for xattr_is "$N1/vars/k2" user.fabric.state sealed
+(FABRIC=$N1 "$FAB_TOOL" move k2 "${P}3" >"$T/k2.out" 2>&1) &
+mover=$!
+wait_says "${P}3" xget "$N3/vars/k2" user.fabric.node
+kill -9 "$(head -n 1 "$FC/state/${P}3/fabricd.pid")"
+wait "$mover" && bad "a move whose new owner died before its answer succeeded"
+match "$(cat "$T/k2.out")" "does not say whether it has it: this node keeps its copy" "the old owner's sentence"
+eq "$(moves_of "${P}1")" 1 "the move stays recorded while its new owner is down"
+same "$T/k" "$N1/vars/k2" "k2 while the move is open"
+ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+wait_says 0 moves_of "${P}1"
+wait_says "${P}3" node_of "${P}2" k2
+eq "$(yp_of "${P}1" "select count(*) from objects where name = 'k2' and state = 'sealed'")" 0 "the old owner's copy once the new one is back"
+same "$T/k" "$N2/vars/k2" "k2 after a kill -9 of its new owner mid-move"
+#  a move its target refuses (no room there) ends at once: nothing stays recorded, the copy is kept
+ok cp "$T/k" "$N1/vars/k3"
+mkdata "$T/filler" $(($(free_of "$N3") - (1 << 20)))
+ok cp "$T/filler" "$N3/vars/filler"
+fails "not enough capacity" env FABRIC="$N1" "$FAB_TOOL" move k3 "${P}3"
+eq "$(moves_of "${P}1")" 0 "a refused move leaves no record"
+eq "$(xget "$N1/vars/k3" user.fabric.node)" "${P}1" "a refused move leaves the variable where it was"
+ok rm "$N3/vars/filler" "$N1/vars/k3"
 # a transfer that is short, or whose bytes are not the ones promised, never becomes a copy: a made-up
 # node in etcd whose "daemon" is a python server that answers each request its own wrong way
 "$PY" - "$T/fake.port" <<'PY' &
@@ -284,6 +367,7 @@ ok ec del "/fabric/$CLUSTER/nodes/${P}f/live"
 ok ec del "/fabric/$CLUSTER/nodes/${P}f/member"
 
 # a clean unmount revokes the lease: down at once (no TTL to wait)
+same "$T/m4" "$N1/vars/ns2/in" "${P}2's ns2/in read on ${P}1 (its replica, for while ${P}2 is down)"
 ok "$FAB_TOOL" umount "$N2"
 wait_says down field "$N1/nodes/${P}2/stat" state
 same "$T/m4" "$N1/vars/m4" "${P}1's variable while the others come and go"

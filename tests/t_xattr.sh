@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # t_xattr.sh -- the user.fabric.* xattrs: the read-only ones (xxh3, node, locations, scope, state, kind)
-# and what they say, type (datashape, canonical form, must fit a sealed variable), doc (<= 4096 bytes).
+# and what they say, type (datashape, canonical form, must fit a sealed variable), doc (<= 4096 bytes),
+# refs (names, canonical, kept across a restart).
 . "$(dirname "$0")/lib.sh"
 fab_setup
 fab_mount
@@ -90,6 +91,23 @@ eq "$(xget "$f" user.fabric.doc)" "$long" "doc unchanged after a too long one"
 ok setfattr -n user.fabric.doc -v "short again" "$f"
 eq "$(xget "$f" user.fabric.doc)" "short again" "doc replaced"
 
+# refs: the names (paths under vars/) a variable refers to, kept one space apart; `move recursive`
+# follows them.  Names only: a referent need not exist.  Malformed names are refused and change nothing.
+fails "No such attribute" getfattr -n user.fabric.refs "$f"
+ok setfattr -n user.fabric.refs -v $'big  run1/w\nlater' "$f"
+eq "$(xget "$f" user.fabric.refs)" "big run1/w later" "refs kept one space apart"
+ok getfattr -d -m user.fabric --absolute-names "$f"
+last_out | grep -qx 'user.fabric.refs="big run1/w later"' || bad "getfattr -d does not list refs: $(last_out)"
+for r in 'a//b' '../x' 'a/' 'x/./y'; do
+	fails "Invalid argument" setfattr -n user.fabric.refs -v "$r" "$f"
+done
+fails "File name too long" setfattr -n user.fabric.refs -v "$(head -c 256 /dev/zero | tr '\0' n)" "$f"
+eq "$(xget "$f" user.fabric.refs)" "big run1/w later" "refs unchanged after malformed ones"
+ok setfattr -n user.fabric.refs -v "big" "$V/big"
+ok setfattr -x user.fabric.refs "$V/big"
+fails "No such attribute" getfattr -n user.fabric.refs "$V/big"
+fails "No such attribute" setfattr -x user.fabric.refs "$V/big"
+
 # The read-only attributes refuse to be set, even by root, and keep their values.  (scope is settable:
 # t_scope.sh; a malformed one is refused and changes nothing.)
 fails "Invalid argument" setfattr -n user.fabric.scope -v 0123456789abcdef0123456789abcdef "$f"
@@ -101,6 +119,11 @@ for a in xxh3 node locations state kind; do
 done
 # Sealed contents are unchanged by all of this.
 same "$f" "$T/w" "w after the xattr changes"
+# refs are in the yellow pages: a new daemon has them
+ok fab_umount
+fab_mount
+eq "$(xget "$f" user.fabric.refs)" "big run1/w later" "refs after a remount"
+eq "$(sqlite3 -readonly "$ST/yp.db" "select refs from objects where name = 'w'")" "big run1/w later" "refs in the YP"
 
 # While a variable is written: state writing, no xxh3, a type may be set before the size is final;
 # after the last close: sealed with its xxh3, the type kept.

@@ -85,8 +85,8 @@ out:
 struct orow {
 	int64_t id, parent, node, block;
 	char name[64], kind[8], state[16], scope[16];
-	char type[64], doc[64], xxh3[64], shm_name[128];
-	bool type_null, doc_null, xxh3_null, shm_null;
+	char type[64], doc[64], xxh3[64], shm_name[128], refs[64];
+	bool type_null, doc_null, xxh3_null, shm_null, refs_null;
 	uint64_t size, offset, length;
 	uint32_t mode, uid, gid;
 	int64_t created_ns, modified_ns, sealed_ns;
@@ -124,6 +124,7 @@ static int collect_obj(void *arg, const struct yp_obj *o)
 	copy_opt(r->doc, sizeof(r->doc), &r->doc_null, o->doc);
 	copy_opt(r->xxh3, sizeof(r->xxh3), &r->xxh3_null, o->xxh3);
 	copy_opt(r->shm_name, sizeof(r->shm_name), &r->shm_null, o->shm_name);
+	copy_opt(r->refs, sizeof(r->refs), &r->refs_null, o->refs);
 	r->size = o->size;
 	r->offset = o->offset;
 	r->length = o->length;
@@ -1311,12 +1312,44 @@ static const char old_schema_v5[] =
 	"PRAGMA user_version = 5;";
 
 /* sqlite_master of a database, one "type|name|sql" line per entry, in name order. */
+/* Version 6 (the table remote and vars over both), as meta/yp.c wrote it when version 7 came. */
+static const char old_schema_v6[] =
+	"CREATE TABLE remote("
+	"  node TEXT NOT NULL,"
+	"  id INTEGER NOT NULL,"
+	"  parent INTEGER NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  type TEXT, doc TEXT, xxh3 TEXT,"
+	"  scope TEXT NOT NULL DEFAULT 'any',"
+	"  size INTEGER NOT NULL DEFAULT 0,"
+	"  mode INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+	"  modified_ns INTEGER NOT NULL, sealed_ns INTEGER, target TEXT,"
+	"  shm TEXT, offset INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (node, id));"
+	"CREATE INDEX remote_by_parent ON remote(node, parent);"
+	"DROP VIEW vars;"
+	"CREATE VIEW vars AS WITH RECURSIVE p(id, path) AS ("
+	"  SELECT id, name FROM objects WHERE parent = 2 AND state IN ('writing', 'sealed')"
+	"  UNION ALL SELECT o.id, p.path || '/' || o.name FROM objects o JOIN p ON o.parent = p.id"
+	"  WHERE o.state IN ('writing', 'sealed')),"
+	" r(node, id, path) AS ("
+	"  SELECT node, id, name FROM remote WHERE parent = 2"
+	"  UNION ALL SELECT c.node, c.id, r.path || '/' || c.name FROM remote c JOIN r ON c.node = r.node AND c.parent = r.id)"
+	" SELECT p.path AS path, o.kind, o.type, o.doc, o.size, o.xxh3, o.scope, o.state, n.name AS node, o.target,"
+	"  o.id AS object"
+	" FROM p JOIN objects e ON e.id = p.id JOIN objects o ON o.id = coalesce(e.alias_of, e.id)"
+	" LEFT JOIN nodes n ON n.id = o.node"
+	" UNION ALL SELECT r.path, m.kind, m.type, m.doc, m.size, m.xxh3, m.scope, 'sealed', m.node, m.target, m.id"
+	" FROM r JOIN remote m ON m.node = r.node AND m.id = r.id;"
+	"PRAGMA user_version = 6;";
+
 static void schema_of(const char *path, char *buf, size_t len)
 {
 	ro_rows(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name", buf, len);
 }
 
-/* Make path at schema version `version` (1 to 5) holding a node, a sealed variable with its block and
+/* Make path at schema version `version` (1 to 6) holding a node, a sealed variable with its block and
  * extent, a mutable (version 2), and a deleted object that raised the id counter past the live ones. */
 static void make_old_db(const char *path, int version)
 {
@@ -1340,6 +1373,8 @@ static void make_old_db(const char *path, int version)
 		rc = sqlite3_exec(db, old_schema_v4, NULL, NULL, &err);
 	if (rc == SQLITE_OK && version >= 5)
 		rc = sqlite3_exec(db, old_schema_v5, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version >= 6)
+		rc = sqlite3_exec(db, old_schema_v6, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db,
 				  "PRAGMA foreign_keys = ON;"
@@ -1391,7 +1426,7 @@ static void test_upgrade(int version)
 	if (!yp)
 		return;
 	CHECK(ro_int(path, "PRAGMA user_version") == YP_SCHEMA_VERSION);
-	CHECK(YP_SCHEMA_VERSION == 6);
+	CHECK(YP_SCHEMA_VERSION == 7);
 	/* the same tables, indexes and views, with the same SQL, as a database made new */
 	schema_of(dbpath, fresh, sizeof(fresh));
 	schema_of(path, upgraded, sizeof(upgraded));
@@ -1630,6 +1665,51 @@ static void test_remote(struct yp *yp)
 	CHECK(ro_int(dbpath, "SELECT count(*) FROM vars WHERE node IN ('far', 'near')") == 0);
 }
 
+static int collect_move(void *arg, const struct yp_move *m)
+{
+	char *buf = arg;
+	size_t n = strlen(buf);
+
+	snprintf(buf + n, 1024 - n, "%s%lld %s %s %s %lld", n ? "\n" : "", (long long)m->object, m->name, m->node,
+		 m->xxh3, (long long)m->begun_ns);
+	return 0;
+}
+
+/* The refs column (insert, update, back in the walk) and the moves table (begin, walk oldest first, end). */
+static void test_refs_moves(struct yp *yp)
+{
+	struct yp_obj a = var_row(YP_VARS_ID, "referrer", node_id);
+	struct orows c;
+	const struct orow *r;
+	char got[1024] = "";
+
+	a.refs = "y d/z";
+	CHECK_RC(yp_obj_insert(yp, &a), 0);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM objects WHERE name = 'referrer' AND refs = 'y d/z'") == 1);
+	a.refs = NULL;
+	CHECK_RC(yp_obj_update(yp, &a), 0);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM objects WHERE name = 'referrer' AND refs IS NULL") == 1);
+	a.refs = "w";
+	CHECK_RC(yp_obj_update(yp, &a), 0);
+	CHECK_RC(objects(yp, &c), 0);
+	r = find_obj(&c, a.id);
+	CHECK(r != NULL && !r->refs_null && strcmp(r->refs, "w") == 0);
+	CHECK_RC(yp_obj_delete(yp, a.id), 0);
+
+	CHECK_RC(yp_move_begin(yp, &(struct yp_move){ 9, "later", "n3", "00112233445566778899aabbccddeeff", 20 }), 0);
+	CHECK_RC(yp_move_begin(yp, &(struct yp_move){ 8, "first", "n2", "ffeeddccbbaa99887766554433221100", 10 }), 0);
+	CHECK_RC(yp_each_move(yp, collect_move, got), 0);
+	CHECK(strcmp(got, "8 first n2 ffeeddccbbaa99887766554433221100 10\n"
+			  "9 later n3 00112233445566778899aabbccddeeff 20") == 0);
+	CHECK_RC(yp_move_end(yp, 8), 0);
+	CHECK_RC(yp_move_end(yp, 8), 0); /* none: still 0 */
+	got[0] = '\0';
+	CHECK_RC(yp_each_move(yp, collect_move, got), 0);
+	CHECK(strcmp(got, "9 later n3 00112233445566778899aabbccddeeff 20") == 0);
+	CHECK_RC(yp_move_end(yp, 9), 0);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM moves") == 0);
+}
+
 static int run_all(void)
 {
 	struct yp *yp = NULL;
@@ -1650,6 +1730,7 @@ static int run_all(void)
 		test_view(&f);
 		test_tasks(yp, &tf);
 		test_remote(yp);
+		test_refs_moves(yp);
 		yp_close(yp);
 		yp = NULL;
 
@@ -1669,6 +1750,7 @@ static int run_all(void)
 	test_upgrade(3);
 	test_upgrade(4);
 	test_upgrade(5);
+	test_upgrade(6);
 	test_newer_schema();
 	if (check_failures)
 		fprintf(stderr, "test_yp: %d check(s) failed\n", check_failures);

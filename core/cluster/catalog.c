@@ -59,13 +59,13 @@ static void key_of(const struct catalog *n, int64_t id, char *buf, size_t len)
 /* The key's value for row o, malloc'd JSON; NULL on ENOMEM. */
 static char *value_of(const struct yp_obj *o)
 {
-	json_t *j = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:s?, s:s?, s:I}",
+	json_t *j = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:s?, s:s?, s:I, s:s?}",
 			      "parent", (json_int_t)o->parent, "name", o->name, "kind", o->kind, "type", o->type,
 			      "doc", o->doc, "xxh3", o->xxh3, "scope", o->scope ? o->scope : "any", "size",
 			      (json_int_t)o->size, "mode", (int)o->mode, "uid", (json_int_t)o->uid, "gid",
 			      (json_int_t)o->gid, "modified_ns", (json_int_t)o->modified_ns, "sealed_ns",
 			      (json_int_t)o->sealed_ns, "target", o->target, "shm", o->shm_name, "offset",
-			      (json_int_t)o->offset);
+			      (json_int_t)o->offset, "refs", o->refs);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
 	json_decref(j);
@@ -458,7 +458,7 @@ static int mirror_put(struct catalog *n, const char *key, const void *val, size_
 				.size = (uint64_t)num(j, "size"), .mode = (uint32_t)num(j, "mode"),
 				.uid = (uint32_t)num(j, "uid"), .gid = (uint32_t)num(j, "gid"),
 				.modified_ns = num(j, "modified_ns"), .sealed_ns = num(j, "sealed_ns"),
-				.shm = str(j, "shm"), .offset = (uint64_t)num(j, "offset") };
+				.shm = str(j, "shm"), .offset = (uint64_t)num(j, "offset"), .refs = str(j, "refs") };
 	if (!r.name || !r.kind || names_check_leaf(r.name, NULL, 0) != 0) {
 		json_decref(j);
 		return 0; /* not a key this fabric wrote */
@@ -473,7 +473,9 @@ static int mirror_put(struct catalog *n, const char *key, const void *val, size_
 	snprintf(a.shm, sizeof(a.shm), "%s", r.shm ? r.shm : "");
 	a.offset = r.offset;
 	had = remote_get(n->remote, node, id, &old) == 0;
-	if (remote_put(n->remote, &a, r.type, r.doc, r.scope, r.target) == 0) {
+	const char *strs[REMOTE_NSTR] = { [REMOTE_TYPE] = r.type, [REMOTE_DOC] = r.doc, [REMOTE_SCOPE] = r.scope,
+					  [REMOTE_TARGET] = r.target, [REMOTE_REFS] = r.refs };
+	if (remote_put(n->remote, &a, strs) == 0) {
 		if (had && (old.parent != a.parent || strcmp(old.name, a.name) != 0))
 			tell(n, node, id, old.parent, old.name, false); /* renamed: the old name went */
 		tell(n, node, id, a.parent, a.name, false);

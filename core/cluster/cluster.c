@@ -17,6 +17,7 @@
 
 #include "core/cluster/cluster.h"
 #include "core/cluster/catalog.h"
+#include "core/cluster/move.h"
 #include "core/cluster/transfer.h"
 #include "core/os/etcd.h"
 #include "core/text/text.h"
@@ -38,6 +39,7 @@ struct cluster {
 	bool relist; /* the watch ended (compacted): the renewal thread lists again and watches anew */
 
 	struct catalog *names;
+	struct move_resumer *resumer;
 	struct transfer_server *server;
 	char secret[TRANSFER_SECRET_MAX + 1]; /* "" without one */
 	pthread_t renewer;
@@ -175,6 +177,8 @@ static void apply(struct cluster *c, bool put, const char *key, const void *val,
 
 static void tell(struct cluster *c, const char *node)
 {
+	if (node[0])
+		move_resumer_poke(c->resumer); /* a node up again may end a move it had left open */
 	if (node[0] && c->cfg.changed)
 		c->cfg.changed(c->cfg.changed_arg, node);
 }
@@ -431,7 +435,8 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 	}
 	if (rc == 0 && cfg->st && cfg->secret) {
 		snprintf(c->secret, sizeof(c->secret), "%s", cfg->secret);
-		rc = transfer_serve_start(c->listen_fd, cfg->st, cfg->secret, cfg->log, cfg->changing, &c->server);
+		struct transfer_hooks th = { .log = cfg->log, .changing = cfg->changing, .move = move_asked, .arg = c };
+		rc = transfer_serve_start(c->listen_fd, cfg->st, cfg->secret, &th, &c->server);
 		if (rc)
 			text_say(why, whylen, rc, "cannot serve at %s: %s", c->addr,
 				 rc == -EINVAL ? "the secret must be 1-128 bytes without blanks" : strerror(-rc));
@@ -442,6 +447,8 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 					     .changed_arg = cfg->names_arg, .changing = cfg->changing };
 		rc = catalog_start(&nc, &c->names, why, whylen);
 	}
+	if (rc == 0 && cfg->st && cfg->secret && (rc = move_resumer_start(c, cfg->st, &c->resumer)) != 0)
+		text_say(why, whylen, rc, "cannot start the end of open moves: %s", strerror(-rc));
 	if (rc) {
 		cluster_leave(c);
 		return rc;
@@ -461,6 +468,7 @@ void cluster_leave(struct cluster *c)
 		pthread_mutex_unlock(&c->stop_lock);
 		pthread_join(c->renewer, NULL);
 	}
+	move_resumer_stop(c->resumer);
 	catalog_stop(c->names); /* what is queued goes out before the lease ends */
 	transfer_serve_stop(c->server);
 	etcd_watch_stop(c->watch);
@@ -479,6 +487,22 @@ void cluster_leave(struct cluster *c)
 const char *cluster_name(const struct cluster *c)
 {
 	return c->name;
+}
+
+struct store *cluster_store(struct cluster *c)
+{
+	return c ? c->cfg.st : NULL;
+}
+
+void cluster_say(struct cluster *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	text_log(c->cfg.log, "%s", msg);
 }
 
 const char *cluster_secret(const struct cluster *c)

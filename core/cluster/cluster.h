@@ -84,6 +84,11 @@ const char *cluster_secret(const struct cluster *c);
 /* The address this node listens at, as bound ("127.0.0.1:41234" for a --listen of 127.0.0.1:0). */
 const char *cluster_addr(const struct cluster *c);
 
+/* The store given at join (cfg->st), or NULL. */
+struct store *cluster_store(struct cluster *c);
+/* One line for the daemon's log (cfg->log). */
+void cluster_say(struct cluster *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Every node the cluster knows, up or down, sorted by name: *v is malloc'd, the caller frees it. */
 int cluster_nodes(struct cluster *c, struct cluster_node **v, size_t *n);
 /* One node by name: -ENOENT when the cluster knows none. */

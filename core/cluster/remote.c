@@ -15,7 +15,7 @@ struct kids;
 
 struct ent {
 	struct remote_attr a;
-	char *type, *doc, *scope, *target;
+	char *str[REMOTE_NSTR];
 	struct ent *next_id, *next_name;
 	struct ent *next_kid, *prev_kid;
 	struct kids *in;
@@ -66,12 +66,12 @@ int remote_index_new(struct remote_index **out)
 	return 0;
 }
 
+const char *const remote_str_names[REMOTE_NSTR] = { "type", "doc", "scope", "target", "refs" };
+
 static void ent_free(struct ent *e)
 {
-	free(e->type);
-	free(e->doc);
-	free(e->scope);
-	free(e->target);
+	for (int i = 0; i < REMOTE_NSTR; i++)
+		free(e->str[i]);
 	free(e);
 }
 
@@ -191,8 +191,7 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-int remote_put(struct remote_index *x, const struct remote_attr *a, const char *type, const char *doc,
-	       const char *scope, const char *target)
+int remote_put(struct remote_index *x, const struct remote_attr *a, const char *const str[REMOTE_NSTR])
 {
 	struct ent *e;
 	int rc;
@@ -210,20 +209,18 @@ int remote_put(struct remote_index *x, const struct remote_attr *a, const char *
 		}
 	} else if (e) {
 		unlink_names(x, e);
-		free(e->type);
-		free(e->doc);
-		free(e->scope);
-		free(e->target);
+		for (int i = 0; i < REMOTE_NSTR; i++) {
+			free(e->str[i]);
+			e->str[i] = NULL;
+		}
 		e->a = *a;
 	}
 	if (!e) {
 		pthread_mutex_unlock(&x->lock);
 		return -ENOMEM;
 	}
-	e->type = dup_or_null(type);
-	e->doc = dup_or_null(doc);
-	e->scope = dup_or_null(scope);
-	e->target = dup_or_null(target);
+	for (int i = 0; i < REMOTE_NSTR; i++)
+		e->str[i] = dup_or_null(str[i]); /* a NULL on ENOMEM: that string unset, the entry whole */
 	rc = link_names(x, e);
 	pthread_mutex_unlock(&x->lock);
 	return rc;
@@ -320,8 +317,10 @@ ssize_t remote_string(struct remote_index *x, const char *node, int64_t id, cons
 
 	pthread_mutex_lock(&x->lock);
 	e = find(x, node, id);
-	const char *v = !e ? NULL : strcmp(which, "type") == 0 ? e->type : strcmp(which, "doc") == 0 ? e->doc
-		      : strcmp(which, "scope") == 0 ? e->scope : strcmp(which, "target") == 0 ? e->target : NULL;
+	const char *v = NULL;
+	for (int i = 0; e && i < REMOTE_NSTR; i++)
+		if (strcmp(which, remote_str_names[i]) == 0)
+			v = e->str[i];
 	if (!e)
 		rc = -ENOENT;
 	else if (!v)

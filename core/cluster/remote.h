@@ -37,10 +37,13 @@ struct remote_attr {
 int remote_index_new(struct remote_index **out);
 void remote_index_free(struct remote_index *x);
 
-/* Put (insert or replace) or remove one object; clear empties the index.  type, doc, scope, target may be
- * NULL.  0 or -ENOMEM. */
-int remote_put(struct remote_index *x, const struct remote_attr *a, const char *type, const char *doc,
-	       const char *scope, const char *target);
+/* An object's strings, by name ("type", "doc", "scope", "target", "refs"); NULL when unset. */
+enum { REMOTE_TYPE, REMOTE_DOC, REMOTE_SCOPE, REMOTE_TARGET, REMOTE_REFS, REMOTE_NSTR };
+extern const char *const remote_str_names[REMOTE_NSTR];
+
+/* Put (insert or replace) or remove one object; clear empties the index.  str[REMOTE_...] may be NULL.
+ * 0 or -ENOMEM. */
+int remote_put(struct remote_index *x, const struct remote_attr *a, const char *const str[REMOTE_NSTR]);
 void remote_remove(struct remote_index *x, const char *node, int64_t id);
 /* Give (node, id) a new parent and name (a rename this node asked of its node, ahead of the catalog). */
 int remote_move(struct remote_index *x, const char *node, int64_t id, int64_t parent, const char *name);
@@ -56,7 +59,7 @@ int remote_child(struct remote_index *x, const char *node, int64_t parent, const
  * mutex held (fn must not call the index); a non-zero return stops it and is returned. */
 int remote_children(struct remote_index *x, const char *node, int64_t parent,
 		    int (*fn)(void *arg, const struct remote_attr *a), void *arg);
-/* A string attribute ("type", "doc", "scope", "target") into buf: its length, -ENODATA when unset,
+/* A string attribute (one of remote_str_names) into buf: its length, -ENODATA when unset,
  * -ERANGE when len is too small (len 0: only the length), -ENOENT for no such object. */
 ssize_t remote_string(struct remote_index *x, const char *node, int64_t id, const char *which, char *buf,
 		      size_t len);

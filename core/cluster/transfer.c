@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/bulk/load.h"
 #include "core/cluster/transfer.h"
 #include "core/os/hash.h"
 #include "core/os/shm.h"
@@ -32,8 +31,7 @@ struct transfer_server {
 	int listen_fd, stop_pipe[2];
 	struct store *st;
 	char secret[TRANSFER_SECRET_MAX + 1];
-	void (*log)(const char *msg);
-	void (*changing)(bool begin);
+	struct transfer_hooks h;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
@@ -45,7 +43,13 @@ struct conn {
 	int fd;
 };
 
-#define say(s, ...) text_log((s)->log, __VA_ARGS__)
+#define say(s, ...) text_log((s)->h.log, __VA_ARGS__)
+
+static void changing(struct transfer_server *s, bool begin)
+{
+	if (s->h.changing)
+		s->h.changing(begin);
+}
 
 static void timeouts(int fd)
 {
@@ -167,11 +171,9 @@ static void serve_delete(struct transfer_server *s, int fd, long long id, const 
 	const char *name = rest + at;
 	if (!still_is(s, fd, parent, name, id, &a))
 		return;
-	if (s->changing)
-		s->changing(true);
+	changing(s, true);
 	rc = a.dir ? store_rmdir(s->st, (uint64_t)parent, name) : store_unlink(s->st, (uint64_t)parent, name);
-	if (s->changing)
-		s->changing(false);
+	changing(s, false);
 	if (rc) {
 		refuse(fd, rc, "cannot remove '%s': %s", name, strerror(-rc));
 		return;
@@ -200,11 +202,9 @@ static void serve_rename(struct transfer_server *s, int fd, long long id, const 
 	snprintf(newname, sizeof(newname), "%s", t2 + 1);
 	if (!still_is(s, fd, parent, name, id, &b))
 		return;
-	if (s->changing)
-		s->changing(true);
+	changing(s, true);
 	rc = store_rename(s->st, (uint64_t)parent, name, (uint64_t)newparent, newname, flags);
-	if (s->changing)
-		s->changing(false);
+	changing(s, false);
 	if (rc) {
 		refuse(fd, rc, "cannot rename '%s' to '%s': %s", name, newname, strerror(-rc));
 		return;
@@ -213,23 +213,81 @@ static void serve_rename(struct transfer_server *s, int fd, long long id, const 
 	send_all(fd, "OK\n", 3);
 }
 
-/* "TAKE <len>" then len bytes of JSON {from, id, name, xxh3, type, doc, mode, uid, gid}: another node moves
- * its variable here (its `move`): fetched from `from` into a temporary object, loaded as vars/NAME with
- * its attributes and proved by its xxh3, the temporary object removed.  "OK" once it is sealed here. */
+static int get_begin(const char *addr, const char *secret, int64_t id, const char *want_xxh3, int *sock,
+		     uint64_t *size, char xxh3[64], char *why, size_t whylen);
+static int receive(int sock, int fd, uint64_t size, const char *xxh3, char hex[HASH_HEX_LEN + 1], char *why,
+		   size_t whylen);
+
+/* What a TAKE asks for: a variable of the node at from, to be made here as name. */
+struct take {
+	const char *from, *name, *xxh3, *type, *doc, *refs;
+	int64_t id;
+	uint32_t mode, uid, gid;
+};
+
+/* The bytes of t straight from the socket into the block of a new variable t->name, proved as they come
+ * (one pass), sealed with that proof.  Nothing of it stays here when anything fails: it is unlinked
+ * before its release, so it is dropped, never sealed. */
+static int take_var(struct transfer_server *s, const struct take *t, uint64_t *size, char *why, size_t whylen)
+{
+	char leaf[NAMES_LEAF_MAX + 1], xxh3[64], hex[HASH_HEX_LEN + 1], sealed[64];
+	struct store_setattr sa = { .set = STORE_SET_SIZE };
+	struct store_handle *h;
+	struct store_attr a, ignored;
+	uint64_t dir;
+	ssize_t n;
+	int sock, rc;
+
+	if ((rc = path_parent(s->st, t->name, &dir, leaf, sizeof(leaf))) != 0)
+		return text_say(why, whylen, rc, "no directory here for '%s': %s", t->name, path_error(rc));
+	if ((rc = get_begin(t->from, s->secret, t->id, t->xxh3, &sock, size, xxh3, why, whylen)) != 0)
+		return rc;
+	rc = store_create(s->st, dir, leaf, t->mode, t->uid, t->gid, O_WRONLY, getpid(), &a, &h);
+	if (rc) {
+		close(sock);
+		return text_say(why, whylen, rc, rc == -EEXIST ? "this node has a '%s' of its own" : "cannot make '%s': %s",
+				t->name, strerror(-rc));
+	}
+	sa.size = *size;
+	if ((rc = store_setattr(s->st, a.id, &sa, &ignored)) != 0)
+		text_say(why, whylen, rc, rc == -ENOSPC ? "not enough capacity here for %llu bytes" : "cannot size it to "
+			 "%llu bytes", (unsigned long long)*size);
+	if (rc == 0 && t->type && (rc = store_setxattr(s->st, a.id, "user.fabric.type", t->type, strlen(t->type), 0)))
+		text_say(why, whylen, rc, "its type '%s' is refused here", t->type);
+	if (rc == 0 && t->doc && (rc = store_setxattr(s->st, a.id, "user.fabric.doc", t->doc, strlen(t->doc), 0)))
+		text_say(why, whylen, rc, "its doc is refused here");
+	if (rc == 0 && t->refs && (rc = store_setxattr(s->st, a.id, "user.fabric.refs", t->refs, strlen(t->refs), 0)))
+		text_say(why, whylen, rc, "its refs are refused here");
+	if (rc == 0 && *size && store_handle_fd(h) < 0)
+		rc = text_say(why, whylen, -EIO, "its block here is not its own");
+	if (rc == 0)
+		rc = receive(sock, store_handle_fd(h), *size, xxh3, hex, why, whylen);
+	close(sock);
+	if (rc == 0)
+		rc = store_handle_hashed(s->st, h, *size, hex);
+	if (rc)
+		store_unlink(s->st, dir, leaf); /* before the release: it is dropped, not sealed */
+	store_release(s->st, h);
+	if (rc == 0) {
+		n = store_getxattr(s->st, a.id, "user.fabric.xxh3", sealed, sizeof(sealed) - 1);
+		sealed[n > 0 ? n : 0] = '\0';
+		if (strcmp(sealed, t->xxh3) != 0)
+			rc = text_say(why, whylen, -EIO, "it could not be sealed here; see this node's log");
+	}
+	store_forget(s->st, a.id, 1);
+	return rc;
+}
+
+/* "TAKE <len>" then len bytes of JSON {from, id, name, xxh3, type, doc, refs, mode, uid, gid}: another node moves
+ * its variable here (its `move`), with those attributes.  "OK" once it is sealed here. */
 static void serve_take(struct transfer_server *s, int fd, long long len)
 {
-	char tmp[SHM_NAME_MAX], path[SHM_NAME_MAX + 16], why[512] = "";
-	static unsigned long long serial;
-	struct load_caller root = { 0, 0, getpid() };
-	struct store_setattr sa = { .set = STORE_SET_UID | STORE_SET_GID };
-	struct load_result res;
-	struct store_attr a, ignored;
-	const char *from, *name, *xxh3, *type, *doc;
-	uint64_t size, vid;
-	bool made = false;
+	char why[512] = "";
+	struct take t;
+	uint64_t size = 0;
 	char *body;
 	json_t *j;
-	int tfd = -1, rc;
+	int rc;
 
 	if (len <= 0 || len > 200000 || !(body = malloc((size_t)len))) {
 		refuse(fd, -EPROTO, "a request this node does not understand");
@@ -245,50 +303,81 @@ static void serve_take(struct transfer_server *s, int fd, long long len)
 	}
 	j = json_loadb(body, (size_t)len, 0, NULL);
 	free(body);
-	from = json_string_value(json_object_get(j, "from"));
-	name = json_string_value(json_object_get(j, "name"));
-	xxh3 = json_string_value(json_object_get(j, "xxh3"));
-	type = json_string_value(json_object_get(j, "type"));
-	doc = json_string_value(json_object_get(j, "doc"));
-	if (!from || !name || !xxh3 || names_check_leaf(name, NULL, 0) != 0) {
+	t = (struct take){
+		.from = json_string_value(json_object_get(j, "from")),
+		.name = json_string_value(json_object_get(j, "name")),
+		.xxh3 = json_string_value(json_object_get(j, "xxh3")),
+		.type = json_string_value(json_object_get(j, "type")),
+		.doc = json_string_value(json_object_get(j, "doc")),
+		.refs = json_string_value(json_object_get(j, "refs")),
+		.id = json_integer_value(json_object_get(j, "id")),
+		.mode = (uint32_t)json_integer_value(json_object_get(j, "mode")) & 07777,
+		.uid = (uint32_t)json_integer_value(json_object_get(j, "uid")),
+		.gid = (uint32_t)json_integer_value(json_object_get(j, "gid")),
+	};
+	if (!t.from || !t.name || !t.xxh3 || names_check_leaf(t.name, NULL, 0) != 0) {
 		json_decref(j);
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
-	snprintf(tmp, sizeof(tmp), "%sm%llu", store_shm_prefix(s->st), __atomic_add_fetch(&serial, 1, __ATOMIC_RELAXED));
-	rc = transfer_fetch(from, s->secret, json_integer_value(json_object_get(j, "id")), xxh3, tmp, &tfd, &size, why,
-			    sizeof(why));
-	if (rc == 0) {
-		close(tfd);
-		snprintf(path, sizeof(path), "/dev/shm/%s", tmp);
-		if (s->changing)
-			s->changing(true);
-		rc = load_file(s->st, &root, name, path, type, doc, (int)json_integer_value(json_object_get(j, "mode")),
-			       &res, why, sizeof(why));
-		made = rc == 0;
-		if (rc == 0 && strcmp(res.xxh3, xxh3) != 0)
-			rc = text_say(why, sizeof(why), -EIO, "its copy here has xxh3 %s, not %s", res.xxh3, xxh3);
-		if (rc == 0 && (rc = path_resolve(s->st, name, &vid, &a)) == 0) {
-			sa.uid = (uint32_t)json_integer_value(json_object_get(j, "uid"));
-			sa.gid = (uint32_t)json_integer_value(json_object_get(j, "gid"));
-			rc = store_setattr(s->st, vid, &sa, &ignored);
-			if (rc)
-				text_say(why, sizeof(why), rc, "cannot give it its owner: %s", strerror(-rc));
-		}
-		if (rc && made)
-			store_unlink(s->st, STORE_VARS_ID, name); /* half a move: nothing of it stays here */
-		if (s->changing)
-			s->changing(false);
-		shm_remove(tmp);
-	}
+	changing(s, true);
+	rc = take_var(s, &t, &size, why, sizeof(why));
+	changing(s, false);
 	if (rc) {
-		say(s, "transfer: a move of '%s' here failed: %s", name, why);
+		say(s, "transfer: a move of '%s' here failed: %s", t.name, why);
 		refuse(fd, rc, "%s", why);
 	} else {
-		say(s, "transfer: '%s' moved here from %s (%llu bytes)", name, from, (unsigned long long)size);
+		say(s, "transfer: '%s' moved here from %s (%llu bytes)", t.name, t.from, (unsigned long long)size);
+		transfer_test_pause("after the seal of a move, before its answer");
 		send_all(fd, "OK\n", 3);
 	}
-	json_decref(j); /* name and from are its strings */
+	json_decref(j); /* t's strings are its */
+}
+
+/* "HAS 0 <xxh3>\t<name>": is vars/NAME here a sealed variable of these bytes (a move's end, checked by the
+ * node it left)?  "OK" or "ERR <ENOENT>". */
+static void serve_has(struct transfer_server *s, int fd, const char *rest)
+{
+	char xxh3[64], have[64];
+	const char *tab = strchr(rest, '\t');
+	struct store_attr a;
+	ssize_t n;
+
+	if (!tab || sscanf(rest, "%63s", xxh3) != 1) {
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	if (store_lookup(s->st, STORE_VARS_ID, tab + 1, &a) != 0) {
+		refuse(fd, -ENOENT, "no '%s' here", tab + 1);
+		return;
+	}
+	n = store_getxattr(s->st, a.id, "user.fabric.xxh3", have, sizeof(have) - 1);
+	have[n > 0 ? n : 0] = '\0';
+	store_forget(s->st, a.id, 1);
+	if (a.dir || !a.sealed || strcmp(have, xxh3) != 0) {
+		refuse(fd, -ENOENT, "'%s' here is not those bytes", tab + 1);
+		return;
+	}
+	send_all(fd, "OK\n", 3);
+}
+
+/* "MOVE <flags> <uid> <node>\t<name>": move this node's name to node, for uid (another node's `move`). */
+static void serve_move(struct transfer_server *s, int fd, unsigned flags, const char *rest)
+{
+	char node[NAMES_NODE_MAX + 1], why[512] = "";
+	const char *tab = strchr(rest, '\t');
+	unsigned uid;
+	int rc;
+
+	if (!tab || sscanf(rest, "%u %64s", &uid, node) != 2 || !s->h.move) {
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	rc = s->h.move(s->h.arg, tab + 1, node, flags, (uint32_t)uid, why, sizeof(why));
+	if (rc)
+		refuse(fd, rc, "%s", why);
+	else
+		send_all(fd, "OK\n", 3);
 }
 
 static void serve(struct transfer_server *s, int fd)
@@ -305,7 +394,8 @@ static void serve(struct transfer_server *s, int fd)
 	if (read_line(fd, line) != 0)
 		return;
 	if (sscanf(line, "FABRIC1 %129s %7s %lld %n", secret, op, &id, &at) != 3 || strlen(secret) > TRANSFER_SECRET_MAX ||
-	    (strcmp(op, "GET") != 0 && strcmp(op, "DEL") != 0 && strcmp(op, "REN") != 0 && strcmp(op, "TAKE") != 0)) {
+	    (strcmp(op, "GET") != 0 && strcmp(op, "DEL") != 0 && strcmp(op, "REN") != 0 && strcmp(op, "TAKE") != 0 &&
+	     strcmp(op, "HAS") != 0 && strcmp(op, "MOVE") != 0)) {
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
@@ -320,6 +410,16 @@ static void serve(struct transfer_server *s, int fd)
 	}
 	if (strcmp(op, "REN") == 0) {
 		serve_rename(s, fd, id, line + at);
+		return;
+	}
+	if (strcmp(op, "HAS") == 0) {
+		serve_has(s, fd, line + at);
+		return;
+	}
+	if (strcmp(op, "MOVE") == 0) { /* id is the flags */
+		struct timeval tv = { .tv_sec = 600 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		serve_move(s, fd, (unsigned)id, line + at);
 		return;
 	}
 	if (strcmp(op, "TAKE") == 0) { /* id is the length of the JSON that follows */
@@ -412,8 +512,8 @@ static void *accept_main(void *arg)
 	return NULL;
 }
 
-int transfer_serve_start(int listen_fd, struct store *st, const char *secret, void (*log)(const char *msg),
-			 void (*changing)(bool begin), struct transfer_server **out)
+int transfer_serve_start(int listen_fd, struct store *st, const char *secret, const struct transfer_hooks *hooks,
+			 struct transfer_server **out)
 {
 	struct transfer_server *s;
 
@@ -424,8 +524,8 @@ int transfer_serve_start(int listen_fd, struct store *st, const char *secret, vo
 		return -ENOMEM;
 	s->listen_fd = listen_fd;
 	s->st = st;
-	s->log = log;
-	s->changing = changing;
+	if (hooks)
+		s->h = *hooks;
 	snprintf(s->secret, sizeof(s->secret), "%s", secret);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
@@ -493,33 +593,48 @@ static int dial(const char *addr, int *fd, char *why, size_t whylen)
 	return 0;
 }
 
-/* Receive size bytes into the new object fd (through a mapping: no copy in between) and prove them. */
-static int receive(int sock, int fd, uint64_t size, const char *xxh3, char *why, size_t whylen)
+/* Receive size bytes into fd (a new object, or a store block being written: sized by the caller), each
+ * piece hashed while it is in the cache, then written: one pass over the bytes in memory.  Written rather
+ * than received through a mapping because shmem zeroes a new page it maps (half the time of a move, by
+ * perf) but not one a write fills whole.  0 when they are all there and their XXH3-128 is xxh3 (then in
+ * hex), else -EIO with why. */
+static int receive(int sock, int fd, uint64_t size, const char *xxh3, char hex[HASH_HEX_LEN + 1], char *why,
+		   size_t whylen)
 {
-	char hex[HASH_HEX_LEN + 1];
-	char *map;
-	int rc = 0;
+	const size_t piece = 256u << 10; /* in the L2 cache from the recv to the write */
+	struct hash_stream *hs;
+	char *buf = malloc(piece);
+	int rc = buf ? hash_stream_new(&hs) : -ENOMEM;
 
-	if (ftruncate(fd, (off_t)size) < 0)
-		return text_say(why, whylen, -errno, "cannot size a replica of %llu bytes: %s",
-				(unsigned long long)size, strerror(errno));
-	map = size ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : NULL;
-	if (map == MAP_FAILED)
-		return text_say(why, whylen, -errno, "cannot map a replica: %s", strerror(errno));
+	if (rc) {
+		free(buf);
+		return text_say(why, whylen, rc, "out of memory");
+	}
 	for (uint64_t got = 0; rc == 0 && got < size;) {
-		ssize_t n = recv(sock, map + got, size - got, MSG_WAITALL);
+		size_t want = size - got < piece ? (size_t)(size - got) : piece;
+		ssize_t n = recv(sock, buf, want, MSG_WAITALL);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
 			rc = text_say(why, whylen, -EIO, "the transfer stopped after %llu of %llu bytes",
 				      (unsigned long long)got, (unsigned long long)size);
-		else
-			got += (uint64_t)n;
+			break;
+		}
+		hash_stream_add(hs, buf, (size_t)n);
+		for (ssize_t done = 0; rc == 0 && done < n;) {
+			ssize_t w = pwrite(fd, buf + done, (size_t)(n - done), (off_t)(got + (uint64_t)done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				rc = text_say(why, whylen, w < 0 ? -errno : -EIO, "cannot write the copy: %s",
+					      w < 0 ? strerror(errno) : "short write");
+			else
+				done += w;
+		}
+		got += (uint64_t)n;
 	}
-	if (map)
-		munmap(map, size);
-	if (rc == 0 && (rc = hash_fd(fd, 0, size, hex)) != 0)
-		text_say(why, whylen, rc, "cannot hash the replica: %s", strerror(-rc));
+	free(buf);
+	hash_stream_end(hs, hex);
 	if (rc == 0 && strcmp(hex, xxh3) != 0)
 		rc = text_say(why, whylen, -EIO, "the bytes received have xxh3 %s, not the %s promised", hex, xxh3);
 	return rc;
@@ -552,13 +667,51 @@ int transfer_rename(const char *addr, const char *secret, int64_t id, int64_t pa
 	return ask_with(addr, line, NULL, TRANSFER_TIMEOUT_S, why, whylen);
 }
 
-int transfer_give(const char *addr, const char *secret, const char *from, int64_t id, const char *name,
-		  const char *xxh3, const char *type, const char *doc, uint32_t mode, uint32_t uid, uint32_t gid,
-		  char *why, size_t whylen)
+void transfer_test_pause(const char *where)
 {
-	json_t *j = json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s?, s:i, s:I, s:I}", "from", from, "id", (json_int_t)id,
-			      "name", name, "xxh3", xxh3, "type", type, "doc", doc, "mode", (int)mode, "uid",
-			      (json_int_t)uid, "gid", (json_int_t)gid);
+	static int once = -1;
+	int ms = __atomic_load_n(&once, __ATOMIC_RELAXED);
+
+	if (ms < 0) { /* the environment does not change under the daemon: any thread may read it first */
+		const char *v = getenv("FABRIC_TEST_MOVE_PAUSE_MS");
+		ms = v && *v ? atoi(v) : 0;
+		__atomic_store_n(&once, ms, __ATOMIC_RELAXED);
+	}
+	if (ms > 0) {
+		fprintf(stderr, "fabricd: test pause of %d ms %s\n", ms, where);
+		usleep((useconds_t)ms * 1000);
+	}
+}
+
+int transfer_has(const char *addr, const char *secret, const char *name, const char *xxh3, char *why,
+		 size_t whylen)
+{
+	char line[LINE_MAX_];
+
+	if (strpbrk(name, "\t\n") || strlen(name) > NAMES_LEAF_MAX || strpbrk(xxh3, " \t\n"))
+		return text_say(why, whylen, -EINVAL, "a name the protocol cannot carry");
+	snprintf(line, sizeof(line), "FABRIC1 %s HAS 0 %s\t%s\n", secret, xxh3, name);
+	return ask_with(addr, line, NULL, TRANSFER_TIMEOUT_S, why, whylen);
+}
+
+int transfer_ask_move(const char *addr, const char *secret, const char *name, const char *node, unsigned flags,
+		      uint32_t uid, char *why, size_t whylen)
+{
+	char line[LINE_MAX_];
+
+	if (strpbrk(name, "\t\n") || strlen(name) > NAMES_LEAF_MAX || names_check_node(node) != 0)
+		return text_say(why, whylen, -EINVAL, "a name the protocol cannot carry");
+	snprintf(line, sizeof(line), "FABRIC1 %s MOVE %u %u %s\t%s\n", secret, flags, (unsigned)uid, node, name);
+	return ask_with(addr, line, NULL, 600, why, whylen);
+}
+
+int transfer_give(const char *addr, const char *secret, const char *from, int64_t id, const char *name,
+		  const char *xxh3, const char *type, const char *doc, const char *refs, uint32_t mode, uint32_t uid,
+		  uint32_t gid, char *why, size_t whylen)
+{
+	json_t *j = json_pack("{s:s, s:I, s:s, s:s, s:s?, s:s?, s:s?, s:i, s:I, s:I}", "from", from, "id",
+			      (json_int_t)id, "name", name, "xxh3", xxh3, "type", type, "doc", doc, "refs", refs, "mode",
+			      (int)mode, "uid", (json_int_t)uid, "gid", (json_int_t)gid);
 	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL, line[LINE_MAX_];
 	int rc;
 
@@ -600,40 +753,58 @@ static int ask_with(const char *addr, const char *line_in, const char *body, int
 	return text_say(why, whylen, -EPROTO, "the node at %s answered '%.80s'", addr, line);
 }
 
+/* Ask the node at addr for variable id: on "OK" the connection in *sock, positioned at the bytes, their
+ * count and xxh3 (which must be want_xxh3, when given). */
+static int get_begin(const char *addr, const char *secret, int64_t id, const char *want_xxh3, int *sock,
+		     uint64_t *size, char xxh3[64], char *why, size_t whylen)
+{
+	char line[LINE_MAX_];
+	unsigned long long len;
+	int rc;
+
+	if ((rc = dial(addr, sock, why, whylen)) != 0)
+		return rc;
+	snprintf(line, sizeof(line), "FABRIC1 %s GET %lld\n", secret, (long long)id);
+	rc = send_all(*sock, line, strlen(line));
+	if (rc == 0)
+		rc = read_line(*sock, line);
+	if (rc)
+		rc = text_say(why, whylen, rc, "the node at %s did not answer: %s", addr, strerror(-rc));
+	else if (strncmp(line, "ERR ", 4) == 0) {
+		int e = atoi(line + 4);
+		const char *msg = strchr(line + 4, ' ');
+		rc = text_say(why, whylen, e > 0 ? -e : -EIO, "the node at %s refused: %s", addr, msg ? msg + 1 : line);
+	} else if (sscanf(line, "OK %llu %63s", &len, xxh3) != 2 || (want_xxh3 && strcmp(xxh3, want_xxh3) != 0)) {
+		rc = text_say(why, whylen, -EIO, "the node at %s answered '%.80s' (wanted xxh3 %s)", addr, line,
+			      want_xxh3 ? want_xxh3 : "any");
+	}
+	if (rc) {
+		close(*sock);
+		*sock = -1;
+		return rc;
+	}
+	*size = len;
+	return 0;
+}
+
 int transfer_fetch(const char *addr, const char *secret, int64_t id, const char *want_xxh3,
 		   const char *shm_name, int *fd, uint64_t *size, char *why, size_t whylen)
 {
-	char line[LINE_MAX_], xxh3[64], path[SHM_NAME_MAX + 1];
-	unsigned long long len;
+	char xxh3[64], hex[HASH_HEX_LEN + 1], path[SHM_NAME_MAX + 1];
+	uint64_t len;
 	int sock, wfd = -1, rc;
 
 	*fd = -1;
-	if ((rc = dial(addr, &sock, why, whylen)) != 0)
+	if ((rc = get_begin(addr, secret, id, want_xxh3, &sock, &len, xxh3, why, whylen)) != 0)
 		return rc;
-	snprintf(line, sizeof(line), "FABRIC1 %s GET %lld\n", secret, (long long)id);
-	rc = send_all(sock, line, strlen(line));
-	if (rc == 0)
-		rc = read_line(sock, line);
-	if (rc) {
-		close(sock);
-		return text_say(why, whylen, rc, "the node at %s did not answer: %s", addr, strerror(-rc));
-	}
-	if (strncmp(line, "ERR ", 4) == 0) {
-		int e = atoi(line + 4);
-		const char *msg = strchr(line + 4, ' ');
-		close(sock);
-		return text_say(why, whylen, e > 0 ? -e : -EIO, "the node at %s refused: %s", addr, msg ? msg + 1 : line);
-	}
-	if (sscanf(line, "OK %llu %63s", &len, xxh3) != 2 || (want_xxh3 && strcmp(xxh3, want_xxh3) != 0)) {
-		close(sock);
-		return text_say(why, whylen, -EIO, "the node at %s answered '%.80s' (wanted xxh3 %s)", addr, line,
-				want_xxh3 ? want_xxh3 : "any");
-	}
 	rc = shm_create(shm_name, &wfd);
-	if (rc == 0)
-		rc = receive(sock, wfd, len, xxh3, why, whylen);
-	else
+	if (rc)
 		text_say(why, whylen, rc, "cannot make the replica %s: %s", shm_name, strerror(-rc));
+	else if (ftruncate(wfd, (off_t)len) < 0)
+		rc = text_say(why, whylen, -errno, "cannot size a replica of %llu bytes: %s", (unsigned long long)len,
+			      strerror(errno));
+	else
+		rc = receive(sock, wfd, len, xxh3, hex, why, whylen);
 	close(sock);
 	if (wfd >= 0)
 		close(wfd);

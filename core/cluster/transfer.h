@@ -4,7 +4,8 @@
  * The protocol, one request a connection, lines of text then bytes:
  *   client: "FABRIC1 <secret> GET <id>\n"
  *   server: "OK <size> <xxh3>\n" and exactly size bytes, or "ERR <errno> <sentence>\n".
- *   (and DEL and REN, below: another node's rm and mv of a name of this node's; TAKE: a move here)
+ *   (and DEL and REN, below: another node's rm and mv of a name of this node's; TAKE: a move here; HAS:
+ *   does this node hold a name with these bytes; MOVE: move a name of this node's elsewhere)
  * The secret (a cluster's shared token, from a file only root reads: `fabric cluster up` makes it) keeps
  * a local user who can reach the port from reading what the mount's permissions would refuse; a node
  * given no secret neither serves nor fetches.  The server sends from the variable's shm block with
@@ -28,14 +29,24 @@
 struct store;
 struct transfer_server;
 
+/* What the server calls back (each may be NULL). */
+struct transfer_hooks {
+	void (*log)(const char *msg);
+	/* brackets a change another node asks of this one's names (the mount then tells its kernel of them) */
+	void (*changing)(bool begin);
+	/* MOVE: another node asks this one to move its name (in vars/) to node, for uid (move.h's flags) */
+	int (*move)(void *arg, const char *name, const char *node, unsigned flags, uint32_t uid, char *why,
+		    size_t whylen);
+	void *arg;
+};
+
 /* Serve store st's sealed variables on listen_fd to clients that know secret, and remove its names at
  * their request ("FABRIC1 <secret> DEL <id> <parent> <name>\n": rm or rmdir from another node, of the name
  * it saw as object id under parent; "OK\n" or "ERR ...").  The permission check was the asking node's
- * kernel's, on the object's mode and owner as the catalog says: the nodes trust each other's uids.
- * changing(true) and changing(false) bracket such a removal (the mount then tells its own kernel of the
- * name; may be NULL). */
-int transfer_serve_start(int listen_fd, struct store *st, const char *secret, void (*log)(const char *msg),
-			 void (*changing)(bool begin), struct transfer_server **out);
+ * kernel's (or, for MOVE, its ctl's), on the object's mode and owner as the catalog says: the nodes trust
+ * each other's uids. */
+int transfer_serve_start(int listen_fd, struct store *st, const char *secret, const struct transfer_hooks *hooks,
+			 struct transfer_server **out);
 void transfer_serve_stop(struct transfer_server *s); /* NULL is fine */
 
 /* Ask the node at addr to remove its name `name` under parent, which must still be object id (a directory
@@ -47,11 +58,25 @@ int transfer_delete(const char *addr, const char *secret, int64_t id, int64_t pa
 int transfer_rename(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name,
 		    int64_t newparent, const char *newname, unsigned flags, char *why, size_t whylen);
 /* Ask the node at addr to take variable id of this node (at from), named name in its vars/, with these
- * attributes: it fetches it, loads it, proves it by xxh3, and answers once it is sealed there (a `move`;
- * waits up to 600 s).  0 or -errno with why. */
+ * attributes (type, doc, refs may be NULL): it fetches the bytes straight into a variable of its own,
+ * proves them by xxh3 as they come, and answers once it is sealed there (a `move`; waits up to 600 s).
+ * 0 or -errno with why. */
 int transfer_give(const char *addr, const char *secret, const char *from, int64_t id, const char *name,
-		  const char *xxh3, const char *type, const char *doc, uint32_t mode, uint32_t uid, uint32_t gid,
-		  char *why, size_t whylen);
+		  const char *xxh3, const char *type, const char *doc, const char *refs, uint32_t mode, uint32_t uid,
+		  uint32_t gid, char *why, size_t whylen);
+/* Does the node at addr hold name (in its vars/) as a sealed variable of these bytes?  0 yes, -ENOENT no,
+ * another -errno (with why) when it cannot tell: unreachable, refused. */
+int transfer_has(const char *addr, const char *secret, const char *name, const char *xxh3, char *why,
+		 size_t whylen);
+/* Ask the node at addr to move its name (in vars/) to node, with move.h's flags, for uid.  0 or -errno with
+ * why (waits up to 600 s). */
+int transfer_ask_move(const char *addr, const char *secret, const char *name, const char *node, unsigned flags,
+		      uint32_t uid, char *why, size_t whylen);
+/* For the crash tests alone: with FABRIC_TEST_MOVE_PAUSE_MS=N in the daemon's environment, a move waits
+ * N ms at its two points of no return (the new owner between its seal and its answer, the old one between
+ * that answer and the removal of its copy), so a test can kill -9 either node there.  Unset: no wait. */
+void transfer_test_pause(const char *where);
+
 /* Fetch variable id from the node at addr ("HOST:PORT") into a new shm object shm_name (its fd, read-only,
  * in *fd, its size in *size), checked against want_xxh3 (NULL: the server's alone).  0, or -errno with
  * why: -EHOSTUNREACH/-ECONNREFUSED/-ETIMEDOUT when the node does not answer, the server's errno when it

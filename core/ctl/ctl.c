@@ -53,9 +53,9 @@ static const struct ctl_verb verbs[] = {
 	  ctl_run_kill, CTL_ANYONE },
 	{ { "forget", 1, 1, "", "forget ID" }, "remove a finished task's record and output", ctl_run_forget, CTL_ANYONE },
 	{ { "tasks", 0, 0, "", "tasks" }, "every task: ID STATE NODE EXIT COMMAND, tab-separated", ctl_run_tasks, CTL_ANYONE },
-	{ { "move", 2, 2, "", "move NAME NODE" },
-	  "move a sealed variable of this node's, directly in vars/, to NODE of the cluster (verified by xxh3)",
-	  ctl_run_move, CTL_ANYONE },
+	{ { "move", 2, 3, "remotes", "move NAME NODE [recursive] [remotes=yes|no]" },
+	  "move a sealed variable directly in vars/ to NODE of the cluster (verified by xxh3); recursive: with "
+	  "what its user.fabric.refs reach (remotes=no: only those on its node)", ctl_run_move, CTL_ANYONE },
 };
 
 const struct ctl_verb *ctl_verb_find(const char *name)

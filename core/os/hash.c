@@ -65,6 +65,35 @@ int hash_fd(int fd, uint64_t off, uint64_t len, char hex[HASH_HEX_LEN + 1])
 	return 0;
 }
 
+struct hash_stream {
+	XXH3_state_t *x;
+};
+
+int hash_stream_new(struct hash_stream **out)
+{
+	struct hash_stream *s = malloc(sizeof(*s));
+
+	if (!s || !(s->x = XXH3_createState())) {
+		free(s);
+		return -ENOMEM;
+	}
+	XXH3_128bits_reset(s->x);
+	*out = s;
+	return 0;
+}
+
+void hash_stream_add(struct hash_stream *s, const void *buf, size_t len)
+{
+	XXH3_128bits_update(s->x, buf, len);
+}
+
+void hash_stream_end(struct hash_stream *s, char hex[HASH_HEX_LEN + 1])
+{
+	to_hex(XXH3_128bits_digest(s->x), hex);
+	XXH3_freeState(s->x);
+	free(s);
+}
+
 uint64_t hash64(const void *buf, size_t len)
 {
 	return XXH3_64bits(buf, len);

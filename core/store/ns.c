@@ -63,6 +63,7 @@ static void free_obj(struct obj *o)
 	free(o->name);
 	free(o->type);
 	free(o->doc);
+	free(o->refs);
 	free(o->scope);
 	free(o->target);
 	free(o);

@@ -114,6 +114,7 @@ static int load_row(void *arg, const struct yp_obj *r)
 	}
 	o->type = dup_or_null(r->type);
 	o->doc = dup_or_null(r->doc);
+	o->refs = dup_or_null(r->refs);
 	if (r->xxh3)
 		snprintf(o->xxh3, sizeof(o->xxh3), "%s", r->xxh3);
 	o->block_id = (uint64_t)r->block;

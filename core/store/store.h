@@ -194,6 +194,10 @@ int store_handle_fd(const struct store_handle *h);
 /* Was h opened for writing a variable (not a mutable object, which is written in place)? */
 bool store_handle_writes(const struct store_handle *h);
 ssize_t store_write(struct store *st, struct store_handle *h, const void *buf, size_t size, uint64_t off);
+/* The writer h, the variable's only one, took the XXH3-128 (hex, HASH_HEX_LEN digits) of its len bytes as
+ * it wrote them, through its block (a transfer proving them as they arrive): the seal takes it instead of
+ * reading the bytes once more, when the variable has len bytes then.  -EBUSY with another writer. */
+int store_handle_hashed(struct store *st, struct store_handle *h, uint64_t len, const char *hex);
 /* A close(2) of a descriptor of h by thread pid.  If the last such close before the release comes from
  * a process that is dying (signal, or exit status other than 0), a writer's variable is dropped.  For a
  * writer it also charges what the block holds now (writes may have bypassed the daemon): -ENOSPC, for

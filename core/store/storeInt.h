@@ -115,12 +115,15 @@ struct obj {
 	int64_t created_ns, modified_ns, sealed_ns;
 	uint64_t size;
 	char *type, *doc, *scope;
+	char *refs; /* user.fabric.refs, canonical (one space between names), or NULL */
 	char *target; /* a link's target (OBJ_LINK); NULL for the others */
 	struct obj *of;          /* OBJ_ALIAS: the object it names */
 	struct obj *aliases;     /* the object's aliases, chained by alias_next; naliases of them */
 	struct obj *alias_next;
 	uint32_t naliases;
 	char xxh3[HASH_HEX_LEN + 1]; /* "" until sealed */
+	char given_xxh3[HASH_HEX_LEN + 1]; /* store_handle_hashed: the seal's hash of given_len bytes, or "" */
+	uint64_t given_len;
 
 	/* variables: where the bytes are.  A dedicated variable (every one while it is written) has a block
 	 * of its own: block_id and shm_name are that block, byte 0 is its byte 0, fd is open while nopen > 0

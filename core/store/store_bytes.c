@@ -46,6 +46,24 @@ bool store_handle_writes(const struct store_handle *h)
 	return h->writer && !h->o->mut; /* writer is set at open and never changes: no lock needed */
 }
 
+int store_handle_hashed(struct store *st, struct store_handle *h, uint64_t len, const char *hex)
+{
+	struct obj *o = h->o;
+	int rc = 0;
+
+	if (strlen(hex) != HASH_HEX_LEN)
+		return -EINVAL;
+	pthread_mutex_lock(&st->lock);
+	if (!store_handle_writes(h) || o->state != OBJ_WRITING || o->nwriters != 1)
+		rc = -EBUSY; /* another writer could change the bytes after the caller hashed them */
+	else {
+		memcpy(o->given_xxh3, hex, HASH_HEX_LEN + 1);
+		o->given_len = len;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
 ssize_t store_write(struct store *st, struct store_handle *h, const void *buf, size_t size, uint64_t off)
 {
 	struct obj *o = h->o;

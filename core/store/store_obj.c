@@ -79,6 +79,7 @@ void store_fill_yp(const struct obj *o, struct yp_obj *row)
 	row->state = o->unlinked ? "deleted" : o->state == OBJ_SEALED ? "sealed" : "writing";
 	row->type = o->type;
 	row->doc = o->doc;
+	row->refs = o->refs;
 	row->xxh3 = o->xxh3[0] ? o->xxh3 : NULL;
 	row->scope = o->scope;
 	row->size = o->size;

@@ -13,6 +13,9 @@
  *              it get EACCES (store_open)
  *   state      read-only: writing | sealed
  *   kind       read-only: var | dir
+ *   refs       settable: the names (paths under vars/) of the objects this one refers to, separated by
+ *              spaces or newlines, kept one space apart; `move recursive` follows them.  Names only: a
+ *              referent need not exist (yet), and removing it leaves the reference dangling, as a symlink
  * Anything else in user.* is -ENOTSUP (the fabric keeps no free-form xattrs); the read-only ones are
  * -EPERM to set or remove. */
 #include <errno.h>
@@ -22,16 +25,17 @@
 #include <sys/xattr.h>
 
 #include "core/text/dtype.h"
+#include "core/text/names.h"
 #include "core/text/scope.h"
 #include "core/store/storeInt.h"
 #include "meta/yp.h"
 
 #define PREFIX "user.fabric."
 
-enum xa { XA_TYPE, XA_DOC, XA_XXH3, XA_NODE, XA_LOCATIONS, XA_SCOPE, XA_STATE, XA_KIND, XA_COUNT };
+enum xa { XA_TYPE, XA_DOC, XA_XXH3, XA_NODE, XA_LOCATIONS, XA_SCOPE, XA_STATE, XA_KIND, XA_REFS, XA_COUNT };
 
 static const char *const xa_names[XA_COUNT] = {
-	"type", "doc", "xxh3", "node", "locations", "scope", "state", "kind",
+	"type", "doc", "xxh3", "node", "locations", "scope", "state", "kind", "refs",
 };
 
 static int xa_find(const char *name)
@@ -56,6 +60,9 @@ static int xa_value(struct store *st, const struct obj *o, int a, char *buf, siz
 		break;
 	case XA_DOC:
 		v = o->doc;
+		break;
+	case XA_REFS:
+		v = o->refs;
 		break;
 	case XA_XXH3:
 		v = (o->kind == OBJ_VAR && o->state == OBJ_SEALED && !o->mut) ? o->xxh3 : NULL;
@@ -202,6 +209,49 @@ static int set_scope(struct store *st, struct obj *o, const char *value, char **
 	return *out ? 0 : -ENOMEM;
 }
 
+/* value (size bytes, names apart by spaces or newlines) as names one space apart into canon: its length,
+ * -EINVAL for a part no namespace name could be, -E2BIG when it does not fit. */
+static int store_refs_canon(const char *value, size_t size, char *canon, size_t len)
+{
+	char name[NAMES_LEAF_MAX + 1];
+	size_t n = 0, i = 0;
+
+	while (i < size) {
+		size_t start, end;
+		while (i < size && (value[i] == ' ' || value[i] == '\n'))
+			i++;
+		if (i == size)
+			break;
+		start = i;
+		while (i < size && value[i] != ' ' && value[i] != '\n')
+			i++;
+		end = i;
+		/* each part of the path a name the namespace could hold */
+		for (size_t p = start; p < end;) {
+			size_t q = p;
+			while (q < end && value[q] != '/')
+				q++;
+			if (q - p > NAMES_LEAF_MAX)
+				return -ENAMETOOLONG;
+			memcpy(name, value + p, q - p);
+			name[q - p] = '\0';
+			if (names_check_leaf(name, NULL, 0) != 0)
+				return -EINVAL;
+			p = q + 1;
+			if (q < end && p == end)
+				return -EINVAL; /* a trailing slash */
+		}
+		if (n + (n ? 1 : 0) + (end - start) + 1 > len)
+			return -E2BIG;
+		if (n)
+			canon[n++] = ' ';
+		memcpy(canon + n, value + start, end - start);
+		n += end - start;
+	}
+	canon[n] = '\0';
+	return (int)n;
+}
+
 /* Replace o's type or doc (*field) with value, in memory and in the YP. */
 static int set_field(struct store *st, struct obj *o, char **field, char *value, int flags)
 {
@@ -233,7 +283,7 @@ int store_setxattr(struct store *st, uint64_t id, const char *name, const char *
 
 	if (a < 0)
 		return a;
-	if (a != XA_TYPE && a != XA_DOC && a != XA_SCOPE)
+	if (a != XA_TYPE && a != XA_DOC && a != XA_SCOPE && a != XA_REFS)
 		return -EPERM;
 	if (size > STORE_DOC_MAX)
 		return -E2BIG;
@@ -268,6 +318,15 @@ int store_setxattr(struct store *st, uint64_t id, const char *name, const char *
 		rc = set_type(st, o, raw, &text);
 		if (rc == 0)
 			rc = set_field(st, o, &o->type, text, flags);
+	} else if (a == XA_REFS) {
+		char canon[STORE_DOC_MAX + 1];
+		int n = store_refs_canon(value, size, canon, sizeof(canon));
+		if (n < 0)
+			rc = n;
+		else if (n == 0) /* no names: no references, as removexattr */
+			rc = (flags & XATTR_REPLACE) && !o->refs ? -ENODATA : set_field(st, o, &o->refs, NULL, 0);
+		else
+			rc = (text = strdup(canon)) ? set_field(st, o, &o->refs, text, flags) : -ENOMEM;
 	} else {
 		text = strndup(value, size);
 		rc = text ? set_field(st, o, &o->doc, text, flags) : -ENOMEM;
@@ -283,14 +342,14 @@ int store_removexattr(struct store *st, uint64_t id, const char *name)
 
 	if (a < 0)
 		return a;
-	if (a != XA_TYPE && a != XA_DOC)
+	if (a != XA_TYPE && a != XA_DOC && a != XA_REFS)
 		return -EPERM;
 	pthread_mutex_lock(&st->lock);
 	o = ns_by_id(st, id);
 	if (!o) {
 		rc = -ENOENT;
 	} else {
-		char **field = a == XA_TYPE ? &o->type : &o->doc;
+		char **field = a == XA_TYPE ? &o->type : a == XA_DOC ? &o->doc : &o->refs;
 		if (!*field) {
 			rc = -ENODATA;
 		} else {

@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+/* move.c -- moves of sealed variables between nodes, and the end of the ones a crash cut short (move.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/cluster/cluster.h"
+#include "core/cluster/move.h"
+#include "core/cluster/remote.h"
+#include "core/cluster/transfer.h"
+#include "core/store/path.h"
+#include "core/store/store.h"
+#include "meta/yp.h"
+
+#define MOVE_MAX 4096 /* objects one move may reach: a bound on a runaway graph of references */
+
+/* One object the move reaches. */
+struct item {
+	char name[PATH_MAX_LEN];
+	char node[NAMES_NODE_MAX + 1]; /* its owner */
+	bool local;
+	int64_t id;
+	struct store_attr a;   /* local: the store's; remote: what the catalog says */
+	bool var_kind;         /* a variable (not a directory, link or mutable object) */
+	char xxh3[40], scope[256], type[512];
+	char *doc, *refs;      /* malloc'd, NULL when unset */
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A user.fabric.* string of a local object, malloc'd, or NULL when unset. */
+static char *local_string(struct store *st, uint64_t id, const char *name)
+{
+	ssize_t n = store_getxattr(st, id, name, NULL, 0);
+	char *v = n >= 0 ? malloc((size_t)n + 1) : NULL;
+
+	if (v) {
+		n = store_getxattr(st, id, name, v, (size_t)n);
+		if (n < 0) {
+			free(v);
+			return NULL;
+		}
+		v[n] = '\0';
+	}
+	return v;
+}
+
+static char *remote_str(struct remote_index *x, const char *node, int64_t id, const char *which)
+{
+	ssize_t n = remote_string(x, node, id, which, NULL, 0);
+	char *v = n >= 0 ? malloc((size_t)n + 1) : NULL;
+
+	if (v) {
+		n = remote_string(x, node, id, which, v, (size_t)n);
+		if (n < 0) {
+			free(v);
+			return NULL;
+		}
+		v[n] = '\0';
+	}
+	return v;
+}
+
+static void copy_str(char *dst, size_t len, char *v)
+{
+	snprintf(dst, len, "%s", v ? v : "");
+	free(v);
+}
+
+/* Find name, here or in the catalog of the other nodes: 0, or -ENOENT when no node holds it. */
+static int find_item(struct cluster *c, struct store *st, const char *name, struct item *it)
+{
+	struct remote_index *x = cluster_remote(c);
+	struct remote_attr ra;
+	uint64_t id;
+
+	memset(it, 0, sizeof(*it));
+	snprintf(it->name, sizeof(it->name), "%s", name);
+	if (path_resolve(st, name, &id, &it->a) == 0) {
+		it->local = true;
+		it->id = (int64_t)id;
+		snprintf(it->node, sizeof(it->node), "%s", store_node_name(st));
+		it->var_kind = !it->a.dir && !it->a.link && !it->a.mut;
+		copy_str(it->xxh3, sizeof(it->xxh3), local_string(st, id, "user.fabric.xxh3"));
+		copy_str(it->scope, sizeof(it->scope), local_string(st, id, "user.fabric.scope"));
+		copy_str(it->type, sizeof(it->type), local_string(st, id, "user.fabric.type"));
+		it->doc = local_string(st, id, "user.fabric.doc");
+		it->refs = local_string(st, id, "user.fabric.refs");
+		return 0;
+	}
+	/* another node's: walk its names from any node's vars/ (the first part picks the node) */
+	int64_t parent = 2;
+	const char *node = NULL, *p = name;
+	char part[NAMES_LEAF_MAX + 1];
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || n > NAMES_LEAF_MAX)
+			return -ENOENT;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (!x || remote_child(x, node, parent, part, &ra) != 0)
+			return -ENOENT;
+		snprintf(it->node, sizeof(it->node), "%s", ra.node);
+		node = it->node;
+		parent = ra.id;
+		p += n + (p[n] == '/');
+	}
+	if (parent == 2)
+		return -ENOENT;
+	it->id = ra.id;
+	it->a = (struct store_attr){ .id = (uint64_t)ra.id, .dir = strcmp(ra.kind, "dir") == 0,
+				     .link = strcmp(ra.kind, "link") == 0, .mut = strcmp(ra.kind, "mutable") == 0,
+				     .sealed = true, .mode = ra.mode, .uid = ra.uid, .gid = ra.gid, .size = ra.size };
+	it->var_kind = strcmp(ra.kind, "var") == 0;
+	snprintf(it->xxh3, sizeof(it->xxh3), "%s", ra.xxh3);
+	copy_str(it->scope, sizeof(it->scope), remote_str(x, ra.node, ra.id, "scope"));
+	it->refs = remote_str(x, ra.node, ra.id, "refs");
+	return 0;
+}
+
+static void items_free(struct item *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].doc);
+		free(v[i].refs);
+	}
+	free(v);
+}
+
+/* The objects a move of r reaches: r's name first, then (recursive) its references, breadth first. */
+static int reach(struct cluster *c, struct store *st, const struct move_req *r, struct item **out, size_t *nout,
+		 char *why, size_t whylen)
+{
+	struct item *v = calloc(1, sizeof(*v));
+	size_t n = 0, cap = 1;
+	int rc;
+
+	if (!v)
+		return text_say(why, whylen, -ENOMEM, "out of memory");
+	if ((rc = find_item(c, st, r->name, &v[0])) != 0) {
+		free(v);
+		return text_say(why, whylen, rc, "no node holds '%s' (see: ls vars/)", r->name);
+	}
+	n = 1;
+	for (size_t i = 0; (r->flags & MOVE_RECURSIVE) && i < n; i++) {
+		for (const char *p = v[i].refs; p && *p;) {
+			size_t len = strcspn(p, " ");
+			char ref[PATH_MAX_LEN];
+			bool seen = false;
+			snprintf(ref, sizeof(ref), "%.*s", (int)len, p);
+			p += len + (p[len] == ' ');
+			for (size_t k = 0; k < n && !seen; k++)
+				seen = strcmp(v[k].name, ref) == 0;
+			if (seen)
+				continue;
+			if (n == MOVE_MAX) {
+				items_free(v, n);
+				return text_say(why, whylen, -E2BIG, "'%s' reaches more than %d objects by its references",
+						r->name, MOVE_MAX);
+			}
+			if (n == cap) {
+				struct item *w = realloc(v, 2 * cap * sizeof(*v));
+				if (!w) {
+					items_free(v, n);
+					return text_say(why, whylen, -ENOMEM, "out of memory");
+				}
+				v = w;
+				cap *= 2;
+			}
+			if ((rc = find_item(c, st, ref, &v[n])) != 0) {
+				char from[PATH_MAX_LEN];
+				snprintf(from, sizeof(from), "%s", v[i].name);
+				items_free(v, n);
+				return text_say(why, whylen, -ENOENT, "'%s' refers to '%s', which no node holds: make it, or "
+						"take it out of user.fabric.refs", from, ref);
+			}
+			n++;
+		}
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+/* Would it move?  false: it stays (on the target already, or on a third node with remotes=no). */
+static bool goes(const struct move_req *r, const struct item *it, bool root)
+{
+	if (strcmp(it->node, r->node) == 0)
+		return false;
+	return root || it->local || (r->flags & MOVE_REMOTES);
+}
+
+/* May it move, for r?  0, or the refusal with a sentence naming it. */
+static int check(struct cluster *c, const struct move_req *r, const struct item *it, char *why, size_t whylen)
+{
+	struct cluster_node nd;
+
+	if (strchr(it->name, '/'))
+		return text_say(why, whylen, -EXDEV, "'%s' is in a directory, which belongs to its node: move takes names "
+				"directly in vars/ (mv it out first)", it->name);
+	if (it->a.dir || it->a.link)
+		return text_say(why, whylen, -EISDIR, "'%s' is a %s: move takes variables", it->name,
+				it->a.dir ? "directory" : "link");
+	if (it->a.mut || !it->var_kind)
+		return text_say(why, whylen, -EPERM, "'%s' is a mutable object: pinned to its node, it never moves",
+				it->name);
+	if (!it->a.sealed)
+		return text_say(why, whylen, -EBUSY, "'%s' is being written: move it once it is sealed", it->name);
+	if (r->uid != 0 && r->uid != it->a.uid)
+		return text_say(why, whylen, -EPERM, "'%s' is uid %u's: only its owner or root may move it", it->name,
+				it->a.uid);
+	if (it->scope[0] && strcmp(it->scope, "any") != 0)
+		return text_say(why, whylen, -EACCES, "'%s' is scoped %s: node %s is outside it", it->name, it->scope,
+				r->node);
+	if (!it->xxh3[0])
+		return text_say(why, whylen, -EIO, "'%s' has no xxh3", it->name);
+	if (!it->local && (cluster_node(c, it->node, &nd) != 0 || !nd.up))
+		return text_say(why, whylen, -EHOSTDOWN, "'%s' is on node %s, which is down", it->name, it->node);
+	return 0;
+}
+
+/* Remove this node's copy of a moved variable, if name is still that object, and the record of its move. */
+static void finish(struct store *st, const char *name, int64_t object)
+{
+	struct store_attr a;
+	uint64_t id;
+
+	if (path_resolve(st, name, &id, &a) == 0 && (int64_t)id == object)
+		store_unlink(st, STORE_VARS_ID, name);
+	yp_move_end(store_yp(st), object);
+}
+
+/* Settle a move whose answer did not say it ended: ask its node whether it holds the bytes.  true when the
+ * move is settled (finished or undone), false when the node cannot tell yet. */
+static bool settle(struct cluster *c, struct store *st, const struct yp_move *m)
+{
+	struct cluster_node nd;
+	char why[512];
+	int rc;
+
+	if (cluster_node(c, m->node, &nd) != 0) { /* a node the cluster never knew: nothing left there */
+		yp_move_end(store_yp(st), m->object);
+		return true;
+	}
+	if (!nd.up)
+		return false;
+	rc = transfer_has(nd.addr, cluster_secret(c), m->name, m->xxh3, why, sizeof(why));
+	if (rc == 0) {
+		finish(st, m->name, m->object);
+		cluster_say(c, "move: '%s' is on %s: the move cut short is finished, this node's copy removed", m->name,
+			    m->node);
+		return true;
+	}
+	if (rc == -ENOENT) {
+		yp_move_end(store_yp(st), m->object);
+		cluster_say(c, "move: '%s' never reached %s: this node keeps it", m->name, m->node);
+		return true;
+	}
+	return false;
+}
+
+/* Move one variable of this node's (checked) to node nd. */
+static int move_local(struct cluster *c, struct store *st, const struct item *it, const struct cluster_node *nd,
+		      char *why, size_t whylen)
+{
+	struct yp_move m = { .object = it->id, .name = it->name, .node = nd->name, .xxh3 = it->xxh3,
+			     .begun_ns = now_ns() };
+	int rc = yp_move_begin(store_yp(st), &m);
+
+	if (rc)
+		return text_say(why, whylen, rc, "cannot record the move of '%s': %s", it->name, strerror(-rc));
+	rc = transfer_give(nd->addr, cluster_secret(c), cluster_addr(c), it->id, it->name, it->xxh3,
+			   it->type[0] ? it->type : NULL, it->doc, it->refs, it->a.mode & 07777, it->a.uid, it->a.gid,
+			   why, whylen);
+	if (rc == 0) {
+		transfer_test_pause("after a move's answer, before the old copy goes");
+		finish(st, it->name, it->id);
+		return 0;
+	}
+	/* refused, or no answer: which, the target alone knows now */
+	if (!settle(c, st, &m))
+		text_say(why + strlen(why), whylen - strlen(why), 0, "; node %s does not say whether it has it: this node "
+			 "keeps its copy, and asks again when %s is up", nd->name, nd->name);
+	return rc;
+}
+
+void move_result_free(struct move_result *res)
+{
+	text_free(&res->moved);
+	text_free(&res->stayed);
+}
+
+static int add_name(struct text *t, const char *name)
+{
+	return text_printf(t, "%s%s", t->len ? " " : "", name);
+}
+
+int move_run(struct cluster *c, struct store *st, const struct move_req *r, struct move_result *res, char *why,
+	     size_t whylen)
+{
+	struct cluster_node target, owner;
+	struct item *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!cluster_secret(c))
+		return text_say(why, whylen, -EINVAL, "this node was mounted without the cluster's secret (--secret): "
+				"it cannot move bytes");
+	if (cluster_node(c, r->node, &target) != 0)
+		return text_say(why, whylen, -ENOENT, "no node %s in cluster %s; see: ls nodes/", r->node, cluster_name(c));
+	if (!target.up)
+		return text_say(why, whylen, -EHOSTDOWN, "node %s is down", r->node);
+	if ((rc = reach(c, st, r, &v, &n, why, whylen)) != 0)
+		return rc;
+	if (!v[0].local && strcmp(v[0].node, r->node) != 0) { /* NAME is another node's: it runs the move */
+		rc = check(c, r, &v[0], why, whylen);
+		if (rc == 0 && cluster_node(c, v[0].node, &owner) == 0)
+			rc = transfer_ask_move(owner.addr, cluster_secret(c), r->name, r->node, r->flags, r->uid, why, whylen);
+		if (rc == 0)
+			snprintf(res->by, sizeof(res->by), "%s", v[0].node);
+		items_free(v, n);
+		return rc;
+	}
+	if (strcmp(v[0].node, r->node) == 0) {
+		items_free(v, n);
+		return text_say(why, whylen, -EINVAL, "'%s' is on %s already", r->name, r->node);
+	}
+	for (size_t i = 0; i < n; i++) /* everything checked before anything moves */
+		if (goes(r, &v[i], i == 0) && (rc = check(c, r, &v[i], why, whylen)) != 0) {
+			items_free(v, n);
+			return rc;
+		}
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (!goes(r, &v[i], i == 0)) {
+			add_name(&res->stayed, v[i].name);
+			continue;
+		}
+		if (v[i].local)
+			rc = move_local(c, st, &v[i], &target, why, whylen);
+		else if ((rc = cluster_node(c, v[i].node, &owner)) == 0)
+			rc = transfer_ask_move(owner.addr, cluster_secret(c), v[i].name, r->node, 0, r->uid, why, whylen);
+		else
+			text_say(why, whylen, rc, "node %s of '%s' is gone", v[i].node, v[i].name);
+		if (rc == 0) {
+			add_name(&res->moved, v[i].name);
+			res->bytes += v[i].a.size;
+			res->count++;
+		}
+	}
+	items_free(v, n);
+	return rc;
+}
+
+int move_asked(void *arg, const char *name, const char *node, unsigned flags, uint32_t uid, char *why,
+	       size_t whylen)
+{
+	struct cluster *c = arg;
+	struct move_req r = { .name = name, .node = node, .flags = flags, .uid = uid };
+	struct move_result res;
+	int rc;
+
+	if (!cluster_store(c))
+		return text_say(why, whylen, -EINVAL, "this node has no store");
+	rc = move_run(c, cluster_store(c), &r, &res, why, whylen);
+	move_result_free(&res);
+	return rc;
+}
+
+/* ---- the resumer ---------------------------------------------------------------------------------- */
+
+struct move_resumer {
+	struct cluster *c;
+	struct store *st;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool due, stop;
+};
+
+struct open_move {
+	int64_t object;
+	char name[NAMES_LEAF_MAX + 1], node[NAMES_NODE_MAX + 1], xxh3[40];
+};
+
+struct open_moves {
+	struct open_move *v;
+	size_t n, cap;
+};
+
+/* Copied out of the walk: settling calls the store, which must not be called inside meta's lock. */
+static int collect(void *arg, const struct yp_move *m)
+{
+	struct open_moves *o = arg;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 16;
+		struct open_move *w = realloc(o->v, cap * sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		o->v = w;
+		o->cap = cap;
+	}
+	struct open_move *e = &o->v[o->n++];
+	e->object = m->object;
+	snprintf(e->name, sizeof(e->name), "%s", m->name);
+	snprintf(e->node, sizeof(e->node), "%s", m->node);
+	snprintf(e->xxh3, sizeof(e->xxh3), "%s", m->xxh3);
+	return 0;
+}
+
+static void resume(struct move_resumer *r)
+{
+	struct open_moves o = { 0 };
+
+	yp_each_move(store_yp(r->st), collect, &o);
+	for (size_t i = 0; i < o.n; i++) {
+		struct yp_move m = { .object = o.v[i].object, .name = o.v[i].name, .node = o.v[i].node,
+				     .xxh3 = o.v[i].xxh3 };
+		settle(r->c, r->st, &m);
+	}
+	free(o.v);
+}
+
+static void *resumer_main(void *arg)
+{
+	struct move_resumer *r = arg;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->stop) {
+		if (!r->due) {
+			pthread_cond_wait(&r->cond, &r->lock);
+			continue;
+		}
+		r->due = false;
+		pthread_mutex_unlock(&r->lock);
+		resume(r);
+		pthread_mutex_lock(&r->lock);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+int move_resumer_start(struct cluster *c, struct store *st, struct move_resumer **out)
+{
+	struct move_resumer *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return -ENOMEM;
+	r->c = c;
+	r->st = st;
+	r->due = true; /* the moves a crash left, at once */
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	rc = -pthread_create(&r->thread, NULL, resumer_main, r);
+	if (rc) {
+		pthread_mutex_destroy(&r->lock);
+		pthread_cond_destroy(&r->cond);
+		free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void move_resumer_poke(struct move_resumer *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->due = true;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
+void move_resumer_stop(struct move_resumer *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL); /* a settle under way ends within TRANSFER_TIMEOUT_S */
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
+	free(r);
+}
