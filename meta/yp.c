@@ -270,17 +270,19 @@ static const char schema_v6[] =
 	"PRAGMA user_version = 6;";
 
 /* Version 7: an object's references to others (user.fabric.refs, which `move recursive` follows), here and
- * in the mirror of the other nodes' objects; and the moves this node has begun and not yet seen end
- * (core/cluster's intents: a move's old copy goes only once its new owner is known to hold it). */
+ * in the mirror of the other nodes' objects; and the moves under way, this node's own ('out') and the
+ * directories it is taking ('in'), until their end is known (core/cluster/move.h). */
 static const char schema_v7[] =
 	"ALTER TABLE objects ADD COLUMN refs TEXT;"
 	"ALTER TABLE remote ADD COLUMN refs TEXT;"
 	"CREATE TABLE moves("
-	"  object INTEGER PRIMARY KEY,"
-	"  name TEXT NOT NULL,"
+	"  way TEXT NOT NULL CHECK (way IN ('out', 'in')),"
 	"  node TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  object INTEGER NOT NULL,"
 	"  xxh3 TEXT NOT NULL,"
-	"  begun_ns INTEGER NOT NULL);"
+	"  begun_ns INTEGER NOT NULL,"
+	"  PRIMARY KEY (way, node, name));"
 	"PRAGMA user_version = 7;";
 
 int yp_errno(struct yp *yp, int rc, const char *what)

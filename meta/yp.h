@@ -168,16 +168,21 @@ int yp_remote_put(struct yp *yp, const struct yp_remote *r);       /* insert or 
 int yp_remote_delete(struct yp *yp, const char *node, int64_t id); /* 0 also when there was none */
 int yp_remote_clear(struct yp *yp);                                /* every row: before a new listing */
 
-/* A move this node began (yp_moves.c): its object, under its name in vars/, going to node, with the xxh3
- * the new owner must show.  Recorded before a byte leaves, removed once the end is known, so a move cut
- * short by a crash is finished (or undone) at the next start. */
+/* A move under way (yp_moves.c): this node's object under its name in vars/ going to node (out), or a
+ * directory of node's that this node is taking (in, object: its id there), with the xxh3 (a directory's:
+ * its tree's fingerprint) the new owner must show.  Recorded before a byte leaves (or arrives), removed
+ * once the end is known, so a move cut short by a crash is finished (or undone) at the next start.  One
+ * row for each (way, node, name): a new begin replaces the old. */
 struct yp_move {
 	int64_t object;
 	const char *name, *node, *xxh3;
 	int64_t begun_ns;
+	bool in;
 };
 int yp_move_begin(struct yp *yp, const struct yp_move *m);
-int yp_move_end(struct yp *yp, int64_t object); /* 0 also when there was none */
+int yp_move_end(struct yp *yp, bool in, const char *node, const char *name); /* 0 also when none */
+/* Is a move of name between this node and node under way, either way?  1 or 0, or -errno. */
+int yp_move_between(struct yp *yp, const char *name, const char *node);
 /* fn for every move begun and not ended, oldest first, with meta's lock held: fn copies what it needs
  * (the strings are the walk's) and must not call the store, whose lock comes before meta's.  A non-zero
  * return stops the walk and is returned. */

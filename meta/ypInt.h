@@ -57,6 +57,7 @@ enum yp_stmt {
 	ST_MOVE_BEGIN,
 	ST_MOVE_END,
 	ST_MOVE_EACH,
+	ST_MOVE_BETWEEN,
 	ST_COUNT
 };
 

@@ -10,7 +10,9 @@
 # down; caught up by a node that was down); every mount shows the other nodes' names (vars/ is
 # everybody's, a directory its maker's): stat, xattrs, readlink, listings, a name held elsewhere refused
 # (EEXIST), rm, rmdir and mv of another node's names asked of their node (mv elsewhere: EXDEV, and mv(1)
-# copies: the variable moves to this node); move (whole, proved, its attributes; every refusal); remote reads (the first open fetches a replica, proved
+# copies: the variable moves to this node); move (whole, proved, its attributes; every refusal; asked of
+# another node's name; recursive over user.fabric.refs, remotes=no; a directory whole; kill -9 of either
+# node at each point of no return, for a variable and a directory: one owner); remote reads (the first open fetches a replica, proved
 # by xxh3; cmp, numpy.memmap; writes EROFS; a mutable object EREMOTE; a node-scoped one EACCES; a node
 # that is down EHOSTDOWN; a wrong secret refused; replicas counted against capacity, the least recently
 # used dropped to make room; a short transfer and one of the wrong bytes, from a
@@ -331,6 +333,56 @@ fails "not enough capacity" env FABRIC="$N1" "$FAB_TOOL" move k3 "${P}3"
 eq "$(moves_of "${P}1")" 0 "a refused move leaves no record"
 eq "$(xget "$N1/vars/k3" user.fabric.node)" "${P}1" "a refused move leaves the variable where it was"
 ok rm "$N3/vars/filler" "$N1/vars/k3"
+# a directory moves whole (recursive says so): its directories, variables (bytes, doc, refs, mode, owner)
+# and links, then the old tree goes; refused with a sentence without recursive or with a mutable object in
+# it, nothing moved
+mktree() { # DIR
+	mkdir -p "$1/sub" && cp "$T/r1" "$1/a" && cp "$T/k" "$1/sub/b" && ln -s a "$1/l" &&
+		setfattr -n user.fabric.doc -v "a subdirectory" "$1/sub" && setfattr -n user.fabric.refs -v "rx" "$1/a"
+}
+ok mktree "$N1/vars/tree"
+tree_of() { (cd "$1/vars/tree" && find . | sort && cat a sub/b | xxh128sum && readlink l); }
+want=$(tree_of "$N1")
+fails "moves with everything in it" env FABRIC="$N1" "$FAB_TOOL" move tree "${P}2"
+FABRIC=$N1 ok "$FAB_TOOL" mutable tree/pinned 4096
+fails "'tree/pinned' is a mutable object" env FABRIC="$N1" "$FAB_TOOL" move tree "${P}2" recursive
+eq "$(xget "$N1/vars/tree/a" user.fabric.node)" "${P}1" "nothing of a refused directory moved"
+ok rm "$N1/vars/tree/pinned"
+FABRIC=$N1 ok "$FAB_TOOL" move tree "${P}2" recursive
+match "$(last_out)" $'moved\ttree\nto\t'"${P}2"$'\nbytes\t'"$((3001 + 2000001))" "a directory's move answers its variables' bytes"
+for f in tree tree/sub tree/a tree/sub/b tree/l; do wait_says "${P}2" node_of "${P}3" "$f"; done
+eq "$(tree_of "$N3")" "$want" "the moved tree, read on a third node"
+eq "$(xget "$N2/vars/tree/sub" user.fabric.doc)" "a subdirectory" "a moved directory's doc"
+eq "$(xget "$N2/vars/tree/a" user.fabric.refs)" "rx" "a moved variable's refs, inside a directory"
+eq "$(yp_of "${P}1" "select count(*) from objects where name in ('tree', 'sub', 'a', 'b', 'l') and state != 'deleted'")" 0 \
+   "the old owner's tree, after the move"
+eq "$(moves_of "${P}1")$(moves_of "${P}2")" 00 "no move left recorded either way"
+#  the new owner killed part way into the tree: it keeps nothing of it, the old owner all of it
+restart_paused "${P}3"
+(FABRIC=$N2 "$FAB_TOOL" move tree "${P}3" recursive >"$T/tree.out" 2>&1) &
+mover=$!
+wait_says 1 moves_of "${P}3" # it has the record and the first entry
+kill -9 "$(head -n 1 "$FC/state/${P}3/fabricd.pid")"
+wait "$mover" && bad "a directory's move whose new owner died part way succeeded"
+ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+wait_says 00 sh -c "echo \$(sqlite3 -readonly '$FC/state/${P}2/yp.db' 'select count(*) from moves')\$(sqlite3 -readonly '$FC/state/${P}3/yp.db' 'select count(*) from moves')"
+wait_says "${P}2" node_of "${P}1" tree/sub/b
+eq "$(yp_of "${P}3" "select count(*) from objects where name in ('tree', 'a', 'b') and state = 'sealed'")" 0 \
+   "what came of a tree part way, after its new owner's restart"
+eq "$(tree_of "$N1")" "$want" "the tree on its old owner after a kill -9 of the new one part way"
+#  the old owner killed after the new owner's answer, before it removed its tree: finished at its restart
+restart_paused "${P}2"
+(FABRIC=$N2 "$FAB_TOOL" move tree "${P}3" recursive >"$T/tree.out" 2>&1) &
+mover=$!
+wait_for grep -q "directory 'tree' moved here" "$FC/state/${P}3/fabricd.log"
+kill -9 "$(head -n 1 "$FC/state/${P}2/fabricd.pid")"
+wait "$mover"
+ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+wait_says 00 sh -c "echo \$(sqlite3 -readonly '$FC/state/${P}2/yp.db' 'select count(*) from moves')\$(sqlite3 -readonly '$FC/state/${P}3/yp.db' 'select count(*) from moves')"
+for f in tree tree/a tree/sub/b; do wait_says "${P}3" node_of "${P}1" "$f"; done
+eq "$(tree_of "$N1")" "$want" "the tree after a kill -9 of its old owner mid-move"
+ok rm -r "$N3/vars/tree"
+
 # a transfer that is short, or whose bytes are not the ones promised, never becomes a copy: a made-up
 # node in etcd whose "daemon" is a python server that answers each request its own wrong way
 "$PY" - "$T/fake.port" <<'PY' &

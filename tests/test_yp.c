@@ -1670,8 +1670,8 @@ static int collect_move(void *arg, const struct yp_move *m)
 	char *buf = arg;
 	size_t n = strlen(buf);
 
-	snprintf(buf + n, 1024 - n, "%s%lld %s %s %s %lld", n ? "\n" : "", (long long)m->object, m->name, m->node,
-		 m->xxh3, (long long)m->begun_ns);
+	snprintf(buf + n, 1024 - n, "%s%lld %s %s %s %lld %s", n ? "\n" : "", (long long)m->object, m->name, m->node,
+		 m->xxh3, (long long)m->begun_ns, m->in ? "in" : "out");
 	return 0;
 }
 
@@ -1696,17 +1696,22 @@ static void test_refs_moves(struct yp *yp)
 	CHECK(r != NULL && !r->refs_null && strcmp(r->refs, "w") == 0);
 	CHECK_RC(yp_obj_delete(yp, a.id), 0);
 
-	CHECK_RC(yp_move_begin(yp, &(struct yp_move){ 9, "later", "n3", "00112233445566778899aabbccddeeff", 20 }), 0);
-	CHECK_RC(yp_move_begin(yp, &(struct yp_move){ 8, "first", "n2", "ffeeddccbbaa99887766554433221100", 10 }), 0);
+	CHECK_RC(yp_move_begin(yp, &(struct yp_move){ 9, "later", "n3", "00112233445566778899aabbccddeeff", 20, false }), 0);
+	CHECK_RC(yp_move_begin(yp, &(struct yp_move){ 8, "first", "n2", "ffeeddccbbaa99887766554433221100", 10, false }), 0);
+	CHECK_RC(yp_move_begin(yp, &(struct yp_move){ 70, "first", "n2", "aa", 30, true }), 0); /* the other way */
 	CHECK_RC(yp_each_move(yp, collect_move, got), 0);
-	CHECK(strcmp(got, "8 first n2 ffeeddccbbaa99887766554433221100 10\n"
-			  "9 later n3 00112233445566778899aabbccddeeff 20") == 0);
-	CHECK_RC(yp_move_end(yp, 8), 0);
-	CHECK_RC(yp_move_end(yp, 8), 0); /* none: still 0 */
+	CHECK(strcmp(got, "8 first n2 ffeeddccbbaa99887766554433221100 10 out\n"
+			  "9 later n3 00112233445566778899aabbccddeeff 20 out\n70 first n2 aa 30 in") == 0);
+	CHECK(yp_move_between(yp, "first", "n2") == 1 && yp_move_between(yp, "later", "n3") == 1);
+	CHECK(yp_move_between(yp, "first", "n3") == 0 && yp_move_between(yp, "other", "n2") == 0);
+	CHECK_RC(yp_move_end(yp, false, "n2", "first"), 0);
+	CHECK_RC(yp_move_end(yp, false, "n2", "first"), 0); /* none: still 0 */
+	CHECK(yp_move_between(yp, "first", "n2") == 1); /* the way in is still there */
+	CHECK_RC(yp_move_end(yp, true, "n2", "first"), 0);
 	got[0] = '\0';
 	CHECK_RC(yp_each_move(yp, collect_move, got), 0);
-	CHECK(strcmp(got, "9 later n3 00112233445566778899aabbccddeeff 20") == 0);
-	CHECK_RC(yp_move_end(yp, 9), 0);
+	CHECK(strcmp(got, "9 later n3 00112233445566778899aabbccddeeff 20 out") == 0);
+	CHECK_RC(yp_move_end(yp, false, "n3", "later"), 0);
 	CHECK(ro_int(dbpath, "SELECT count(*) FROM moves") == 0);
 }
 

@@ -207,6 +207,8 @@ static bool lose_name(struct catalog *n, const char *name, int64_t mine, const c
 
 	if (my_xxh3[0] && strcmp(my_xxh3, their_xxh3) == 0)
 		return false; /* the same bytes: a move under way (its old copy goes at its end), no conflict */
+	if (yp_move_between(n->yp, name, other) == 1)
+		return false; /* a move between the two (a directory's) is under way: no conflict either */
 	if (mine < theirs || (mine == theirs && strcmp(n->node, other) < 0))
 		return false; /* ours first: the other node renames its own */
 	for (int k = 1; k < 100 && rc == -EEXIST; k++) {

@@ -241,8 +241,10 @@ static int go_live(struct cluster *c, char *why, size_t whylen)
 	if (!js)
 		return text_say(why, whylen, -ENOMEM, "out of memory");
 	key_of(c, c->node, "live", key, sizeof(key));
-	while ((rc = etcd_create(c->etcd, key, js, strlen(js), c->lease, NULL)) == -EEXIST && now_ns() < deadline)
+	while ((rc = etcd_create(c->etcd, key, js, strlen(js), c->lease, NULL)) == -EEXIST && now_ns() < deadline) {
 		usleep(200 * 1000); /* a node killed and mounted again finds its own key until its lease ends */
+		etcd_lease_keepalive(c->etcd, c->lease, NULL); /* ours must outlive that wait (its renewer starts later) */
+	}
 	free(js);
 	if (rc == -EEXIST) {
 		json_t *j = NULL;
@@ -435,7 +437,8 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 	}
 	if (rc == 0 && cfg->st && cfg->secret) {
 		snprintf(c->secret, sizeof(c->secret), "%s", cfg->secret);
-		struct transfer_hooks th = { .log = cfg->log, .changing = cfg->changing, .move = move_asked, .arg = c };
+		struct transfer_hooks th = { .log = cfg->log, .changing = cfg->changing, .move = move_asked,
+					     .done = move_done, .moving = move_moving, .arg = c };
 		rc = transfer_serve_start(c->listen_fd, cfg->st, cfg->secret, &th, &c->server);
 		if (rc)
 			text_say(why, whylen, rc, "cannot serve at %s: %s", c->addr,

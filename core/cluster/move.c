@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* move.c -- moves of sealed variables between nodes, and the end of the ones a crash cut short (move.h). */
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "core/cluster/move.h"
 #include "core/cluster/remote.h"
 #include "core/cluster/transfer.h"
+#include "core/cluster/tree.h"
 #include "core/store/path.h"
 #include "core/store/store.h"
 #include "meta/yp.h"
@@ -151,7 +153,7 @@ static int reach(struct cluster *c, struct store *st, const struct move_req *r, 
 		return text_say(why, whylen, rc, "no node holds '%s' (see: ls vars/)", r->name);
 	}
 	n = 1;
-	for (size_t i = 0; (r->flags & MOVE_RECURSIVE) && i < n; i++) {
+	for (size_t i = 0; (r->flags & MOVE_RECURSIVE) && !(r->flags & MOVE_ONE) && i < n; i++) {
 		for (const char *p = v[i].refs; p && *p;) {
 			size_t len = strcspn(p, " ");
 			char ref[PATH_MAX_LEN];
@@ -199,21 +201,24 @@ static bool goes(const struct move_req *r, const struct item *it, bool root)
 	return root || it->local || (r->flags & MOVE_REMOTES);
 }
 
-/* May it move, for r?  0, or the refusal with a sentence naming it. */
+/* May it move, for r?  0, or the refusal with a sentence naming it.  (A directory's contents are checked
+ * as its tree is listed: tree_check.) */
 static int check(struct cluster *c, const struct move_req *r, const struct item *it, char *why, size_t whylen)
 {
 	struct cluster_node nd;
 
 	if (strchr(it->name, '/'))
 		return text_say(why, whylen, -EXDEV, "'%s' is in a directory, which belongs to its node: move takes names "
-				"directly in vars/ (mv it out first)", it->name);
-	if (it->a.dir || it->a.link)
-		return text_say(why, whylen, -EISDIR, "'%s' is a %s: move takes variables", it->name,
-				it->a.dir ? "directory" : "link");
-	if (it->a.mut || !it->var_kind)
+				"directly in vars/ (mv it out first, or move the directory)", it->name);
+	if (it->a.dir && !(r->flags & (MOVE_RECURSIVE | MOVE_ONE)))
+		return text_say(why, whylen, -EISDIR, "'%s' is a directory, which moves with everything in it: say "
+				"`recursive`", it->name);
+	if (it->a.link)
+		return text_say(why, whylen, -EISDIR, "'%s' is a link: move takes variables and directories", it->name);
+	if (it->a.mut || (!it->var_kind && !it->a.dir))
 		return text_say(why, whylen, -EPERM, "'%s' is a mutable object: pinned to its node, it never moves",
 				it->name);
-	if (!it->a.sealed)
+	if (!it->a.dir && !it->a.sealed)
 		return text_say(why, whylen, -EBUSY, "'%s' is being written: move it once it is sealed", it->name);
 	if (r->uid != 0 && r->uid != it->a.uid)
 		return text_say(why, whylen, -EPERM, "'%s' is uid %u's: only its owner or root may move it", it->name,
@@ -221,26 +226,107 @@ static int check(struct cluster *c, const struct move_req *r, const struct item 
 	if (it->scope[0] && strcmp(it->scope, "any") != 0)
 		return text_say(why, whylen, -EACCES, "'%s' is scoped %s: node %s is outside it", it->name, it->scope,
 				r->node);
-	if (!it->xxh3[0])
+	if (!it->a.dir && !it->xxh3[0])
 		return text_say(why, whylen, -EIO, "'%s' has no xxh3", it->name);
 	if (!it->local && (cluster_node(c, it->node, &nd) != 0 || !nd.up))
 		return text_say(why, whylen, -EHOSTDOWN, "'%s' is on node %s, which is down", it->name, it->node);
 	return 0;
 }
 
-/* Remove this node's copy of a moved variable, if name is still that object, and the record of its move. */
-static void finish(struct store *st, const char *name, int64_t object)
-{
-	struct store_attr a;
-	uint64_t id;
+/* A local directory's tree as TAKETREE's entries, each checked as check() checks a variable. */
+struct tree_list {
+	const struct move_req *r;
+	json_t *entries;
+	uint64_t bytes; /* its variables' */
+	char *why;
+	size_t whylen;
+};
 
-	if (path_resolve(st, name, &id, &a) == 0 && (int64_t)id == object)
-		store_unlink(st, STORE_VARS_ID, name);
-	yp_move_end(store_yp(st), object);
+static int tree_check(void *arg, const struct tree_ent *e)
+{
+	struct tree_list *l = arg;
+	json_t *o;
+
+	if (e->a.mut)
+		return text_say(l->why, l->whylen, -EPERM, "'%s' is a mutable object: pinned to its node, it never moves "
+				"(nor its directory)", e->path);
+	if (!e->a.dir && !e->a.link && !e->a.sealed)
+		return text_say(l->why, l->whylen, -EBUSY, "'%s' is being written: move its directory once it is sealed",
+				e->path);
+	if (!e->a.dir && !e->a.link && e->a.nlink > 1)
+		return text_say(l->why, l->whylen, -EMLINK, "'%s' has %u names (hard links): moving one would split it",
+				e->path, e->a.nlink);
+	if (l->r->uid != 0 && l->r->uid != e->a.uid)
+		return text_say(l->why, l->whylen, -EPERM, "'%s' is uid %u's: only its owner or root may move it", e->path,
+				e->a.uid);
+	if (e->scope && strcmp(e->scope, "any") != 0)
+		return text_say(l->why, l->whylen, -EACCES, "'%s' is scoped %s: node %s is outside it", e->path, e->scope,
+				l->r->node);
+	o = json_pack("{s:s, s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:i, s:I, s:I}", "path", e->path, "kind", e->kind,
+		      "id", (json_int_t)e->a.id, "xxh3", e->xxh3[0] ? e->xxh3 : NULL, "type", e->type, "doc", e->doc,
+		      "refs", e->refs, "target", e->a.link ? e->target : NULL, "mode", (int)(e->a.mode & 07777), "uid",
+		      (json_int_t)e->a.uid, "gid", (json_int_t)e->a.gid);
+	if (!o || json_array_append_new(l->entries, o) != 0)
+		return text_say(l->why, l->whylen, -ENOMEM, "out of memory");
+	if (!e->a.dir && !e->a.link)
+		l->bytes += e->a.size;
+	return 0;
 }
 
-/* Settle a move whose answer did not say it ended: ask its node whether it holds the bytes.  true when the
- * move is settled (finished or undone), false when the node cannot tell yet. */
+/* The local directory it's tree, checked, as JSON text (malloc'd), its fingerprint and its variables'
+ * bytes. */
+static int tree_of(struct store *st, const struct move_req *r, const struct item *it, char **entries,
+		   char fp[HASH_HEX_LEN + 1], uint64_t *bytes, char *why, size_t whylen)
+{
+	struct tree_list l = { .r = r, .entries = json_array(), .why = why, .whylen = whylen };
+	int rc = l.entries ? tree_walk(st, it->name, tree_check, &l) : -ENOMEM;
+
+	if (rc == 0 && (rc = tree_fingerprint(st, it->name, fp)) != 0)
+		text_say(why, whylen, rc, "cannot take the fingerprint of '%s': %s", it->name, strerror(-rc));
+	if (rc == 0 && !(*entries = json_dumps(l.entries, JSON_COMPACT)))
+		rc = text_say(why, whylen, -ENOMEM, "out of memory");
+	else if (rc && !why[0])
+		text_say(why, whylen, rc, "cannot list '%s': %s", it->name, strerror(-rc));
+	*bytes = l.bytes;
+	json_decref(l.entries);
+	return rc;
+}
+
+/* This node's copy of a moved object goes (if name is still that object), and the record of the move; a
+ * directory's new owner is told (it records the move too).  A directory that gained a name meanwhile
+ * keeps what it gained, as NAME~NODE: the moved one has the name now. */
+static void finish(struct cluster *c, struct store *st, const struct yp_move *m)
+{
+	struct cluster_node nd;
+	struct store_attr a = { 0 };
+	uint64_t id;
+	char why[256];
+
+	if (path_resolve(st, m->name, &id, &a) == 0 && (int64_t)id == m->object) {
+		if (!a.dir)
+			store_unlink(st, STORE_VARS_ID, m->name);
+		else if (tree_remove(st, m->name, id) != 0 && path_resolve(st, m->name, &id, &a) == 0 &&
+			 (int64_t)id == m->object) {
+			char left[NAMES_LEAF_MAX + 1];
+			int rc = -EEXIST;
+			for (int k = 1; k < 100 && rc == -EEXIST; k++) {
+				if ((size_t)snprintf(left, sizeof(left), k == 1 ? "%s~%s" : "%s~%s~%d", m->name,
+						     store_node_name(st), k) >= sizeof(left))
+					break;
+				rc = store_rename(st, STORE_VARS_ID, m->name, STORE_VARS_ID, left, 1 /* NOREPLACE */);
+			}
+			cluster_say(c, "move: '%s' gained names while it moved to %s; what is left of it here is '%s'",
+				    m->name, m->node, rc == 0 ? left : "(not renamed)");
+		}
+	}
+	yp_move_end(store_yp(st), false, m->node, m->name);
+	if (cluster_node(c, m->node, &nd) == 0 && nd.up) /* a variable's new owner recorded nothing: a no-op */
+		transfer_done(nd.addr, cluster_secret(c), store_node_name(st), m->name, false, why, sizeof(why));
+}
+
+/* Settle a move of this node's whose answer did not say it ended: ask its node whether it holds the bytes
+ * (a directory: its tree).  true when the move is settled (finished or undone), false when the node cannot
+ * tell yet. */
 static bool settle(struct cluster *c, struct store *st, const struct yp_move *m)
 {
 	struct cluster_node nd;
@@ -248,42 +334,82 @@ static bool settle(struct cluster *c, struct store *st, const struct yp_move *m)
 	int rc;
 
 	if (cluster_node(c, m->node, &nd) != 0) { /* a node the cluster never knew: nothing left there */
-		yp_move_end(store_yp(st), m->object);
+		yp_move_end(store_yp(st), false, m->node, m->name);
 		return true;
 	}
 	if (!nd.up)
 		return false;
 	rc = transfer_has(nd.addr, cluster_secret(c), m->name, m->xxh3, why, sizeof(why));
 	if (rc == 0) {
-		finish(st, m->name, m->object);
+		finish(c, st, m);
 		cluster_say(c, "move: '%s' is on %s: the move cut short is finished, this node's copy removed", m->name,
 			    m->node);
 		return true;
 	}
 	if (rc == -ENOENT) {
-		yp_move_end(store_yp(st), m->object);
-		cluster_say(c, "move: '%s' never reached %s: this node keeps it", m->name, m->node);
+		yp_move_end(store_yp(st), false, m->node, m->name);
+		transfer_done(nd.addr, cluster_secret(c), store_node_name(st), m->name, true, why, sizeof(why));
+		cluster_say(c, "move: '%s' never reached %s whole: this node keeps it", m->name, m->node);
 		return true;
 	}
 	return false;
 }
 
-/* Move one variable of this node's (checked) to node nd. */
-static int move_local(struct cluster *c, struct store *st, const struct item *it, const struct cluster_node *nd,
-		      char *why, size_t whylen)
+/* Settle a directory coming in from m->node whose end this node was not told: ask that node. */
+static bool settle_in(struct cluster *c, struct store *st, const struct yp_move *m)
 {
+	struct cluster_node nd;
+	struct store_attr a;
+	uint64_t id;
+	char why[512];
+	int rc;
+
+	if (cluster_node(c, m->node, &nd) != 0 || !nd.up)
+		return false;
+	rc = transfer_moving(nd.addr, cluster_secret(c), store_node_name(st), m->name, why, sizeof(why));
+	if (rc == -ENOENT) /* over, and it no longer holds the name: the tree is this node's */
+		yp_move_end(store_yp(st), true, m->node, m->name);
+	if (rc == -EEXIST) { /* over, and it kept the tree: what came of it here goes */
+		if (path_resolve(st, m->name, &id, &a) == 0 && a.dir)
+			tree_remove(st, m->name, id);
+		yp_move_end(store_yp(st), true, m->node, m->name);
+		cluster_say(c, "move: %s kept directory '%s': what had come of it here is removed", m->node, m->name);
+	}
+	return rc == -ENOENT || rc == -EEXIST;
+}
+
+/* Move one object of this node's (checked) to node nd: a variable, or a directory with its tree (*bytes:
+ * what moved). */
+static int move_local(struct cluster *c, struct store *st, const struct move_req *r, const struct item *it,
+		      const struct cluster_node *nd, uint64_t *bytes, char *why, size_t whylen)
+{
+	char fp[HASH_HEX_LEN + 1], *entries = NULL;
 	struct yp_move m = { .object = it->id, .name = it->name, .node = nd->name, .xxh3 = it->xxh3,
 			     .begun_ns = now_ns() };
-	int rc = yp_move_begin(store_yp(st), &m);
+	int rc = 0;
 
-	if (rc)
-		return text_say(why, whylen, rc, "cannot record the move of '%s': %s", it->name, strerror(-rc));
-	rc = transfer_give(nd->addr, cluster_secret(c), cluster_addr(c), it->id, it->name, it->xxh3,
-			   it->type[0] ? it->type : NULL, it->doc, it->refs, it->a.mode & 07777, it->a.uid, it->a.gid,
-			   why, whylen);
+	*bytes = it->a.size;
+	if (it->a.dir) {
+		rc = tree_of(st, r, it, &entries, fp, bytes, why, whylen);
+		m.xxh3 = fp;
+	}
+	if (rc == 0 && (rc = yp_move_begin(store_yp(st), &m)) != 0)
+		text_say(why, whylen, rc, "cannot record the move of '%s': %s", it->name, strerror(-rc));
+	if (rc) {
+		free(entries);
+		return rc;
+	}
+	if (it->a.dir)
+		rc = transfer_give_tree(nd->addr, cluster_secret(c), store_node_name(st), cluster_addr(c), it->id, it->name,
+					fp, entries, why, whylen);
+	else
+		rc = transfer_give(nd->addr, cluster_secret(c), cluster_addr(c), it->id, it->name, it->xxh3,
+				   it->type[0] ? it->type : NULL, it->doc, it->refs, it->a.mode & 07777, it->a.uid,
+				   it->a.gid, why, whylen);
+	free(entries);
 	if (rc == 0) {
 		transfer_test_pause("after a move's answer, before the old copy goes");
-		finish(st, it->name, it->id);
+		finish(c, st, &m);
 		return 0;
 	}
 	/* refused, or no answer: which, the target alone knows now */
@@ -345,15 +471,17 @@ int move_run(struct cluster *c, struct store *st, const struct move_req *r, stru
 			add_name(&res->stayed, v[i].name);
 			continue;
 		}
+		uint64_t bytes = v[i].a.dir ? 0 : v[i].a.size;
 		if (v[i].local)
-			rc = move_local(c, st, &v[i], &target, why, whylen);
+			rc = move_local(c, st, r, &v[i], &target, &bytes, why, whylen);
 		else if ((rc = cluster_node(c, v[i].node, &owner)) == 0)
-			rc = transfer_ask_move(owner.addr, cluster_secret(c), v[i].name, r->node, 0, r->uid, why, whylen);
+			rc = transfer_ask_move(owner.addr, cluster_secret(c), v[i].name, r->node, MOVE_ONE, r->uid, why,
+					       whylen);
 		else
 			text_say(why, whylen, rc, "node %s of '%s' is gone", v[i].node, v[i].name);
 		if (rc == 0) {
 			add_name(&res->moved, v[i].name);
-			res->bytes += v[i].a.size;
+			res->bytes += bytes;
 			res->count++;
 		}
 	}
@@ -376,6 +504,59 @@ int move_asked(void *arg, const char *name, const char *node, unsigned flags, ui
 	return rc;
 }
 
+struct find_row {
+	const char *name, *node;
+	bool in, found;
+};
+
+static int find_row(void *arg, const struct yp_move *m)
+{
+	struct find_row *f = arg;
+
+	if (m->in == f->in && strcmp(m->name, f->name) == 0 && strcmp(m->node, f->node) == 0)
+		f->found = true;
+	return 0;
+}
+
+/* Is a move of name between this node and node under way this way? */
+static bool has_row(struct store *st, bool in, const char *name, const char *node)
+{
+	struct find_row f = { name, node, in, false };
+
+	yp_each_move(store_yp(st), find_row, &f);
+	return f.found;
+}
+
+int move_moving(void *arg, const char *name, const char *node)
+{
+	struct cluster *c = arg;
+	struct store *st = cluster_store(c);
+	struct store_attr a;
+	uint64_t id;
+
+	if (!st)
+		return -ENOENT;
+	if (has_row(st, false, name, node))
+		return 0;
+	return path_resolve(st, name, &id, &a) == 0 ? -EEXIST : -ENOENT;
+}
+
+void move_done(void *arg, const char *node, const char *name, bool kept)
+{
+	struct cluster *c = arg;
+	struct store *st = cluster_store(c);
+	struct store_attr a;
+	uint64_t id;
+
+	if (!st || !has_row(st, true, name, node))
+		return;
+	if (kept && path_resolve(st, name, &id, &a) == 0 && a.dir) {
+		tree_remove(st, name, id);
+		cluster_say(c, "move: %s kept directory '%s': what had come of it here is removed", node, name);
+	}
+	yp_move_end(store_yp(st), true, node, name);
+}
+
 /* ---- the resumer ---------------------------------------------------------------------------------- */
 
 struct move_resumer {
@@ -390,6 +571,7 @@ struct move_resumer {
 struct open_move {
 	int64_t object;
 	char name[NAMES_LEAF_MAX + 1], node[NAMES_NODE_MAX + 1], xxh3[40];
+	bool in;
 };
 
 struct open_moves {
@@ -415,6 +597,7 @@ static int collect(void *arg, const struct yp_move *m)
 	snprintf(e->name, sizeof(e->name), "%s", m->name);
 	snprintf(e->node, sizeof(e->node), "%s", m->node);
 	snprintf(e->xxh3, sizeof(e->xxh3), "%s", m->xxh3);
+	e->in = m->in;
 	return 0;
 }
 
@@ -425,8 +608,11 @@ static void resume(struct move_resumer *r)
 	yp_each_move(store_yp(r->st), collect, &o);
 	for (size_t i = 0; i < o.n; i++) {
 		struct yp_move m = { .object = o.v[i].object, .name = o.v[i].name, .node = o.v[i].node,
-				     .xxh3 = o.v[i].xxh3 };
-		settle(r->c, r->st, &m);
+				     .xxh3 = o.v[i].xxh3, .in = o.v[i].in };
+		if (m.in)
+			settle_in(r->c, r->st, &m);
+		else
+			settle(r->c, r->st, &m);
 	}
 	free(o.v);
 }

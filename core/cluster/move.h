@@ -2,6 +2,14 @@
 /* move.h -- `move NAME NODE [recursive] [remotes=yes|no]`: the ownership of sealed variables from the
  * node that holds them to another, and the end of a move that a crash cut short.
  *
+ * A directory moves with everything in it (`recursive` says so: a name inside a directory is its
+ * node's, so the tree moves whole or not at all): the new owner makes the tree (TAKETREE: directories,
+ * links, and each variable fetched and proved), records the move as one coming in and answers once all
+ * of it is there; the old owner then removes its tree and tells it (DONE).  While both hold the name
+ * their records (either way, yp.h) make the one-winner rule count it as no conflict; a move cut short
+ * is settled as below, the tree proved by its fingerprint (tree.h), and a tree that came in part way
+ * removed once the old owner says it kept its own.
+ *
  * One variable: this node records the move (the YP's moves table: the object, its name, the node, its
  * xxh3), asks NODE to take it (transfer.h TAKE: NODE fetches the bytes, proves them by xxh3 and seals
  * them as its own vars/NAME), and once NODE says so removes its own copy (open readers keep reading it:
@@ -34,6 +42,8 @@
 
 #define MOVE_RECURSIVE 1u
 #define MOVE_REMOTES 2u /* referents on third nodes move too */
+#define MOVE_ONE 4u     /* this object alone (a directory with its tree), no references followed: what one
+			 * node asks of another for a referent of its move */
 
 struct cluster;
 struct store;
@@ -56,9 +66,11 @@ struct move_result {
 int move_run(struct cluster *c, struct store *st, const struct move_req *r, struct move_result *res, char *why,
 	     size_t whylen);
 void move_result_free(struct move_result *res);
-/* transfer.h's MOVE hook: arg is the cluster. */
+/* transfer.h's hooks MOVE, DONE and MOVING: arg is the cluster. */
 int move_asked(void *arg, const char *name, const char *node, unsigned flags, uint32_t uid, char *why,
 	       size_t whylen);
+void move_done(void *arg, const char *node, const char *name, bool kept);
+int move_moving(void *arg, const char *name, const char *node);
 
 /* The thread that ends the moves a crash or a lost answer left open (see above): once at start, and at
  * every move_resumer_poke (a node came up).  0 or -errno. */

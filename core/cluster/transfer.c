@@ -15,15 +15,18 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/cluster/transfer.h"
+#include "core/cluster/tree.h"
 #include "core/os/hash.h"
 #include "core/os/shm.h"
 #include "core/store/path.h"
 #include "core/store/store.h"
 #include "core/text/names.h"
 #include "core/text/text.h"
+#include "meta/yp.h"
 
 #define LINE_MAX_ 1024 /* a request with two names of NAMES_LEAF_MAX bytes fits */
 
@@ -280,29 +283,46 @@ static int take_var(struct transfer_server *s, const struct take *t, uint64_t *s
 
 /* "TAKE <len>" then len bytes of JSON {from, id, name, xxh3, type, doc, refs, mode, uid, gid}: another node moves
  * its variable here (its `move`), with those attributes.  "OK" once it is sealed here. */
-static void serve_take(struct transfer_server *s, int fd, long long len)
+/* The JSON of len bytes that follows a request line (at most max), or NULL (refused, answered). */
+static json_t *read_json(int fd, long long len, long long max)
 {
-	char why[512] = "";
-	struct take t;
-	uint64_t size = 0;
-	char *body;
+	char *body = len > 0 && len <= max ? malloc((size_t)len) : NULL;
 	json_t *j;
-	int rc;
 
-	if (len <= 0 || len > 200000 || !(body = malloc((size_t)len))) {
+	if (!body) {
 		refuse(fd, -EPROTO, "a request this node does not understand");
-		return;
+		return NULL;
 	}
 	for (long long got = 0; got < len;) {
-		ssize_t n = recv(fd, body + got, (size_t)(len - got), 0);
+		ssize_t n = recv(fd, body + got, (size_t)(len - got), MSG_WAITALL);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0) {
 			free(body);
-			return;
+			return NULL;
 		}
 		got += n;
 	}
 	j = json_loadb(body, (size_t)len, 0, NULL);
 	free(body);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return NULL;
+	}
+	return j;
+}
+
+static void serve_take(struct transfer_server *s, int fd, long long len)
+{
+	char why[512] = "";
+	struct take t;
+	uint64_t size = 0;
+	json_t *j = read_json(fd, len, 200000);
+	int rc;
+
+	if (!j)
+		return;
 	t = (struct take){
 		.from = json_string_value(json_object_get(j, "from")),
 		.name = json_string_value(json_object_get(j, "name")),
@@ -334,6 +354,155 @@ static void serve_take(struct transfer_server *s, int fd, long long len)
 	json_decref(j); /* t's strings are its */
 }
 
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* One entry of a tree coming in: a directory, a link, or a variable fetched from its node. */
+static int take_entry(struct transfer_server *s, const char *from, json_t *e, char *why, size_t whylen)
+{
+	char leaf[NAMES_LEAF_MAX + 1];
+	const char *path = jstr(e, "path"), *kind = jstr(e, "kind");
+	struct store_attr a;
+	uint64_t dir, size;
+	uint32_t mode = (uint32_t)json_integer_value(json_object_get(e, "mode")) & 07777;
+	uint32_t uid = (uint32_t)json_integer_value(json_object_get(e, "uid"));
+	uint32_t gid = (uint32_t)json_integer_value(json_object_get(e, "gid"));
+	int rc;
+
+	if (!path || !kind)
+		return text_say(why, whylen, -EPROTO, "an entry without its path or kind");
+	if (strcmp(kind, "var") == 0) {
+		struct take t = { .from = from, .name = path, .xxh3 = jstr(e, "xxh3"), .type = jstr(e, "type"),
+				  .doc = jstr(e, "doc"), .refs = jstr(e, "refs"),
+				  .id = json_integer_value(json_object_get(e, "id")), .mode = mode, .uid = uid, .gid = gid };
+		if (!t.xxh3)
+			return text_say(why, whylen, -EPROTO, "'%s' without its xxh3", path);
+		return take_var(s, &t, &size, why, whylen);
+	}
+	if ((rc = path_parent(s->st, path, &dir, leaf, sizeof(leaf))) != 0)
+		return text_say(why, whylen, rc, "no directory here for '%s': %s", path, path_error(rc));
+	if (strcmp(kind, "dir") == 0)
+		rc = store_mkdir(s->st, dir, leaf, mode, uid, gid, &a);
+	else if (strcmp(kind, "link") == 0 && jstr(e, "target"))
+		rc = store_symlink(s->st, dir, leaf, jstr(e, "target"), uid, gid, &a);
+	else
+		return text_say(why, whylen, -EPROTO, "'%s' is a %s: not something a tree moves", path, kind);
+	if (rc)
+		return text_say(why, whylen, rc, "cannot make '%s': %s", path, strerror(-rc));
+	for (const char *const *x = (const char *const[]){ "doc", "refs", NULL }; rc == 0 && *x; x++) {
+		char xa[64];
+		const char *v = jstr(e, *x);
+		snprintf(xa, sizeof(xa), "user.fabric.%s", *x);
+		if (v && (rc = store_setxattr(s->st, a.id, xa, v, strlen(v), 0)) != 0)
+			text_say(why, whylen, rc, "its %s of '%s' is refused here", *x, path);
+	}
+	store_forget(s->st, a.id, 1);
+	return rc;
+}
+
+/* "TAKETREE <len>" then JSON {node, from, id, name, fingerprint, entries}: another node moves its directory
+ * here whole (transfer_give_tree). */
+static void serve_taketree(struct transfer_server *s, int fd, long long len)
+{
+	char why[512] = "";
+	json_t *j = read_json(fd, len, 64ll << 20), *entries;
+	const char *node, *from, *name, *fp;
+	struct store_attr a;
+	uint64_t root = 0;
+	size_t n;
+	int rc = 0;
+
+	if (!j)
+		return;
+	node = jstr(j, "node");
+	from = jstr(j, "from");
+	name = jstr(j, "name");
+	fp = jstr(j, "fingerprint");
+	entries = json_object_get(j, "entries");
+	n = json_array_size(entries);
+	if (!node || !from || !name || !fp || names_check_leaf(name, NULL, 0) != 0 || names_check_node(node) != 0 ||
+	    n == 0 || !jstr(json_array_get(entries, 0), "path") || strcmp(jstr(json_array_get(entries, 0), "path"), name)) {
+		json_decref(j);
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	for (size_t i = 1; i < n; i++) { /* everything inside name/: nothing of this node's elsewhere is touched */
+		const char *p = jstr(json_array_get(entries, i), "path");
+		if (!p || strncmp(p, name, strlen(name)) != 0 || p[strlen(name)] != '/') {
+			json_decref(j);
+			refuse(fd, -EPROTO, "a tree entry outside the tree");
+			return;
+		}
+	}
+	changing(s, true);
+	if (store_lookup(s->st, STORE_VARS_ID, name, &a) == 0) {
+		store_forget(s->st, a.id, 1);
+		rc = text_say(why, sizeof(why), -EEXIST, "this node has a '%s' of its own", name);
+	}
+	struct yp_move m = { .object = json_integer_value(json_object_get(j, "id")), .name = name, .node = node,
+			     .xxh3 = fp, .begun_ns = (int64_t)time(NULL) * 1000000000, .in = true };
+	if (rc == 0 && (rc = yp_move_begin(store_yp(s->st), &m)) != 0)
+		text_say(why, sizeof(why), rc, "cannot record the move here: %s", strerror(-rc));
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = take_entry(s, from, json_array_get(entries, i), why, sizeof(why));
+		if (rc == 0 && i == 0 && store_lookup(s->st, STORE_VARS_ID, name, &a) == 0) {
+			root = a.id;
+			store_forget(s->st, a.id, 1);
+		}
+		if (rc == 0 && i == 0)
+			transfer_test_pause("after the first entry of a directory coming in");
+	}
+	if (rc) {
+		if (root)
+			tree_remove(s->st, name, root); /* nothing of it stays */
+		yp_move_end(store_yp(s->st), true, node, name);
+	}
+	changing(s, false);
+	if (rc) {
+		say(s, "transfer: a move of directory '%s' here failed: %s", name, why);
+		refuse(fd, rc, "%s", why);
+	} else {
+		say(s, "transfer: directory '%s' moved here from %s (%zu entries)", name, node, n);
+		transfer_test_pause("after the last entry of a directory coming in, before its answer");
+		send_all(fd, "OK\n", 3);
+	}
+	json_decref(j);
+}
+
+/* "DONE <kept> <node>\t<name>": node's move of directory name here ended. */
+static void serve_done(struct transfer_server *s, int fd, unsigned kept, const char *rest)
+{
+	char node[NAMES_NODE_MAX + 1];
+	const char *tab = strchr(rest, '\t');
+
+	if (!tab || sscanf(rest, "%64s", node) != 1 || !s->h.done) {
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	s->h.done(s->h.arg, node, tab + 1, kept != 0);
+	send_all(fd, "OK\n", 3);
+}
+
+/* "MOVING 0 <node>\t<name>": is this node's move of name to node under way? */
+static void serve_moving(struct transfer_server *s, int fd, const char *rest)
+{
+	char node[NAMES_NODE_MAX + 1];
+	const char *tab = strchr(rest, '\t');
+	int rc;
+
+	if (!tab || sscanf(rest, "%64s", node) != 1 || !s->h.moving) {
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	rc = s->h.moving(s->h.arg, tab + 1, node);
+	if (rc)
+		refuse(fd, rc, "%s", rc == -ENOENT ? "over: the name is not here any more" : "over: this node kept it");
+	else
+		send_all(fd, "OK\n", 3);
+}
+
 /* "HAS 0 <xxh3>\t<name>": is vars/NAME here a sealed variable of these bytes (a move's end, checked by the
  * node it left)?  "OK" or "ERR <ENOENT>". */
 static void serve_has(struct transfer_server *s, int fd, const char *rest)
@@ -351,10 +520,13 @@ static void serve_has(struct transfer_server *s, int fd, const char *rest)
 		refuse(fd, -ENOENT, "no '%s' here", tab + 1);
 		return;
 	}
-	n = store_getxattr(s->st, a.id, "user.fabric.xxh3", have, sizeof(have) - 1);
+	if (a.dir) /* a directory: the fingerprint of its tree */
+		n = tree_fingerprint(s->st, tab + 1, have) == 0 ? HASH_HEX_LEN : 0;
+	else
+		n = store_getxattr(s->st, a.id, "user.fabric.xxh3", have, sizeof(have) - 1);
 	have[n > 0 ? n : 0] = '\0';
 	store_forget(s->st, a.id, 1);
-	if (a.dir || !a.sealed || strcmp(have, xxh3) != 0) {
+	if ((!a.dir && !a.sealed) || strcmp(have, xxh3) != 0) {
 		refuse(fd, -ENOENT, "'%s' here is not those bytes", tab + 1);
 		return;
 	}
@@ -382,7 +554,7 @@ static void serve_move(struct transfer_server *s, int fd, unsigned flags, const 
 
 static void serve(struct transfer_server *s, int fd)
 {
-	char line[LINE_MAX_], secret[TRANSFER_SECRET_MAX + 2], op[8], xxh3[64] = "", scope[256] = "", hdr[128];
+	char line[LINE_MAX_], secret[TRANSFER_SECRET_MAX + 2], op[10], xxh3[64] = "", scope[256] = "", hdr[128];
 	struct store_handle *h = NULL;
 	struct store_attr a;
 	long long id = 0;
@@ -393,9 +565,10 @@ static void serve(struct transfer_server *s, int fd)
 	timeouts(fd);
 	if (read_line(fd, line) != 0)
 		return;
-	if (sscanf(line, "FABRIC1 %129s %7s %lld %n", secret, op, &id, &at) != 3 || strlen(secret) > TRANSFER_SECRET_MAX ||
+	if (sscanf(line, "FABRIC1 %129s %9s %lld %n", secret, op, &id, &at) != 3 || strlen(secret) > TRANSFER_SECRET_MAX ||
 	    (strcmp(op, "GET") != 0 && strcmp(op, "DEL") != 0 && strcmp(op, "REN") != 0 && strcmp(op, "TAKE") != 0 &&
-	     strcmp(op, "HAS") != 0 && strcmp(op, "MOVE") != 0)) {
+	     strcmp(op, "HAS") != 0 && strcmp(op, "MOVE") != 0 && strcmp(op, "TAKETREE") != 0 &&
+	     strcmp(op, "DONE") != 0 && strcmp(op, "MOVING") != 0)) {
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
@@ -414,6 +587,20 @@ static void serve(struct transfer_server *s, int fd)
 	}
 	if (strcmp(op, "HAS") == 0) {
 		serve_has(s, fd, line + at);
+		return;
+	}
+	if (strcmp(op, "DONE") == 0) { /* id: kept */
+		serve_done(s, fd, (unsigned)id, line + at);
+		return;
+	}
+	if (strcmp(op, "MOVING") == 0) {
+		serve_moving(s, fd, line + at);
+		return;
+	}
+	if (strcmp(op, "TAKETREE") == 0) { /* id is the length of the JSON */
+		struct timeval tv = { .tv_sec = 600 };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		serve_taketree(s, fd, id);
 		return;
 	}
 	if (strcmp(op, "MOVE") == 0) { /* id is the flags */
@@ -681,6 +868,46 @@ void transfer_test_pause(const char *where)
 		fprintf(stderr, "fabricd: test pause of %d ms %s\n", ms, where);
 		usleep((useconds_t)ms * 1000);
 	}
+}
+
+int transfer_give_tree(const char *addr, const char *secret, const char *node, const char *from, int64_t id,
+		       const char *name, const char *fingerprint, const char *entries, char *why, size_t whylen)
+{
+	json_t *e = json_loads(entries, 0, NULL);
+	json_t *j = e ? json_pack("{s:s, s:s, s:I, s:s, s:s, s:o}", "node", node, "from", from, "id", (json_int_t)id,
+				  "name", name, "fingerprint", fingerprint, "entries", e) : NULL;
+	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL, line[LINE_MAX_];
+	int rc;
+
+	json_decref(j);
+	if (!body)
+		return text_say(why, whylen, -ENOMEM, "out of memory");
+	snprintf(line, sizeof(line), "FABRIC1 %s TAKETREE %zu\n", secret, strlen(body));
+	rc = ask_with(addr, line, body, 600, why, whylen);
+	free(body);
+	return rc;
+}
+
+int transfer_done(const char *addr, const char *secret, const char *node, const char *name, bool kept, char *why,
+		  size_t whylen)
+{
+	char line[LINE_MAX_];
+
+	if (strpbrk(name, "\t\n") || strlen(name) > NAMES_LEAF_MAX || names_check_node(node) != 0)
+		return text_say(why, whylen, -EINVAL, "a name the protocol cannot carry");
+	snprintf(line, sizeof(line), "FABRIC1 %s DONE %d %s\t%s\n", secret, kept ? 1 : 0, node, name);
+	return ask_with(addr, line, NULL, TRANSFER_TIMEOUT_S, why, whylen);
+}
+
+int transfer_moving(const char *addr, const char *secret, const char *node, const char *name, char *why,
+		    size_t whylen)
+{
+	char line[LINE_MAX_];
+
+	if (strpbrk(name, "\t\n") || strlen(name) > NAMES_LEAF_MAX || names_check_node(node) != 0)
+		return text_say(why, whylen, -EINVAL, "a name the protocol cannot carry");
+	snprintf(line, sizeof(line), "FABRIC1 %s MOVING 0 %s\t%s\n", secret, node, name);
+	return ask_with(addr, line, NULL, TRANSFER_TIMEOUT_S, why, whylen);
 }
 
 int transfer_has(const char *addr, const char *secret, const char *name, const char *xxh3, char *why,

@@ -4,8 +4,10 @@
  * The protocol, one request a connection, lines of text then bytes:
  *   client: "FABRIC1 <secret> GET <id>\n"
  *   server: "OK <size> <xxh3>\n" and exactly size bytes, or "ERR <errno> <sentence>\n".
- *   (and DEL and REN, below: another node's rm and mv of a name of this node's; TAKE: a move here; HAS:
- *   does this node hold a name with these bytes; MOVE: move a name of this node's elsewhere)
+ *   (and DEL and REN, below: another node's rm and mv of a name of this node's; TAKE and TAKETREE: a move
+ *   of a variable or a directory here; HAS: does this node hold a name with these bytes (a directory: its
+ *   tree's fingerprint, tree.h); MOVE: move a name of this node's elsewhere; DONE and MOVING: the end of
+ *   a directory's move, told by the node it left and asked of it)
  * The secret (a cluster's shared token, from a file only root reads: `fabric cluster up` makes it) keeps
  * a local user who can reach the port from reading what the mount's permissions would refuse; a node
  * given no secret neither serves nor fetches.  The server sends from the variable's shm block with
@@ -37,6 +39,11 @@ struct transfer_hooks {
 	/* MOVE: another node asks this one to move its name (in vars/) to node, for uid (move.h's flags) */
 	int (*move)(void *arg, const char *name, const char *node, unsigned flags, uint32_t uid, char *why,
 		    size_t whylen);
+	/* DONE: node's move of directory name here ended; kept: node kept its copy (this one goes) */
+	void (*done)(void *arg, const char *node, const char *name, bool kept);
+	/* MOVING: is this node's move of name to node still under way?  0 yes; -ENOENT: over, and this node
+	 * no longer holds name; -EEXIST: over, and this node kept it */
+	int (*moving)(void *arg, const char *name, const char *node);
 	void *arg;
 };
 
@@ -64,6 +71,21 @@ int transfer_rename(const char *addr, const char *secret, int64_t id, int64_t pa
 int transfer_give(const char *addr, const char *secret, const char *from, int64_t id, const char *name,
 		  const char *xxh3, const char *type, const char *doc, const char *refs, uint32_t mode, uint32_t uid,
 		  uint32_t gid, char *why, size_t whylen);
+/* Ask the node at addr to take the directory name of this node (node, at from; object id here) whole:
+ * entries is a JSON array of the tree (tree.h's entries, parents first: path, kind, id, xxh3, type, doc,
+ * refs, target, mode, uid, gid), fingerprint its tree's.  It makes the tree as its own, each variable
+ * fetched and proved as TAKE does, records the move as one coming in (yp.h) and answers once all of it
+ * is there; anything short of that, and nothing of it stays.  0 or -errno with why. */
+int transfer_give_tree(const char *addr, const char *secret, const char *node, const char *from, int64_t id,
+		       const char *name, const char *fingerprint, const char *entries, char *why, size_t whylen);
+/* Tell the node at addr that this node's move of directory name there ended (kept: this node kept its
+ * copy).  0 or -errno (the node asks MOVING later when this is lost). */
+int transfer_done(const char *addr, const char *secret, const char *node, const char *name, bool kept, char *why,
+		  size_t whylen);
+/* Ask the node at addr whether its move of name to node (this one) is still under way: its moving
+ * hook's answer, or another -errno (with why) when it cannot tell. */
+int transfer_moving(const char *addr, const char *secret, const char *node, const char *name, char *why,
+		    size_t whylen);
 /* Does the node at addr hold name (in its vars/) as a sealed variable of these bytes?  0 yes, -ENOENT no,
  * another -errno (with why) when it cannot tell: unreachable, refused. */
 int transfer_has(const char *addr, const char *secret, const char *name, const char *xxh3, char *why,
