@@ -467,6 +467,23 @@ wait_says "${P}1" node_of "${P}2" while_down
 wait_says 0 count_of "${P}2" "path = 'many/f7'"
 eq "$(count_of "${P}2" "path like 'many/%' and node = '${P}3' and kind = 'var'")" 199 "the loaded names, less the removed one"
 
+# drain: everything a node holds goes to the others (the most room first); what cannot go stays, listed
+FABRIC=$N3 ok "$FAB_TOOL" mutable pinned3 4096
+ok cp "$T/k" "$N3/vars/drain_me"
+wait_for test -e "$N1/vars/drain_me"
+held3=$(count_of "${P}1" "node = '${P}3' and path not like 'pinned3'")
+[ "$held3" -gt 200 ] || bad "${P}3 holds $held3 names before its drain, want the loaded ones and more"
+fails "still holds 1 name that cannot go: pinned3 ('pinned3' is a mutable object" env FABRIC="$N1" "$FAB_TOOL" drain "${P}3"
+wait_says 0 count_of "${P}1" "node = '${P}3' and path != 'pinned3'"
+eq "$(count_of "${P}2" "node != '${P}3' and (path = 'drain_me' or path like 'many/%')")" 200 "the drained names, on the other nodes"
+same "$T/k" "$N3/vars/drain_me" "a drained variable read on the node it left"
+eq "$(yp_of "${P}3" "select count(*) from objects where parent = 2 and state = 'sealed' and kind != 'mutable'")" 0 \
+   "what the drained node still holds in vars/ but its mutable object"
+ok rm "$N3/vars/pinned3"
+FABRIC=$N1 ok "$FAB_TOOL" drain "${P}3"
+match "$(last_out)" $'objects\t0' "a second drain: nothing left to move"
+ok "$FAB_TOOL" umount "$N3"
+
 # down --purge: nothing left
 ok "$FAB_TOOL" cluster down "$FC" --purge
 [ -d "$FC" ] && bad "cluster down --purge left $FC"

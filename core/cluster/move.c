@@ -451,7 +451,8 @@ int move_run(struct cluster *c, struct store *st, const struct move_req *r, stru
 	if (!v[0].local && strcmp(v[0].node, r->node) != 0) { /* NAME is another node's: it runs the move */
 		rc = check(c, r, &v[0], why, whylen);
 		if (rc == 0 && cluster_node(c, v[0].node, &owner) == 0)
-			rc = transfer_ask_move(owner.addr, cluster_secret(c), r->name, r->node, r->flags, r->uid, why, whylen);
+			rc = transfer_ask_move(owner.addr, cluster_secret(c), r->name, r->node, r->flags, r->uid, &res->bytes,
+					       why, whylen);
 		if (rc == 0)
 			snprintf(res->by, sizeof(res->by), "%s", v[0].node);
 		items_free(v, n);
@@ -475,8 +476,8 @@ int move_run(struct cluster *c, struct store *st, const struct move_req *r, stru
 		if (v[i].local)
 			rc = move_local(c, st, r, &v[i], &target, &bytes, why, whylen);
 		else if ((rc = cluster_node(c, v[i].node, &owner)) == 0)
-			rc = transfer_ask_move(owner.addr, cluster_secret(c), v[i].name, r->node, MOVE_ONE, r->uid, why,
-					       whylen);
+			rc = transfer_ask_move(owner.addr, cluster_secret(c), v[i].name, r->node, MOVE_ONE, r->uid, &bytes,
+					       why, whylen);
 		else
 			text_say(why, whylen, rc, "node %s of '%s' is gone", v[i].node, v[i].name);
 		if (rc == 0) {
@@ -489,8 +490,115 @@ int move_run(struct cluster *c, struct store *st, const struct move_req *r, stru
 	return rc;
 }
 
-int move_asked(void *arg, const char *name, const char *node, unsigned flags, uint32_t uid, char *why,
+struct names {
+	char (*v)[NAMES_LEAF_MAX + 1];
+	uint64_t *size;
+	size_t n, cap;
+};
+
+static int add_top(struct names *l, const char *name, uint64_t size)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		void *v = realloc(l->v, cap * sizeof(*l->v)), *z;
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		if (!(z = realloc(l->size, cap * sizeof(*l->size))))
+			return -ENOMEM;
+		l->size = z;
+		l->cap = cap;
+	}
+	snprintf(l->v[l->n], sizeof(l->v[l->n]), "%s", name);
+	l->size[l->n++] = size;
+	return 0;
+}
+
+static int add_remote_top(void *arg, const struct remote_attr *a)
+{
+	return add_top(arg, a->name, a->size);
+}
+
+/* The names directly in node's vars/, here or as the catalog has them. */
+static int tops_of(struct cluster *c, struct store *st, const char *node, struct names *l)
+{
+	char name[NAMES_LEAF_MAX + 1];
+	struct store_attr a;
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (strcmp(node, store_node_name(st)) != 0)
+		return cluster_remote(c) ? remote_children(cluster_remote(c), node, 2, add_remote_top, l) : -ENOENT;
+	rc = store_dir_list(st, STORE_VARS_ID, &ids, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (store_dir_entry(st, STORE_VARS_ID, ids[i], name, sizeof(name), &a, false) == 0)
+			rc = add_top(l, name, a.dir ? 0 : a.size);
+	free(ids);
+	return rc;
+}
+
+int move_drain(struct cluster *c, struct store *st, const char *node, struct move_result *res, char *why,
 	       size_t whylen)
+{
+	struct cluster_node self, *v = NULL;
+	struct names l = { 0 };
+	uint64_t *room = NULL;
+	size_t n = 0, kept = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (cluster_node(c, node, &self) != 0)
+		return text_say(why, whylen, -ENOENT, "no node %s in cluster %s; see: ls nodes/", node, cluster_name(c));
+	if (!self.up)
+		return text_say(why, whylen, -EHOSTDOWN, "node %s is down: its objects leave only from it", node);
+	if ((rc = cluster_nodes(c, &v, &n)) != 0)
+		return text_say(why, whylen, rc, "out of memory");
+	room = calloc(n ? n : 1, sizeof(*room));
+	size_t targets = 0;
+	for (size_t i = 0; room && i < n; i++)
+		if (v[i].up && strcmp(v[i].name, node) != 0) {
+			room[i] = v[i].free;
+			targets++;
+		}
+	if (!room)
+		rc = text_say(why, whylen, -ENOMEM, "out of memory");
+	else if (!targets)
+		rc = text_say(why, whylen, -EINVAL, "no other node of cluster %s is up to take what %s holds",
+			      cluster_name(c), node);
+	else if ((rc = tops_of(c, st, node, &l)) != 0)
+		text_say(why, whylen, rc, "cannot list what %s holds: %s", node, strerror(-rc));
+	for (size_t k = 0; rc == 0 && k < l.n; k++) {
+		size_t best = n;
+		for (size_t i = 0; i < n; i++) /* the most room left, counting what this drain sent there */
+			if (v[i].up && strcmp(v[i].name, node) != 0 && (best == n || room[i] > room[best]))
+				best = i;
+		struct move_req r = { .name = l.v[k], .node = v[best].name, .flags = MOVE_ONE, .uid = 0 };
+		struct move_result one;
+		char said[512] = "";
+		if (move_run(c, st, &r, &one, said, sizeof(said)) == 0) {
+			add_name(&res->moved, l.v[k]);
+			res->count++;
+			res->bytes += one.bytes;
+			room[best] = room[best] > l.size[k] ? room[best] - l.size[k] : 0;
+		} else {
+			text_printf(&res->stayed, "%s%s (%s)", res->stayed.len ? "; " : "", l.v[k], said);
+			kept++;
+		}
+		move_result_free(&one);
+	}
+	if (rc == 0 && kept)
+		rc = text_say(why, whylen, -EBUSY, "node %s still holds %zu name%s that cannot go: %s", node, kept,
+			      kept == 1 ? "" : "s", res->stayed.buf);
+	free(l.v);
+	free(l.size);
+	free(room);
+	free(v);
+	return rc;
+}
+
+int move_asked(void *arg, const char *name, const char *node, unsigned flags, uint32_t uid, uint64_t *bytes,
+	       char *why, size_t whylen)
 {
 	struct cluster *c = arg;
 	struct move_req r = { .name = name, .node = node, .flags = flags, .uid = uid };
@@ -500,6 +608,7 @@ int move_asked(void *arg, const char *name, const char *node, unsigned flags, ui
 	if (!cluster_store(c))
 		return text_say(why, whylen, -EINVAL, "this node has no store");
 	rc = move_run(c, cluster_store(c), &r, &res, why, whylen);
+	*bytes = res.bytes;
 	move_result_free(&res);
 	return rc;
 }

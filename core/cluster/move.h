@@ -66,9 +66,17 @@ struct move_result {
 int move_run(struct cluster *c, struct store *st, const struct move_req *r, struct move_result *res, char *why,
 	     size_t whylen);
 void move_result_free(struct move_result *res);
-/* transfer.h's hooks MOVE, DONE and MOVING: arg is the cluster. */
-int move_asked(void *arg, const char *name, const char *node, unsigned flags, uint32_t uid, char *why,
+/* drain NODE: every name directly in NODE's vars/ moves (MOVE_ONE: a directory whole) to another node that
+ * is up, each to the one with the most room left, counting what this drain sends there.  What cannot go
+ * (a mutable object or shard piece, a scope other than `any`, a link, a directory holding one of those)
+ * stays, and is listed in res->stayed with the reason; then -EBUSY, why naming them.  NODE must be up,
+ * and another node too.  As root (uid 0): a drain moves every user's objects. */
+int move_drain(struct cluster *c, struct store *st, const char *node, struct move_result *res, char *why,
 	       size_t whylen);
+
+/* transfer.h's hooks MOVE, DONE and MOVING: arg is the cluster. */
+int move_asked(void *arg, const char *name, const char *node, unsigned flags, uint32_t uid, uint64_t *bytes,
+	       char *why, size_t whylen);
 void move_done(void *arg, const char *node, const char *name, bool kept);
 int move_moving(void *arg, const char *name, const char *node);
 

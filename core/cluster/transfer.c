@@ -536,8 +536,9 @@ static void serve_has(struct transfer_server *s, int fd, const char *rest)
 /* "MOVE <flags> <uid> <node>\t<name>": move this node's name to node, for uid (another node's `move`). */
 static void serve_move(struct transfer_server *s, int fd, unsigned flags, const char *rest)
 {
-	char node[NAMES_NODE_MAX + 1], why[512] = "";
+	char node[NAMES_NODE_MAX + 1], why[512] = "", ok[40];
 	const char *tab = strchr(rest, '\t');
+	uint64_t bytes = 0;
 	unsigned uid;
 	int rc;
 
@@ -545,11 +546,13 @@ static void serve_move(struct transfer_server *s, int fd, unsigned flags, const 
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
-	rc = s->h.move(s->h.arg, tab + 1, node, flags, (uint32_t)uid, why, sizeof(why));
-	if (rc)
+	rc = s->h.move(s->h.arg, tab + 1, node, flags, (uint32_t)uid, &bytes, why, sizeof(why));
+	if (rc) {
 		refuse(fd, rc, "%s", why);
-	else
-		send_all(fd, "OK\n", 3);
+		return;
+	}
+	snprintf(ok, sizeof(ok), "OK %llu\n", (unsigned long long)bytes);
+	send_all(fd, ok, strlen(ok));
 }
 
 static void serve(struct transfer_server *s, int fd)
@@ -829,6 +832,8 @@ static int receive(int sock, int fd, uint64_t size, const char *xxh3, char hex[H
 
 /* One request line (and a body, when not NULL) whose answer is "OK" or "ERR ..." within wait_s. */
 static int ask_with(const char *addr, const char *line_in, const char *body, int wait_s, char *why, size_t whylen);
+static int ask_num(const char *addr, const char *line_in, const char *body, int wait_s, uint64_t *num, char *why,
+		   size_t whylen);
 
 int transfer_delete(const char *addr, const char *secret, int64_t id, int64_t parent, const char *name, char *why,
 		    size_t whylen)
@@ -922,14 +927,14 @@ int transfer_has(const char *addr, const char *secret, const char *name, const c
 }
 
 int transfer_ask_move(const char *addr, const char *secret, const char *name, const char *node, unsigned flags,
-		      uint32_t uid, char *why, size_t whylen)
+		      uint32_t uid, uint64_t *bytes, char *why, size_t whylen)
 {
 	char line[LINE_MAX_];
 
 	if (strpbrk(name, "\t\n") || strlen(name) > NAMES_LEAF_MAX || names_check_node(node) != 0)
 		return text_say(why, whylen, -EINVAL, "a name the protocol cannot carry");
 	snprintf(line, sizeof(line), "FABRIC1 %s MOVE %u %u %s\t%s\n", secret, flags, (unsigned)uid, node, name);
-	return ask_with(addr, line, NULL, 600, why, whylen);
+	return ask_num(addr, line, NULL, 600, bytes, why, whylen);
 }
 
 int transfer_give(const char *addr, const char *secret, const char *from, int64_t id, const char *name,
@@ -951,9 +956,12 @@ int transfer_give(const char *addr, const char *secret, const char *from, int64_
 	return rc;
 }
 
-static int ask_with(const char *addr, const char *line_in, const char *body, int wait_s, char *why, size_t whylen)
+/* ask_with, for an answer "OK <number>": the number in *num (0 for a bare "OK"). */
+static int ask_num(const char *addr, const char *line_in, const char *body, int wait_s, uint64_t *num, char *why,
+		   size_t whylen)
 {
 	char line[LINE_MAX_];
+	unsigned long long v = 0;
 	int sock, rc;
 
 	if ((rc = dial(addr, &sock, why, whylen)) != 0)
@@ -970,14 +978,22 @@ static int ask_with(const char *addr, const char *line_in, const char *body, int
 	close(sock);
 	if (rc)
 		return text_say(why, whylen, rc, "the node at %s did not answer: %s", addr, strerror(-rc));
-	if (strcmp(line, "OK") == 0)
+	if (strcmp(line, "OK") == 0 || sscanf(line, "OK %llu", &v) == 1) {
+		if (num)
+			*num = v;
 		return 0;
+	}
 	if (strncmp(line, "ERR ", 4) == 0) {
 		int e = atoi(line + 4);
 		const char *msg = strchr(line + 4, ' ');
 		return text_say(why, whylen, e > 0 ? -e : -EIO, "the node at %s refused: %s", addr, msg ? msg + 1 : line);
 	}
 	return text_say(why, whylen, -EPROTO, "the node at %s answered '%.80s'", addr, line);
+}
+
+static int ask_with(const char *addr, const char *line_in, const char *body, int wait_s, char *why, size_t whylen)
+{
+	return ask_num(addr, line_in, body, wait_s, NULL, why, whylen);
 }
 
 /* Ask the node at addr for variable id: on "OK" the connection in *sock, positioned at the bytes, their

@@ -37,8 +37,8 @@ struct transfer_hooks {
 	/* brackets a change another node asks of this one's names (the mount then tells its kernel of them) */
 	void (*changing)(bool begin);
 	/* MOVE: another node asks this one to move its name (in vars/) to node, for uid (move.h's flags) */
-	int (*move)(void *arg, const char *name, const char *node, unsigned flags, uint32_t uid, char *why,
-		    size_t whylen);
+	int (*move)(void *arg, const char *name, const char *node, unsigned flags, uint32_t uid, uint64_t *bytes,
+		    char *why, size_t whylen);
 	/* DONE: node's move of directory name here ended; kept: node kept its copy (this one goes) */
 	void (*done)(void *arg, const char *node, const char *name, bool kept);
 	/* MOVING: is this node's move of name to node still under way?  0 yes; -ENOENT: over, and this node
@@ -90,10 +90,10 @@ int transfer_moving(const char *addr, const char *secret, const char *node, cons
  * another -errno (with why) when it cannot tell: unreachable, refused. */
 int transfer_has(const char *addr, const char *secret, const char *name, const char *xxh3, char *why,
 		 size_t whylen);
-/* Ask the node at addr to move its name (in vars/) to node, with move.h's flags, for uid.  0 or -errno with
- * why (waits up to 600 s). */
+/* Ask the node at addr to move its name (in vars/) to node, with move.h's flags, for uid: 0 with the bytes
+ * it moved (NULL is fine), or -errno with why (waits up to 600 s). */
 int transfer_ask_move(const char *addr, const char *secret, const char *name, const char *node, unsigned flags,
-		      uint32_t uid, char *why, size_t whylen);
+		      uint32_t uid, uint64_t *bytes, char *why, size_t whylen);
 /* For the crash tests alone: with FABRIC_TEST_MOVE_PAUSE_MS=N in the daemon's environment, a move waits
  * N ms at its two points of no return (the new owner between its seal and its answer, the old one between
  * that answer and the removal of its copy), so a test can kill -9 either node there.  Unset: no wait. */

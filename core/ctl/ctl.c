@@ -56,6 +56,9 @@ static const struct ctl_verb verbs[] = {
 	{ { "move", 2, 3, "remotes", "move NAME NODE [recursive] [remotes=yes|no]" },
 	  "move a sealed variable directly in vars/ to NODE of the cluster (verified by xxh3); recursive: with "
 	  "what its user.fabric.refs reach (remotes=no: only those on its node)", ctl_run_move, CTL_ANYONE },
+	{ { "drain", 1, 1, "", "drain NODE" },
+	  "move everything NODE holds in vars/ to the other nodes (the most room first); what cannot go is "
+	  "listed", ctl_run_drain, CTL_ADMIN },
 };
 
 const struct ctl_verb *ctl_verb_find(const char *name)

@@ -98,5 +98,6 @@ ctl_handler ctl_run_load, ctl_run_checkpoint, ctl_run_restore;
 ctl_handler ctl_run_spawn, ctl_run_kill, ctl_run_forget, ctl_run_tasks;
 /* ctl_cluster.c */
 ctl_handler ctl_run_move;
+ctl_handler ctl_run_drain;
 
 #endif
