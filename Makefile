@@ -35,11 +35,11 @@ BULK_OBJS  = core/bulk/load.o core/bulk/load_many.o core/bulk/load_ahead.o core/
 TASK_OBJS  = core/task/place.o core/task/task.o core/task/task_spawn.o core/task/task_place.o core/task/task_rows.o \
              core/task/task_end.o core/task/task_resume.o core/task/task_run.o core/task/task_text.o
 CTL_OBJS   = core/ctl/ctl.o core/ctl/ctl_parse.o core/ctl/ctl_answer.o core/ctl/ctl_store.o core/ctl/ctl_bulk.o core/ctl/ctl_task.o core/ctl/ctl_cluster.o
-CLUSTER_OBJS = core/cluster/cluster.o core/cluster/catalog.o core/cluster/remote.o core/cluster/transfer.o core/cluster/move.o core/cluster/tree.o
+CLUSTER_OBJS = core/cluster/cluster.o core/cluster/catalog.o core/cluster/remote.o core/cluster/transfer.o core/cluster/move.o core/cluster/tree.o core/cluster/shard.o
 CORE_OBJS  = $(TEXT_OBJS) $(OS_OBJS) $(STORE_OBJS) $(BULK_OBJS) $(CLUSTER_OBJS) $(TASK_OBJS) $(CTL_OBJS)
 CORE_HDRS  = $(wildcard core/*/*.h)
 META_OBJS = meta/yp.o meta/yp_objects.o meta/yp_tasks.o meta/yp_wal.o meta/yp_remote.o meta/yp_moves.o
-FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/kind.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_peers.o fs/ops_remote.o fs/ops_task.o fs/notify.o
+FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/kind.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_peers.o fs/ops_remote.o fs/ops_shards.o fs/ops_task.o fs/notify.o
 
 TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_slab tests/test_ctl tests/test_scope tests/test_place tests/test_launch tests/test_etcd
 

@@ -251,6 +251,25 @@ int fs_remote_remove_top(fuse_req_t req, const char *name, bool dir);
 int fs_remote_rename_top(fuse_req_t req, const char *name, fuse_ino_t newparent, const char *newname,
 			 unsigned flags);
 int fs_remote_list_top(fuse_req_t req, struct fs_dir *d);
+/* What ops_shards.c shares of ops_remote.c: an entry reply for another node's object, its inode added to
+ * a listing (cap: d->virt's room), an rm or rmdir of one of its names asked of its node. */
+struct remote_attr;
+void fs_remote_reply(fuse_req_t req, const struct remote_attr *a);
+int fs_remote_add(struct fs_dir *d, size_t *cap, const struct remote_attr *a);
+int fs_remote_remove(fuse_req_t req, const char *node, int64_t parent, const char *name, bool dir);
+
+/* ops_shards.c -- shards/ in a cluster: every node's pieces under one shards/NAME/.  lookup (replied when
+ * true) and list of shards/ and of this node's shards/NAME/; the same for another node's shards/NAME/
+ * (remote_dir: is (node, id) one, and which); rm of another node's piece; rmdir of shards/NAME
+ * everywhere. */
+bool fs_shards_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+int fs_shards_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d);
+bool fs_shards_remote_dir(fuse_req_t req, const char *node, int64_t id, char *name, size_t len);
+bool fs_shards_piece_lookup(fuse_req_t req, const char *shard, const char *name);
+int fs_shards_remote_list(fuse_req_t req, const char *shard, const char *node, struct fs_dir *d, size_t *cap);
+int fs_shards_unlink(fuse_req_t req, const char *shard, const char *name);
+int fs_shards_unlink_in(fuse_req_t req, fuse_ino_t parent, const char *name);
+int fs_shards_rmdir(fuse_req_t req, const char *name);
 void fs_remote_changed(void *arg, const char *node, int64_t id, int64_t parent, const char *name, bool gone);
 void fs_remote_free(void);
 

@@ -76,6 +76,8 @@ void fs_store_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (rc == -ENOENT && parent == FS_VARS_INO && fs_remote_lookup_top(req, name))
 		return; /* another node's name */
+	if (rc == -ENOENT && fs_shards_lookup(req, parent, name))
+		return; /* another node's shard or piece */
 	if (rc == -ENOENT) {
 		struct fuse_entry_param e = { .ino = 0, .entry_timeout = FS_TTL_NEGATIVE };
 		fuse_reply_entry(req, &e);
@@ -200,14 +202,21 @@ void fs_store_readlink(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_readlink(req, buf);
 }
 
-/* rm or rmdir in vars/ of a name that is another node's: asked of its node. */
+/* rm or rmdir in vars/ of a name that is another node's: asked of its node; rm of another node's piece of
+ * a shard likewise. */
 static int or_remove_remote(fuse_req_t req, int rc, fuse_ino_t parent, const char *name, bool dir)
 {
-	return rc == -ENOENT && parent == FS_VARS_INO ? fs_remote_remove_top(req, name, dir) : rc;
+	if (rc == -ENOENT && parent == FS_VARS_INO)
+		return fs_remote_remove_top(req, name, dir);
+	return rc == -ENOENT && !dir ? fs_shards_unlink_in(req, parent, name) : rc;
 }
 
 void fs_store_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	if (parent == store_shards_id(store_of(req)) && ((struct fs *)fuse_req_userdata(req))->cluster) {
+		fuse_reply_err(req, -fs_shards_rmdir(req, name)); /* every node's directory of the shard */
+		return;
+	}
 	fuse_reply_err(req, -or_remove_remote(req, store_rmdir(store_of(req), parent, name), parent, name, true));
 }
 
@@ -243,7 +252,9 @@ int fs_store_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
 {
 	int rc = store_dir_list(store_of(req), dir, &d->ids, &d->n);
 
-	return rc == 0 && dir == FS_VARS_INO ? fs_remote_list_top(req, d) : rc;
+	if (rc == 0 && dir == FS_VARS_INO)
+		return fs_remote_list_top(req, d);
+	return rc == 0 ? fs_shards_list(req, dir, d) : rc;
 }
 
 /* Offsets: 0 ".", 1 "..", then 2 + i for the snapshot's i-th child, then the virtual children; each

@@ -123,7 +123,7 @@ static void stat_of(uint64_t ino, const struct remote_attr *a, struct stat *st)
 	st->st_atim = st->st_ctim = st->st_mtim;
 }
 
-static void reply_entry(fuse_req_t req, const struct remote_attr *a)
+void fs_remote_reply(fuse_req_t req, const struct remote_attr *a)
 {
 	struct fuse_entry_param e = { .entry_timeout = FS_TTL_SEALED, .attr_timeout = FS_TTL_DIR };
 
@@ -143,7 +143,7 @@ bool fs_remote_lookup_top(fuse_req_t req, const char *name)
 
 	if (!x || remote_child(x, NULL, FS_VARS_INO, name, &a) != 0)
 		return false;
-	reply_entry(req, &a);
+	fs_remote_reply(req, &a);
 	return true;
 }
 
@@ -161,28 +161,34 @@ struct listing {
 	struct store *st; /* vars/: a local name hides another node's */
 };
 
+int fs_remote_add(struct fs_dir *d, size_t *cap, const struct remote_attr *a)
+{
+	uint64_t ino;
+
+	if (d->nvirt == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		uint64_t *v = realloc(d->virt, c * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		d->virt = v;
+		*cap = c;
+	}
+	ino = ino_of(a->node, a->id);
+	if (ino)
+		d->virt[d->nvirt++] = ino;
+	return 0;
+}
+
 static int listed(void *arg, const struct remote_attr *a)
 {
 	struct listing *l = arg;
 	struct store_attr mine;
-	uint64_t ino;
 
 	if (l->st && store_lookup(l->st, FS_VARS_INO, a->name, &mine) == 0) {
 		store_forget(l->st, mine.id, 1);
 		return 0;
 	}
-	if (l->d->nvirt == l->cap) {
-		size_t c = l->cap ? l->cap * 2 : 64;
-		uint64_t *v = realloc(l->d->virt, c * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->d->virt = v;
-		l->cap = c;
-	}
-	ino = ino_of(a->node, a->id);
-	if (ino)
-		l->d->virt[l->d->nvirt++] = ino;
-	return 0;
+	return fs_remote_add(l->d, &l->cap, a);
 }
 
 int fs_remote_list_top(fuse_req_t req, struct fs_dir *d)
@@ -196,7 +202,7 @@ int fs_remote_list_top(fuse_req_t req, struct fs_dir *d)
 /* rm or rmdir of another node's name: asked of its node, which removes it (its catalog then tells
  * everybody); here it goes from the index at once, so a listing right after the rm does not show it.
  * node NULL: a name in vars/, of whichever node holds it. */
-static int remove_remote(fuse_req_t req, const char *node, int64_t parent, const char *name, bool dir)
+int fs_remote_remove(fuse_req_t req, const char *node, int64_t parent, const char *name, bool dir)
 {
 	struct fs *fs = fuse_req_userdata(req);
 	struct remote_index *x = index_of(req);
@@ -225,7 +231,7 @@ static int remove_remote(fuse_req_t req, const char *node, int64_t parent, const
 
 int fs_remote_remove_top(fuse_req_t req, const char *name, bool dir)
 {
-	return remove_remote(req, NULL, FS_VARS_INO, name, dir);
+	return fs_remote_remove(req, NULL, FS_VARS_INO, name, dir);
 }
 
 /* mv of another node's name: asked of its node when the new place is its too (vars/, or one of its
@@ -279,40 +285,55 @@ static int attr_of(fuse_req_t req, fuse_ino_t ino, struct slot *s, struct remote
 
 static void remote_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	char shard[NAMES_LEAF_MAX + 1];
 	struct remote_attr a;
 	struct slot s;
 
-	if (slot_of(parent, &s) != 0 || !index_of(req) || remote_child(index_of(req), s.node, s.id, name, &a) != 0) {
+	if (slot_of(parent, &s) != 0 || !index_of(req)) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	reply_entry(req, &a);
+	if (remote_child(index_of(req), s.node, s.id, name, &a) == 0)
+		fs_remote_reply(req, &a);
+	else if (!fs_shards_remote_dir(req, s.node, s.id, shard, sizeof(shard)) ||
+		 !fs_shards_piece_lookup(req, shard, name)) /* a shard's: every node's piece */
+		fuse_reply_err(req, ENOENT);
 }
 
 static int remote_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
 {
+	char shard[NAMES_LEAF_MAX + 1];
 	struct listing l = { d, 0, NULL };
 	struct slot s;
+	int rc;
 
 	d->nvirt = 0;
 	d->virt = NULL;
 	if (slot_of(dir, &s) != 0 || !index_of(req))
 		return -ENOENT;
-	return remote_children(index_of(req), s.node, s.id, listed, &l);
+	rc = remote_children(index_of(req), s.node, s.id, listed, &l);
+	if (rc == 0 && fs_shards_remote_dir(req, s.node, s.id, shard, sizeof(shard)))
+		rc = fs_shards_remote_list(req, shard, s.node, d, &l.cap);
+	return rc;
 }
 
 static void remote_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	char shard[NAMES_LEAF_MAX + 1];
 	struct slot s;
+	bool known = slot_of(parent, &s) == 0;
+	int rc = !known ? -ENOENT : fs_remote_remove(req, s.node, s.id, name, false);
 
-	fuse_reply_err(req, slot_of(parent, &s) != 0 ? ENOENT : -remove_remote(req, s.node, s.id, name, false));
+	if (rc == -ENOENT && known && fs_shards_remote_dir(req, s.node, s.id, shard, sizeof(shard)))
+		rc = fs_shards_unlink(req, shard, name);
+	fuse_reply_err(req, -rc);
 }
 
 static void remote_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct slot s;
 
-	fuse_reply_err(req, slot_of(parent, &s) != 0 ? ENOENT : -remove_remote(req, s.node, s.id, name, true));
+	fuse_reply_err(req, slot_of(parent, &s) != 0 ? ENOENT : -fs_remote_remove(req, s.node, s.id, name, true));
 }
 
 static void remote_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,

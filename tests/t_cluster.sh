@@ -18,6 +18,8 @@
 # used dropped to make room; a short transfer and one of the wrong bytes, from a
 # made-up node, EIO and nothing kept); a change seen at once; `cluster status` and `cluster down --purge` (no mount, no etcd, no shm block left).  One
 # cluster for every case.  (And one name, one object: made on two nodes apart, the later one is renamed.)
+# Shards across nodes (a piece on each, listed everywhere, counted in and summed, nodes=, extend, rm -r);
+# drain (what cannot go listed, then all gone).
 . "$(dirname "$0")/lib.sh"
 fab_setup
 command -v etcd >/dev/null || { echo "skip: etcd is not installed (make deps installs etcd-server)"; exit 77; }
@@ -467,19 +469,68 @@ wait_says "${P}1" node_of "${P}2" while_down
 wait_says 0 count_of "${P}2" "path = 'many/f7'"
 eq "$(count_of "${P}2" "path like 'many/%' and node = '${P}3' and kind = 'var'")" 199 "the loaded names, less the removed one"
 
+# shards across nodes: one piece on every node that is up, each scoped to its node; every node lists every
+# piece, local is its own; another node's piece is listed (size, scope) but never read here (EREMOTE);
+# each node's processes count in its own piece and the pieces sum up; nodes= and extend; rm -r everywhere
+FABRIC=$N1 ok "$FAB_TOOL" shard ctr 8
+eq "$(last_out | cut -f1,2 | tr '\n' ' ')" "${P}1	shards/ctr/${P}1 ${P}2	shards/ctr/${P}2 ${P}3	shards/ctr/${P}3 " "shard's answer: a piece on each node"
+for m in "$N1" "$N2" "$N3"; do
+	wait_says "$all" ls "$m/shards/ctr"
+	eq "$(stat -c %i "$m/shards/ctr/local")" "$(stat -c %i "$m/shards/ctr/$(basename "$m")")" "local is $(basename "$m")'s own piece"
+done
+eq "$(xget "$N1/shards/ctr/${P}2" user.fabric.scope)" "node:${P}2" "another node's piece: its scope"
+eq "$(stat -c %s "$N3/shards/ctr/${P}1")" 8 "another node's piece: its size"
+fails "Object is remote" cat "$N1/shards/ctr/${P}2"
+fails "File exists" env FABRIC="$N2" "$FAB_TOOL" shard ctr 8
+for m in "$N1" "$N2" "$N3"; do
+	for p in 1 2; do
+		"$PY" - "$m/shards/ctr/local" <<'PY' &
+import fcntl, mmap, struct, sys
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 8)
+    for _ in range(50):
+        fcntl.flock(f, fcntl.LOCK_EX)
+        m[0:8] = struct.pack("<Q", struct.unpack("<Q", m[0:8])[0] + 1)
+        fcntl.flock(f, fcntl.LOCK_UN)
+PY
+	done
+done
+wait
+total=0
+for m in "$N1" "$N2" "$N3"; do
+	total=$((total + $("$PY" -c 'import struct, sys; print(struct.unpack("<Q", open(sys.argv[1], "rb").read(8))[0])' "$m/shards/ctr/local")))
+done
+eq "$total" 300 "the pieces of three nodes, each counted in by its own processes, summed"
+FABRIC=$N2 ok "$FAB_TOOL" shard two 16 nodes="${P}1,${P}3"
+wait_says "${P}1
+${P}3" ls "$N2/shards/two"  # a node without a piece lists the others'
+fails "no node ${P}9" env FABRIC="$N2" "$FAB_TOOL" shard three 16 nodes="${P}1,${P}9"
+fails "No such file" ls "$N1/shards/three"
+FABRIC=$N2 ok "$FAB_TOOL" shard two extend
+eq "$(last_out | cut -f1,2,3)" "${P}2	shards/two/${P}2	16" "extend gives a piece to the node that had none"
+FABRIC=$N2 ok "$FAB_TOOL" shard two extend
+eq "$(last_out)" "" "extend with every node holding a piece"
+fails "no shard nothere" env FABRIC="$N2" "$FAB_TOOL" shard nothere extend
+ok rm -r "$N3/shards/two" "$N1/shards/ctr"
+for m in "$N1" "$N2" "$N3"; do wait_says "" ls "$m/shards"; done
+
 # drain: everything a node holds goes to the others (the most room first); what cannot go stays, listed
 FABRIC=$N3 ok "$FAB_TOOL" mutable pinned3 4096
 ok cp "$T/k" "$N3/vars/drain_me"
 wait_for test -e "$N1/vars/drain_me"
 held3=$(count_of "${P}1" "node = '${P}3' and path not like 'pinned3'")
 [ "$held3" -gt 200 ] || bad "${P}3 holds $held3 names before its drain, want the loaded ones and more"
-fails "still holds 1 name that cannot go: pinned3 ('pinned3' is a mutable object" env FABRIC="$N1" "$FAB_TOOL" drain "${P}3"
+FABRIC=$N3 ok "$FAB_TOOL" shard pin3 8 nodes="${P}3"
+wait_for test -e "$N1/shards/pin3/${P}3"
+fails "still holds 2 names that cannot go: pinned3 ('pinned3' is a mutable object" env FABRIC="$N1" "$FAB_TOOL" drain "${P}3"
+match "$(last_err)" "shards/pin3/${P}3 \(a shard's piece: pinned to its node\)" "drain lists a shard's piece"
 wait_says 0 count_of "${P}1" "node = '${P}3' and path != 'pinned3'"
 eq "$(count_of "${P}2" "node != '${P}3' and (path = 'drain_me' or path like 'many/%')")" 200 "the drained names, on the other nodes"
 same "$T/k" "$N3/vars/drain_me" "a drained variable read on the node it left"
 eq "$(yp_of "${P}3" "select count(*) from objects where parent = 2 and state = 'sealed' and kind != 'mutable'")" 0 \
    "what the drained node still holds in vars/ but its mutable object"
 ok rm "$N3/vars/pinned3"
+ok rm -r "$N3/shards/pin3"
 FABRIC=$N1 ok "$FAB_TOOL" drain "${P}3"
 match "$(last_out)" $'objects\t0' "a second drain: nothing left to move"
 ok "$FAB_TOOL" umount "$N3"

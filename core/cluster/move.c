@@ -538,6 +538,42 @@ static int tops_of(struct cluster *c, struct store *st, const char *node, struct
 	return rc;
 }
 
+/* The shards node has a piece of (their names), here or as the catalog has them. */
+static int shards_of(struct cluster *c, struct store *st, const char *node, struct names *l)
+{
+	struct remote_index *x = cluster_remote(c);
+	struct remote_attr sh;
+	struct names all = { 0 };
+	int rc;
+
+	if (strcmp(node, store_node_name(st)) == 0) {
+		char name[NAMES_LEAF_MAX + 1];
+		struct store_attr a, p;
+		uint64_t *ids = NULL;
+		size_t n = 0;
+		rc = store_dir_list(st, store_shards_id(st), &ids, &n);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			if (store_dir_entry(st, store_shards_id(st), ids[i], name, sizeof(name), &a, false) == 0 &&
+			    store_lookup(st, a.id, node, &p) == 0) {
+				store_forget(st, p.id, 1);
+				rc = add_top(l, name, p.size);
+			}
+		free(ids);
+		return rc;
+	}
+	if (!x || remote_child(x, node, 1, "shards", &sh) != 0)
+		return 0;
+	rc = remote_children(x, node, sh.id, add_remote_top, &all);
+	for (size_t i = 0; rc == 0 && i < all.n; i++) {
+		struct remote_attr d, p;
+		if (remote_child(x, node, sh.id, all.v[i], &d) == 0 && remote_child(x, node, d.id, node, &p) == 0)
+			rc = add_top(l, all.v[i], p.size);
+	}
+	free(all.v);
+	free(all.size);
+	return rc;
+}
+
 int move_drain(struct cluster *c, struct store *st, const char *node, struct move_result *res, char *why,
 	       size_t whylen)
 {
@@ -587,6 +623,16 @@ int move_drain(struct cluster *c, struct store *st, const char *node, struct mov
 		}
 		move_result_free(&one);
 	}
+	/* a shard's pieces are pinned to their nodes: listed, never moved */
+	struct names sh = { 0 };
+	if (rc == 0 && shards_of(c, st, node, &sh) == 0)
+		for (size_t k = 0; k < sh.n; k++) {
+			text_printf(&res->stayed, "%sshards/%s/%s (a shard's piece: pinned to its node)",
+				    res->stayed.len ? "; " : "", sh.v[k], node);
+			kept++;
+		}
+	free(sh.v);
+	free(sh.size);
 	if (rc == 0 && kept)
 		rc = text_say(why, whylen, -EBUSY, "node %s still holds %zu name%s that cannot go: %s", node, kept,
 			      kept == 1 ? "" : "s", res->stayed.buf);

@@ -68,7 +68,7 @@ int move_run(struct cluster *c, struct store *st, const struct move_req *r, stru
 void move_result_free(struct move_result *res);
 /* drain NODE: every name directly in NODE's vars/ moves (MOVE_ONE: a directory whole) to another node that
  * is up, each to the one with the most room left, counting what this drain sends there.  What cannot go
- * (a mutable object or shard piece, a scope other than `any`, a link, a directory holding one of those)
+ * (a mutable object, a shard's piece, a scope other than `any`, a link, a directory holding one of those)
  * stays, and is listed in res->stayed with the reason; then -EBUSY, why naming them.  NODE must be up,
  * and another node too.  As root (uid 0): a drain moves every user's objects. */
 int move_drain(struct cluster *c, struct store *st, const char *node, struct move_result *res, char *why,

@@ -471,6 +471,38 @@ static void serve_taketree(struct transfer_server *s, int fd, long long len)
 	json_decref(j);
 }
 
+/* "SHARD <drop> <size> <mode> <dirmode> <uid> <gid>\t<name>": this node's piece of a shard, made or (drop)
+ * removed with the shard's directory here. */
+static void serve_shard(struct transfer_server *s, int fd, unsigned drop, const char *rest)
+{
+	unsigned long long size;
+	unsigned mode, dir_mode, uid, gid;
+	const char *tab = strchr(rest, '\t');
+	char why[512] = "";
+	struct store_attr d;
+	int rc = 0;
+
+	if (!tab || sscanf(rest, "%llu %u %u %u %u", &size, &mode, &dir_mode, &uid, &gid) != 5 ||
+	    names_check_leaf(tab + 1, NULL, 0) != 0) {
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	changing(s, true);
+	if (!drop) {
+		rc = store_shard(s->st, tab + 1, size, mode, dir_mode, uid, gid, why, sizeof(why));
+	} else if (store_lookup(s->st, store_shards_id(s->st), tab + 1, &d) == 0) {
+		store_unlink(s->st, d.id, store_node_name(s->st));
+		store_forget(s->st, d.id, 1);
+		rc = store_rmdir(s->st, store_shards_id(s->st), tab + 1);
+		text_say(why, sizeof(why), rc, "cannot remove shards/%s: %s", tab + 1, strerror(-rc));
+	}
+	changing(s, false);
+	if (rc)
+		refuse(fd, rc, "%s", why);
+	else
+		send_all(fd, "OK\n", 3);
+}
+
 /* "DONE <kept> <node>\t<name>": node's move of directory name here ended. */
 static void serve_done(struct transfer_server *s, int fd, unsigned kept, const char *rest)
 {
@@ -571,7 +603,7 @@ static void serve(struct transfer_server *s, int fd)
 	if (sscanf(line, "FABRIC1 %129s %9s %lld %n", secret, op, &id, &at) != 3 || strlen(secret) > TRANSFER_SECRET_MAX ||
 	    (strcmp(op, "GET") != 0 && strcmp(op, "DEL") != 0 && strcmp(op, "REN") != 0 && strcmp(op, "TAKE") != 0 &&
 	     strcmp(op, "HAS") != 0 && strcmp(op, "MOVE") != 0 && strcmp(op, "TAKETREE") != 0 &&
-	     strcmp(op, "DONE") != 0 && strcmp(op, "MOVING") != 0)) {
+	     strcmp(op, "DONE") != 0 && strcmp(op, "MOVING") != 0 && strcmp(op, "SHARD") != 0)) {
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
@@ -590,6 +622,10 @@ static void serve(struct transfer_server *s, int fd)
 	}
 	if (strcmp(op, "HAS") == 0) {
 		serve_has(s, fd, line + at);
+		return;
+	}
+	if (strcmp(op, "SHARD") == 0) { /* id: drop */
+		serve_shard(s, fd, (unsigned)id, line + at);
 		return;
 	}
 	if (strcmp(op, "DONE") == 0) { /* id: kept */
@@ -891,6 +927,18 @@ int transfer_give_tree(const char *addr, const char *secret, const char *node, c
 	rc = ask_with(addr, line, body, 600, why, whylen);
 	free(body);
 	return rc;
+}
+
+int transfer_shard(const char *addr, const char *secret, const char *name, bool drop, uint64_t size, uint32_t mode,
+		   uint32_t dir_mode, uint32_t uid, uint32_t gid, char *why, size_t whylen)
+{
+	char line[LINE_MAX_];
+
+	if (names_check_leaf(name, NULL, 0) != 0)
+		return text_say(why, whylen, -EINVAL, "a name the protocol cannot carry");
+	snprintf(line, sizeof(line), "FABRIC1 %s SHARD %d %llu %u %u %u %u\t%s\n", secret, drop ? 1 : 0,
+		 (unsigned long long)size, (unsigned)mode, (unsigned)dir_mode, (unsigned)uid, (unsigned)gid, name);
+	return ask_with(addr, line, NULL, TRANSFER_TIMEOUT_S, why, whylen);
 }
 
 int transfer_done(const char *addr, const char *secret, const char *node, const char *name, bool kept, char *why,

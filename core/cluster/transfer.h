@@ -78,6 +78,10 @@ int transfer_give(const char *addr, const char *secret, const char *from, int64_
  * is there; anything short of that, and nothing of it stays.  0 or -errno with why. */
 int transfer_give_tree(const char *addr, const char *secret, const char *node, const char *from, int64_t id,
 		       const char *name, const char *fingerprint, const char *entries, char *why, size_t whylen);
+/* Ask the node at addr to make its piece of shard name (store_shard: size, mode, dir_mode, uid, gid), or
+ * (drop) to remove its piece and the shard's directory there.  0 or -errno with why. */
+int transfer_shard(const char *addr, const char *secret, const char *name, bool drop, uint64_t size, uint32_t mode,
+		   uint32_t dir_mode, uint32_t uid, uint32_t gid, char *why, size_t whylen);
 /* Tell the node at addr that this node's move of directory name there ended (kept: this node kept its
  * copy).  0 or -errno (the node asks MOVING later when this is lost). */
 int transfer_done(const char *addr, const char *secret, const char *node, const char *name, bool kept, char *why,

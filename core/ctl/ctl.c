@@ -34,8 +34,9 @@ static const struct ctl_verb verbs[] = {
 	{ { "mutable", 2, 2, "scope,mode", "mutable NAME SIZE [scope=S] [mode=M]" },
 	  "a mutable object: SIZE zero bytes, never sealed, written in place (write or shared mmap) by "
 	  "anyone in its scope", ctl_run_mutable, CTL_ANYONE },
-	{ { "shard", 2, 2, "nodes,mode", "shard NAME SIZE [nodes=N,...] [mode=M]" },
-	  "shards/NAME with one mutable piece of SIZE bytes per node (shards/NAME/local is this node's)",
+	{ { "shard", 2, 2, "nodes,mode", "shard NAME SIZE [nodes=N,...] [mode=M] | shard NAME extend" },
+	  "shards/NAME with one mutable piece of SIZE bytes on every node up (or the listed ones; "
+	  "shards/NAME/local is this node's); extend: a piece for each node up that has none",
 	  ctl_run_shard, CTL_ANYONE },
 	{ { "load", 2, 2, "type,doc,mode", "load NAME FILE|DIR|FILE.tar [type=T] [doc=D] [mode=M]" },
 	  "a new variable from a file on disk (absolute path), read with io_uring straight into shm; a directory "

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cluster/shard.h"
 #include "core/ctl/ctlInt.h"
 #include "core/store/path.h"
 #include "core/text/names.h"
@@ -318,15 +319,29 @@ int ctl_run_mutable(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 int ctl_run_shard(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
 	const char *nodes = ctl_opt(cmd, "nodes");
+	bool extend = strcmp(cmd->argv[1], "extend") == 0;
 	char why[512] = "";
-	uint64_t size;
-	uint32_t mode;
-	int rc = size_and_mode(env, cmd, &size, &mode, ans);
+	uint64_t size = 0;
+	uint32_t mode = 0;
+	int rc = extend ? 0 : size_and_mode(env, cmd, &size, &mode, ans);
 
 	if (rc)
 		return rc;
+	if (env->cluster) {
+		struct shard_req r = { .name = cmd->argv[0], .size = size, .nodes = nodes, .extend = extend, .mode = mode,
+				       .dir_mode = load_caller_mode(&env->who, 0777), .uid = env->who.uid,
+				       .gid = env->who.gid };
+		if (names_check_leaf(r.name, why, sizeof(why)) != 0 || strcmp(r.name, "local") == 0)
+			return ctl_fail(ans, -EINVAL, "cannot make shard %s: %s", r.name,
+					why[0] ? why : "'local' names this node's piece inside a shard");
+		rc = shard_make(env->cluster, env->st, &r, ans, why, sizeof(why));
+		return rc ? ctl_fail(ans, rc, "cannot %s shard %s: %s", extend ? "extend" : "make", r.name, why) : 0;
+	}
+	if (extend)
+		return ctl_fail(ans, -EINVAL, "this fabric is one node (mounted without --etcd): its shards have their "
+				"one piece already");
 	if (nodes && strcmp(nodes, store_node_name(env->st)) != 0)
-		return ctl_fail(ans, -EINVAL, "nodes=%s: this fabric has one node, '%s'; several nodes are not done yet",
+		return ctl_fail(ans, -EINVAL, "nodes=%s: this fabric has one node, '%s' (mount with --etcd for several)",
 			    nodes, store_node_name(env->st));
 	rc = store_shard(env->st, cmd->argv[0], size, mode, load_caller_mode(&env->who, 0777), env->who.uid, env->who.gid,
 			 why, sizeof(why));

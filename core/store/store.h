@@ -242,11 +242,14 @@ void store_statfs(struct store *st, uint64_t *capacity, uint64_t *used, uint64_t
  * sentence on failure. */
 int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t size, const char *scope,
 		  uint32_t mode, uint32_t uid, uint32_t gid, char *why, size_t whylen);
-/* A shard (Dagger's @shard): shards/NAME holding one mutable piece of `size` bytes per node, named by the
- * node and scoped to it; shards/NAME/local is this node's piece.  One node today.  Names under shards/
- * are made by this call only (mkdir, create and rename there are EPERM); rm works. */
+/* A shard (Dagger's @shard): shards/NAME holding this node's mutable piece of `size` bytes, named by the
+ * node and scoped to it; shards/NAME/local is this node's piece (the other nodes' pieces, in a cluster,
+ * are theirs: core/cluster/shard.h).  Names under shards/ are made by this call only (mkdir, create and
+ * rename there are EPERM); rm works. */
 int store_shard(struct store *st, const char *name, uint64_t size, uint32_t mode, uint32_t dir_mode, uint32_t uid,
 		uint32_t gid, char *why, size_t whylen);
+/* The id of shards/ (its directory, the root's child). */
+uint64_t store_shards_id(const struct store *st);
 
 /* Names held by an owner (store_reserve.c): a variable being written that only the processes of its owner
  * may open for writing (others get -EBUSY), that nobody may unlink or rename (-EBUSY), and that its

@@ -135,6 +135,11 @@ int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t 
 	return rc;
 }
 
+uint64_t store_shards_id(const struct store *st)
+{
+	return st->shards_id; /* set once, at the start */
+}
+
 /* shards/NAME, and in it one mutable piece per node, named by the node and scoped to it (one node today:
  * this one).  Under the lock from start to end, so nobody sees a shard without its piece. */
 int store_shard(struct store *st, const char *name, uint64_t size, uint32_t mode, uint32_t dir_mode, uint32_t uid,
