@@ -12,7 +12,8 @@
 # (EEXIST), rm, rmdir and mv of another node's names asked of their node (mv elsewhere: EXDEV, and mv(1)
 # copies: the variable moves to this node); move (whole, proved, its attributes; every refusal; asked of
 # another node's name; recursive over user.fabric.refs, remotes=no; a directory whole; kill -9 of either
-# node at each point of no return, for a variable and a directory: one owner); remote reads (the first open fetches a replica, proved
+# node at each point of no return, for a variable and a directory: one owner); remote reads (and the
+# owner killed part way through one: EIO, nothing kept, then read again) (the first open fetches a replica, proved
 # by xxh3; cmp, numpy.memmap; writes EROFS; a mutable object EREMOTE; a node-scoped one EACCES; a node
 # that is down EHOSTDOWN; a wrong secret refused; replicas counted against capacity, the least recently
 # used dropped to make room; a short transfer and one of the wrong bytes, from a
@@ -335,6 +336,28 @@ fails "not enough capacity" env FABRIC="$N1" "$FAB_TOOL" move k3 "${P}3"
 eq "$(moves_of "${P}1")" 0 "a refused move leaves no record"
 eq "$(xget "$N1/vars/k3" user.fabric.node)" "${P}1" "a refused move leaves the variable where it was"
 ok rm "$N3/vars/filler" "$N1/vars/k3"
+# kill -9 of the owner in the middle of a remote read: the reader gets EIO and keeps nothing; once the
+# owner is back, the read works (FABRIC_TEST_SEND_PAUSE_MS holds the owner after the first piece)
+ok cp "$T/k" "$N1/vars/k4"
+wait_for xattr_is "$N1/vars/k4" user.fabric.state sealed
+kill -9 "$(head -n 1 "$FC/state/${P}1/fabricd.pid")"
+wait_for sh -c "! kill -0 $(head -n 1 "$FC/state/${P}1/fabricd.pid") 2>/dev/null"
+FABRIC_TEST_SEND_PAUSE_MS=30000 ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+wait_for test -e "$N2/vars/k4"
+r2=$(replicas "${P}2")
+(cat "$N2/vars/k4" >"$T/k4.read" 2>"$T/k4.err"; echo $? >"$T/k4.rc") &
+reader=$!
+wait_for grep -q "part way through sending" "$FC/state/${P}1/fabricd.log"
+kill -9 "$(head -n 1 "$FC/state/${P}1/fabricd.pid")"
+wait "$reader"
+eq "$(cat "$T/k4.rc")" 1 "a remote read whose owner died part way fails"
+match "$(cat "$T/k4.err")" "Input/output error|Host is down" "the error of a read whose owner died part way"
+eq "$(replicas "${P}2")" "$r2" "replicas after a read cut short"
+ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+wait_says up field "$N2/nodes/${P}1/stat" state
+same "$T/k" "$N2/vars/k4" "k4 read again once its owner is back"
+ok rm "$N1/vars/k4"
+
 # a directory moves whole (recursive says so): its directories, variables (bytes, doc, refs, mode, owner)
 # and links, then the old tree goes; refused with a sentence without recursive or with a mutable object in
 # it, nothing moved

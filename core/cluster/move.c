@@ -408,7 +408,7 @@ static int move_local(struct cluster *c, struct store *st, const struct move_req
 				   it->a.gid, why, whylen);
 	free(entries);
 	if (rc == 0) {
-		transfer_test_pause("after a move's answer, before the old copy goes");
+		transfer_test_pause(false, "after a move's answer, before the old copy goes");
 		finish(c, st, &m);
 		return 0;
 	}

@@ -123,12 +123,18 @@ static int send_bytes(struct store *st, struct store_handle *h, int fd, uint64_t
 {
 	int bfd = store_handle_fd(h);
 	char buf[65536];
+	bool paused = false;
 	off_t off = 0;
 
 	while ((uint64_t)off < size) {
 		ssize_t n;
+		if (off > 0 && !paused) {
+			paused = true;
+			transfer_test_pause(true, "part way through sending a variable");
+		}
 		if (bfd >= 0) {
-			n = sendfile(fd, bfd, &off, (size_t)(size - (uint64_t)off));
+			uint64_t left = size - (uint64_t)off;
+			n = sendfile(fd, bfd, &off, (size_t)(left < (1u << 20) ? left : 1u << 20)); /* 1 MiB a call */
 		} else {
 			n = store_read(st, h, buf, sizeof(buf), (uint64_t)off);
 			if (n > 0 && send_all(fd, buf, (size_t)n) != 0)
@@ -348,7 +354,7 @@ static void serve_take(struct transfer_server *s, int fd, long long len)
 		refuse(fd, rc, "%s", why);
 	} else {
 		say(s, "transfer: '%s' moved here from %s (%llu bytes)", t.name, t.from, (unsigned long long)size);
-		transfer_test_pause("after the seal of a move, before its answer");
+		transfer_test_pause(false, "after the seal of a move, before its answer");
 		send_all(fd, "OK\n", 3);
 	}
 	json_decref(j); /* t's strings are its */
@@ -452,7 +458,7 @@ static void serve_taketree(struct transfer_server *s, int fd, long long len)
 			store_forget(s->st, a.id, 1);
 		}
 		if (rc == 0 && i == 0)
-			transfer_test_pause("after the first entry of a directory coming in");
+			transfer_test_pause(false, "after the first entry of a directory coming in");
 	}
 	if (rc) {
 		if (root)
@@ -465,7 +471,7 @@ static void serve_taketree(struct transfer_server *s, int fd, long long len)
 		refuse(fd, rc, "%s", why);
 	} else {
 		say(s, "transfer: directory '%s' moved here from %s (%zu entries)", name, node, n);
-		transfer_test_pause("after the last entry of a directory coming in, before its answer");
+		transfer_test_pause(false, "after the last entry of a directory coming in, before its answer");
 		send_all(fd, "OK\n", 3);
 	}
 	json_decref(j);
@@ -895,15 +901,15 @@ int transfer_rename(const char *addr, const char *secret, int64_t id, int64_t pa
 	return ask_with(addr, line, NULL, TRANSFER_TIMEOUT_S, why, whylen);
 }
 
-void transfer_test_pause(const char *where)
+void transfer_test_pause(bool send, const char *where)
 {
-	static int once = -1;
-	int ms = __atomic_load_n(&once, __ATOMIC_RELAXED);
+	static int once[2] = { -1, -1 };
+	int ms = __atomic_load_n(&once[send], __ATOMIC_RELAXED);
 
 	if (ms < 0) { /* the environment does not change under the daemon: any thread may read it first */
-		const char *v = getenv("FABRIC_TEST_MOVE_PAUSE_MS");
+		const char *v = getenv(send ? "FABRIC_TEST_SEND_PAUSE_MS" : "FABRIC_TEST_MOVE_PAUSE_MS");
 		ms = v && *v ? atoi(v) : 0;
-		__atomic_store_n(&once, ms, __ATOMIC_RELAXED);
+		__atomic_store_n(&once[send], ms, __ATOMIC_RELAXED);
 	}
 	if (ms > 0) {
 		fprintf(stderr, "fabricd: test pause of %d ms %s\n", ms, where);

@@ -98,10 +98,12 @@ int transfer_has(const char *addr, const char *secret, const char *name, const c
  * it moved (NULL is fine), or -errno with why (waits up to 600 s). */
 int transfer_ask_move(const char *addr, const char *secret, const char *name, const char *node, unsigned flags,
 		      uint32_t uid, uint64_t *bytes, char *why, size_t whylen);
-/* For the crash tests alone: with FABRIC_TEST_MOVE_PAUSE_MS=N in the daemon's environment, a move waits
- * N ms at its two points of no return (the new owner between its seal and its answer, the old one between
- * that answer and the removal of its copy), so a test can kill -9 either node there.  Unset: no wait. */
-void transfer_test_pause(const char *where);
+/* For the crash tests alone: with FABRIC_TEST_MOVE_PAUSE_MS=N in the daemon's environment (send false), a
+ * move waits N ms at its two points of no return (the new owner between its seal and its answer, the old
+ * one between that answer and the removal of its copy; and a directory coming in after its first entry);
+ * with FABRIC_TEST_SEND_PAUSE_MS=N (send true), a variable's bytes stop for N ms after their first piece,
+ * so a test can kill -9 a node there.  Unset: no wait. */
+void transfer_test_pause(bool send, const char *where);
 
 /* Fetch variable id from the node at addr ("HOST:PORT") into a new shm object shm_name (its fd, read-only,
  * in *fd, its size in *size), checked against want_xxh3 (NULL: the server's alone).  0, or -errno with
