@@ -43,6 +43,56 @@ struct slot {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slot *slots;
 static size_t nslots, cap;
+/* (node, id) -> slot + 1 (0: empty), open addressing, at most half full: a listing of 333,334 names
+ * took 144 s with the linear search it replaces */
+static uint32_t *where;
+static size_t nwhere;
+
+static size_t h_slot(const char *node, int64_t id)
+{
+	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ull;
+
+	for (const char *p = node; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static size_t find_slot(const char *node, int64_t id)
+{
+	if (!nwhere)
+		return SIZE_MAX;
+	for (size_t b = h_slot(node, id) & (nwhere - 1);; b = (b + 1) & (nwhere - 1)) {
+		if (!where[b])
+			return SIZE_MAX;
+		struct slot *s = &slots[where[b] - 1];
+		if (s->id == id && strcmp(s->node, node) == 0)
+			return where[b] - 1;
+	}
+}
+
+/* Room in where for one more slot (rehashed when it would be over half full): false on ENOMEM. */
+static bool where_room(void)
+{
+	size_t n = nwhere ? nwhere : 512;
+	uint32_t *w;
+
+	while ((nslots + 1) * 2 > n)
+		n *= 2;
+	if (n == nwhere)
+		return true;
+	if (!(w = calloc(n, sizeof(*w))))
+		return false;
+	for (size_t i = 0; i < nslots; i++) {
+		size_t b = h_slot(slots[i].node, slots[i].id) & (n - 1);
+		while (w[b])
+			b = (b + 1) & (n - 1);
+		w[b] = (uint32_t)(i + 1);
+	}
+	free(where);
+	where = w;
+	nwhere = n;
+	return true;
+}
 
 static struct remote_index *index_of(fuse_req_t req)
 {
@@ -56,10 +106,10 @@ static uint64_t number(const char *node, int64_t id, bool make)
 	uint64_t ino = 0;
 
 	pthread_mutex_lock(&lock);
-	for (size_t i = nslots; i-- > 0 && !ino;) /* the newest first: a listing asks in a row */
-		if (slots[i].id == id && strcmp(slots[i].node, node) == 0)
-			ino = FS_REMOTE_BASE + i;
-	if (!ino && make && nslots < FS_REMOTES_MAX) {
+	size_t at = find_slot(node, id);
+	if (at != SIZE_MAX)
+		ino = FS_REMOTE_BASE + at;
+	if (!ino && make && nslots < FS_REMOTES_MAX - 1 && where_room()) {
 		if (nslots == cap) {
 			size_t c = cap ? cap * 2 : 256;
 			void *v = realloc(slots, c * sizeof(*slots));
@@ -71,6 +121,10 @@ static uint64_t number(const char *node, int64_t id, bool make)
 		if (nslots < cap) {
 			snprintf(slots[nslots].node, sizeof(slots[nslots].node), "%s", node);
 			slots[nslots].id = id;
+			size_t b = h_slot(node, id) & (nwhere - 1);
+			while (where[b])
+				b = (b + 1) & (nwhere - 1);
+			where[b] = (uint32_t)(nslots + 1);
 			ino = FS_REMOTE_BASE + nslots++;
 		}
 	}
@@ -779,5 +833,8 @@ void fs_remote_free(void)
 	free(slots);
 	slots = NULL;
 	nslots = cap = 0;
+	free(where);
+	where = NULL;
+	nwhere = 0;
 	pthread_mutex_unlock(&lock);
 }

@@ -167,6 +167,8 @@ struct yp_remote {
 int yp_remote_put(struct yp *yp, const struct yp_remote *r);       /* insert or replace */
 int yp_remote_delete(struct yp *yp, const char *node, int64_t id); /* 0 also when there was none */
 int yp_remote_clear(struct yp *yp);                                /* every row: before a new listing */
+/* fn for every row of the mirror (its strings the walk's), with meta's lock held: no store call in fn. */
+int yp_each_remote(struct yp *yp, int (*fn)(void *arg, const struct yp_remote *r), void *arg);
 
 /* A move under way (yp_moves.c): this node's object under its name in vars/ going to node (out), or a
  * directory of node's that this node is taking (in, object: its id there), with the xxh3 (a directory's:

@@ -53,6 +53,7 @@ enum yp_stmt {
 	ST_REMOTE_PUT,
 	ST_REMOTE_DELETE,
 	ST_REMOTE_CLEAR,
+	ST_REMOTE_EACH,
 	/* yp_moves.c */
 	ST_MOVE_BEGIN,
 	ST_MOVE_END,

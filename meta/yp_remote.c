@@ -20,6 +20,8 @@ static const char *const remote_sql[ST_COUNT] = {
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 	[ST_REMOTE_DELETE] = "DELETE FROM remote WHERE node = ?1 AND id = ?2",
 	[ST_REMOTE_CLEAR] = "DELETE FROM remote",
+	[ST_REMOTE_EACH] = "SELECT node, id, parent, name, kind, type, doc, xxh3, scope, size, mode, uid, gid,"
+			   " modified_ns, sealed_ns, target, shm, offset, refs FROM remote",
 };
 
 static sqlite3_stmt *stmt(struct yp *yp, enum yp_stmt id)
@@ -170,6 +172,54 @@ int yp_remote_clear(struct yp *yp)
 	s = stmt(yp, ST_REMOTE_CLEAR);
 	if (s)
 		rc = yp_exec(yp, s, "remote clear");
+	yp_unlock(yp);
+	return rc;
+}
+
+struct remote_walk {
+	int (*fn)(void *arg, const struct yp_remote *r);
+	void *arg;
+};
+
+static int remote_row(struct yp *yp, sqlite3_stmt *s, void *arg)
+{
+	struct remote_walk *w = arg;
+	struct yp_remote r = {
+		.node = yp_col_text(s, 0),
+		.id = sqlite3_column_int64(s, 1),
+		.parent = sqlite3_column_int64(s, 2),
+		.name = yp_col_text(s, 3),
+		.kind = yp_col_text(s, 4),
+		.type = yp_col_text(s, 5),
+		.doc = yp_col_text(s, 6),
+		.xxh3 = yp_col_text(s, 7),
+		.scope = yp_col_text(s, 8),
+		.size = (uint64_t)sqlite3_column_int64(s, 9),
+		.mode = (uint32_t)sqlite3_column_int(s, 10),
+		.uid = (uint32_t)sqlite3_column_int64(s, 11),
+		.gid = (uint32_t)sqlite3_column_int64(s, 12),
+		.modified_ns = sqlite3_column_int64(s, 13),
+		.sealed_ns = sqlite3_column_int64(s, 14),
+		.target = yp_col_text(s, 15),
+		.shm = yp_col_text(s, 16),
+		.offset = (uint64_t)sqlite3_column_int64(s, 17),
+		.refs = yp_col_text(s, 18),
+	};
+
+	(void)yp;
+	return r.node && r.name && r.kind ? w->fn(w->arg, &r) : 0;
+}
+
+int yp_each_remote(struct yp *yp, int (*fn)(void *arg, const struct yp_remote *r), void *arg)
+{
+	struct remote_walk w = { fn, arg };
+	sqlite3_stmt *s;
+	int rc = -EIO;
+
+	yp_lock(yp);
+	s = stmt(yp, ST_REMOTE_EACH);
+	if (s)
+		rc = yp_rows(yp, s, "remote each", remote_row, &w);
 	yp_unlock(yp);
 	return rc;
 }

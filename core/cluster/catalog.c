@@ -440,6 +440,31 @@ static void mirror_conflict(struct catalog *n, const char *node, const char *nam
 		lose_name(n, name, m.when, m.xxh3, node, theirs, their_xxh3);
 }
 
+/* A mirrored row into the in-memory index (its attributes in *a). */
+static int index_put(struct catalog *n, const struct yp_remote *r, struct remote_attr *a)
+{
+	const char *strs[REMOTE_NSTR] = { [REMOTE_TYPE] = r->type, [REMOTE_DOC] = r->doc, [REMOTE_SCOPE] = r->scope,
+					  [REMOTE_TARGET] = r->target, [REMOTE_REFS] = r->refs };
+
+	*a = (struct remote_attr){ .id = r->id, .parent = r->parent, .size = r->size, .mode = r->mode, .uid = r->uid,
+				   .gid = r->gid, .modified_ns = r->modified_ns,
+				   .when = when_of(r->sealed_ns, r->modified_ns), .offset = r->offset };
+	snprintf(a->node, sizeof(a->node), "%s", r->node);
+	snprintf(a->name, sizeof(a->name), "%s", r->name);
+	snprintf(a->kind, sizeof(a->kind), "%s", r->kind);
+	snprintf(a->xxh3, sizeof(a->xxh3), "%s", r->xxh3 ? r->xxh3 : "");
+	snprintf(a->shm, sizeof(a->shm), "%s", r->shm ? r->shm : "");
+	return remote_put(n->remote, a, strs);
+}
+
+static int preloaded(void *arg, const struct yp_remote *r)
+{
+	struct remote_attr a;
+
+	index_put(arg, r, &a); /* a row it cannot take (ENOMEM) comes with the listing */
+	return 0;
+}
+
 /* Another node's key into the mirror; check: put it to the one-winner rule too (never inside a YP
  * transaction: the rule calls the store, whose lock comes before meta's). */
 static int mirror_put(struct catalog *n, const char *key, const void *val, size_t len, bool check)
@@ -466,18 +491,8 @@ static int mirror_put(struct catalog *n, const char *key, const void *val, size_
 		return 0; /* not a key this fabric wrote */
 	}
 	rc = yp_remote_put(n->yp, &r);
-	a = (struct remote_attr){ .id = id, .parent = r.parent, .size = r.size, .mode = r.mode, .uid = r.uid,
-				  .gid = r.gid, .modified_ns = r.modified_ns, .when = when_of(r.sealed_ns, r.modified_ns) };
-	snprintf(a.node, sizeof(a.node), "%s", node);
-	snprintf(a.name, sizeof(a.name), "%s", r.name);
-	snprintf(a.kind, sizeof(a.kind), "%s", r.kind);
-	snprintf(a.xxh3, sizeof(a.xxh3), "%s", r.xxh3 ? r.xxh3 : "");
-	snprintf(a.shm, sizeof(a.shm), "%s", r.shm ? r.shm : "");
-	a.offset = r.offset;
 	had = remote_get(n->remote, node, id, &old) == 0;
-	const char *strs[REMOTE_NSTR] = { [REMOTE_TYPE] = r.type, [REMOTE_DOC] = r.doc, [REMOTE_SCOPE] = r.scope,
-					  [REMOTE_TARGET] = r.target, [REMOTE_REFS] = r.refs };
-	if (remote_put(n->remote, &a, strs) == 0) {
+	if (index_put(n, &r, &a) == 0) {
 		if (had && (old.parent != a.parent || strcmp(old.name, a.name) != 0))
 			tell(n, node, id, old.parent, old.name, false); /* renamed: the old name went */
 		tell(n, node, id, a.parent, a.name, false);
@@ -574,7 +589,9 @@ static int mirror(struct catalog *n, char *why, size_t whylen)
 
 	if (rc)
 		return text_say(why, whylen, rc, "cannot write the mirror of the cluster's names into the YP");
-	remote_clear(n->remote); /* what the kernel holds of them expires on its own (FS_TTL_REMOTE) */
+	/* the index keeps serving what it had (the last mirror, at a start) while the listing replaces it; what
+	 * the listing no longer has goes after it */
+	remote_mark_stale(n->remote);
 	rc = etcd_range(n->etcd, n->prefix, listed_other, &f, &rev);
 	if (f.in_txn && rc == 0)
 		rc = yp_commit(n->yp);
@@ -582,6 +599,12 @@ static int mirror(struct catalog *n, char *why, size_t whylen)
 		yp_rollback(n->yp);
 	if (rc)
 		return text_say(why, whylen, rc, "cannot list the names of cluster %s: %s", n->cluster, etcd_why());
+	struct remote_attr *gone = NULL;
+	size_t ngone = 0;
+	remote_sweep(n->remote, &gone, &ngone);
+	for (size_t i = 0; i < ngone; i++)
+		tell(n, gone[i].node, gone[i].id, gone[i].parent, gone[i].name, true);
+	free(gone);
 	conflict_sweep(n);
 	return etcd_watch_start(n->cfg.etcd, n->prefix, rev + 1, on_event, n, &n->watch, why, whylen);
 }
@@ -644,6 +667,8 @@ int catalog_start(const struct catalog_config *cfg, struct catalog **out, char *
 		text_say(why, whylen, rc, "out of memory");
 	else
 		rc = etcd_open(cfg->etcd, &n->etcd, why, whylen);
+	if (rc == 0) /* the last mirror at once: the other nodes' names are in the mount before the listing ends */
+		yp_each_remote(n->yp, preloaded, n);
 	if (rc == 0) {
 		/* the watch of the YP first, so nothing committed between the catch-up's look and it is missed */
 		yp_watch_objects(n->yp, changed, n);

@@ -177,8 +177,8 @@ static void apply(struct cluster *c, bool put, const char *key, const void *val,
 
 static void tell(struct cluster *c, const char *node)
 {
-	if (node[0])
-		move_resumer_poke(c->resumer); /* a node up again may end a move it had left open */
+	if (node[0]) /* a node up again may end a move it had left open (the resumer comes after the watch) */
+		move_resumer_poke(__atomic_load_n(&c->resumer, __ATOMIC_ACQUIRE));
 	if (node[0] && c->cfg.changed)
 		c->cfg.changed(c->cfg.changed_arg, node);
 }
@@ -450,8 +450,12 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 					     .changed_arg = cfg->names_arg, .changing = cfg->changing };
 		rc = catalog_start(&nc, &c->names, why, whylen);
 	}
-	if (rc == 0 && cfg->st && cfg->secret && (rc = move_resumer_start(c, cfg->st, &c->resumer)) != 0)
-		text_say(why, whylen, rc, "cannot start the end of open moves: %s", strerror(-rc));
+	if (rc == 0 && cfg->st && cfg->secret) {
+		struct move_resumer *r = NULL;
+		if ((rc = move_resumer_start(c, cfg->st, &r)) != 0)
+			text_say(why, whylen, rc, "cannot start the end of open moves: %s", strerror(-rc));
+		__atomic_store_n(&c->resumer, r, __ATOMIC_RELEASE);
+	}
 	if (rc) {
 		cluster_leave(c);
 		return rc;
@@ -471,10 +475,11 @@ void cluster_leave(struct cluster *c)
 		pthread_mutex_unlock(&c->stop_lock);
 		pthread_join(c->renewer, NULL);
 	}
+	etcd_watch_stop(c->watch); /* first: its events poke the resumer */
+	c->watch = NULL;
 	move_resumer_stop(c->resumer);
 	catalog_stop(c->names); /* what is queued goes out before the lease ends */
 	transfer_serve_stop(c->server);
-	etcd_watch_stop(c->watch);
 	if (c->etcd && c->lease[0])
 		etcd_lease_revoke(c->etcd, c->lease); /* the live key goes now, not a TTL later */
 	etcd_close(c->etcd);

@@ -16,6 +16,7 @@ struct kids;
 struct ent {
 	struct remote_attr a;
 	char *str[REMOTE_NSTR];
+	bool stale; /* not in the listing under way (yet) */
 	struct ent *next_id, *next_name;
 	struct ent *next_kid, *prev_kid;
 	struct kids *in;
@@ -105,6 +106,47 @@ void remote_clear(struct remote_index *x)
 {
 	pthread_mutex_lock(&x->lock);
 	clear_locked(x);
+	pthread_mutex_unlock(&x->lock);
+}
+
+static void unlink_names(struct remote_index *x, struct ent *e);
+
+void remote_mark_stale(struct remote_index *x)
+{
+	pthread_mutex_lock(&x->lock);
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (struct ent *e = x->by_id[b]; e; e = e->next_id)
+			e->stale = true;
+	pthread_mutex_unlock(&x->lock);
+}
+
+void remote_sweep(struct remote_index *x, struct remote_attr **gone, size_t *n)
+{
+	size_t count = 0, k = 0;
+
+	*gone = NULL;
+	*n = 0;
+	pthread_mutex_lock(&x->lock);
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (struct ent *e = x->by_id[b]; e; e = e->next_id)
+			count += e->stale;
+	if (count && !(*gone = malloc(count * sizeof(**gone)))) {
+		pthread_mutex_unlock(&x->lock);
+		return;
+	}
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (struct ent **pp = &x->by_id[b]; *pp;) {
+			struct ent *e = *pp;
+			if (!e->stale) {
+				pp = &e->next_id;
+				continue;
+			}
+			*pp = e->next_id;
+			unlink_names(x, e);
+			(*gone)[k++] = e->a;
+			ent_free(e);
+		}
+	*n = k;
 	pthread_mutex_unlock(&x->lock);
 }
 
@@ -221,6 +263,7 @@ int remote_put(struct remote_index *x, const struct remote_attr *a, const char *
 	}
 	for (int i = 0; i < REMOTE_NSTR; i++)
 		e->str[i] = dup_or_null(str[i]); /* a NULL on ENOMEM: that string unset, the entry whole */
+	e->stale = false;
 	rc = link_names(x, e);
 	pthread_mutex_unlock(&x->lock);
 	return rc;

@@ -48,6 +48,10 @@ void remote_remove(struct remote_index *x, const char *node, int64_t id);
 /* Give (node, id) a new parent and name (a rename this node asked of its node, ahead of the catalog). */
 int remote_move(struct remote_index *x, const char *node, int64_t id, int64_t parent, const char *name);
 void remote_clear(struct remote_index *x);
+/* A relisting: mark every entry stale (a put makes one fresh again), then sweep the ones still stale out,
+ * their attributes into *gone (malloc'd, *n of them; NULL and 0 on ENOMEM, when they stay). */
+void remote_mark_stale(struct remote_index *x);
+void remote_sweep(struct remote_index *x, struct remote_attr **gone, size_t *n);
 
 /* One object by node and id; -ENOENT. */
 int remote_get(struct remote_index *x, const char *node, int64_t id, struct remote_attr *out);

@@ -429,7 +429,8 @@ static void serve_taketree(struct transfer_server *s, int fd, long long len)
 	entries = json_object_get(j, "entries");
 	n = json_array_size(entries);
 	if (!node || !from || !name || !fp || names_check_leaf(name, NULL, 0) != 0 || names_check_node(node) != 0 ||
-	    n == 0 || !jstr(json_array_get(entries, 0), "path") || strcmp(jstr(json_array_get(entries, 0), "path"), name)) {
+	    n == 0 || !jstr(json_array_get(entries, 0), "path") || strcmp(jstr(json_array_get(entries, 0), "path"), name) ||
+	    !jstr(json_array_get(entries, 0), "kind") || strcmp(jstr(json_array_get(entries, 0), "kind"), "dir")) {
 		json_decref(j);
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
@@ -449,8 +450,10 @@ static void serve_taketree(struct transfer_server *s, int fd, long long len)
 	}
 	struct yp_move m = { .object = json_integer_value(json_object_get(j, "id")), .name = name, .node = node,
 			     .xxh3 = fp, .begun_ns = (int64_t)time(NULL) * 1000000000, .in = true };
+	bool recorded = false;
 	if (rc == 0 && (rc = yp_move_begin(store_yp(s->st), &m)) != 0)
 		text_say(why, sizeof(why), rc, "cannot record the move here: %s", strerror(-rc));
+	recorded = rc == 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = take_entry(s, from, json_array_get(entries, i), why, sizeof(why));
 		if (rc == 0 && i == 0 && store_lookup(s->st, STORE_VARS_ID, name, &a) == 0) {
@@ -463,7 +466,8 @@ static void serve_taketree(struct transfer_server *s, int fd, long long len)
 	if (rc) {
 		if (root)
 			tree_remove(s->st, name, root); /* nothing of it stays */
-		yp_move_end(store_yp(s->st), true, node, name);
+		if (recorded) /* another move's record (a retry's) is not this refusal's to end */
+			yp_move_end(store_yp(s->st), true, node, name);
 	}
 	changing(s, false);
 	if (rc) {

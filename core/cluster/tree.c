@@ -7,6 +7,7 @@
 
 #include "core/cluster/tree.h"
 #include "core/text/names.h"
+#include "core/text/scope.h"
 
 /* A user.fabric.* string of id into buf (len bytes), or NULL when unset. */
 static const char *xattr_in(struct store *st, uint64_t id, const char *name, char *buf, size_t len)
@@ -22,7 +23,7 @@ static const char *xattr_in(struct store *st, uint64_t id, const char *name, cha
 static int emit(struct store *st, const char *path, const struct store_attr *a,
 		int (*fn)(void *arg, const struct tree_ent *e), void *arg)
 {
-	char xxh3[64], target[PATH_MAX_LEN + 1], type[512], scope[256];
+	char xxh3[64], target[PATH_MAX_LEN + 1], type[512], scope[SCOPE_STR_MAX + 1];
 	char *doc = malloc(STORE_DOC_MAX + 1), *refs = malloc(STORE_DOC_MAX + 1);
 	struct tree_ent e = { .path = path, .a = *a, .xxh3 = "", .target = "" };
 	int rc;
