@@ -202,6 +202,8 @@ uint64_t fs_pt_current_unique(void);
  * follow until its last release.  For passthrough, the reply to request `unique` is patched on its way
  * out.  FS_OPEN_FAILED: out of memory, nothing counted. */
 enum fs_open_mode fs_pt_open(uint64_t ino, uint64_t unique, int fd, bool writer);
+/* Add FOPEN_* flags to the open reply to request `unique` (libfuse 3.14 has no field for them). */
+void fs_pt_open_flags(uint64_t unique, uint32_t flags);
 /* The reply to `unique` could not be sent: forget its patch (the open is still counted). */
 void fs_pt_cancel(uint64_t unique);
 void fs_pt_release(uint64_t ino);

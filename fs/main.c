@@ -526,7 +526,7 @@ int main(int argc, char **argv)
 	{
 		struct task_config tc = { .st = fs.store, .state_dir = state, .mountpoint = mnt,
 					  .max_running = opt.max_tasks, .history = opt.task_history,
-					  .changed = fs_task_changed };
+					  .changed = fs_task_changed, .cluster = fs.cluster };
 		rc = tasks_init(&tc, &fs.tasks, msg, sizeof(msg));
 		if (rc) {
 			fs_unmount(&fs);

@@ -11,6 +11,7 @@
  * (the file offset is ignored: shells keep one offset for reading and writing).  The file is direct_io and
  * not seekable, so every read and write reaches the daemon. */
 #include <errno.h>
+#include <linux/fuse.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,11 @@ void fs_ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)c;
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
+	/* The kernel holds ctl's inode lock through each write, so one slow command (a move, a load) would
+	 * hold up every other caller's: parallel direct writes take it shared, for writes inside st_size. */
+	fs_pt_open_flags(fs_pt_current_unique(), FOPEN_PARALLEL_DIRECT_WRITES);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
+		fs_pt_cancel(fs_pt_current_unique());
 		pthread_mutex_destroy(&c->lock);
 		free(c);
 	}

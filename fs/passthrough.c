@@ -48,7 +48,8 @@ struct pt_inode {
 
 struct patch {
 	uint64_t unique;
-	int32_t backing_id;
+	int32_t backing_id; /* 0: none, only open_flags */
+	uint32_t open_flags; /* FOPEN_* libfuse 3.14 cannot set, added to the reply */
 };
 
 #define PT_BUCKETS 4096
@@ -104,17 +105,41 @@ ssize_t fs_io_read(int fd, void *buf, size_t len, void *userdata)
 	return n;
 }
 
-/* Called with pt.lock held: the patch registered for unique, removed from the list; -1 when none. */
-static int32_t take_patch(uint64_t unique)
+/* Called with pt.lock held: the patch registered for unique, removed from the list; unique 0 when none. */
+static struct patch take_patch(uint64_t unique)
 {
 	for (size_t i = 0; i < pt.npatches; i++) {
 		if (pt.patches[i].unique == unique) {
-			int32_t id = pt.patches[i].backing_id;
+			struct patch p = pt.patches[i];
 			pt.patches[i] = pt.patches[--pt.npatches];
-			return id;
+			return p;
 		}
 	}
-	return -1;
+	return (struct patch){ 0 };
+}
+
+/* Called with pt.lock held: remember p for its reply; false when memory runs out. */
+static bool add_patch(struct patch p)
+{
+	if (pt.npatches == pt.cappatches) {
+		size_t cap = pt.cappatches ? pt.cappatches * 2 : 64;
+		struct patch *np = realloc(pt.patches, cap * sizeof(*np));
+		if (np) {
+			pt.patches = np;
+			pt.cappatches = cap;
+		}
+	}
+	if (pt.npatches == pt.cappatches)
+		return false;
+	pt.patches[pt.npatches++] = p;
+	return true;
+}
+
+void fs_pt_open_flags(uint64_t unique, uint32_t flags)
+{
+	pthread_mutex_lock(&pt.lock);
+	add_patch((struct patch){ unique, 0, flags });
+	pthread_mutex_unlock(&pt.lock);
 }
 
 ssize_t fs_io_writev(int fd, struct iovec *iov, int count, void *userdata)
@@ -135,14 +160,15 @@ ssize_t fs_io_writev(int fd, struct iovec *iov, int count, void *userdata)
 				init->max_stack_depth = 1;
 			}
 		} else if (pt.npatches && iov[1].iov_len >= sizeof(struct fabric_open_out)) {
-			int32_t id = take_patch(out->unique);
-			if (id > 0) {
-				/* OPEN's body is the fuse_open_out; CREATE's ends with it */
-				struct fabric_open_out *o =
-					(void *)((char *)iov[1].iov_base + iov[1].iov_len - sizeof(*o));
+			struct patch p = take_patch(out->unique);
+			/* OPEN's body is the fuse_open_out; CREATE's ends with it */
+			struct fabric_open_out *o = (void *)((char *)iov[1].iov_base + iov[1].iov_len - sizeof(*o));
+			if (p.unique && p.backing_id > 0) {
 				o->open_flags |= FABRIC_FOPEN_PASSTHROUGH;
-				o->backing_id = id;
+				o->backing_id = p.backing_id;
 			}
+			if (p.unique)
+				o->open_flags |= p.open_flags;
 		}
 		pthread_mutex_unlock(&pt.lock);
 	}
@@ -259,17 +285,7 @@ enum fs_open_mode fs_pt_open(uint64_t ino, uint64_t unique, int fd, bool writer)
 	i->nopen++;
 	mode = i->mode;
 	if (mode == FS_OPEN_PASSTHROUGH) {
-		if (pt.npatches == pt.cappatches) {
-			size_t cap = pt.cappatches ? pt.cappatches * 2 : 64;
-			struct patch *np = realloc(pt.patches, cap * sizeof(*np));
-			if (np) {
-				pt.patches = np;
-				pt.cappatches = cap;
-			}
-		}
-		if (pt.npatches < pt.cappatches)
-			pt.patches[pt.npatches++] = (struct patch){ unique, i->backing_id };
-		else
+		if (!add_patch((struct patch){ unique, i->backing_id, 0 }))
 			mode = FS_OPEN_FAILED; /* cannot patch the reply: it would disagree with the inode */
 	}
 	if (mode == FS_OPEN_FAILED && --i->nopen == 0) {

@@ -116,7 +116,7 @@ int yp_extent_move(struct yp *yp, int64_t obj, int64_t block, uint64_t offset, u
 int yp_extent_delete(struct yp *yp, int64_t obj);
 
 /* Tasks (core/task/task.h): one row per task the node accepted, until it is forgotten.  Ids come from the
- * table's AUTOINCREMENT (never reused).  Lists are words separated by '\n' (names never hold one);
+ * table's AUTOINCREMENT (never reused), or from the caller (a cluster's ids, unique across its nodes).  Lists are words separated by '\n' (names never hold one);
  * argv is the program's words each followed by a NUL (argv_len bytes).  Times are ns since the epoch,
  * 0 when not yet.  exit_status is waitpid(2)'s status, -1 when the task has not ended by itself. */
 struct yp_task {
@@ -137,8 +137,9 @@ struct yp_task {
 	uint64_t pid_start, pidns; /* core/os/launch.h struct launch_id */
 	int64_t queued_ns, started_ns, ended_ns;
 	bool outputs_sealed; /* an exited task: every output's seal is committed (written after them) */
+	bool keep_id;        /* insert: the id given (a cluster's, unique across its nodes), not the table's */
 };
-int yp_task_insert(struct yp *yp, struct yp_task *t); /* sets t->id */
+int yp_task_insert(struct yp *yp, struct yp_task *t); /* sets t->id; keep_id: inserts t->id (-EEXIST if taken) */
 int yp_task_update(struct yp *yp, const struct yp_task *t); /* every column but id, argv */
 int yp_task_delete(struct yp *yp, int64_t id);
 /* In id order (submission order). */

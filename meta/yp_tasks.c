@@ -12,10 +12,10 @@
 #include "meta/ypInt.h"
 
 static const char *const task_sql[ST_COUNT] = {
-	[ST_TASK_INSERT] = "INSERT INTO tasks(state, argv, inputs, outputs, after, scope, node, placed, why, uid,"
+	[ST_TASK_INSERT] = "INSERT INTO tasks(id, state, argv, inputs, outputs, after, scope, node, placed, why, uid,"
 			   " gid, groups, timeout_ms, exit_status, pid, pid_start, pidns, queued_ns, started_ns,"
 			   " ended_ns, outputs_sealed)"
-			   " VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+			   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
 			   " ?19, ?20, ?21, ?22)",
 	[ST_TASK_UPDATE] = "UPDATE tasks SET state = ?2, inputs = ?4, outputs = ?5, after = ?6, scope = ?7,"
 			   " node = ?8, placed = ?9, why = ?10, uid = ?11, gid = ?12, groups = ?13,"
@@ -68,6 +68,10 @@ int yp_task_insert(struct yp *yp, struct yp_task *t)
 		rc = -EINVAL;
 	} else if (s) {
 		bind_task(s, t);
+		if (t->keep_id) /* given (a cluster's); else NULL, and the table's AUTOINCREMENT picks */
+			sqlite3_bind_int64(s, 1, t->id);
+		else
+			sqlite3_bind_null(s, 1);
 		/* a NULL pointer would bind SQL NULL: an empty argv is an empty blob */
 		if (t->argv_len)
 			sqlite3_bind_blob64(s, 3, t->argv, t->argv_len, SQLITE_TRANSIENT);

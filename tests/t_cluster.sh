@@ -387,6 +387,8 @@ restart_paused "${P}3"
 (FABRIC=$N2 "$FAB_TOOL" move tree "${P}3" recursive >"$T/tree.out" 2>&1) &
 mover=$!
 wait_says 1 moves_of "${P}3" # it has the record and the first entry
+#  a second move of a name that is moving is refused, not run beside the first (nor settled under it)
+fails "'tree' is moving already" env FABRIC="$N2" "$FAB_TOOL" move tree "${P}1" recursive
 kill -9 "$(head -n 1 "$FC/state/${P}3/fabricd.pid")"
 wait "$mover" && bad "a directory's move whose new owner died part way succeeded"
 ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
@@ -536,6 +538,65 @@ eq "$(last_out)" "" "extend with every node holding a piece"
 fails "no shard nothere" env FABRIC="$N2" "$FAB_TOOL" shard nothere extend
 ok rm -r "$N3/shards/two" "$N1/shards/ctr"
 for m in "$N1" "$N2" "$N3"; do wait_says "" ls "$m/shards"; done
+
+# tasks on any node: ids unique in the cluster; a spawn runs on the node holding most of its input bytes
+# (or the one its scope names); tasks/ID/ reads the same from every node and `fabric wait` wakes on any
+# node; after= and in= across nodes; kill and forget from any node; the caller's uid goes with the task
+# and a node refuses a uid it has no account for
+mkdata "$T/tin" 3000000
+ok cp "$T/tin" "$N2/vars/tin"
+wait_for test -e "$N1/vars/tin"
+ta=$(FABRIC=$N1 "$FAB_TOOL" spawn in=tin out=tout -- sh -c 'head -c 1000 tin > tout; echo "$FABRIC_NODE"') || bad "spawn by ${P}1"
+tb=$(FABRIC=$N3 "$FAB_TOOL" spawn "after=$ta" in=tout out=tfinal "scope=node:${P}3" -- sh -c 'cat tout > tfinal; echo "$FABRIC_NODE"') ||
+	bad "spawn by ${P}3 after ${P}1's task"
+[ "$ta" != "$tb" ] || bad "tasks spawned on two nodes share id $ta"
+FABRIC=$N1 ok "$FAB_TOOL" wait "$tb"
+eq "$(cat "$N1/tasks/$ta/stdout")" "${P}2" "a task runs on the node of its input, its stdout read from another node"
+eq "$(cat "$N1/tasks/$tb/stdout")" "${P}3" "a task with after= on another node's task, placed by its scope"
+eq "$(cat "$N2/tasks/$tb/node")" "${P}3" "tasks/ID/node read on a third node"
+match "$(cat "$N2/tasks/$ta/status")" "^exited .*exit=0" "tasks/ID/status read on another node"
+head -c 1000 "$T/tin" >"$T/tin.head"
+same "$T/tin.head" "$N1/vars/tfinal" "an output made from another node's task's output"
+ids1=$(ls "$N1/tasks" | sort -n | tr '\n' ' ')
+for m in "$N2" "$N3"; do wait_says "$ids1" sh -c "ls '$m/tasks' | sort -n | tr '\n' ' '"; done
+FABRIC=$N2 ok "$FAB_TOOL" tasks
+match "$(last_out)" "^$ta"$'\texited\t'"${P}2"$'\t0\t' "the tasks table of another node lists ${P}2's task"
+match "$(last_out)" $'\n'"$tb"$'\texited\t'"${P}3"$'\t0\t' "the tasks table lists ${P}3's task"
+tk=$(FABRIC=$N1 "$FAB_TOOL" spawn "scope=node:${P}3" -- sleep 100) || bad "spawn of a long task"
+wait_says running sh -c "cut -d' ' -f1 '$N2/tasks/$tk/status' | head -n 1"
+FABRIC=$N2 ok "$FAB_TOOL" kill "$tk"
+FABRIC=$N1 "$FAB_TOOL" wait "$tk" >/dev/null && bad "wait for a killed task succeeded"
+match "$(cat "$N1/tasks/$tk/status")" "^killed " "a task killed from another node"
+fails "has ended already" env FABRIC="$N1" "$FAB_TOOL" kill "$tk"
+FABRIC=$N1 ok "$FAB_TOOL" forget "$tk"
+for m in "$N1" "$N2" "$N3"; do wait_for sh -c "! test -e '$m/tasks/$tk'"; done
+fails "no task 999999" env FABRIC="$N2" "$FAB_TOOL" kill 999999
+#  a map over a shard's pieces: one task per piece, on its node, FABRIC_PIECE its piece and %n its node in
+#  out=; then a reduction after all of them, from a third node
+FABRIC=$N1 ok "$FAB_TOOL" shard tmap 64
+for i in 1 2 3; do wait_for test -e "$N2/shards/tmap/${P}$i"; done
+tmap=$(FABRIC=$N2 "$FAB_TOOL" spawn each=shards/tmap out=tm_%n -- sh -c \
+	'printf %s "$FABRIC_NODE" | dd of="$FABRIC_PIECE" conv=notrunc status=none && basename "$FABRIC_PIECE" > "tm_$FABRIC_NODE"') ||
+	bad "spawn each=shards/tmap"
+eq "$(echo "$tmap" | wc -l)" 3 "each= answers one task per piece"
+tr=$(FABRIC=$N3 "$FAB_TOOL" spawn "after=$(echo $tmap | tr ' ' ,)" "in=tm_${P}1,tm_${P}2,tm_${P}3" out=tmall -- \
+	sh -c "cat tm_${P}1 tm_${P}2 tm_${P}3 > tmall") || bad "spawn of the reduction"
+FABRIC=$N2 ok "$FAB_TOOL" wait "$tr"
+for i in 1 2 3; do
+	eq "$(head -c $((${#P} + 1)) "$FC/${P}$i/shards/tmap/${P}$i")" "${P}$i" "the piece of ${P}$i, written by its own task"
+done
+eq "$(cat "$N1/vars/tmall")" "${P}1
+${P}2
+${P}3" "the reduction over the map's outputs"
+fails "no such shard" env FABRIC="$N1" "$FAB_TOOL" spawn each=shards/nope -- true
+ok rm -r "$N1/shards/tmap" "$N1/vars/tmall" "$N1/vars/tm_${P}1" "$N1/vars/tm_${P}2" "$N1/vars/tm_${P}3"
+#  another user's spawn goes with that uid; a node without an account for it refuses it
+chmod o+x "$T" "$FC"
+fails "Permission denied" setpriv --reuid=4242 --regid=4242 --clear-groups bash -c \
+	'exec 3<>"$1/ctl" && echo "spawn scope=node:$2 -- true" >&3' _ "$N1" "${P}2"
+ans=$(setpriv --reuid=4242 --regid=4242 --clear-groups bash -c 'exec 3<>"$1/ctl"; echo "spawn scope=node:$2 -- true" >&3; cat <&3' _ "$N1" "${P}2" 2>&1)
+match "$ans" "uid 4242 has no account on node ${P}2" "the refusal of an identity the node cannot map"
+chmod o-x "$T" "$FC"
 
 # drain: everything a node holds goes to the others (the most room first); what cannot go stays, listed
 FABRIC=$N3 ok "$FAB_TOOL" mutable pinned3 4096

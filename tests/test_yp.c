@@ -1084,6 +1084,20 @@ static void test_tasks(struct yp *yp, struct task_fixture *f)
 	CHECK_RC(yp_task_insert(yp, &t4), 0);
 	CHECK(t4.id > gone_id);
 
+	/* an id given (a cluster's) is kept; one taken already is refused */
+	{
+		struct yp_task t6 = t4, t7 = t4;
+		t6.id = 5000;
+		t6.keep_id = true;
+		CHECK_RC(yp_task_insert(yp, &t6), 0);
+		CHECK(t6.id == 5000);
+		CHECK(ro_int(dbpath, "SELECT count(*) FROM tasks WHERE id = 5000") == 1);
+		t7.id = 5000;
+		t7.keep_id = true;
+		CHECK_RC(yp_task_insert(yp, &t7), -EEXIST);
+		CHECK_RC(yp_task_delete(yp, 5000), 0);
+	}
+
 	/* delete one in the middle; the rest stay, in id order */
 	CHECK_RC(yp_task_delete(yp, t2.id), 0);
 	CHECK_RC(tasks(yp, &c), 0);

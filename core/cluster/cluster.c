@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/cluster/cluster.h"
+#include "core/cluster/busy.h"
 #include "core/cluster/catalog.h"
 #include "core/cluster/move.h"
 #include "core/cluster/transfer.h"
@@ -40,6 +41,7 @@ struct cluster {
 
 	struct catalog *names;
 	struct move_resumer *resumer;
+	struct busy *busy; /* the moves under way in this process */
 	struct transfer_server *server;
 	char secret[TRANSFER_SECRET_MAX + 1]; /* "" without one */
 	pthread_t renewer;
@@ -412,7 +414,9 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->stop_lock, NULL);
 	pthread_cond_init(&c->stop_cond, NULL);
-	rc = listen_on(cfg->addr, &c->listen_fd, c->addr, sizeof(c->addr), why, whylen);
+	rc = busy_new(&c->busy);
+	if (rc == 0)
+		rc = listen_on(cfg->addr, &c->listen_fd, c->addr, sizeof(c->addr), why, whylen);
 	if (rc == 0)
 		rc = etcd_open(cfg->etcd, &c->etcd, why, whylen);
 	if (rc == 0)
@@ -438,7 +442,7 @@ int cluster_join(const struct cluster_config *cfg, struct cluster **out, char *w
 	if (rc == 0 && cfg->st && cfg->secret) {
 		snprintf(c->secret, sizeof(c->secret), "%s", cfg->secret);
 		struct transfer_hooks th = { .log = cfg->log, .changing = cfg->changing, .move = move_asked,
-					     .done = move_done, .moving = move_moving, .arg = c };
+					     .done = move_done, .moving = move_moving, .arg = c, .busy = c->busy };
 		rc = transfer_serve_start(c->listen_fd, cfg->st, cfg->secret, &th, &c->server);
 		if (rc)
 			text_say(why, whylen, rc, "cannot serve at %s: %s", c->addr,
@@ -488,6 +492,7 @@ void cluster_leave(struct cluster *c)
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->stop_lock);
 	pthread_cond_destroy(&c->stop_cond);
+	busy_free(c->busy);
 	free(c->v);
 	free(c);
 }
@@ -495,6 +500,26 @@ void cluster_leave(struct cluster *c)
 const char *cluster_name(const struct cluster *c)
 {
 	return c->name;
+}
+
+const char *cluster_etcd_urls(const struct cluster *c)
+{
+	return c->cfg.etcd;
+}
+
+int cluster_handle(struct cluster *c, const char *verb, transfer_call_fn fn, void *arg)
+{
+	return c->server ? transfer_handle(c->server, verb, fn, arg) : -ENOTCONN;
+}
+
+void cluster_unhandle(struct cluster *c, void *arg)
+{
+	transfer_unhandle(c->server, arg);
+}
+
+struct busy *cluster_busy(struct cluster *c)
+{
+	return c ? c->busy : NULL;
 }
 
 struct store *cluster_store(struct cluster *c)

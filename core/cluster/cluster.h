@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cluster/transfer.h"
 #include "core/text/names.h"
 #include "core/text/text.h"
 
@@ -31,6 +32,7 @@
 #define CLUSTER_NAME_MAX 64    /* a cluster's name: 1-64 of [A-Za-z0-9_-], as a node's */
 #define CLUSTER_ADDR_MAX 64    /* "ADDR:PORT" */
 
+struct busy;
 struct cluster;
 struct store;
 
@@ -86,6 +88,14 @@ const char *cluster_addr(const struct cluster *c);
 
 /* The store given at join (cfg->st), or NULL. */
 struct store *cluster_store(struct cluster *c);
+/* The etcd endpoints given at join (cfg->etcd), for a module with its own etcd client and watch. */
+const char *cluster_etcd_urls(const struct cluster *c);
+/* Serve a CALL verb to the other nodes (transfer_handle): -ENOTCONN when this node serves nothing (no
+ * secret). */
+int cluster_handle(struct cluster *c, const char *verb, transfer_call_fn fn, void *arg);
+void cluster_unhandle(struct cluster *c, void *arg); /* transfer_unhandle */
+/* The moves under way in this process (busy.h); NULL for NULL. */
+struct busy *cluster_busy(struct cluster *c);
 /* One line for the daemon's log (cfg->log). */
 void cluster_say(struct cluster *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

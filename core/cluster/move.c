@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/cluster/cluster.h"
+#include "core/cluster/busy.h"
 #include "core/cluster/move.h"
 #include "core/cluster/remote.h"
 #include "core/cluster/transfer.h"
@@ -99,25 +100,9 @@ static int find_item(struct cluster *c, struct store *st, const char *name, stru
 		it->refs = local_string(st, id, "user.fabric.refs");
 		return 0;
 	}
-	/* another node's: walk its names from any node's vars/ (the first part picks the node) */
-	int64_t parent = 2;
-	const char *node = NULL, *p = name;
-	char part[NAMES_LEAF_MAX + 1];
-	while (*p) {
-		size_t n = strcspn(p, "/");
-		if (n == 0 || n > NAMES_LEAF_MAX)
-			return -ENOENT;
-		memcpy(part, p, n);
-		part[n] = '\0';
-		if (!x || remote_child(x, node, parent, part, &ra) != 0)
-			return -ENOENT;
-		snprintf(it->node, sizeof(it->node), "%s", ra.node);
-		node = it->node;
-		parent = ra.id;
-		p += n + (p[n] == '/');
-	}
-	if (parent == 2)
+	if (remote_resolve(x, name, &ra) != 0)
 		return -ENOENT;
+	snprintf(it->node, sizeof(it->node), "%s", ra.node);
 	it->id = ra.id;
 	it->a = (struct store_attr){ .id = (uint64_t)ra.id, .dir = strcmp(ra.kind, "dir") == 0,
 				     .link = strcmp(ra.kind, "link") == 0, .mut = strcmp(ra.kind, "mutable") == 0,
@@ -228,6 +213,8 @@ static int check(struct cluster *c, const struct move_req *r, const struct item 
 				r->node);
 	if (!it->a.dir && !it->xxh3[0])
 		return text_say(why, whylen, -EIO, "'%s' has no xxh3", it->name);
+	if (it->local && (busy_has(cluster_busy(c), "out", it->name) || busy_has(cluster_busy(c), "in", it->name)))
+		return text_say(why, whylen, -EBUSY, "'%s' is moving already", it->name);
 	if (!it->local && (cluster_node(c, it->node, &nd) != 0 || !nd.up))
 		return text_say(why, whylen, -EHOSTDOWN, "'%s' is on node %s, which is down", it->name, it->node);
 	return 0;
@@ -389,6 +376,8 @@ static int move_local(struct cluster *c, struct store *st, const struct move_req
 	int rc = 0;
 
 	*bytes = it->a.size;
+	if (!busy_enter(cluster_busy(c), "out", it->name))
+		return text_say(why, whylen, -EBUSY, "'%s' is moving already", it->name);
 	if (it->a.dir) {
 		rc = tree_of(st, r, it, &entries, fp, bytes, why, whylen);
 		m.xxh3 = fp;
@@ -396,6 +385,7 @@ static int move_local(struct cluster *c, struct store *st, const struct move_req
 	if (rc == 0 && (rc = yp_move_begin(store_yp(st), &m)) != 0)
 		text_say(why, whylen, rc, "cannot record the move of '%s': %s", it->name, strerror(-rc));
 	if (rc) {
+		busy_leave(cluster_busy(c), "out", it->name);
 		free(entries);
 		return rc;
 	}
@@ -410,12 +400,10 @@ static int move_local(struct cluster *c, struct store *st, const struct move_req
 	if (rc == 0) {
 		transfer_test_pause(false, "after a move's answer, before the old copy goes");
 		finish(c, st, &m);
-		return 0;
-	}
-	/* refused, or no answer: which, the target alone knows now */
-	if (!settle(c, st, &m))
+	} else if (!settle(c, st, &m)) /* refused, or no answer: which, the target alone knows now */
 		text_say(why + strlen(why), whylen - strlen(why), 0, "; node %s does not say whether it has it: this node "
 			 "keeps its copy, and asks again when %s is up", nd->name, nd->name);
+	busy_leave(cluster_busy(c), "out", it->name);
 	return rc;
 }
 
@@ -764,6 +752,8 @@ static void resume(struct move_resumer *r)
 	for (size_t i = 0; i < o.n; i++) {
 		struct yp_move m = { .object = o.v[i].object, .name = o.v[i].name, .node = o.v[i].node,
 				     .xxh3 = o.v[i].xxh3, .in = o.v[i].in };
+		if (busy_has(cluster_busy(r->c), m.in ? "in" : "out", m.name))
+			continue; /* slow, not cut short: its own thread ends it */
 		if (m.in)
 			settle_in(r->c, r->st, &m);
 		else

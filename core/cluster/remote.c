@@ -379,3 +379,23 @@ ssize_t remote_string(struct remote_index *x, const char *node, int64_t id, cons
 	pthread_mutex_unlock(&x->lock);
 	return rc;
 }
+
+int remote_resolve(struct remote_index *x, const char *path, struct remote_attr *out)
+{
+	char part[NAMES_LEAF_MAX + 1], node[NAMES_NODE_MAX + 1] = "";
+	int64_t parent = 2;
+
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || n > NAMES_LEAF_MAX)
+			return -ENOENT;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (!x || remote_child(x, node[0] ? node : NULL, parent, part, out) != 0)
+			return -ENOENT;
+		snprintf(node, sizeof(node), "%s", out->node);
+		parent = out->id;
+		p += n + (p[n] == '/');
+	}
+	return parent == 2 ? -ENOENT : 0;
+}

@@ -59,6 +59,9 @@ int remote_get(struct remote_index *x, const char *node, int64_t id, struct remo
  * by name when several hold it).  -ENOENT. */
 int remote_child(struct remote_index *x, const char *node, int64_t parent, const char *name,
 		 struct remote_attr *out);
+/* The object at path (relative to vars/: "a/b"), walked from any node's vars/ (the first part picks the
+ * node): 0, -ENOENT (also for "" and for parts too long). */
+int remote_resolve(struct remote_index *x, const char *path, struct remote_attr *out);
 /* Every child of (node, parent) (node NULL with parent 2: of every node's vars/), fn called with the
  * mutex held (fn must not call the index); a non-zero return stops it and is returned. */
 int remote_children(struct remote_index *x, const char *node, int64_t parent,

@@ -150,3 +150,23 @@ int shard_make(struct cluster *c, struct store *st, const struct shard_req *r, s
 	free(v);
 	return rc;
 }
+
+int shard_pieces(struct cluster *c, struct store *st, const char *name, struct text *out)
+{
+	struct cluster_node *v = NULL;
+	struct store_attr p;
+	struct remote_attr rp;
+	size_t n = 0, found = 0;
+	bool dir;
+	int rc;
+
+	if (local_piece(st, name, &p, &dir) == 0 && ++found)
+		text_printf(out, "%s\n", store_node_name(st));
+	if ((rc = cluster_nodes(c, &v, &n)) != 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].self && remote_piece(c, v[i].name, name, &rp, &dir) == 0 && ++found)
+			text_printf(out, "%s\n", v[i].name);
+	free(v);
+	return found ? 0 : -ENOENT;
+}

@@ -34,5 +34,8 @@ struct shard_req {
 
 int shard_make(struct cluster *c, struct store *st, const struct shard_req *r, struct text *out, char *why,
 	       size_t whylen);
+/* The nodes that hold a piece of shard name (this node's first, then the others' as the catalog has
+ * them), one "NODE\n" line each into out: 0, or -ENOENT when no node has one. */
+int shard_pieces(struct cluster *c, struct store *st, const char *name, struct text *out);
 
 #endif

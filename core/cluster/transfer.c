@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cluster/busy.h"
 #include "core/cluster/transfer.h"
 #include "core/cluster/tree.h"
 #include "core/os/hash.h"
@@ -39,6 +40,12 @@ struct transfer_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
 	unsigned conns; /* connections being served */
+	struct call_verb {
+		char verb[TRANSFER_VERB_MAX + 1];
+		transfer_call_fn fn;
+		void *arg;
+	} calls[TRANSFER_CALLS_MAX];
+	unsigned ncalls, calling; /* verbs served; calls running now */
 };
 
 struct conn {
@@ -346,9 +353,15 @@ static void serve_take(struct transfer_server *s, int fd, long long len)
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
+	if (!busy_enter(s->h.busy, "in", t.name)) {
+		json_decref(j);
+		refuse(fd, -EBUSY, "a move of '%s' here is under way already", t.name);
+		return;
+	}
 	changing(s, true);
 	rc = take_var(s, &t, &size, why, sizeof(why));
 	changing(s, false);
+	busy_leave(s->h.busy, "in", t.name);
 	if (rc) {
 		say(s, "transfer: a move of '%s' here failed: %s", t.name, why);
 		refuse(fd, rc, "%s", why);
@@ -443,6 +456,11 @@ static void serve_taketree(struct transfer_server *s, int fd, long long len)
 			return;
 		}
 	}
+	if (!busy_enter(s->h.busy, "in", name)) {
+		refuse(fd, -EBUSY, "a move of '%s' here is under way already", name);
+		json_decref(j);
+		return;
+	}
 	changing(s, true);
 	if (store_lookup(s->st, STORE_VARS_ID, name, &a) == 0) {
 		store_forget(s->st, a.id, 1);
@@ -470,6 +488,7 @@ static void serve_taketree(struct transfer_server *s, int fd, long long len)
 			yp_move_end(store_yp(s->st), true, node, name);
 	}
 	changing(s, false);
+	busy_leave(s->h.busy, "in", name);
 	if (rc) {
 		say(s, "transfer: a move of directory '%s' here failed: %s", name, why);
 		refuse(fd, rc, "%s", why);
@@ -523,6 +542,10 @@ static void serve_done(struct transfer_server *s, int fd, unsigned kept, const c
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
+	if (busy_has(s->h.busy, "in", tab + 1)) { /* a retry of the move is taking it now: not this end's */
+		refuse(fd, -EINPROGRESS, "'%s' is coming in now", tab + 1);
+		return;
+	}
 	s->h.done(s->h.arg, node, tab + 1, kept != 0);
 	send_all(fd, "OK\n", 3);
 }
@@ -558,6 +581,10 @@ static void serve_has(struct transfer_server *s, int fd, const char *rest)
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
+	if (busy_has(s->h.busy, "in", tab + 1)) { /* slow, not failed: ask again later */
+		refuse(fd, -EINPROGRESS, "'%s' is coming in now", tab + 1);
+		return;
+	}
 	if (store_lookup(s->st, STORE_VARS_ID, tab + 1, &a) != 0) {
 		refuse(fd, -ENOENT, "no '%s' here", tab + 1);
 		return;
@@ -573,6 +600,94 @@ static void serve_has(struct transfer_server *s, int fd, const char *rest)
 		return;
 	}
 	send_all(fd, "OK\n", 3);
+}
+
+int transfer_handle(struct transfer_server *s, const char *verb, transfer_call_fn fn, void *arg)
+{
+	int rc = 0;
+
+	if (!s || !fn || !*verb || strlen(verb) > TRANSFER_VERB_MAX || strspn(verb, "abcdefghijklmnopqrstuvwxyz.") != strlen(verb))
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->ncalls && rc == 0; i++)
+		if (strcmp(s->calls[i].verb, verb) == 0)
+			rc = -EEXIST;
+	if (rc == 0 && s->ncalls == TRANSFER_CALLS_MAX)
+		rc = -ENOSPC;
+	if (rc == 0) {
+		snprintf(s->calls[s->ncalls].verb, sizeof(s->calls[0].verb), "%s", verb);
+		s->calls[s->ncalls].fn = fn;
+		s->calls[s->ncalls].arg = arg;
+		s->ncalls++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+void transfer_unhandle(struct transfer_server *s, void *arg)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->ncalls;)
+		if (s->calls[i].arg == arg)
+			s->calls[i] = s->calls[--s->ncalls];
+		else
+			i++;
+	while (s->calling) /* a call of arg's may be running: arg must outlive it */
+		pthread_cond_wait(&s->idle, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* "CALL <len> <verb>" then len bytes of JSON: a verb of the layers above (transfer_handle); answered
+ * "OK <len>\n" and the answer's bytes. */
+static void serve_call(struct transfer_server *s, int fd, long long len, const char *rest)
+{
+	char verb[TRANSFER_VERB_MAX + 2] = "", why[1024] = "", hdr[64], *body, *ans = NULL;
+	struct call_verb cv = { .fn = NULL };
+	size_t anslen = 0;
+	int rc;
+
+	if (sscanf(rest, "%33s", verb) != 1 || strlen(verb) > TRANSFER_VERB_MAX || len <= 0 || len > (16ll << 20) ||
+	    !(body = malloc((size_t)len + 1))) {
+		refuse(fd, -EPROTO, "a request this node does not understand");
+		return;
+	}
+	for (long long got = 0; got < len;) {
+		ssize_t n = recv(fd, body + got, (size_t)(len - got), MSG_WAITALL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(body);
+			return;
+		}
+		got += n;
+	}
+	body[len] = '\0';
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->ncalls; i++)
+		if (strcmp(s->calls[i].verb, verb) == 0)
+			cv = s->calls[i];
+	s->calling += cv.fn != NULL;
+	pthread_mutex_unlock(&s->lock);
+	rc = cv.fn ? cv.fn(cv.arg, verb, body, (size_t)len, &ans, &anslen, why, sizeof(why))
+		   : text_say(why, sizeof(why), -ENOSYS, "this node serves no '%s'", verb);
+	if (cv.fn) {
+		pthread_mutex_lock(&s->lock);
+		if (--s->calling == 0)
+			pthread_cond_broadcast(&s->idle);
+		pthread_mutex_unlock(&s->lock);
+	}
+	free(body);
+	if (rc) {
+		refuse(fd, rc, "%s", why);
+		free(ans);
+		return;
+	}
+	snprintf(hdr, sizeof(hdr), "OK %zu\n", anslen);
+	if (send_all(fd, hdr, strlen(hdr)) == 0 && anslen)
+		send_all(fd, ans, anslen);
+	free(ans);
 }
 
 /* "MOVE <flags> <uid> <node>\t<name>": move this node's name to node, for uid (another node's `move`). */
@@ -613,7 +728,8 @@ static void serve(struct transfer_server *s, int fd)
 	if (sscanf(line, "FABRIC1 %129s %9s %lld %n", secret, op, &id, &at) != 3 || strlen(secret) > TRANSFER_SECRET_MAX ||
 	    (strcmp(op, "GET") != 0 && strcmp(op, "DEL") != 0 && strcmp(op, "REN") != 0 && strcmp(op, "TAKE") != 0 &&
 	     strcmp(op, "HAS") != 0 && strcmp(op, "MOVE") != 0 && strcmp(op, "TAKETREE") != 0 &&
-	     strcmp(op, "DONE") != 0 && strcmp(op, "MOVING") != 0 && strcmp(op, "SHARD") != 0)) {
+	     strcmp(op, "DONE") != 0 && strcmp(op, "MOVING") != 0 && strcmp(op, "SHARD") != 0 &&
+	     strcmp(op, "CALL") != 0)) {
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
@@ -644,6 +760,12 @@ static void serve(struct transfer_server *s, int fd)
 	}
 	if (strcmp(op, "MOVING") == 0) {
 		serve_moving(s, fd, line + at);
+		return;
+	}
+	if (strcmp(op, "CALL") == 0) { /* id is the length of the JSON */
+		struct timeval tv = { .tv_sec = 600 }; /* a spawn may wait for a block of task ids */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		serve_call(s, fd, id, line + at);
 		return;
 	}
 	if (strcmp(op, "TAKETREE") == 0) { /* id is the length of the JSON */
@@ -1012,6 +1134,58 @@ int transfer_give(const char *addr, const char *secret, const char *from, int64_
 	rc = ask_with(addr, line, body, 600, why, whylen);
 	free(body);
 	return rc;
+}
+
+int transfer_call(const char *addr, const char *secret, const char *verb, const char *body, int wait_s, char **ans,
+		  size_t *anslen, char *why, size_t whylen)
+{
+	char line[LINE_MAX_];
+	unsigned long long len = 0;
+	char *buf = NULL;
+	int sock, rc;
+
+	*ans = NULL;
+	*anslen = 0;
+	if (strpbrk(verb, " \t\n") || strlen(verb) > TRANSFER_VERB_MAX)
+		return text_say(why, whylen, -EINVAL, "a verb the protocol cannot carry");
+	if ((rc = dial(addr, &sock, why, whylen)) != 0)
+		return rc;
+	snprintf(line, sizeof(line), "FABRIC1 %s CALL %zu %s\n", secret, strlen(body), verb);
+	rc = send_all(sock, line, strlen(line));
+	if (rc == 0)
+		rc = send_all(sock, body, strlen(body));
+	if (rc == 0 && wait_s != TRANSFER_TIMEOUT_S) {
+		struct timeval tv = { .tv_sec = wait_s };
+		setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	if (rc == 0)
+		rc = read_line(sock, line);
+	if (rc)
+		rc = text_say(why, whylen, rc, "the node at %s did not answer: %s", addr, strerror(-rc));
+	else if (strncmp(line, "ERR ", 4) == 0) {
+		int e = atoi(line + 4);
+		const char *msg = strchr(line + 4, ' ');
+		rc = text_say(why, whylen, e > 0 ? -e : -EIO, "%s", msg ? msg + 1 : line);
+	} else if (sscanf(line, "OK %llu", &len) != 1 || len > (64ull << 20) || !(buf = malloc(len + 1)))
+		rc = text_say(why, whylen, -EPROTO, "the node at %s answered '%.80s'", addr, line);
+	for (unsigned long long got = 0; rc == 0 && got < len;) {
+		ssize_t n = recv(sock, buf + got, len - got, MSG_WAITALL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = text_say(why, whylen, -EIO, "the node at %s sent %llu of %llu bytes", addr, got, len);
+		else
+			got += (unsigned long long)n;
+	}
+	close(sock);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	buf[len] = '\0';
+	*ans = buf;
+	*anslen = len;
+	return 0;
 }
 
 /* ask_with, for an answer "OK <number>": the number in *num (0 for a bare "OK"). */

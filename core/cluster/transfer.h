@@ -28,6 +28,7 @@
 #define TRANSFER_SECRET_MAX 128
 #define TRANSFER_TIMEOUT_S 10 /* a connection that neither sends nor receives for this long is dropped */
 
+struct busy;
 struct store;
 struct transfer_server;
 
@@ -45,6 +46,9 @@ struct transfer_hooks {
 	 * no longer holds name; -EEXIST: over, and this node kept it */
 	int (*moving)(void *arg, const char *name, const char *node);
 	void *arg;
+	/* the moves under way in this process (busy.h): a TAKE or TAKETREE marks its name "in" while it
+	 * runs; HAS and DONE of a name being taken answer EINPROGRESS */
+	struct busy *busy;
 };
 
 /* Serve store st's sealed variables on listen_fd to clients that know secret, and remove its names at
@@ -52,9 +56,27 @@ struct transfer_hooks {
  * it saw as object id under parent; "OK\n" or "ERR ...").  The permission check was the asking node's
  * kernel's (or, for MOVE, its ctl's), on the object's mode and owner as the catalog says: the nodes trust
  * each other's uids. */
+/* CALL: a verb the layers above serve to other nodes (tasks: "task.spawn", ...).  req is the request's
+ * JSON object (the handler's to read, not to keep); the handler answers 0 with *ans (malloc'd bytes, JSON
+ * for most verbs, the caller's to interpret) or -errno with why.  It runs in the connection's thread. */
+typedef int (*transfer_call_fn)(void *arg, const char *verb, const char *req_json, size_t req_len, char **ans,
+				size_t *anslen, char *why, size_t whylen);
+#define TRANSFER_VERB_MAX 32
+#define TRANSFER_CALLS_MAX 16
+
 int transfer_serve_start(int listen_fd, struct store *st, const char *secret, const struct transfer_hooks *hooks,
 			 struct transfer_server **out);
 void transfer_serve_stop(struct transfer_server *s); /* NULL is fine */
+/* Serve verb (1-32 of [a-z.]) with fn from now on: -EEXIST, -ENOSPC past TRANSFER_CALLS_MAX.  A verb nobody
+ * serves answers ENOSYS.  Registered for the server's life. */
+int transfer_handle(struct transfer_server *s, const char *verb, transfer_call_fn fn, void *arg);
+/* Serve no verb of arg's any more, and return once no call is running (so arg may go). */
+void transfer_unhandle(struct transfer_server *s, void *arg);
+/* Ask the node at addr to run verb on body (JSON text): 0 with its answer in *ans (malloc'd, NUL-ended
+ * past *anslen), or -errno with why (the other node's sentence when it refused).  wait_s: how long the
+ * answer may take. */
+int transfer_call(const char *addr, const char *secret, const char *verb, const char *body, int wait_s, char **ans,
+		  size_t *anslen, char *why, size_t whylen);
 
 /* Ask the node at addr to remove its name `name` under parent, which must still be object id (a directory
  * must be empty).  0 or -errno with why. */

@@ -46,8 +46,9 @@ static const struct ctl_verb verbs[] = {
 	  ctl_run_checkpoint, CTL_ANYONE },
 	{ { "restore", 0, 1, "", "restore [DIR]" },
 	  "bring back the checkpoint's variables that are not in the fabric (verified by xxh3)", ctl_run_restore, CTL_ANYONE },
-	{ { "spawn", 0, CTL_ARGS_MAX, "in,out,after,scope,timeout,mode",
-	    "spawn [in=N,...] [out=N,...] [after=ID,...] [scope=S] [timeout=SECS] [mode=M] -- PROGRAM [ARGS...]" },
+	{ { "spawn", 0, CTL_ARGS_MAX, "in,out,after,scope,timeout,mode,each",
+	    "spawn [in=N,...] [out=N,...] [after=ID,...] [scope=S] [timeout=SECS] [mode=M] [each=shards/NAME] -- "
+	    "PROGRAM [ARGS...]" },
 	  "run a program next to its inputs with your identity; answers the task id (see tasks/ID/)",
 	  ctl_run_spawn, CTL_ANYONE },
 	{ { "kill", 1, 1, "", "kill ID" }, "end a task's whole process tree (or take it out of the queue)",

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cluster/shard.h"
 #include "core/ctl/ctlInt.h"
+#include "core/store/store.h"
+#include "core/text/names.h"
 
 static int no_tasks(struct text *ans)
 {
@@ -19,6 +22,87 @@ static int task_id(const char *word, uint64_t *id, struct text *ans)
 {
 	if (ctl_word_u64(word, id))
 		return ctl_fail(ans, -EINVAL, "'%s' is not a task id (a number, as spawn answered)", word);
+	return 0;
+}
+
+/* s with every "%n" replaced by node (malloc'd; NULL for NULL). */
+static char *with_node(const char *s, const char *node)
+{
+	struct text x = { 0 };
+	char *out = NULL;
+	size_t len;
+
+	if (!s)
+		return NULL;
+	for (const char *p = s; *p; p++)
+		if (p[0] == '%' && p[1] == 'n') {
+			text_printf(&x, "%s", node);
+			p++;
+		} else
+			text_printf(&x, "%c", *p);
+	return text_take(&x, &out, &len) == 0 ? out : NULL;
+}
+
+/* spawn each=shards/NAME: one task per piece, on the piece's node (scope node:NODE), its piece its first
+ * input (FABRIC_PIECE), "%n" in out= its node.  The ids, one a line, in the pieces' order; all or none:
+ * a refusal part way kills the tasks already accepted. */
+static int spawn_each(const struct ctl_env *env, const struct ctl_cmd *cmd, const struct task_request *base,
+		      struct text *ans)
+{
+	const char *each = ctl_opt(cmd, "each"), *shard = each + 7;
+	struct text nodes = { 0 }, ids = { 0 };
+	char why[1024] = "", *list = NULL, *text = NULL;
+	size_t len, done = 0;
+	uint64_t *made = NULL;
+	int rc;
+
+	if (strncmp(each, "shards/", 7) != 0 || !*shard || strchr(shard, '/') || base->scope)
+		return ctl_fail(ans, -EINVAL, "each=%s: give each=shards/NAME (a shard; each task's scope is its piece's "
+				"node, so no scope= beside it)", each);
+	if (!env->cluster) /* one node: the one piece */
+		text_printf(&nodes, "%s\n", store_node_name(env->st));
+	else if ((rc = shard_pieces(env->cluster, env->st, shard, &nodes)) != 0) {
+		text_free(&nodes);
+		return ctl_fail(ans, rc, "each=%s: %s", each, rc == -ENOENT ? "no such shard (see: ls shards/)" : strerror(-rc));
+	}
+	if ((rc = text_take(&nodes, &list, &len)) != 0)
+		return ctl_fail(ans, rc, "out of memory");
+	made = calloc(len + 1, sizeof(*made));
+	for (char *node = list, *nl; rc == 0 && made && (nl = strchr(node, '\n')); node = nl + 1) {
+		*nl = '\0';
+		struct task_request r = *base;
+		char scope[NAMES_NODE_MAX + 8], *in = NULL, *out = with_node(base->outputs, node);
+		if (asprintf(&in, "%s/%s%s%s", each, env->cluster ? node : "local", base->inputs ? "," : "",
+			     base->inputs ? base->inputs : "") < 0)
+			in = NULL;
+		snprintf(scope, sizeof(scope), "node:%s", node);
+		r.inputs = in;
+		r.outputs = out;
+		r.scope = env->cluster ? scope : NULL;
+		rc = in && (out || !base->outputs) ? tasks_spawn(env->tasks, &r, &made[done], why, sizeof(why)) : -ENOMEM;
+		if (rc == 0)
+			text_printf(&ids, "%llu\n", (unsigned long long)made[done++]);
+		else
+			text_say(why + strlen(why), sizeof(why) - strlen(why), 0, " (the piece of node %s)", node);
+		free(in);
+		free(out);
+	}
+	if (!made)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc && i < done; i++) { /* all or none */
+		char w[256];
+		tasks_kill(env->tasks, made[i], base->uid, w, sizeof(w));
+		tasks_forget(env->tasks, made[i], base->uid, w, sizeof(w));
+	}
+	free(made);
+	free(list);
+	if (rc) {
+		text_free(&ids);
+		return ctl_fail(ans, rc, "spawn refused: %s", why);
+	}
+	if (text_take(&ids, &text, &len) == 0)
+		text_printf(ans, "%s", text);
+	free(text);
 	return 0;
 }
 
@@ -46,6 +130,8 @@ int ctl_run_spawn(const struct ctl_env *env, const struct ctl_cmd *cmd, struct t
 				   .scope = ctl_opt(cmd, "scope"), .timeout = ctl_opt(cmd, "timeout"),
 				   .uid = env->who.uid, .gid = env->who.gid, .pid = env->who.pid,
 				   .out_mode = out_mode };
+	if (ctl_opt(cmd, "each"))
+		return spawn_each(env, cmd, &r, ans);
 	rc = tasks_spawn(env->tasks, &r, &id, why, sizeof(why));
 	if (rc)
 		return ctl_fail(ans, rc, "spawn refused: %s", why);

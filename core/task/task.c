@@ -125,6 +125,8 @@ int tasks_kill(struct tasks *t, uint64_t id, uint32_t uid, char *why, size_t why
 	struct task *k;
 	int rc = 0;
 
+	if (!task_local(t, id) && t->net)
+		return task_net_steer(t, "task.kill", id, uid, why, whylen);
 	pthread_mutex_lock(&t->lock);
 	k = task_find(t, id);
 	if (!k)
@@ -153,6 +155,8 @@ int tasks_forget(struct tasks *t, uint64_t id, uint32_t uid, char *why, size_t w
 	struct task *k;
 	int rc;
 
+	if (!task_local(t, id) && t->net)
+		return task_net_steer(t, "task.forget", id, uid, why, whylen);
 	pthread_mutex_lock(&t->lock);
 	k = task_find(t, id);
 	if (!k)
@@ -176,7 +180,37 @@ int tasks_forget(struct tasks *t, uint64_t id, uint32_t uid, char *why, size_t w
 	return rc;
 }
 
+bool task_local(struct tasks *t, uint64_t id)
+{
+	bool here;
+
+	pthread_mutex_lock(&t->lock);
+	here = task_find(t, id) != NULL;
+	pthread_mutex_unlock(&t->lock);
+	return here;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int tasks_ids(struct tasks *t, uint64_t **ids, size_t *n)
+{
+	int rc = tasks_local_ids(t, ids, n);
+
+	if (rc == 0 && t->net && (rc = task_net_ids(t, ids, n)) != 0) {
+		free(*ids);
+		*ids = NULL;
+	}
+	if (rc == 0)
+		qsort(*ids, *n, sizeof(**ids), by_id);
+	return rc;
+}
+
+int tasks_local_ids(struct tasks *t, uint64_t **ids, size_t *n)
 {
 	size_t cnt = 0, i = 0;
 
@@ -206,7 +240,7 @@ int tasks_info(struct tasks *t, uint64_t id, struct task_info *out)
 					   k->ended_ns ? k->ended_ns : k->started_ns ? k->started_ns : k->queued_ns,
 					   k->version, task_finished(k), { k->out_len[0], k->out_len[1] } };
 	pthread_mutex_unlock(&t->lock);
-	return k ? 0 : -ENOENT;
+	return k ? 0 : t->net ? task_net_info(t, id, out) : -ENOENT;
 }
 
 ssize_t tasks_read(struct tasks *t, uint64_t id, enum task_file f, char *buf, size_t size, uint64_t off)
@@ -226,6 +260,8 @@ ssize_t tasks_read(struct tasks *t, uint64_t id, enum task_file f, char *buf, si
 	else
 		rc = task_text(t, k, f, &text, &len);
 	pthread_mutex_unlock(&t->lock);
+	if (rc == -ENOENT && t->net)
+		return task_net_read(t, id, f, buf, size, off);
 	if (rc)
 		return rc;
 	if (text) {
@@ -287,6 +323,8 @@ int tasks_init(const struct task_config *cfg, struct tasks **out, char *msg, siz
 	task_resume(t);
 	pthread_mutex_unlock(&t->lock);
 	task_flush_changes(t);
+	if (cfg->cluster && (rc = task_net_start(t, cfg->cluster, msg, msglen)) != 0)
+		goto fail;
 	rc = task_run_start(t);
 	if (rc) {
 		text_say(msg, msglen, rc, "cannot start the task runner thread: %s", strerror(-rc));
@@ -305,6 +343,7 @@ void tasks_destroy(struct tasks *t)
 	if (!t)
 		return;
 	task_run_stop(t);
+	task_net_stop(t); /* after the runner: the tasks it recorded lost are published */
 	store_owner_hook(t->st, NULL, NULL);
 	for (struct task *k = t->first, *next; k; k = next) {
 		next = k->next;

@@ -11,7 +11,8 @@
  * How the program sees the fabric (documented for users in README.md):
  *   environment: exactly PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin, HOME, USER and
  *     LOGNAME of its uid (HOME=/ when it has no passwd entry), LANG=C.UTF-8, FABRIC (the mount point),
- *     FABRIC_TASK (its id), FABRIC_NODE, FABRIC_INPUTS and FABRIC_OUTPUTS (absolute paths, one a line);
+ *     FABRIC_TASK (its id), FABRIC_NODE, FABRIC_INPUTS and FABRIC_OUTPUTS (absolute paths, one a line),
+ *     FABRIC_PIECE (the first input that is a shard's piece, as `each=` makes them: its absolute path);
  *   working directory: FABRIC/vars, so in= and out= names are paths relative to it;
  *   stdin /dev/null; stdout and stderr captured into tasks/ID/stdout and stderr (TASK_OUTPUT_MAX bytes
  *     each are kept; beyond that the bytes are counted and dropped, and a last line says so).
@@ -40,6 +41,7 @@
 #define TASK_PENDING_MAX 10000      /* queued and running tasks at once: more is -EAGAIN */
 #define TASK_ARGV_MAX 256           /* words of one program's command line */
 
+struct cluster;
 struct tasks;
 
 struct task_config {
@@ -51,6 +53,9 @@ struct task_config {
 	/* Called, without any lock held, after task id's state changed (so a poll(2) on its status wakes). */
 	void (*changed)(void *arg, uint64_t id);
 	void *changed_arg;
+	/* the cluster this node is in (NULL: a single node): task ids unique in it, every node's tasks under
+	 * tasks/, spawns placed on any live node, kill and forget from any node (task_net.c) */
+	struct cluster *cluster;
 };
 
 /* Load the tasks of the YP: the ones that were running are marked lost and what is left of their
@@ -72,9 +77,14 @@ struct task_request {
 	uint32_t uid, gid;                    /* the caller's */
 	pid_t pid;                            /* the caller's thread: its groups are read from /proc */
 	uint32_t out_mode;                    /* the outputs' permission bits */
+	const uint32_t *groups;               /* when not NULL: the caller's groups (another node's caller), */
+	size_t ngroups;                       /*   instead of pid's */
+	bool here;                            /* run on this node (placed by the node that asked): no forward */
 };
 
-/* Accept a task: *id on success.  -EINVAL (bad option, unknown name, cycle), -EEXIST (an output exists
+/* Accept a task: *id on success.  In a cluster the task goes to the node place.h's rule chooses among the
+ * live ones (ties: fewest tasks queued or running, then most free bytes, then this node) and is accepted
+ * there; -EHOSTDOWN or that node's refusal when it cannot be.  -EINVAL (bad option, unknown name, cycle), -EEXIST (an output exists
  * or is reserved), -EXDEV / -EACCES (no place satisfies the scopes), -EAGAIN (TASK_PENDING_MAX). */
 int tasks_spawn(struct tasks *t, const struct task_request *r, uint64_t *id, char *why, size_t whylen);
 /* End a task's whole process tree, or take a queued one out of the queue.  uid: the caller's (only the
@@ -84,7 +94,9 @@ int tasks_kill(struct tasks *t, uint64_t id, uint32_t uid, char *why, size_t why
  * waits for it. */
 int tasks_forget(struct tasks *t, uint64_t id, uint32_t uid, char *why, size_t whylen);
 
-/* The ids of the known tasks, in submission order (malloc'd; the caller frees). */
+/* The ids of the known tasks, in id order, every node's in a cluster (malloc'd; the caller frees).
+ * tasks_info, tasks_read, tasks_kill and tasks_forget take any of them; kill and forget of another node's
+ * task are asked of that node. */
 int tasks_ids(struct tasks *t, uint64_t **ids, size_t *n);
 
 /* The files of tasks/ID/. */
@@ -101,7 +113,8 @@ struct task_info {
 int tasks_info(struct tasks *t, uint64_t id, struct task_info *out);
 /* Bytes of a file of tasks/ID/ from off: count read, or -errno. */
 ssize_t tasks_read(struct tasks *t, uint64_t id, enum task_file f, char *buf, size_t size, uint64_t off);
-/* One line per task, tab-separated: ID STATE NODE EXIT COMMAND (the `tasks` verb). */
+/* One line per task, tab-separated: ID STATE NODE EXIT COMMAND (the `tasks` verb), every node's, in id
+ * order. */
 int tasks_table(struct tasks *t, char **text, size_t *len);
 
 #endif

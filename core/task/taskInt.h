@@ -26,8 +26,11 @@
 
 #include <pthread.h>
 
+#include "core/cluster/cluster.h"
 #include "core/os/launch.h"
 #include "core/task/task.h"
+#include "core/text/names.h"
+#include "core/text/scope.h"
 
 #define TASK_GROUPS_MAX 256 /* supplementary groups a task keeps of its caller's */
 #define TASK_INPUTS_MAX 64  /* inputs of one task */
@@ -93,6 +96,8 @@ struct tasks {
 	bool cancelling; /* task_cancel_dependents is under way */
 	int wake_fd; /* eventfd: new work for the thread */
 
+	struct task_net *net; /* the cluster's side (task_net.c); NULL on a single node */
+
 	uint64_t *changed_ids; /* told to `changed` once the lock is dropped */
 	size_t nchanged, changed_cap;
 	/* outputs of ended tasks, sealed (ok) or dropped once the lock is dropped: a seal hashes every byte,
@@ -106,6 +111,8 @@ struct tasks {
 
 /* task.c */
 struct task *task_find(struct tasks *t, uint64_t id);
+bool task_local(struct tasks *t, uint64_t id); /* one of this node's?  Takes the lock. */
+int tasks_local_ids(struct tasks *t, uint64_t **ids, size_t *n); /* this node's, in submission order */
 bool task_finished(const struct task *k); /* neither queued nor running */
 void task_free(struct task *k);
 /* *field = a copy of value (NULL: ""); left as it was when memory runs out. */
@@ -169,7 +176,38 @@ bool task_member(void *arg, uint64_t task, pid_t pid); /* store_owner_hook */
 /* k ended other than exited: cancel the queued tasks that needed it.  Lock held. */
 void task_cancel_dependents(struct tasks *t, struct task *k);
 
+/* task_net.c: the tasks of a cluster (see its head).  None of these is called with tasks->lock held but
+ * task_net_state and task_net_producer, which take only the net's own lock after it. */
+struct task_net;
+struct text;
+int task_net_start(struct tasks *t, struct cluster *c, char *why, size_t whylen); /* sets t->net */
+void task_net_stop(struct tasks *t); /* publishes what is queued, then stops; t->net NULL after */
+int task_net_new_id(struct tasks *t, uint64_t *id); /* an id unique in the cluster */
+void task_net_changed(struct tasks *t, uint64_t id); /* publish this node's task id (again) */
+/* Another node's task, from its published record: -ENOENT when there is none. */
+int task_net_info(struct tasks *t, uint64_t id, struct task_info *out);
+ssize_t task_net_read(struct tasks *t, uint64_t id, enum task_file f, char *buf, size_t size, uint64_t off);
+/* Its state (enum task_state; node gets its node's name), or -ENOENT. */
+int task_net_state(struct tasks *t, uint64_t id, char *node, size_t nodelen);
+/* The state of another node's task that reserved output name (*id its id), or -ENOENT. */
+int task_net_producer(struct tasks *t, const char *name, uint64_t *id);
+/* kill or forget ("task.kill", "task.forget") another node's task, asked of its node. */
+int task_net_steer(struct tasks *t, const char *verb, uint64_t id, uint32_t uid, char *why, size_t whylen);
+int task_net_ids(struct tasks *t, uint64_t **ids, size_t *n); /* appends the other nodes' */
+int task_net_rows(struct tasks *t, struct text *x);            /* appends their `tasks` rows */
+/* An input on another node (as the catalog says): its node, size and scope; -ENOENT. */
+int task_net_input(struct tasks *t, const char *name, char node[NAMES_NODE_MAX + 1], uint64_t *size,
+		   char scope[SCOPE_STR_MAX]);
+/* Where r runs among the live nodes: its node and address, or the refusal. */
+int task_net_place(struct tasks *t, const struct task_request *r, char node[NAMES_NODE_MAX + 1],
+		   char addr[CLUSTER_ADDR_MAX + 1], char *why, size_t whylen);
+/* Ask the node at addr to accept r (placed there): *id its id. */
+int task_net_forward(struct tasks *t, const struct task_request *r, const char *addr, uint64_t *id, char *why,
+		     size_t whylen);
+
 /* task_text.c */
+/* k's line of the `tasks` table. */
+int task_row(struct text *x, const struct task *k);
 /* The text of a small file of tasks/ID/ (cmd, status, exit, node) into a malloc'd buffer. */
 int task_text(struct tasks *t, const struct task *k, enum task_file f, char **buf, size_t *len);
 /* Path of the file holding k's stdout (which 0) or stderr (1). */

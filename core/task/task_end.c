@@ -80,8 +80,11 @@ void task_flush_changes(struct tasks *t)
 			memcpy(ids, t->changed_ids + t->nchanged - n, n * sizeof(*ids));
 		t->nchanged -= n;
 		pthread_mutex_unlock(&t->lock);
-		for (size_t i = 0; i < n && t->changed; i++)
-			t->changed(t->changed_arg, ids[i]);
+		for (size_t i = 0; i < n; i++) {
+			if (t->changed)
+				t->changed(t->changed_arg, ids[i]);
+			task_net_changed(t, ids[i]);
+		}
 	} while (n);
 }
 

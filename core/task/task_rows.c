@@ -27,7 +27,7 @@ static struct yp_task row_of(const struct task *k)
 		.gid = k->gid, .groups = k->groups, .timeout_ms = k->timeout_ms, .exit_status = k->exit_status,
 		.pid = k->launched ? k->l.id.pid : 0, .pid_start = k->launched ? k->l.id.start_time : 0,
 		.pidns = k->launched ? k->l.id.pidns : 0, .queued_ns = k->queued_ns, .started_ns = k->started_ns,
-		.ended_ns = k->ended_ns, .outputs_sealed = k->outputs_sealed,
+		.ended_ns = k->ended_ns, .outputs_sealed = k->outputs_sealed, .keep_id = k->id != 0,
 	};
 }
 

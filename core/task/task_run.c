@@ -93,7 +93,18 @@ enum readiness { READY, WAIT, WAIT_RECHECK, NEVER };
 static enum readiness dep_state(struct tasks *t, uint64_t id, char *why, size_t whylen)
 {
 	struct task *d = task_find(t, id);
+	char node[NAMES_NODE_MAX + 1];
+	int s;
 
+	if (!d && (s = task_net_state(t, id, node, sizeof(node))) >= 0) { /* another node's: its record */
+		if (s == T_EXITED)
+			return READY;
+		if (s == T_QUEUED || s == T_RUNNING)
+			return WAIT;
+		snprintf(why, whylen, "task %llu it waits for ended %s on node %s", (unsigned long long)id,
+			 task_state_names[s], node);
+		return NEVER;
+	}
 	if (!d) {
 		snprintf(why, whylen, "task %llu it waits for is forgotten", (unsigned long long)id);
 		return NEVER;
@@ -132,9 +143,24 @@ static enum readiness input_state(struct tasks *t, const struct task *k, const c
 			 task_state_names[p->state]);
 		return NEVER;
 	}
+	uint64_t pid = 0;
+	int ps = p ? -ENOENT : task_net_producer(t, name, &pid);
+	if (ps == T_QUEUED || ps == T_RUNNING)
+		return WAIT;
+	if (ps >= 0 && ps != T_EXITED) {
+		snprintf(why, whylen, "input '%.200s' was never made: task %llu ended %s", name, (unsigned long long)pid,
+			 task_state_names[ps]);
+		return NEVER;
+	}
 	if (cheap)
 		return WAIT;
 	if (task_resolve_input(t->st, name, &id, &a) != 0) {
+		char node[NAMES_NODE_MAX + 1], scope[SCOPE_STR_MAX];
+		uint64_t size;
+		if (task_net_input(t, name, node, &size, scope) == 0)
+			return READY; /* another node's names are published sealed */
+		if (ps == T_EXITED) /* made on its node: its name is on its way here */
+			return WAIT_RECHECK;
 		snprintf(why, whylen, "input '%.200s' no longer exists", name);
 		return NEVER;
 	}
@@ -238,6 +264,16 @@ static int plan(struct tasks *t, const struct task *k, struct start_plan *p)
 	p->env[n++] = outs ? env_entry("FABRIC_OUTPUTS", outs) : NULL;
 	free(ins);
 	free(outs);
+	char piece[PATH_MAX_LEN + 1];
+	for (const char *q = k->inputs; (q = task_item(q, piece, sizeof(piece))) != NULL;)
+		if (strncmp(piece, "shards/", 7) == 0) { /* a map over pieces (each=) names its piece first */
+			char *abs = malloc(strlen(t->mountpoint) + strlen(piece) + 2);
+			if (abs)
+				sprintf(abs, "%s/%s", t->mountpoint, piece);
+			p->env[n++] = abs ? env_entry("FABRIC_PIECE", abs) : NULL;
+			free(abs);
+			break;
+		}
 	for (size_t i = 0; i < n; i++)
 		if (!p->env[i])
 			return -ENOMEM;

@@ -89,6 +89,18 @@ static int check_input(void *arg, const char *name)
 		return text_say(c->why, c->whylen, -EINVAL, "'%s' is both an input and an output of this task: a task "
 			   "cannot wait for itself", name);
 	rc = task_resolve_input(c->t->st, name, &id, &a);
+	if (rc == -ENOENT && c->t->net) { /* another node's, or one another node's task makes */
+		char node[NAMES_NODE_MAX + 1], *scope = malloc(SCOPE_STR_MAX);
+		uint64_t size, producer;
+		int r = scope ? task_net_input(c->t, name, node, &size, scope) : -ENOMEM;
+		free(scope);
+		if (r == -EISDIR)
+			return text_say(c->why, c->whylen, -EINVAL, "in=%s is a directory on node %s; name its variables one "
+					"by one", name, node);
+		if (r == 0 || task_net_producer(c->t, name, &producer) >= 0)
+			return ++c->nin > TASK_INPUTS_MAX ? text_say(c->why, c->whylen, -EINVAL, "more than %d inputs",
+								     TASK_INPUTS_MAX) : 0;
+	}
 	if (rc == -ENOENT)
 		return text_say(c->why, c->whylen, -EINVAL, "in=%s: no such variable; inputs are names under vars/ "
 			   "(or shards/NAME/PIECE), made before the spawn or reserved by an earlier task", name);
@@ -117,6 +129,18 @@ static int check_output(void *arg, const char *name)
 	if (!store_may_create(c->t->st, dir, c->k->uid, c->k->gid, c->groups, c->ngroups))
 		return text_say(c->why, c->whylen, -EACCES, "out=%s: uid %u may not create names in its directory",
 			   name, c->k->uid);
+	if (c->t->net) {
+		char node[NAMES_NODE_MAX + 1], *scope = malloc(SCOPE_STR_MAX);
+		uint64_t size, producer;
+		bool there = scope && task_net_input(c->t, name, node, &size, scope) != -ENOENT;
+		free(scope);
+		if (there)
+			return text_say(c->why, c->whylen, -EEXIST, "out=%s exists on node %s; remove it or give the output "
+					"another name", name, node);
+		if (task_net_producer(c->t, name, &producer) == T_QUEUED || task_net_producer(c->t, name, &producer) == T_RUNNING)
+			return text_say(c->why, c->whylen, -EEXIST, "out=%s is reserved as an output of task %llu", name,
+					(unsigned long long)producer);
+	}
 	if (path_resolve(c->t->st, name, &id, &a) == 0) {
 		struct store_reserved o = { 0 };
 		store_reserved_of(c->t->st, id, &o);
@@ -137,7 +161,8 @@ static int check_after(void *arg, const char *item)
 
 	if (*end || end == item)
 		return text_say(c->why, c->whylen, -EINVAL, "after=%s is not a task id (a number)", item);
-	if (!task_find(c->t, id))
+	char node[NAMES_NODE_MAX + 1];
+	if (!task_find(c->t, id) && task_net_state(c->t, id, node, sizeof(node)) < 0)
 		return text_say(c->why, c->whylen, -EINVAL, "after=%s names no task here (a task can only wait for "
 			   "one submitted before it, so a cycle cannot form)", item);
 	return 0;
@@ -251,7 +276,11 @@ static int check_spawn(struct tasks *t, struct task *k, const struct task_reques
 	if (!c)
 		return -ENOMEM;
 	*c = (struct spawn_check){ .t = t, .k = k, .why = why, .whylen = whylen };
-	c->ngroups = proc_groups(r->pid, c->groups, TASK_GROUPS_MAX);
+	if (r->groups) {
+		c->ngroups = r->ngroups < TASK_GROUPS_MAX ? r->ngroups : TASK_GROUPS_MAX;
+		memcpy(c->groups, r->groups, c->ngroups * sizeof(uint32_t));
+	} else
+		c->ngroups = proc_groups(r->pid, c->groups, TASK_GROUPS_MAX);
 	k->groups = groups_text(c->groups, c->ngroups);
 	if (!k->groups) {
 		free(c);
@@ -287,13 +316,38 @@ static int check_spawn(struct tasks *t, struct task *k, const struct task_reques
 	return rc;
 }
 
+/* In a cluster: the node this task goes to; *forwarded once it was accepted there (*id). */
+static int place_in_cluster(struct tasks *t, const struct task_request *r, uint64_t *id, bool *forwarded, char *why,
+			    size_t whylen)
+{
+	char node[NAMES_NODE_MAX + 1], addr[CLUSTER_ADDR_MAX + 1];
+	int rc = task_net_place(t, r, node, addr, why, whylen);
+
+	*forwarded = false;
+	if (rc || strcmp(node, store_node_name(t->st)) == 0)
+		return rc;
+	*forwarded = true;
+	rc = task_net_forward(t, r, addr, id, why, whylen);
+	if (rc)
+		text_say(why + strlen(why), whylen - strlen(why), 0, " (asked of node %s, where it was placed)", node);
+	return rc;
+}
+
 int tasks_spawn(struct tasks *t, const struct task_request *r, uint64_t *id, char *why, size_t whylen)
 {
-	struct task *k = calloc(1, sizeof(*k));
+	struct task *k;
+	bool forwarded = false;
+	uint64_t given = 0;
 	int rc;
 
+	if (t->net && !r->here && ((rc = place_in_cluster(t, r, id, &forwarded, why, whylen)) != 0 || forwarded))
+		return rc;
+	if (t->net && (rc = task_net_new_id(t, &given)) != 0)
+		return text_say(why, whylen, rc, "cannot take a task id from the cluster: %s", strerror(-rc));
+	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
+	k->id = given;
 	k->state = T_QUEUED;
 	k->uid = r->uid;
 	k->out_mode = r->out_mode;

@@ -118,25 +118,68 @@ int task_text(struct tasks *t, const struct task *k, enum task_file f, char **bu
 	return text_take(&x, buf, len);
 }
 
+int task_row(struct text *x, const struct task *k)
+{
+	text_printf(x, "%llu\t%s\t%s\t", (unsigned long long)k->id, task_state_names[k->state], *k->node ? k->node : "-");
+	if (k->state != T_QUEUED && k->state != T_RUNNING)
+		text_printf(x, "%d\t", task_exit_code(k));
+	else
+		text_printf(x, "-\t");
+	for (size_t i = 0; i < k->argc; i++) {
+		if (i)
+			text_printf(x, " ");
+		for (const char *p = k->argv[i]; *p; p++)
+			text_printf(x, "%c", *p == '\t' || *p == '\n' ? ' ' : *p);
+	}
+	return text_printf(x, "\n");
+}
+
+static int by_id(const void *a, const void *b)
+{
+	unsigned long long x = strtoull(*(char *const *)a, NULL, 10), y = strtoull(*(char *const *)b, NULL, 10);
+
+	return x < y ? -1 : x > y;
+}
+
+/* The rows of text x in id order (another node's come after this one's). */
+static int sort_rows(struct text *x, char **out, size_t *len)
+{
+	char *all = NULL, **rows = NULL;
+	size_t alllen = 0, n = 0;
+	struct text y = { 0 };
+	int rc = text_take(x, &all, &alllen);
+
+	for (size_t i = 0; rc == 0 && i < alllen; i++)
+		n += all[i] == '\n';
+	if (rc == 0 && !(rows = calloc(n + 1, sizeof(*rows))))
+		rc = -ENOMEM;
+	n = 0;
+	for (char *p = all, *e; rc == 0 && p < all + alllen && (e = memchr(p, '\n', (size_t)(all + alllen - p))); p = e + 1) {
+		*e = '\0';
+		rows[n++] = p;
+	}
+	if (rc == 0)
+		qsort(rows, n, sizeof(*rows), by_id);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = text_printf(&y, "%s\n", rows[i]);
+	if (rc == 0)
+		rc = text_take(&y, out, len);
+	text_free(&y);
+	free(rows);
+	free(all);
+	return rc;
+}
+
 int tasks_table(struct tasks *t, char **out, size_t *len)
 {
 	struct text x = { 0 };
 
 	pthread_mutex_lock(&t->lock);
-	for (struct task *k = t->first; k; k = k->next) {
-		text_printf(&x, "%llu\t%s\t%s\t", (unsigned long long)k->id, task_state_names[k->state], *k->node ? k->node : "-");
-		if (k->state != T_QUEUED && k->state != T_RUNNING)
-			text_printf(&x, "%d\t", task_exit_code(k));
-		else
-			text_printf(&x, "-\t");
-		for (size_t i = 0; i < k->argc; i++) {
-			if (i)
-				text_printf(&x, " ");
-			for (const char *p = k->argv[i]; *p; p++)
-				text_printf(&x, "%c", *p == '\t' || *p == '\n' ? ' ' : *p);
-		}
-		text_printf(&x, "\n");
-	}
+	for (struct task *k = t->first; k; k = k->next)
+		task_row(&x, k);
 	pthread_mutex_unlock(&t->lock);
-	return text_take(&x, out, len);
+	if (!t->net)
+		return text_take(&x, out, len);
+	task_net_rows(t, &x);
+	return sort_rows(&x, out, len);
 }

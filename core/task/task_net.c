@@ -1,0 +1,851 @@
+/* SPDX-License-Identifier: MIT */
+/* task_net.c -- the tasks of a cluster (see taskInt.h, task_net_*): every node runs its own tasks, and
+ * every node sees and steers everybody's.
+ *
+ *   ids      unique in the cluster: each node takes blocks of TASK_ID_BLOCK ids from one etcd key
+ *            (/fabric/CLUSTER/task_ids, the next free id, moved on with a compare-and-swap), never below
+ *            an id its own YP already holds.  A restart takes a new block: ids are never reused.
+ *   records  each node publishes each of its tasks as /fabric/CLUSTER/tasks/ID, JSON (jansson) with what
+ *            tasks/ID/ shows: state, version, owner, outputs, and the texts of cmd, status, exit, node ("files") and
+ *            the `tasks` row, put by a thread of this module after every change (task_net_changed), deleted
+ *            when the task is forgotten.  Every node lists the prefix once and follows it with a watch, so
+ *            tasks/ID/ reads the same from any node and a poll(2) on status wakes on any node.
+ *   calls    what must happen on the task's own node goes there over the transfer connection (CALL):
+ *            task.spawn (a task placed on another node), task.kill, task.forget, task.read (stdout and
+ *            stderr bytes).
+ *   placing  a spawn picks among the live nodes with place.h's rule (scopes, then input bytes); ties go to
+ *            the node with the fewest tasks queued or running, then to the one with the most free bytes,
+ *            then to this node.  The uid, gid and groups go with the request; the node that runs it
+ *            refuses a uid it has no account for.
+ * Locking: net->lock guards the mirror and the queue and is taken after tasks->lock, never before it;
+ * no etcd or network call is made with either held. */
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/cluster/cluster.h"
+#include "core/cluster/remote.h"
+#include "core/cluster/transfer.h"
+#include "core/os/etcd.h"
+#include "core/os/proc.h"
+#include "core/store/path.h"
+#include "core/task/place.h"
+#include "core/task/taskInt.h"
+#include "core/text/scope.h"
+#include "core/text/text.h"
+
+#define TASK_ID_BLOCK 1000
+
+struct task_net {
+	struct tasks *t;
+	struct cluster *c;
+	struct etcd *etcd;
+	struct etcd_watch *watch;
+	char prefix[CLUSTER_NAME_MAX + 32], idkey[CLUSTER_NAME_MAX + 32];
+
+	pthread_mutex_t id_lock; /* the block of ids: next..end */
+	uint64_t next, end;
+
+	pthread_mutex_t lock;
+	json_t *remote; /* "ID" -> record, the other nodes' tasks */
+	uint64_t *queue; /* ids to publish */
+	size_t nq, qcap;
+	bool stop, relist;
+	pthread_cond_t cond;
+	pthread_cond_t heard; /* a record came or went (task_net_forward waits for its task's) */
+	pthread_t thread;
+	bool thread_started;
+};
+
+/* ---- the mirror ------------------------------------------------------------------------------------ */
+
+static bool record_key(struct task_net *n, const char *key, char idtxt[24])
+{
+	size_t p = strlen(n->prefix);
+	const char *s = key + p;
+
+	if (strncmp(key, n->prefix, p) != 0 || !*s || strlen(s) >= 24 || strspn(s, "0123456789") != strlen(s))
+		return false;
+	memcpy(idtxt, s, strlen(s) + 1);
+	return true;
+}
+
+/* A record put or deleted: the mirror follows, then the mount and the runner are told. */
+static void heard(struct task_net *n, const char *key, const void *val, size_t len)
+{
+	char idtxt[24];
+	json_t *j = NULL;
+	const char *node;
+
+	if (!record_key(n, key, idtxt))
+		return;
+	if (val && !(j = json_loadb(val, len, 0, NULL)))
+		return;
+	node = json_string_value(json_object_get(j, "node"));
+	if (j && (!node || strcmp(node, store_node_name(n->t->st)) == 0)) { /* ours: the tasks list has it */
+		json_decref(j);
+		return;
+	}
+	pthread_mutex_lock(&n->lock);
+	if (j)
+		json_object_set_new(n->remote, idtxt, j);
+	else
+		json_object_del(n->remote, idtxt);
+	pthread_cond_broadcast(&n->heard);
+	pthread_mutex_unlock(&n->lock);
+	if (n->t->changed)
+		n->t->changed(n->t->changed_arg, strtoull(idtxt, NULL, 10));
+	task_wake(n->t); /* a task waiting for it may go, or never will */
+}
+
+static void on_event(void *arg, int kind, const char *key, const void *val, size_t len, int64_t mod_rev)
+{
+	struct task_net *n = arg;
+
+	(void)mod_rev;
+	if (kind == ETCD_COMPACTED) {
+		pthread_mutex_lock(&n->lock);
+		n->relist = true;
+		pthread_cond_signal(&n->cond);
+		pthread_mutex_unlock(&n->lock);
+		return;
+	}
+	heard(n, key, kind == ETCD_PUT ? val : NULL, kind == ETCD_PUT ? len : 0);
+}
+
+static int listed(void *arg, const char *key, const void *val, size_t len, int64_t mod_rev)
+{
+	(void)mod_rev;
+	heard(arg, key, val, len);
+	return 0;
+}
+
+/* The records as they are now, then a watch from there.  No lock held. */
+static int follow(struct task_net *n, char *why, size_t whylen)
+{
+	int64_t rev = 0;
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	json_object_clear(n->remote);
+	pthread_mutex_unlock(&n->lock);
+	rc = etcd_range(n->etcd, n->prefix, listed, n, &rev);
+	if (rc)
+		return text_say(why, whylen, rc, "cannot list the cluster's tasks: %s", etcd_why());
+	return etcd_watch_start(cluster_etcd_urls(n->c), n->prefix, rev + 1, on_event, n, &n->watch, why, whylen);
+}
+
+/* A copy of another node's record of task id, or NULL. */
+static json_t *record_of(struct task_net *n, uint64_t id)
+{
+	char idtxt[24];
+	json_t *j;
+
+	if (!n)
+		return NULL;
+	snprintf(idtxt, sizeof(idtxt), "%llu", (unsigned long long)id);
+	pthread_mutex_lock(&n->lock);
+	j = json_deep_copy(json_object_get(n->remote, idtxt));
+	pthread_mutex_unlock(&n->lock);
+	return j;
+}
+
+static const char *jstr(json_t *j, const char *k)
+{
+	const char *s = json_string_value(json_object_get(j, k));
+
+	return s ? s : "";
+}
+
+static int state_of(json_t *j)
+{
+	const char *s = jstr(j, "state");
+
+	for (int i = 0; i <= T_LOST; i++)
+		if (strcmp(s, task_state_names[i]) == 0)
+			return i;
+	return T_LOST;
+}
+
+/* ---- publishing ------------------------------------------------------------------------------------ */
+
+/* Task id's record as JSON text (malloc'd), or NULL when it is not (any more) one of this node's. */
+static char *record_text(struct tasks *t, uint64_t id)
+{
+	static const enum task_file files[] = { TASK_CMD, TASK_STATUS, TASK_EXIT, TASK_NODE };
+	struct text row = { 0 };
+	char *out = NULL, *txt, *rowtxt = NULL;
+	size_t len, rowlen;
+	struct task *k;
+	json_t *j;
+
+	pthread_mutex_lock(&t->lock);
+	k = task_find(t, id);
+	j = k ? json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:[I,I], s:s}", "id", (json_int_t)id, "node",
+			  store_node_name(t->st), "state", task_state_names[k->state], "version", (json_int_t)k->version,
+			  "uid", (json_int_t)k->uid, "gid", (json_int_t)k->gid, "queued_ns", (json_int_t)k->queued_ns,
+			  "changed_ns", (json_int_t)(k->ended_ns ? k->ended_ns : k->started_ns ? k->started_ns : k->queued_ns),
+			  "finished", task_finished(k), "captured", (json_int_t)k->out_len[0], (json_int_t)k->out_len[1],
+			  "outputs", k->outputs ? k->outputs : "")
+	      : NULL;
+	json_t *texts = j ? json_object() : NULL;
+	json_object_set_new(j, "files", texts);
+	for (size_t i = 0; texts && i < sizeof(files) / sizeof(files[0]); i++)
+		if (task_text(t, k, files[i], &txt, &len) == 0) {
+			json_object_set_new(texts, task_file_names[files[i]], json_stringn(txt, len));
+			free(txt);
+		}
+	if (j && task_row(&row, k) == 0 && text_take(&row, &rowtxt, &rowlen) == 0) {
+		json_object_set_new(j, "row", json_stringn(rowtxt, rowlen));
+		free(rowtxt);
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (j)
+		out = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return out;
+}
+
+static void publish(struct task_net *n, uint64_t id)
+{
+	char key[sizeof(n->prefix) + 24], *val = record_text(n->t, id);
+	int rc;
+
+	snprintf(key, sizeof(key), "%s%llu", n->prefix, (unsigned long long)id);
+	rc = val ? etcd_put(n->etcd, key, val, strlen(val), NULL, NULL) : etcd_delete(n->etcd, key);
+	if (rc && rc != -ENOENT)
+		cluster_say(n->c, "tasks: cannot publish task %llu: %s", (unsigned long long)id, etcd_why());
+	free(val);
+}
+
+static void *publisher(void *arg)
+{
+	struct task_net *n = arg;
+	char why[512];
+
+	pthread_mutex_lock(&n->lock);
+	for (;;) {
+		while (!n->nq && !n->relist && !n->stop)
+			pthread_cond_wait(&n->cond, &n->lock);
+		if (n->relist) {
+			n->relist = false;
+			pthread_mutex_unlock(&n->lock);
+			etcd_watch_stop(n->watch);
+			n->watch = NULL;
+			if (follow(n, why, sizeof(why)) != 0)
+				cluster_say(n->c, "tasks: cannot follow the cluster's tasks again: %s", why);
+			pthread_mutex_lock(&n->lock);
+			continue;
+		}
+		if (!n->nq) /* stopping, with everything published */
+			break;
+		uint64_t id = n->queue[--n->nq];
+		pthread_mutex_unlock(&n->lock);
+		publish(n, id);
+		pthread_mutex_lock(&n->lock);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+void task_net_changed(struct tasks *t, uint64_t id)
+{
+	struct task_net *n = t->net;
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&n->lock);
+	bool queued = false;
+	for (size_t i = 0; i < n->nq && !queued; i++)
+		queued = n->queue[i] == id;
+	if (!queued && n->nq == n->qcap) {
+		size_t cap = n->qcap ? 2 * n->qcap : 64;
+		uint64_t *q = realloc(n->queue, cap * sizeof(*q));
+		if (q) {
+			n->queue = q;
+			n->qcap = cap;
+		}
+	}
+	if (!queued && n->nq < n->qcap)
+		n->queue[n->nq++] = id;
+	pthread_cond_signal(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
+/* ---- ids ------------------------------------------------------------------------------------------- */
+
+/* A new block of ids from etcd: the key's next free id, moved on by TASK_ID_BLOCK (compare-and-swap). */
+static int take_block(struct task_net *n, uint64_t floor)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		char *val = NULL, next[32];
+		int64_t rev = 0;
+		uint64_t start = floor;
+		size_t len;
+		int rc = etcd_get(n->etcd, n->idkey, &val, &len, &rev);
+		if (rc && rc != -ENOENT)
+			return rc;
+		if (rc == 0 && strtoull(val, NULL, 10) > start)
+			start = strtoull(val, NULL, 10);
+		free(val);
+		snprintf(next, sizeof(next), "%llu", (unsigned long long)(start + TASK_ID_BLOCK));
+		rc = rev ? etcd_replace(n->etcd, n->idkey, next, strlen(next), rev, NULL)
+			 : etcd_create(n->etcd, n->idkey, next, strlen(next), NULL, NULL);
+		if (rc == 0) {
+			n->next = start;
+			n->end = start + TASK_ID_BLOCK;
+			return 0;
+		}
+		if (rc != -ESTALE && rc != -EEXIST)
+			return rc;
+	}
+	return -EAGAIN;
+}
+
+int task_net_new_id(struct tasks *t, uint64_t *id)
+{
+	struct task_net *n = t->net;
+	uint64_t floor = 1;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (struct task *k = t->first; k; k = k->next)
+		if (k->id >= floor)
+			floor = k->id + 1;
+	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_lock(&n->id_lock);
+	if (n->next < floor || n->next >= n->end)
+		rc = take_block(n, floor > n->end ? floor : n->end);
+	if (rc == 0)
+		*id = n->next++;
+	pthread_mutex_unlock(&n->id_lock);
+	return rc;
+}
+
+/* ---- what other nodes' tasks show here ------------------------------------------------------------- */
+
+int task_net_info(struct tasks *t, uint64_t id, struct task_info *out)
+{
+	json_t *j = record_of(t->net, id), *cap;
+
+	if (!j)
+		return -ENOENT;
+	cap = json_object_get(j, "captured");
+	*out = (struct task_info){ (uint32_t)json_integer_value(json_object_get(j, "uid")),
+				   (uint32_t)json_integer_value(json_object_get(j, "gid")),
+				   json_integer_value(json_object_get(j, "queued_ns")),
+				   json_integer_value(json_object_get(j, "changed_ns")),
+				   (uint64_t)json_integer_value(json_object_get(j, "version")),
+				   json_is_true(json_object_get(j, "finished")),
+				   { (uint64_t)json_integer_value(json_array_get(cap, 0)),
+				     (uint64_t)json_integer_value(json_array_get(cap, 1)) } };
+	json_decref(j);
+	return 0;
+}
+
+/* The address of the node that runs task id (its record's), for a call there. */
+static int owner_addr(struct tasks *t, uint64_t id, char addr[CLUSTER_ADDR_MAX + 1], char *why, size_t whylen)
+{
+	json_t *j = record_of(t->net, id);
+	struct cluster_node nd;
+	int rc = 0;
+
+	if (!j)
+		return text_say(why, whylen, -ENOENT, "no task %llu", (unsigned long long)id);
+	if (cluster_node(t->net->c, jstr(j, "node"), &nd) != 0 || !nd.up)
+		rc = text_say(why, whylen, -EHOSTDOWN, "task %llu runs on node %s, which is down", (unsigned long long)id,
+			      jstr(j, "node"));
+	else if (!cluster_secret(t->net->c))
+		rc = text_say(why, whylen, -EACCES, "this node has no cluster secret to reach node %s with", nd.name);
+	else
+		snprintf(addr, CLUSTER_ADDR_MAX + 1, "%s", nd.addr);
+	json_decref(j);
+	return rc;
+}
+
+/* Call verb on the node at addr with JSON j (taken); *ans its answer. */
+static int call(struct task_net *n, const char *addr, const char *verb, json_t *j, char **ans, size_t *anslen,
+		char *why, size_t whylen)
+{
+	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	int rc;
+
+	json_decref(j);
+	if (!body)
+		return text_say(why, whylen, -ENOMEM, "out of memory");
+	rc = transfer_call(addr, cluster_secret(n->c), verb, body, 60, ans, anslen, why, whylen);
+	free(body);
+	return rc;
+}
+
+ssize_t task_net_read(struct tasks *t, uint64_t id, enum task_file f, char *buf, size_t size, uint64_t off)
+{
+	char addr[CLUSTER_ADDR_MAX + 1], why[512], *ans = NULL;
+	json_t *j = record_of(t->net, id);
+	size_t len;
+	ssize_t n;
+	int rc;
+
+	if (!j)
+		return -ENOENT;
+	if (f != TASK_STDOUT && f != TASK_STDERR) { /* published with the record */
+		const char *s = jstr(json_object_get(j, "files"), task_file_names[f]);
+		len = strlen(s);
+		n = off >= len ? 0 : (ssize_t)(len - off < size ? len - off : size);
+		memcpy(buf, s + (n ? off : 0), (size_t)n);
+		json_decref(j);
+		return n;
+	}
+	json_decref(j);
+	if ((rc = owner_addr(t, id, addr, why, sizeof(why))) != 0)
+		return rc;
+	rc = call(t->net, addr, "task.read", json_pack("{s:I, s:i, s:I, s:I}", "id", (json_int_t)id, "file", (int)f,
+						       "off", (json_int_t)off, "size", (json_int_t)size),
+		  &ans, &len, why, sizeof(why));
+	if (rc)
+		return rc == -ENOENT ? -ENOENT : -EIO;
+	n = (ssize_t)(len < size ? len : size);
+	memcpy(buf, ans, (size_t)n);
+	free(ans);
+	return n;
+}
+
+int task_net_steer(struct tasks *t, const char *verb, uint64_t id, uint32_t uid, char *why, size_t whylen)
+{
+	char addr[CLUSTER_ADDR_MAX + 1], *ans = NULL;
+	size_t len;
+	int rc;
+
+	if (!t->net)
+		return text_say(why, whylen, -ENOENT, "no task %llu", (unsigned long long)id);
+	if ((rc = owner_addr(t, id, addr, why, whylen)) != 0)
+		return rc;
+	rc = call(t->net, addr, verb, json_pack("{s:I, s:I}", "id", (json_int_t)id, "uid", (json_int_t)uid), &ans,
+		  &len, why, whylen);
+	free(ans);
+	return rc;
+}
+
+int task_net_ids(struct tasks *t, uint64_t **ids, size_t *n)
+{
+	struct task_net *net = t->net;
+	const char *key;
+	json_t *v;
+	size_t more;
+
+	if (!net)
+		return 0;
+	pthread_mutex_lock(&net->lock);
+	more = json_object_size(net->remote);
+	uint64_t *w = realloc(*ids, (*n + more + 1) * sizeof(uint64_t));
+	if (w) {
+		*ids = w;
+		json_object_foreach(net->remote, key, v)
+			w[(*n)++] = strtoull(key, NULL, 10);
+	}
+	pthread_mutex_unlock(&net->lock);
+	return w ? 0 : -ENOMEM;
+}
+
+int task_net_rows(struct tasks *t, struct text *x)
+{
+	struct task_net *n = t->net;
+	const char *key;
+	json_t *v;
+
+	if (!n)
+		return 0;
+	pthread_mutex_lock(&n->lock);
+	json_object_foreach(n->remote, key, v)
+		text_printf(x, "%s", jstr(v, "row"));
+	pthread_mutex_unlock(&n->lock);
+	return 0;
+}
+
+int task_net_state(struct tasks *t, uint64_t id, char *why, size_t whylen)
+{
+	json_t *j = record_of(t->net, id);
+	int s;
+
+	if (!j)
+		return -ENOENT;
+	s = state_of(j);
+	snprintf(why, whylen, "%s", jstr(j, "node"));
+	json_decref(j);
+	return s;
+}
+
+int task_net_producer(struct tasks *t, const char *name, uint64_t *id)
+{
+	struct task_net *n = t->net;
+	const char *key;
+	json_t *v;
+	int s = -ENOENT;
+
+	if (!n)
+		return -ENOENT;
+	pthread_mutex_lock(&n->lock);
+	json_object_foreach(n->remote, key, v)
+		if (s < 0 && task_in_list(jstr(v, "outputs"), name)) {
+			s = state_of(v);
+			*id = strtoull(key, NULL, 10);
+		}
+	pthread_mutex_unlock(&n->lock);
+	return s;
+}
+
+int task_net_input(struct tasks *t, const char *name, char node[NAMES_NODE_MAX + 1], uint64_t *size,
+		   char scope[SCOPE_STR_MAX])
+{
+	struct remote_attr ra;
+	struct remote_index *x = t->net ? cluster_remote(t->net->c) : NULL;
+	ssize_t n;
+
+	if (!x || strncmp(name, "shards/", 7) == 0 || remote_resolve(x, name, &ra) != 0)
+		return -ENOENT;
+	if (strcmp(ra.kind, "var") != 0 && strcmp(ra.kind, "mutable") != 0)
+		return -EISDIR;
+	snprintf(node, NAMES_NODE_MAX + 1, "%s", ra.node);
+	*size = ra.size;
+	n = remote_string(x, ra.node, ra.id, "scope", scope, SCOPE_STR_MAX - 1);
+	scope[n > 0 ? n : 0] = '\0';
+	return 0;
+}
+
+/* ---- placing a spawn ------------------------------------------------------------------------------- */
+
+struct cand {
+	struct cluster_node nd;
+	unsigned tasks; /* queued or running there */
+};
+
+static int by_load(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+
+	if (x->tasks != y->tasks)
+		return x->tasks < y->tasks ? -1 : 1;
+	if (x->nd.free != y->nd.free)
+		return x->nd.free > y->nd.free ? -1 : 1;
+	return (int)y->nd.self - (int)x->nd.self;
+}
+
+/* The live nodes, least loaded first (by_load). */
+static int candidates(struct tasks *t, struct cand **out, size_t *nout)
+{
+	struct cluster_node *v = NULL;
+	struct cand *c;
+	size_t n = 0, m = 0;
+	int rc = cluster_nodes(t->net->c, &v, &n);
+
+	if (rc)
+		return rc;
+	c = calloc(n ? n : 1, sizeof(*c));
+	if (!c) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i].up)
+			c[m++].nd = v[i];
+	free(v);
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < m; i++)
+		if (c[i].nd.self)
+			c[i].tasks = t->pending;
+	pthread_mutex_unlock(&t->lock);
+	pthread_mutex_lock(&t->net->lock);
+	const char *key;
+	json_t *rec;
+	json_object_foreach(t->net->remote, key, rec) {
+		int s = state_of(rec);
+		for (size_t i = 0; i < m && (s == T_QUEUED || s == T_RUNNING); i++)
+			if (!c[i].nd.self && strcmp(c[i].nd.name, jstr(rec, "node")) == 0)
+				c[i].tasks++;
+	}
+	pthread_mutex_unlock(&t->net->lock);
+	qsort(c, m, sizeof(*c), by_load);
+	*out = c;
+	*nout = m;
+	return 0;
+}
+
+int task_net_place(struct tasks *t, const struct task_request *r, char node[NAMES_NODE_MAX + 1],
+		   char addr[CLUSTER_ADDR_MAX + 1], char *why, size_t whylen)
+{
+	struct place_input in[TASK_INPUTS_MAX];
+	struct place_location loc[TASK_INPUTS_MAX];
+	struct input_text {
+		char name[PATH_MAX_LEN + 1], node[NAMES_NODE_MAX + 1], scope[SCOPE_STR_MAX];
+	} *txt = calloc(TASK_INPUTS_MAX, sizeof(*txt));
+	const char *names[64];
+	struct cand *c = NULL;
+	size_t m = 0, nin = 0, chosen = 0;
+	int rc;
+
+	if (!txt)
+		return text_say(why, whylen, -ENOMEM, "out of memory placing the task");
+	rc = candidates(t, &c, &m);
+	if (rc == 0 && m == 0)
+		rc = -EHOSTDOWN;
+	for (const char *p = r->inputs; rc == 0 && p && *p && nin < TASK_INPUTS_MAX;) {
+		size_t len = strcspn(p, ",");
+		struct store_attr a;
+		uint64_t id, size = 0;
+		if (len <= PATH_MAX_LEN) {
+			memcpy(txt[nin].name, p, len);
+			txt[nin].name[len] = '\0';
+			if (task_resolve_input(t->st, txt[nin].name, &id, &a) == 0) {
+				ssize_t n = store_getxattr(t->st, id, "user.fabric.scope", txt[nin].scope, SCOPE_STR_MAX - 1);
+				txt[nin].scope[n > 0 ? n : 0] = '\0';
+				snprintf(txt[nin].node, sizeof(txt[nin].node), "%s", store_node_name(t->st));
+				size = a.size;
+			} else if (task_net_input(t, txt[nin].name, txt[nin].node, &size, txt[nin].scope) != 0)
+				txt[nin].node[0] = '\0'; /* unknown: the spawn's own checks say so */
+			if (txt[nin].node[0]) {
+				loc[nin] = (struct place_location){ txt[nin].node, size };
+				in[nin] = (struct place_input){ txt[nin].name, txt[nin].scope[0] ? txt[nin].scope : NULL,
+								 &loc[nin], 1 };
+				nin++;
+			}
+		}
+		p += len + (p[len] == ',');
+	}
+	for (size_t i = 0; i < m && i < 64; i++)
+		names[i] = c[i].nd.name;
+	if (rc == 0)
+		rc = place_task(names, m < 64 ? m : 64, r->scope, in, nin, &chosen, why, whylen);
+	if (rc == -EXDEV)
+		rc = -EINVAL; /* as task_place says it: a user's mistake */
+	if (rc == 0) {
+		snprintf(node, NAMES_NODE_MAX + 1, "%s", c[chosen].nd.name);
+		snprintf(addr, CLUSTER_ADDR_MAX + 1, "%s", c[chosen].nd.addr);
+	} else if (rc == -EHOSTDOWN)
+		text_say(why, whylen, rc, "no node of the cluster is up");
+	free(c);
+	free(txt);
+	return rc;
+}
+
+/* Wait (up to 5 s: etcd is slow, not gone) for another node's record of task id to reach the mirror. */
+static void await_record(struct task_net *n, uint64_t id)
+{
+	struct timespec until;
+	char idtxt[24];
+
+	snprintf(idtxt, sizeof(idtxt), "%llu", (unsigned long long)id);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&n->lock);
+	while (!json_object_get(n->remote, idtxt) && pthread_cond_timedwait(&n->heard, &n->lock, &until) == 0) {
+	}
+	pthread_mutex_unlock(&n->lock);
+}
+
+int task_net_forward(struct tasks *t, const struct task_request *r, const char *addr, uint64_t *id, char *why,
+		     size_t whylen)
+{
+	uint32_t groups[TASK_GROUPS_MAX];
+	size_t ng = r->groups ? r->ngroups : proc_groups(r->pid, groups, TASK_GROUPS_MAX);
+	json_t *j = json_pack("{s:[], s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:[]}", "argv", "in", r->inputs,
+			      "out", r->outputs, "after", r->after, "scope", r->scope, "timeout", r->timeout, "uid",
+			      (json_int_t)r->uid, "gid", (json_int_t)r->gid, "mode", (json_int_t)r->out_mode, "groups");
+	char *ans = NULL;
+	size_t len;
+	int rc;
+
+	for (size_t i = 0; j && i < r->argc; i++)
+		json_array_append_new(json_object_get(j, "argv"), json_string(r->argv[i]));
+	for (size_t i = 0; j && i < ng; i++)
+		json_array_append_new(json_object_get(j, "groups"),
+				      json_integer(r->groups ? r->groups[i] : groups[i]));
+	rc = call(t->net, addr, "task.spawn", j, &ans, &len, why, whylen);
+	if (rc == 0) {
+		json_t *a = json_loadb(ans, len, 0, NULL);
+		*id = (uint64_t)json_integer_value(json_object_get(a, "task"));
+		rc = *id ? 0 : text_say(why, whylen, -EPROTO, "the node at %s answered no task id", addr);
+		json_decref(a);
+	}
+	free(ans);
+	if (rc == 0) /* so that tasks/ID is there for the caller the moment it has the id */
+		await_record(t->net, *id);
+	return rc;
+}
+
+/* ---- serving the calls of other nodes -------------------------------------------------------------- */
+
+static int answer_json(json_t *j, char **ans, size_t *anslen)
+{
+	*ans = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!*ans)
+		return -ENOMEM;
+	*anslen = strlen(*ans);
+	return 0;
+}
+
+static int serve_spawn(struct tasks *t, json_t *j, char **ans, size_t *anslen, char *why, size_t whylen)
+{
+	json_t *argv = json_object_get(j, "argv"), *groups = json_object_get(j, "groups");
+	size_t argc = json_array_size(argv), ng = json_array_size(groups);
+	const char **words = calloc(argc + 1, sizeof(char *));
+	uint32_t *g = calloc(ng + 1, sizeof(uint32_t));
+	uint32_t uid = (uint32_t)json_integer_value(json_object_get(j, "uid"));
+	struct task_request r;
+	uint64_t id = 0;
+	int rc = 0;
+
+	if (!words || !g)
+		rc = text_say(why, whylen, -ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < argc; i++)
+		if (!(words[i] = json_string_value(json_array_get(argv, i))))
+			rc = text_say(why, whylen, -EPROTO, "a word of the program is not a string");
+	for (size_t i = 0; rc == 0 && i < ng; i++)
+		g[i] = (uint32_t)json_integer_value(json_array_get(groups, i));
+	if (rc == 0 && ng > TASK_GROUPS_MAX)
+		rc = text_say(why, whylen, -EINVAL, "more than %d groups", TASK_GROUPS_MAX);
+	if (rc == 0 && uid != 0 && !getpwuid(uid))
+		rc = text_say(why, whylen, -EACCES, "uid %u has no account on node %s, so no task can run as it there",
+			      uid, store_node_name(t->st));
+	if (rc == 0) {
+		r = (struct task_request){ .argv = words, .argc = argc, .inputs = json_string_value(json_object_get(j, "in")),
+					   .outputs = json_string_value(json_object_get(j, "out")),
+					   .after = json_string_value(json_object_get(j, "after")),
+					   .scope = json_string_value(json_object_get(j, "scope")),
+					   .timeout = json_string_value(json_object_get(j, "timeout")), .uid = uid,
+					   .gid = (uint32_t)json_integer_value(json_object_get(j, "gid")),
+					   .out_mode = (uint32_t)json_integer_value(json_object_get(j, "mode")) & 0777,
+					   .groups = g, .ngroups = ng, .here = true };
+		rc = tasks_spawn(t, &r, &id, why, whylen);
+	}
+	free(words);
+	free(g);
+	return rc ? rc : answer_json(json_pack("{s:I}", "task", (json_int_t)id), ans, anslen);
+}
+
+static int serve_read(struct tasks *t, json_t *j, char **ans, size_t *anslen, char *why, size_t whylen)
+{
+	uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
+	int f = (int)json_integer_value(json_object_get(j, "file"));
+	json_int_t size = json_integer_value(json_object_get(j, "size"));
+	ssize_t n;
+
+	if ((f != TASK_STDOUT && f != TASK_STDERR) || size <= 0 || size > (4 << 20))
+		return text_say(why, whylen, -EINVAL, "a read this node does not serve");
+	if (!(*ans = malloc((size_t)size)))
+		return -ENOMEM;
+	n = tasks_read(t, id, (enum task_file)f, *ans, (size_t)size,
+		       (uint64_t)json_integer_value(json_object_get(j, "off")));
+	if (n < 0) {
+		free(*ans);
+		*ans = NULL;
+		return text_say(why, whylen, (int)n, "task %llu: %s", (unsigned long long)id, strerror((int)-n));
+	}
+	*anslen = (size_t)n;
+	return 0;
+}
+
+static int served(void *arg, const char *verb, const char *req, size_t len, char **ans, size_t *anslen, char *why,
+		  size_t whylen)
+{
+	struct tasks *t = arg;
+	json_t *j = json_loadb(req, len, 0, NULL);
+	uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
+	uint32_t uid = (uint32_t)json_integer_value(json_object_get(j, "uid"));
+	int rc;
+
+	if (!json_is_object(j))
+		rc = text_say(why, whylen, -EPROTO, "a request this node does not understand");
+	else if (strcmp(verb, "task.spawn") == 0)
+		rc = serve_spawn(t, j, ans, anslen, why, whylen);
+	else if (strcmp(verb, "task.read") == 0)
+		rc = serve_read(t, j, ans, anslen, why, whylen);
+	else if (!task_local(t, id))
+		rc = text_say(why, whylen, -ENOENT, "no task %llu on node %s", (unsigned long long)id,
+			      store_node_name(t->st));
+	else if (strcmp(verb, "task.kill") == 0)
+		rc = tasks_kill(t, id, uid, why, whylen);
+	else
+		rc = tasks_forget(t, id, uid, why, whylen);
+	if (rc == 0 && !*ans)
+		rc = answer_json(json_pack("{s:I}", "task", (json_int_t)id), ans, anslen);
+	json_decref(j);
+	return rc;
+}
+
+/* ---- life ------------------------------------------------------------------------------------------ */
+
+int task_net_start(struct tasks *t, struct cluster *c, char *why, size_t whylen)
+{
+	struct task_net *n = calloc(1, sizeof(*n));
+	int rc;
+
+	if (!n)
+		return text_say(why, whylen, -ENOMEM, "out of memory");
+	n->t = t;
+	n->c = c;
+	n->remote = json_object();
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_mutex_init(&n->id_lock, NULL);
+	pthread_cond_init(&n->cond, NULL);
+	pthread_cond_init(&n->heard, NULL);
+	snprintf(n->prefix, sizeof(n->prefix), "/fabric/%s/tasks/", cluster_name(c));
+	snprintf(n->idkey, sizeof(n->idkey), "/fabric/%s/task_ids", cluster_name(c));
+	t->net = n;
+	rc = n->remote ? etcd_open(cluster_etcd_urls(c), &n->etcd, why, whylen) : -ENOMEM;
+	if (rc == 0)
+		rc = follow(n, why, whylen);
+	if (rc == 0 && (rc = -pthread_create(&n->thread, NULL, publisher, n)) != 0)
+		text_say(why, whylen, rc, "cannot start the tasks' publisher: %s", strerror(-rc));
+	n->thread_started = rc == 0;
+	for (const char *const *v = (const char *const[]){ "task.spawn", "task.kill", "task.forget", "task.read", NULL };
+	     rc == 0 && *v; v++)
+		if ((rc = cluster_handle(c, *v, served, t)) != 0 && rc != -ENOTCONN)
+			text_say(why, whylen, rc, "cannot serve %s: %s", *v, strerror(-rc));
+		else
+			rc = 0; /* no secret: nothing served, nothing asked */
+	if (rc == 0) { /* what a restart changed (running ones now lost), and what was never published */
+		uint64_t *ids = NULL;
+		size_t nids = 0;
+		if (tasks_local_ids(t, &ids, &nids) == 0)
+			for (size_t i = 0; i < nids; i++)
+				task_net_changed(t, ids[i]);
+		free(ids);
+	}
+	if (rc) {
+		task_net_stop(t);
+		return rc;
+	}
+	return 0;
+}
+
+void task_net_stop(struct tasks *t)
+{
+	struct task_net *n = t->net;
+
+	if (!n)
+		return;
+	cluster_unhandle(n->c, t); /* no other node's call runs on t from here on */
+	if (n->thread_started) { /* it publishes what is queued first, such as the lost ends of a stop */
+		pthread_mutex_lock(&n->lock);
+		n->stop = true;
+		pthread_cond_signal(&n->cond);
+		pthread_mutex_unlock(&n->lock);
+		pthread_join(n->thread, NULL);
+	}
+	etcd_watch_stop(n->watch); /* after the thread: a relist there starts a new one */
+	t->net = NULL;
+	etcd_close(n->etcd);
+	json_decref(n->remote);
+	free(n->queue);
+	pthread_mutex_destroy(&n->lock);
+	pthread_mutex_destroy(&n->id_lock);
+	pthread_cond_destroy(&n->cond);
+	pthread_cond_destroy(&n->heard);
+	free(n);
+}
