@@ -571,6 +571,19 @@ fails "has ended already" env FABRIC="$N1" "$FAB_TOOL" kill "$tk"
 FABRIC=$N1 ok "$FAB_TOOL" forget "$tk"
 for m in "$N1" "$N2" "$N3"; do wait_for sh -c "! test -e '$m/tasks/$tk'"; done
 fails "no task 999999" env FABRIC="$N2" "$FAB_TOOL" kill 999999
+#  a node killed with -9 takes its running tasks with it: a task after one of them, on another node, is
+#  cancelled once the node is seen down; back with its state dir, the node records the task lost
+tl=$(FABRIC=$N1 "$FAB_TOOL" spawn "scope=node:${P}3" -- sleep 100) || bad "spawn on ${P}3"
+wait_says running sh -c "cut -d' ' -f1 '$N1/tasks/$tl/status' | head -n 1"
+td=$(FABRIC=$N1 "$FAB_TOOL" spawn "after=$tl" "scope=node:${P}1" -- true) || bad "spawn after ${P}3's task"
+kill -9 "$(head -n 1 "$FC/state/${P}3/fabricd.pid")"
+FABRIC=$N1 "$FAB_TOOL" wait "$td" >/dev/null && bad "a task after one whose node died ran"
+match "$(cat "$N1/tasks/$td/status")" "^cancelled .*ended lost on node ${P}3 \(the node went down while it ran\)" \
+	"a dependent of a task whose node was killed"
+ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
+wait_says lost sh -c "cut -d' ' -f1 '$N1/tasks/$tl/status' | head -n 1"
+FABRIC=$N2 ok "$FAB_TOOL" forget "$tl"
+FABRIC=$N2 ok "$FAB_TOOL" forget "$td"
 #  a map over a shard's pieces: one task per piece, on its node, FABRIC_PIECE its piece and %n its node in
 #  out=; then a reduction after all of them, from a third node
 FABRIC=$N1 ok "$FAB_TOOL" shard tmap 64

@@ -187,7 +187,8 @@ void task_net_changed(struct tasks *t, uint64_t id); /* publish this node's task
 /* Another node's task, from its published record: -ENOENT when there is none. */
 int task_net_info(struct tasks *t, uint64_t id, struct task_info *out);
 ssize_t task_net_read(struct tasks *t, uint64_t id, enum task_file f, char *buf, size_t size, uint64_t off);
-/* Its state (enum task_state; node gets its node's name), or -ENOENT. */
+/* Its state (enum task_state; node gets its node's name; T_LOST for one running on a node that is
+ * down), or -ENOENT. */
 int task_net_state(struct tasks *t, uint64_t id, char *node, size_t nodelen);
 /* The state of another node's task that reserved output name (*id its id), or -ENOENT. */
 int task_net_producer(struct tasks *t, const char *name, uint64_t *id);

@@ -467,15 +467,20 @@ int task_net_rows(struct tasks *t, struct text *x)
 	return 0;
 }
 
-int task_net_state(struct tasks *t, uint64_t id, char *why, size_t whylen)
+int task_net_state(struct tasks *t, uint64_t id, char *node, size_t nodelen)
 {
 	json_t *j = record_of(t->net, id);
+	struct cluster_node nd;
 	int s;
 
 	if (!j)
 		return -ENOENT;
 	s = state_of(j);
-	snprintf(why, whylen, "%s", jstr(j, "node"));
+	snprintf(node, nodelen, "%s", jstr(j, "node"));
+	/* a daemon that is gone took its running tasks with it (their pid 1 dies with it): lost, as its
+	 * restart will record them; its queued ones wait for it */
+	if (s == T_RUNNING && cluster_node(t->net->c, node, &nd) == 0 && !nd.up)
+		s = T_LOST;
 	json_decref(j);
 	return s;
 }

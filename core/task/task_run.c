@@ -99,10 +99,10 @@ static enum readiness dep_state(struct tasks *t, uint64_t id, char *why, size_t 
 	if (!d && (s = task_net_state(t, id, node, sizeof(node))) >= 0) { /* another node's: its record */
 		if (s == T_EXITED)
 			return READY;
-		if (s == T_QUEUED || s == T_RUNNING)
-			return WAIT;
-		snprintf(why, whylen, "task %llu it waits for ended %s on node %s", (unsigned long long)id,
-			 task_state_names[s], node);
+		if (s == T_QUEUED || s == T_RUNNING) /* its end wakes this thread; its node's death does not */
+			return WAIT_RECHECK;
+		snprintf(why, whylen, "task %llu it waits for ended %s on node %s%s", (unsigned long long)id,
+			 task_state_names[s], node, s == T_LOST ? " (the node went down while it ran)" : "");
 		return NEVER;
 	}
 	if (!d) {
