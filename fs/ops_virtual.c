@@ -10,6 +10,7 @@
  * hold no lookup references (forget is a no-op for them) and refuse changes (kind.c).  A `stat` file's
  * bytes are taken when it is opened, so a reader sees one consistent answer. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,40 +150,81 @@ void fs_nodestat_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fs_text_open(req, fi, a, a && ctl_run(&env, "stat", 4, a) == 0);
 }
 
+/* The texts of the open files, so that a read is only ever answered from one that is still open: the
+ * release of a file may reach the daemon while a read of it is still being answered (seen with many
+ * short-lived readers under ASan), and the read must not touch what the release freed. */
+struct open_text {
+	struct text t;
+	struct open_text *next;
+};
+static pthread_mutex_t texts_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct open_text *texts;
+
 void fs_text_open(fuse_req_t req, struct fuse_file_info *fi, struct text *a, bool made)
 {
-	if (!a || !made) {
+	struct open_text *o = made && a ? calloc(1, sizeof(*o)) : NULL;
+
+	if (!o) {
 		if (a)
 			text_free(a);
 		free(a);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	fi->fh = (uintptr_t)a;
+	o->t = *a; /* the text's bytes are o's from here on */
+	free(a);
+	pthread_mutex_lock(&texts_lock);
+	o->next = texts;
+	texts = o;
+	pthread_mutex_unlock(&texts_lock);
+	fi->fh = (uintptr_t)o;
 	fi->direct_io = 1; /* its size is only known once open: st_size says 0 */
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		text_free(a);
-		free(a);
-	}
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		fs_nodestat_release(NULL, 0, fi);
 }
 
 void fs_nodestat_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct text *a = (struct text *)(uintptr_t)fi->fh;
+	struct open_text *o;
+	char *copy = NULL;
+	size_t n = 0;
 
 	(void)ino;
-	if ((size_t)off >= a->len)
-		fuse_reply_buf(req, NULL, 0);
+	pthread_mutex_lock(&texts_lock);
+	for (o = texts; o && (uintptr_t)o != fi->fh; o = o->next) {
+	}
+	if (o && (size_t)off < o->t.len) {
+		n = o->t.len - (size_t)off < size ? o->t.len - (size_t)off : size;
+		if ((copy = malloc(n)) != NULL)
+			memcpy(copy, o->t.buf + off, n);
+	}
+	pthread_mutex_unlock(&texts_lock);
+	if (!o)
+		fuse_reply_err(req, EBADF);
+	else if (n && !copy)
+		fuse_reply_err(req, ENOMEM);
 	else
-		fuse_reply_buf(req, a->buf + off, a->len - (size_t)off < size ? a->len - (size_t)off : size);
+		fuse_reply_buf(req, copy, n);
+	free(copy);
 }
 
 void fs_nodestat_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct text *a = (struct text *)(uintptr_t)fi->fh;
+	struct open_text **pp, *o = NULL;
 
 	(void)ino;
-	text_free(a);
-	free(a);
-	fuse_reply_err(req, 0);
+	pthread_mutex_lock(&texts_lock);
+	for (pp = &texts; *pp && (uintptr_t)*pp != fi->fh; pp = &(*pp)->next) {
+	}
+	if (*pp) {
+		o = *pp;
+		*pp = o->next;
+	}
+	pthread_mutex_unlock(&texts_lock);
+	if (o) {
+		text_free(&o->t);
+		free(o);
+	}
+	if (req)
+		fuse_reply_err(req, 0);
 }

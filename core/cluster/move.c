@@ -290,10 +290,15 @@ static void finish(struct cluster *c, struct store *st, const struct yp_move *m)
 	char why[256];
 
 	if (path_resolve(st, m->name, &id, &a) == 0 && (int64_t)id == m->object) {
-		if (!a.dir)
-			store_unlink(st, STORE_VARS_ID, m->name);
-		else if (tree_remove(st, m->name, id) != 0 && path_resolve(st, m->name, &id, &a) == 0 &&
-			 (int64_t)id == m->object) {
+		int gone = a.dir ? 0 : store_unlink(st, STORE_VARS_ID, m->name);
+		if (gone && gone != -ENOENT) { /* the record stays: the resumer finishes it later */
+			cluster_say(c, "move: '%s' is on %s now, but this node's copy cannot go yet: %s; the move stays "
+				    "recorded, finished at the next restart or node change", m->name, m->node,
+				    strerror(-gone));
+			return;
+		}
+		if (a.dir && tree_remove(st, m->name, id) != 0 && path_resolve(st, m->name, &id, &a) == 0 &&
+		    (int64_t)id == m->object) {
 			char left[NAMES_LEAF_MAX + 1];
 			int rc = -EEXIST;
 			for (int k = 1; k < 100 && rc == -EEXIST; k++) {
@@ -434,8 +439,16 @@ int move_run(struct cluster *c, struct store *st, const struct move_req *r, stru
 		return text_say(why, whylen, -ENOENT, "no node %s in cluster %s; see: ls nodes/", r->node, cluster_name(c));
 	if (!target.up)
 		return text_say(why, whylen, -EHOSTDOWN, "node %s is down", r->node);
+	if (!strchr(r->name, '/') && names_check_leaf(r->name, NULL, 0) != 0) /* '/': EXDEV below, said better */
+		return text_say(why, whylen, -EINVAL, "'%s' is not a name (see: ls vars/)", r->name);
 	if ((rc = reach(c, st, r, &v, &n, why, whylen)) != 0)
 		return rc;
+	if (!v[0].local && strcmp(v[0].node, r->node) != 0 && r->asked) { /* never passed on twice */
+		rc = text_say(why, whylen, -EAGAIN, "'%s' left node %s for %s meanwhile: ask again", r->name,
+			      store_node_name(st), v[0].node);
+		items_free(v, n);
+		return rc;
+	}
 	if (!v[0].local && strcmp(v[0].node, r->node) != 0) { /* NAME is another node's: it runs the move */
 		rc = check(c, r, &v[0], why, whylen);
 		if (rc == 0 && cluster_node(c, v[0].node, &owner) == 0)
@@ -635,7 +648,7 @@ int move_asked(void *arg, const char *name, const char *node, unsigned flags, ui
 	       char *why, size_t whylen)
 {
 	struct cluster *c = arg;
-	struct move_req r = { .name = name, .node = node, .flags = flags, .uid = uid };
+	struct move_req r = { .name = name, .node = node, .flags = flags, .uid = uid, .asked = true };
 	struct move_result res;
 	int rc;
 

@@ -53,6 +53,7 @@ struct move_req {
 	const char *node; /* where to */
 	unsigned flags;   /* MOVE_* */
 	uint32_t uid;     /* who asks: root (0) or the owner of every object moved */
+	bool asked;       /* another node asked (MOVE): a name no longer here is refused, not passed on */
 };
 
 struct move_result {

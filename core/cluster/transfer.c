@@ -1136,6 +1136,40 @@ int transfer_give(const char *addr, const char *secret, const char *from, int64_
 	return rc;
 }
 
+/* Send a request (line_in, then body when not NULL) to the node at addr and read its answer's line, waiting
+ * up to wait_s: 0 with the connection in *sock (the caller closes it) and an "OK ..." line in line, or the
+ * node's refusal (ERR) or silence as -errno with why, the connection closed. */
+static int ask_line(const char *addr, const char *line_in, const char *body, int wait_s, int *sock,
+		    char line[LINE_MAX_], char *why, size_t whylen)
+{
+	int rc;
+
+	if ((rc = dial(addr, sock, why, whylen)) != 0)
+		return rc;
+	rc = send_all(*sock, line_in, strlen(line_in));
+	if (rc == 0 && body)
+		rc = send_all(*sock, body, strlen(body));
+	if (rc == 0 && wait_s != TRANSFER_TIMEOUT_S) {
+		struct timeval tv = { .tv_sec = wait_s };
+		setsockopt(*sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	}
+	if (rc == 0)
+		rc = read_line(*sock, line);
+	if (rc)
+		rc = text_say(why, whylen, rc, "the node at %s did not answer: %s", addr, strerror(-rc));
+	else if (strncmp(line, "ERR ", 4) == 0) {
+		int e = atoi(line + 4);
+		const char *msg = strchr(line + 4, ' ');
+		rc = text_say(why, whylen, e > 0 ? -e : -EIO, "the node at %s refused: %s", addr, msg ? msg + 1 : line);
+	} else if (strncmp(line, "OK", 2) != 0 || (line[2] && line[2] != ' '))
+		rc = text_say(why, whylen, -EPROTO, "the node at %s answered '%.80s'", addr, line);
+	if (rc) {
+		close(*sock);
+		*sock = -1;
+	}
+	return rc;
+}
+
 int transfer_call(const char *addr, const char *secret, const char *verb, const char *body, int wait_s, char **ans,
 		  size_t *anslen, char *why, size_t whylen)
 {
@@ -1148,25 +1182,10 @@ int transfer_call(const char *addr, const char *secret, const char *verb, const 
 	*anslen = 0;
 	if (strpbrk(verb, " \t\n") || strlen(verb) > TRANSFER_VERB_MAX)
 		return text_say(why, whylen, -EINVAL, "a verb the protocol cannot carry");
-	if ((rc = dial(addr, &sock, why, whylen)) != 0)
-		return rc;
 	snprintf(line, sizeof(line), "FABRIC1 %s CALL %zu %s\n", secret, strlen(body), verb);
-	rc = send_all(sock, line, strlen(line));
-	if (rc == 0)
-		rc = send_all(sock, body, strlen(body));
-	if (rc == 0 && wait_s != TRANSFER_TIMEOUT_S) {
-		struct timeval tv = { .tv_sec = wait_s };
-		setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	}
-	if (rc == 0)
-		rc = read_line(sock, line);
-	if (rc)
-		rc = text_say(why, whylen, rc, "the node at %s did not answer: %s", addr, strerror(-rc));
-	else if (strncmp(line, "ERR ", 4) == 0) {
-		int e = atoi(line + 4);
-		const char *msg = strchr(line + 4, ' ');
-		rc = text_say(why, whylen, e > 0 ? -e : -EIO, "%s", msg ? msg + 1 : line);
-	} else if (sscanf(line, "OK %llu", &len) != 1 || len > (64ull << 20) || !(buf = malloc(len + 1)))
+	if ((rc = ask_line(addr, line, body, wait_s, &sock, line, why, whylen)) != 0)
+		return rc;
+	if (sscanf(line, "OK %llu", &len) != 1 || len > (64ull << 20) || !(buf = malloc(len + 1)))
 		rc = text_say(why, whylen, -EPROTO, "the node at %s answered '%.80s'", addr, line);
 	for (unsigned long long got = 0; rc == 0 && got < len;) {
 		ssize_t n = recv(sock, buf + got, len - got, MSG_WAITALL);
@@ -1188,39 +1207,22 @@ int transfer_call(const char *addr, const char *secret, const char *verb, const 
 	return 0;
 }
 
-/* ask_with, for an answer "OK <number>": the number in *num (0 for a bare "OK"). */
+/* ask_line, for an answer "OK" or "OK <number>": the number in *num (0 for a bare "OK"). */
 static int ask_num(const char *addr, const char *line_in, const char *body, int wait_s, uint64_t *num, char *why,
 		   size_t whylen)
 {
 	char line[LINE_MAX_];
 	unsigned long long v = 0;
-	int sock, rc;
+	int sock, rc = ask_line(addr, line_in, body, wait_s, &sock, line, why, whylen);
 
-	if ((rc = dial(addr, &sock, why, whylen)) != 0)
-		return rc;
-	rc = send_all(sock, line_in, strlen(line_in));
-	if (rc == 0 && body)
-		rc = send_all(sock, body, strlen(body));
-	if (rc == 0 && wait_s != TRANSFER_TIMEOUT_S) {
-		struct timeval tv = { .tv_sec = wait_s };
-		setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	}
-	if (rc == 0)
-		rc = read_line(sock, line);
-	close(sock);
 	if (rc)
-		return text_say(why, whylen, rc, "the node at %s did not answer: %s", addr, strerror(-rc));
-	if (strcmp(line, "OK") == 0 || sscanf(line, "OK %llu", &v) == 1) {
-		if (num)
-			*num = v;
-		return 0;
-	}
-	if (strncmp(line, "ERR ", 4) == 0) {
-		int e = atoi(line + 4);
-		const char *msg = strchr(line + 4, ' ');
-		return text_say(why, whylen, e > 0 ? -e : -EIO, "the node at %s refused: %s", addr, msg ? msg + 1 : line);
-	}
-	return text_say(why, whylen, -EPROTO, "the node at %s answered '%.80s'", addr, line);
+		return rc;
+	close(sock);
+	if (strcmp(line, "OK") != 0 && sscanf(line, "OK %llu", &v) != 1)
+		return text_say(why, whylen, -EPROTO, "the node at %s answered '%.80s'", addr, line);
+	if (num)
+		*num = v;
+	return 0;
 }
 
 static int ask_with(const char *addr, const char *line_in, const char *body, int wait_s, char *why, size_t whylen)
@@ -1237,19 +1239,10 @@ static int get_begin(const char *addr, const char *secret, int64_t id, const cha
 	unsigned long long len;
 	int rc;
 
-	if ((rc = dial(addr, sock, why, whylen)) != 0)
-		return rc;
 	snprintf(line, sizeof(line), "FABRIC1 %s GET %lld\n", secret, (long long)id);
-	rc = send_all(*sock, line, strlen(line));
-	if (rc == 0)
-		rc = read_line(*sock, line);
-	if (rc)
-		rc = text_say(why, whylen, rc, "the node at %s did not answer: %s", addr, strerror(-rc));
-	else if (strncmp(line, "ERR ", 4) == 0) {
-		int e = atoi(line + 4);
-		const char *msg = strchr(line + 4, ' ');
-		rc = text_say(why, whylen, e > 0 ? -e : -EIO, "the node at %s refused: %s", addr, msg ? msg + 1 : line);
-	} else if (sscanf(line, "OK %llu %63s", &len, xxh3) != 2 || (want_xxh3 && strcmp(xxh3, want_xxh3) != 0)) {
+	if ((rc = ask_line(addr, line, NULL, TRANSFER_TIMEOUT_S, sock, line, why, whylen)) != 0)
+		return rc;
+	if (sscanf(line, "OK %llu %63s", &len, xxh3) != 2 || (want_xxh3 && strcmp(xxh3, want_xxh3) != 0)) {
 		rc = text_say(why, whylen, -EIO, "the node at %s answered '%.80s' (wanted xxh3 %s)", addr, line,
 			      want_xxh3 ? want_xxh3 : "any");
 	}
