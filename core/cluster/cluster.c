@@ -517,6 +517,12 @@ void cluster_unhandle(struct cluster *c, void *arg)
 	transfer_unhandle(c->server, arg);
 }
 
+void cluster_changing(struct cluster *c, bool begin)
+{
+	if (c && c->cfg.changing)
+		c->cfg.changing(begin);
+}
+
 struct busy *cluster_busy(struct cluster *c)
 {
 	return c ? c->busy : NULL;

@@ -94,6 +94,9 @@ const char *cluster_etcd_urls(const struct cluster *c);
  * secret). */
 int cluster_handle(struct cluster *c, const char *verb, transfer_call_fn fn, void *arg);
 void cluster_unhandle(struct cluster *c, void *arg); /* transfer_unhandle */
+/* Bracket a change of this node's names made outside a request of its mount (cfg->changing): the mount
+ * tells its kernel of them. */
+void cluster_changing(struct cluster *c, bool begin);
 /* The moves under way in this process (busy.h); NULL for NULL. */
 struct busy *cluster_busy(struct cluster *c);
 /* One line for the daemon's log (cfg->log). */

@@ -289,12 +289,14 @@ static void finish(struct cluster *c, struct store *st, const struct yp_move *m)
 	uint64_t id;
 	char why[256];
 
+	cluster_changing(c, true); /* from a ctl request, the resumer or a MOVE: the kernel is told either way */
 	if (path_resolve(st, m->name, &id, &a) == 0 && (int64_t)id == m->object) {
 		int gone = a.dir ? 0 : store_unlink(st, STORE_VARS_ID, m->name);
 		if (gone && gone != -ENOENT) { /* the record stays: the resumer finishes it later */
 			cluster_say(c, "move: '%s' is on %s now, but this node's copy cannot go yet: %s; the move stays "
 				    "recorded, finished at the next restart or node change", m->name, m->node,
 				    strerror(-gone));
+			cluster_changing(c, false);
 			return;
 		}
 		if (a.dir && tree_remove(st, m->name, id) != 0 && path_resolve(st, m->name, &id, &a) == 0 &&
@@ -311,6 +313,7 @@ static void finish(struct cluster *c, struct store *st, const struct yp_move *m)
 				    m->name, m->node, rc == 0 ? left : "(not renamed)");
 		}
 	}
+	cluster_changing(c, false);
 	yp_move_end(store_yp(st), false, m->node, m->name);
 	if (cluster_node(c, m->node, &nd) == 0 && nd.up) /* a variable's new owner recorded nothing: a no-op */
 		transfer_done(nd.addr, cluster_secret(c), store_node_name(st), m->name, false, why, sizeof(why));
@@ -362,8 +365,10 @@ static bool settle_in(struct cluster *c, struct store *st, const struct yp_move 
 	if (rc == -ENOENT) /* over, and it no longer holds the name: the tree is this node's */
 		yp_move_end(store_yp(st), true, m->node, m->name);
 	if (rc == -EEXIST) { /* over, and it kept the tree: what came of it here goes */
+		cluster_changing(c, true);
 		if (path_resolve(st, m->name, &id, &a) == 0 && a.dir)
 			tree_remove(st, m->name, id);
+		cluster_changing(c, false);
 		yp_move_end(store_yp(st), true, m->node, m->name);
 		cluster_say(c, "move: %s kept directory '%s': what had come of it here is removed", m->node, m->name);
 	}
@@ -707,7 +712,9 @@ void move_done(void *arg, const char *node, const char *name, bool kept)
 	if (!st || !has_row(st, true, name, node))
 		return;
 	if (kept && path_resolve(st, name, &id, &a) == 0 && a.dir) {
+		cluster_changing(c, true);
 		tree_remove(st, name, id);
+		cluster_changing(c, false);
 		cluster_say(c, "move: %s kept directory '%s': what had come of it here is removed", node, name);
 	}
 	yp_move_end(store_yp(st), true, node, name);
