@@ -137,6 +137,8 @@ static bool add_patch(struct patch p)
 
 void fs_pt_open_flags(uint64_t unique, uint32_t flags)
 {
+	if (unique == 0) /* mounted without our io (fusermount3's way): no reply passes here to patch */
+		return;
 	pthread_mutex_lock(&pt.lock);
 	add_patch((struct patch){ unique, 0, flags });
 	pthread_mutex_unlock(&pt.lock);

@@ -610,6 +610,14 @@ fails "Permission denied" setpriv --reuid=4242 --regid=4242 --clear-groups bash 
 ans=$(setpriv --reuid=4242 --regid=4242 --clear-groups bash -c 'exec 3<>"$1/ctl"; echo "spawn scope=node:$2 -- true" >&3; cat <&3' _ "$N1" "${P}2" 2>&1)
 match "$ans" "uid 4242 has no account on node ${P}2" "the refusal of an identity the node cannot map"
 chmod o-x "$T" "$FC"
+#  words that are not UTF-8 cannot travel as JSON: refused for another node, run (and shown, '?' for the
+#  byte) where they were spawned
+fails "is not UTF-8, so it cannot go to another node" env FABRIC="$N1" "$FAB_TOOL" spawn "scope=node:${P}2" -- printf $'caf\xe9'
+tu=$(FABRIC=$N1 "$FAB_TOOL" spawn "scope=node:${P}1" -- printf $'caf\xe9') || bad "spawn of a non-UTF-8 word here"
+FABRIC=$N2 ok "$FAB_TOOL" wait "$tu"
+eq "$(cat "$N2/tasks/$tu/stdout")" $'caf\xe9' "a non-UTF-8 task's stdout read from another node"
+eq "$(cat "$N2/tasks/$tu/cmd")" "printf 'caf?'" "its cmd as another node shows it"
+FABRIC=$N2 ok "$FAB_TOOL" forget "$tu"
 
 # drain: everything a node holds goes to the others (the most room first); what cannot go stays, listed
 FABRIC=$N3 ok "$FAB_TOOL" mutable pinned3 4096

@@ -18,7 +18,8 @@ struct busy;
 
 int busy_new(struct busy **out);
 void busy_free(struct busy *b); /* NULL is fine */
-/* Mark key busy: false when it is busy already (or memory ran out), and then nothing changed. */
+/* Mark key busy: false when it is busy already (or memory ran out), and then nothing changed.  b NULL
+ * (no set): true, and leave and has do nothing. */
 bool busy_enter(struct busy *b, const char *way, const char *name);
 void busy_leave(struct busy *b, const char *way, const char *name);
 bool busy_has(struct busy *b, const char *way, const char *name); /* b NULL: false */

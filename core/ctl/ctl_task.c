@@ -45,7 +45,8 @@ static char *with_node(const char *s, const char *node)
 
 /* spawn each=shards/NAME: one task per piece, on the piece's node (scope node:NODE), its piece its first
  * input (FABRIC_PIECE), "%n" in out= its node.  The ids, one a line, in the pieces' order; all or none:
- * a refusal part way kills the tasks already accepted. */
+ * a refusal part way kills the tasks already accepted (a queued one leaves the queue, a running one ends
+ * `killed`; their records stay until forgotten) and forgets those that ended. */
 static int spawn_each(const struct ctl_env *env, const struct ctl_cmd *cmd, const struct task_request *base,
 		      struct text *ans)
 {

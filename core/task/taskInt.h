@@ -177,7 +177,8 @@ bool task_member(void *arg, uint64_t task, pid_t pid); /* store_owner_hook */
 void task_cancel_dependents(struct tasks *t, struct task *k);
 
 /* task_net.c: the tasks of a cluster (see its head).  None of these is called with tasks->lock held but
- * task_net_state and task_net_producer, which take only the net's own lock after it. */
+ * task_net_state, task_net_producer and task_net_input, which take only the net's lock, the cluster's
+ * table lock or the remote index's after it (all leaves; no network call). */
 struct task_net;
 struct text;
 int task_net_start(struct tasks *t, struct cluster *c, char *why, size_t whylen); /* sets t->net */

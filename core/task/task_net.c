@@ -53,6 +53,7 @@ struct task_net {
 
 	pthread_mutex_t lock;
 	json_t *remote; /* "ID" -> record, the other nodes' tasks */
+	json_t *seen;   /* while listing: the ids the listing had (the others are dropped after it) */
 	uint64_t *queue; /* ids to publish */
 	size_t nq, qcap;
 	bool stop, relist;
@@ -92,6 +93,8 @@ static void heard(struct task_net *n, const char *key, const void *val, size_t l
 		return;
 	}
 	pthread_mutex_lock(&n->lock);
+	if (n->seen)
+		json_object_set_new(n->seen, idtxt, json_true());
 	if (j)
 		json_object_set_new(n->remote, idtxt, j);
 	else
@@ -129,12 +132,24 @@ static int listed(void *arg, const char *key, const void *val, size_t len, int64
 static int follow(struct task_net *n, char *why, size_t whylen)
 {
 	int64_t rev = 0;
+	const char *key;
+	void *tmp;
+	json_t *v;
 	int rc;
 
+	/* the old entries stay until the listing is in, so a dependency never looks forgotten meanwhile */
 	pthread_mutex_lock(&n->lock);
-	json_object_clear(n->remote);
+	n->seen = json_object();
 	pthread_mutex_unlock(&n->lock);
 	rc = etcd_range(n->etcd, n->prefix, listed, n, &rev);
+	pthread_mutex_lock(&n->lock);
+	if (rc == 0 && n->seen)
+		json_object_foreach_safe(n->remote, tmp, key, v)
+			if (!json_object_get(n->seen, key))
+				json_object_del(n->remote, key);
+	json_decref(n->seen);
+	n->seen = NULL;
+	pthread_mutex_unlock(&n->lock);
 	if (rc)
 		return text_say(why, whylen, rc, "cannot list the cluster's tasks: %s", etcd_why());
 	return etcd_watch_start(cluster_etcd_urls(n->c), n->prefix, rev + 1, on_event, n, &n->watch, why, whylen);
@@ -175,52 +190,86 @@ static int state_of(json_t *j)
 /* ---- publishing ------------------------------------------------------------------------------------ */
 
 /* Task id's record as JSON text (malloc'd), or NULL when it is not (any more) one of this node's. */
-static char *record_text(struct tasks *t, uint64_t id)
+/* A JSON string of s: names and words may be any bytes, JSON strings are UTF-8, so a text that is not is
+ * published with each byte past ASCII as '?' (what other nodes show of it; the task itself is unchanged). */
+static json_t *jtext(const char *s, size_t len)
+{
+	json_t *j = json_stringn(s, len);
+	char *c;
+
+	if (j || !(c = malloc(len + 1)))
+		return j;
+	for (size_t i = 0; i < len; i++)
+		c[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+	j = json_stringn(c, len);
+	free(c);
+	return j;
+}
+
+/* Task id's record as JSON text: *out malloc'd, or NULL when it is not (any more) one of this node's. */
+static int record_text(struct tasks *t, uint64_t id, char **out)
 {
 	static const enum task_file files[] = { TASK_CMD, TASK_STATUS, TASK_EXIT, TASK_NODE };
 	struct text row = { 0 };
-	char *out = NULL, *txt, *rowtxt = NULL;
+	char *txt, *rowtxt = NULL;
 	size_t len, rowlen;
 	struct task *k;
-	json_t *j;
+	json_t *j, *texts;
 
+	*out = NULL;
 	pthread_mutex_lock(&t->lock);
 	k = task_find(t, id);
-	j = k ? json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:[I,I], s:s}", "id", (json_int_t)id, "node",
-			  store_node_name(t->st), "state", task_state_names[k->state], "version", (json_int_t)k->version,
-			  "uid", (json_int_t)k->uid, "gid", (json_int_t)k->gid, "queued_ns", (json_int_t)k->queued_ns,
-			  "changed_ns", (json_int_t)(k->ended_ns ? k->ended_ns : k->started_ns ? k->started_ns : k->queued_ns),
-			  "finished", task_finished(k), "captured", (json_int_t)k->out_len[0], (json_int_t)k->out_len[1],
-			  "outputs", k->outputs ? k->outputs : "")
-	      : NULL;
-	json_t *texts = j ? json_object() : NULL;
+	if (!k) {
+		pthread_mutex_unlock(&t->lock);
+		return 0;
+	}
+	j = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:[I,I]}", "id", (json_int_t)id, "node",
+		      store_node_name(t->st), "state", task_state_names[k->state], "version", (json_int_t)k->version,
+		      "uid", (json_int_t)k->uid, "gid", (json_int_t)k->gid, "queued_ns", (json_int_t)k->queued_ns,
+		      "changed_ns", (json_int_t)(k->ended_ns ? k->ended_ns : k->started_ns ? k->started_ns : k->queued_ns),
+		      "finished", task_finished(k), "captured", (json_int_t)k->out_len[0], (json_int_t)k->out_len[1]);
+	texts = json_object();
 	json_object_set_new(j, "files", texts);
+	json_object_set_new(j, "outputs", jtext(k->outputs ? k->outputs : "", k->outputs ? strlen(k->outputs) : 0));
 	for (size_t i = 0; texts && i < sizeof(files) / sizeof(files[0]); i++)
 		if (task_text(t, k, files[i], &txt, &len) == 0) {
-			json_object_set_new(texts, task_file_names[files[i]], json_stringn(txt, len));
+			json_object_set_new(texts, task_file_names[files[i]], jtext(txt, len));
 			free(txt);
 		}
-	if (j && task_row(&row, k) == 0 && text_take(&row, &rowtxt, &rowlen) == 0) {
-		json_object_set_new(j, "row", json_stringn(rowtxt, rowlen));
+	if (task_row(&row, k) == 0 && text_take(&row, &rowtxt, &rowlen) == 0) {
+		json_object_set_new(j, "row", jtext(rowtxt, rowlen));
 		free(rowtxt);
 	}
 	pthread_mutex_unlock(&t->lock);
-	if (j)
-		out = json_dumps(j, JSON_COMPACT);
+	*out = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
-	return out;
+	return *out ? 0 : -ENOMEM;
 }
 
-static void publish(struct task_net *n, uint64_t id)
+/* 0, or -errno when etcd did not take it (the caller tries again). */
+static int publish(struct task_net *n, uint64_t id)
 {
-	char key[sizeof(n->prefix) + 24], *val = record_text(n->t, id);
-	int rc;
+	char key[sizeof(n->prefix) + 24], *val = NULL;
+	int rc = record_text(n->t, id, &val);
 
 	snprintf(key, sizeof(key), "%s%llu", n->prefix, (unsigned long long)id);
-	rc = val ? etcd_put(n->etcd, key, val, strlen(val), NULL, NULL) : etcd_delete(n->etcd, key);
-	if (rc && rc != -ENOENT)
-		cluster_say(n->c, "tasks: cannot publish task %llu: %s", (unsigned long long)id, etcd_why());
+	if (rc == 0)
+		rc = val ? etcd_put(n->etcd, key, val, strlen(val), NULL, NULL) : etcd_delete(n->etcd, key);
+	if (rc == -ENOENT) /* a delete of a key that was never there */
+		rc = 0;
 	free(val);
+	return rc;
+}
+
+/* Wait up to a second for a stop (lock held). */
+static void pause_a_second(struct task_net *n)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 1;
+	if (!n->stop)
+		pthread_cond_timedwait(&n->cond, &n->lock, &until);
 }
 
 static void *publisher(void *arg)
@@ -237,17 +286,34 @@ static void *publisher(void *arg)
 			pthread_mutex_unlock(&n->lock);
 			etcd_watch_stop(n->watch);
 			n->watch = NULL;
-			if (follow(n, why, sizeof(why)) != 0)
-				cluster_say(n->c, "tasks: cannot follow the cluster's tasks again: %s", why);
+			int rc = follow(n, why, sizeof(why));
+			if (rc)
+				cluster_say(n->c, "tasks: cannot follow the cluster's tasks again (trying again): %s", why);
 			pthread_mutex_lock(&n->lock);
+			if (rc) {
+				n->relist = true;
+				pause_a_second(n);
+				if (n->stop)
+					break;
+			}
 			continue;
 		}
 		if (!n->nq) /* stopping, with everything published */
 			break;
 		uint64_t id = n->queue[--n->nq];
 		pthread_mutex_unlock(&n->lock);
-		publish(n, id);
+		int rc = publish(n, id);
 		pthread_mutex_lock(&n->lock);
+		if (rc && !n->stop) { /* etcd is away: keep it, and try again in a second */
+			bool again = false;
+			for (size_t i = 0; i < n->nq && !again; i++)
+				again = n->queue[i] == id;
+			if (!again && n->nq < n->qcap)
+				n->queue[n->nq++] = id;
+			cluster_say(n->c, "tasks: cannot publish task %llu (trying again): %s", (unsigned long long)id,
+				    etcd_why());
+			pause_a_second(n);
+		}
 	}
 	pthread_mutex_unlock(&n->lock);
 	return NULL;
@@ -282,7 +348,7 @@ void task_net_changed(struct tasks *t, uint64_t id)
 /* A new block of ids from etcd: the key's next free id, moved on by TASK_ID_BLOCK (compare-and-swap). */
 static int take_block(struct task_net *n, uint64_t floor)
 {
-	for (int tries = 0; tries < 100; tries++) {
+	for (int tries = 0; tries < 8; tries++) { /* a few races lost at most: the asking node waits 60 s */
 		char *val = NULL, next[32];
 		int64_t rev = 0;
 		uint64_t start = floor;
@@ -555,8 +621,8 @@ static int candidates(struct tasks *t, struct cand **out, size_t *nout)
 		free(v);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (v[i].up)
+	for (size_t i = 0; i < n; i++) /* without the secret no other node can be asked */
+		if (v[i].up && (v[i].self || cluster_secret(t->net->c)))
 			c[m++].nd = v[i];
 	free(v);
 	pthread_mutex_lock(&t->lock);
@@ -664,11 +730,17 @@ int task_net_forward(struct tasks *t, const struct task_request *r, const char *
 	size_t len;
 	int rc;
 
-	for (size_t i = 0; j && i < r->argc; i++)
-		json_array_append_new(json_object_get(j, "argv"), json_string(r->argv[i]));
-	for (size_t i = 0; j && i < ng; i++)
-		json_array_append_new(json_object_get(j, "groups"),
-				      json_integer(r->groups ? r->groups[i] : groups[i]));
+	bool ok = j != NULL;
+	for (size_t i = 0; ok && i < r->argc; i++)
+		ok = json_array_append_new(json_object_get(j, "argv"), json_string(r->argv[i])) == 0;
+	for (size_t i = 0; ok && i < ng; i++)
+		ok = json_array_append_new(json_object_get(j, "groups"),
+					   json_integer(r->groups ? r->groups[i] : groups[i])) == 0;
+	if (!ok) { /* json_string refuses bytes that are not UTF-8: the words would arrive changed */
+		json_decref(j);
+		return text_say(why, whylen, -EINVAL, "a word or name of this task is not UTF-8, so it cannot go to "
+				"another node; give scope=node:%s to run it here", store_node_name(t->st));
+	}
 	rc = call(t->net, addr, "task.spawn", j, &ans, &len, why, whylen);
 	if (rc == 0) {
 		json_t *a = json_loadb(ans, len, 0, NULL);
@@ -694,36 +766,67 @@ static int answer_json(json_t *j, char **ans, size_t *anslen)
 	return 0;
 }
 
+/* An id field of a request: 0 with *v, or -EPROTO when it is missing or not a uid/gid (a request without
+ * one must not become root's). */
+static int id_field(json_t *j, uint32_t *v)
+{
+	json_int_t x = json_integer_value(j);
+
+	if (!json_is_integer(j) || x < 0 || x >= (json_int_t)UINT32_MAX)
+		return -EPROTO;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+static bool has_account(uint32_t uid)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	return getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res;
+}
+
 static int serve_spawn(struct tasks *t, json_t *j, char **ans, size_t *anslen, char *why, size_t whylen)
 {
 	json_t *argv = json_object_get(j, "argv"), *groups = json_object_get(j, "groups");
 	size_t argc = json_array_size(argv), ng = json_array_size(groups);
 	const char **words = calloc(argc + 1, sizeof(char *));
 	uint32_t *g = calloc(ng + 1, sizeof(uint32_t));
-	uint32_t uid = (uint32_t)json_integer_value(json_object_get(j, "uid"));
+	uint32_t uid = 0, gid = 0;
 	struct task_request r;
 	uint64_t id = 0;
 	int rc = 0;
 
 	if (!words || !g)
 		rc = text_say(why, whylen, -ENOMEM, "out of memory");
+	if (rc == 0 && (id_field(json_object_get(j, "uid"), &uid) || id_field(json_object_get(j, "gid"), &gid)))
+		rc = text_say(why, whylen, -EPROTO, "a spawn without its caller's uid and gid");
 	for (size_t i = 0; rc == 0 && i < argc; i++)
 		if (!(words[i] = json_string_value(json_array_get(argv, i))))
 			rc = text_say(why, whylen, -EPROTO, "a word of the program is not a string");
 	for (size_t i = 0; rc == 0 && i < ng; i++)
-		g[i] = (uint32_t)json_integer_value(json_array_get(groups, i));
+		if (id_field(json_array_get(groups, i), &g[i]))
+			rc = text_say(why, whylen, -EPROTO, "a group of the caller's that is not a gid");
 	if (rc == 0 && ng > TASK_GROUPS_MAX)
 		rc = text_say(why, whylen, -EINVAL, "more than %d groups", TASK_GROUPS_MAX);
-	if (rc == 0 && uid != 0 && !getpwuid(uid))
+	if (rc == 0 && uid != 0 && !has_account(uid))
 		rc = text_say(why, whylen, -EACCES, "uid %u has no account on node %s, so no task can run as it there",
 			      uid, store_node_name(t->st));
+	/* after= ids of the asking node's (or a third node's) tasks: their records may still be on their way */
+	for (const char *p = json_string_value(json_object_get(j, "after")); rc == 0 && p && *p;) {
+		uint64_t a = strtoull(p, NULL, 10);
+		if (a && !task_local(t, a))
+			await_record(t->net, a);
+		p += strcspn(p, ",");
+		p += *p == ',';
+	}
 	if (rc == 0) {
 		r = (struct task_request){ .argv = words, .argc = argc, .inputs = json_string_value(json_object_get(j, "in")),
 					   .outputs = json_string_value(json_object_get(j, "out")),
 					   .after = json_string_value(json_object_get(j, "after")),
 					   .scope = json_string_value(json_object_get(j, "scope")),
 					   .timeout = json_string_value(json_object_get(j, "timeout")), .uid = uid,
-					   .gid = (uint32_t)json_integer_value(json_object_get(j, "gid")),
+					   .gid = gid,
 					   .out_mode = (uint32_t)json_integer_value(json_object_get(j, "mode")) & 0777,
 					   .groups = g, .ngroups = ng, .here = true };
 		rc = tasks_spawn(t, &r, &id, why, whylen);
@@ -761,18 +864,19 @@ static int served(void *arg, const char *verb, const char *req, size_t len, char
 	struct tasks *t = arg;
 	json_t *j = json_loadb(req, len, 0, NULL);
 	uint64_t id = (uint64_t)json_integer_value(json_object_get(j, "id"));
-	uint32_t uid = (uint32_t)json_integer_value(json_object_get(j, "uid"));
+	uint32_t uid = 0;
 	int rc;
 
-	if (!json_is_object(j))
+	if (!json_is_object(j) || (strcmp(verb, "task.spawn") != 0 && id_field(json_object_get(j, "uid"), &uid) != 0 &&
+				   strcmp(verb, "task.read") != 0))
 		rc = text_say(why, whylen, -EPROTO, "a request this node does not understand");
 	else if (strcmp(verb, "task.spawn") == 0)
 		rc = serve_spawn(t, j, ans, anslen, why, whylen);
-	else if (strcmp(verb, "task.read") == 0)
-		rc = serve_read(t, j, ans, anslen, why, whylen);
-	else if (!task_local(t, id))
+	else if (!task_local(t, id)) /* never passed on: another node asks the task's own */
 		rc = text_say(why, whylen, -ENOENT, "no task %llu on node %s", (unsigned long long)id,
 			      store_node_name(t->st));
+	else if (strcmp(verb, "task.read") == 0)
+		rc = serve_read(t, j, ans, anslen, why, whylen);
 	else if (strcmp(verb, "task.kill") == 0)
 		rc = tasks_kill(t, id, uid, why, whylen);
 	else
