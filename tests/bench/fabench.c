@@ -16,9 +16,11 @@
  *                                     alone: open, write, read the answer, close; "keep": one open file,
  *                                     write + read only.  Prints "MEDIAN_NS P99_NS" (the only mode that
  *                                     prints two numbers)
- *   fabench spawnlat MOUNT N PROG     N spawn-to-exit round trips of PROG as a task of the fabric at
- *                                     MOUNT (after N/10 untimed ones), each timed alone: write "spawn --
- *                                     PROG" on MOUNT/ctl (opened once), read the id, open
+ *   fabench spawnlat MOUNT N PROG [SCOPE]
+ *                                     N spawn-to-exit round trips of PROG as a task of the fabric at
+ *                                     MOUNT (after N/10 untimed ones), each timed alone: write "spawn
+ *                                     [scope=SCOPE] -- PROG" on MOUNT/ctl (opened once; SCOPE node:N puts
+ *                                     it on node N of a cluster), read the id, open
  *                                     tasks/ID/status, pread + poll until it has ended, close.  The task
  *                                     must end "exited"; "forget ID" follows, untimed.  Prints
  *                                     "MEDIAN_NS P99_NS"
@@ -420,7 +422,7 @@ static void report_lost(void)
 			lost_wakeups);
 }
 
-static int do_spawnlat(const char *mount, unsigned long n, const char *prog)
+static int do_spawnlat(const char *mount, unsigned long n, const char *prog, const char *scope)
 {
 	char ctlpath[4096], line[4096], state[64];
 	uint64_t *t = calloc(n ? n : 1, sizeof(*t));
@@ -432,7 +434,8 @@ static int do_spawnlat(const char *mount, unsigned long n, const char *prog)
 		return 1;
 	}
 	snprintf(ctlpath, sizeof(ctlpath), "%s/ctl", mount);
-	len = snprintf(line, sizeof(line), "spawn -- \"%s\"\n", prog);
+	len = snprintf(line, sizeof(line), "spawn %s%s%s-- \"%s\"\n", scope ? "scope=" : "", scope ? scope : "",
+		       scope ? " " : "", prog);
 	if ((ctl = open(ctlpath, O_RDWR | O_CLOEXEC)) < 0)
 		return die("open", ctlpath);
 	for (unsigned long i = 0; i < warm + n; i++) {
@@ -638,8 +641,8 @@ int main(int argc, char **argv)
 		return do_ctl(argv[2], argv[3]);
 	if (!strcmp(m, "ctllat") && (argc == 5 || (argc == 6 && !strcmp(argv[5], "keep"))))
 		return do_ctllat(argv[2], argv[3], num(argv[4]), argc == 6);
-	if (!strcmp(m, "spawnlat") && argc == 5)
-		return do_spawnlat(argv[2], num(argv[3]), argv[4]);
+	if (!strcmp(m, "spawnlat") && (argc == 5 || argc == 6))
+		return do_spawnlat(argv[2], num(argv[3]), argv[4], argc == 6 ? argv[5] : NULL);
 	if (!strcmp(m, "posixlat") && argc == 4)
 		return do_posixlat(num(argv[2]), argv[3]);
 	if (!strcmp(m, "tasks") && argc == 5)
