@@ -297,6 +297,20 @@ static int take_var(struct transfer_server *s, const struct take *t, uint64_t *s
 /* "TAKE <len>" then len bytes of JSON {from, id, name, xxh3, type, doc, refs, mode, uid, gid}: another node moves
  * its variable here (its `move`), with those attributes.  "OK" once it is sealed here. */
 /* The JSON of len bytes that follows a request line (at most max), or NULL (refused, answered). */
+/* Exactly len bytes into buf: 0, or -EIO when the peer stops short (or the read times out). */
+static int recv_all(int fd, char *buf, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t n = recv(fd, buf + got, len - got, MSG_WAITALL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EIO;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
 static json_t *read_json(int fd, long long len, long long max)
 {
 	char *body = len > 0 && len <= max ? malloc((size_t)len) : NULL;
@@ -306,15 +320,9 @@ static json_t *read_json(int fd, long long len, long long max)
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return NULL;
 	}
-	for (long long got = 0; got < len;) {
-		ssize_t n = recv(fd, body + got, (size_t)(len - got), MSG_WAITALL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(body);
-			return NULL;
-		}
-		got += n;
+	if (recv_all(fd, body, (size_t)len) != 0) {
+		free(body);
+		return NULL;
 	}
 	j = json_loadb(body, (size_t)len, 0, NULL);
 	free(body);
@@ -653,15 +661,9 @@ static void serve_call(struct transfer_server *s, int fd, long long len, const c
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
 	}
-	for (long long got = 0; got < len;) {
-		ssize_t n = recv(fd, body + got, (size_t)(len - got), MSG_WAITALL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(body);
-			return;
-		}
-		got += n;
+	if (recv_all(fd, body, (size_t)len) != 0) {
+		free(body);
+		return;
 	}
 	body[len] = '\0';
 	pthread_mutex_lock(&s->lock);
@@ -1187,15 +1189,8 @@ int transfer_call(const char *addr, const char *secret, const char *verb, const 
 		return rc;
 	if (sscanf(line, "OK %llu", &len) != 1 || len > (64ull << 20) || !(buf = malloc(len + 1)))
 		rc = text_say(why, whylen, -EPROTO, "the node at %s answered '%.80s'", addr, line);
-	for (unsigned long long got = 0; rc == 0 && got < len;) {
-		ssize_t n = recv(sock, buf + got, len - got, MSG_WAITALL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			rc = text_say(why, whylen, -EIO, "the node at %s sent %llu of %llu bytes", addr, got, len);
-		else
-			got += (unsigned long long)n;
-	}
+	if (rc == 0 && recv_all(sock, buf, (size_t)len) != 0)
+		rc = text_say(why, whylen, -EIO, "the node at %s sent less than the %llu bytes it promised", addr, len);
 	close(sock);
 	if (rc) {
 		free(buf);
