@@ -197,7 +197,8 @@ int task_net_producer(struct tasks *t, const char *name, uint64_t *id);
 int task_net_steer(struct tasks *t, const char *verb, uint64_t id, uint32_t uid, char *why, size_t whylen);
 int task_net_ids(struct tasks *t, uint64_t **ids, size_t *n); /* appends the other nodes' */
 int task_net_rows(struct tasks *t, struct text *x);            /* appends their `tasks` rows */
-/* An input on another node (as the catalog says): its node, size and scope; -ENOENT. */
+/* An input on another node (as the catalog says): its node, size and (scope not NULL) scope; -ENOENT,
+ * -EISDIR for a directory. */
 int task_net_input(struct tasks *t, const char *name, char node[NAMES_NODE_MAX + 1], uint64_t *size,
 		   char scope[SCOPE_STR_MAX]);
 /* Where r runs among the live nodes: its node and address, or the refusal. */

@@ -583,8 +583,10 @@ int task_net_input(struct tasks *t, const char *name, char node[NAMES_NODE_MAX +
 		return -EISDIR;
 	snprintf(node, NAMES_NODE_MAX + 1, "%s", ra.node);
 	*size = ra.size;
-	n = remote_string(x, ra.node, ra.id, "scope", scope, SCOPE_STR_MAX - 1);
-	scope[n > 0 ? n : 0] = '\0';
+	if (scope) {
+		n = remote_string(x, ra.node, ra.id, "scope", scope, SCOPE_STR_MAX - 1);
+		scope[n > 0 ? n : 0] = '\0';
+	}
 	return 0;
 }
 

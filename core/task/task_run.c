@@ -155,9 +155,9 @@ static enum readiness input_state(struct tasks *t, const struct task *k, const c
 	if (cheap)
 		return WAIT;
 	if (task_resolve_input(t->st, name, &id, &a) != 0) {
-		char node[NAMES_NODE_MAX + 1], scope[SCOPE_STR_MAX];
+		char node[NAMES_NODE_MAX + 1];
 		uint64_t size;
-		if (task_net_input(t, name, node, &size, scope) == 0)
+		if (task_net_input(t, name, node, &size, NULL) == 0)
 			return READY; /* another node's names are published sealed */
 		if (ps == T_EXITED) /* made on its node: its name is on its way here */
 			return WAIT_RECHECK;

@@ -90,10 +90,9 @@ static int check_input(void *arg, const char *name)
 			   "cannot wait for itself", name);
 	rc = task_resolve_input(c->t->st, name, &id, &a);
 	if (rc == -ENOENT && c->t->net) { /* another node's, or one another node's task makes */
-		char node[NAMES_NODE_MAX + 1], *scope = malloc(SCOPE_STR_MAX);
+		char node[NAMES_NODE_MAX + 1];
 		uint64_t size, producer;
-		int r = scope ? task_net_input(c->t, name, node, &size, scope) : -ENOMEM;
-		free(scope);
+		int r = task_net_input(c->t, name, node, &size, NULL);
 		if (r == -EISDIR)
 			return text_say(c->why, c->whylen, -EINVAL, "in=%s is a directory on node %s; name its variables one "
 					"by one", name, node);
@@ -130,14 +129,14 @@ static int check_output(void *arg, const char *name)
 		return text_say(c->why, c->whylen, -EACCES, "out=%s: uid %u may not create names in its directory",
 			   name, c->k->uid);
 	if (c->t->net) {
-		char node[NAMES_NODE_MAX + 1], *scope = malloc(SCOPE_STR_MAX);
+		char node[NAMES_NODE_MAX + 1];
 		uint64_t size, producer;
-		bool there = scope && task_net_input(c->t, name, node, &size, scope) != -ENOENT;
-		free(scope);
-		if (there)
+		int ps;
+		if (task_net_input(c->t, name, node, &size, NULL) != -ENOENT)
 			return text_say(c->why, c->whylen, -EEXIST, "out=%s exists on node %s; remove it or give the output "
 					"another name", name, node);
-		if (task_net_producer(c->t, name, &producer) == T_QUEUED || task_net_producer(c->t, name, &producer) == T_RUNNING)
+		ps = task_net_producer(c->t, name, &producer);
+		if (ps == T_QUEUED || ps == T_RUNNING)
 			return text_say(c->why, c->whylen, -EEXIST, "out=%s is reserved as an output of task %llu", name,
 					(unsigned long long)producer);
 	}
