@@ -33,7 +33,8 @@ STORE_OBJS = core/store/alloc.o core/store/slab.o core/store/ns.o core/store/sto
 BULK_OBJS  = core/bulk/load.o core/bulk/load_many.o core/bulk/load_ahead.o core/bulk/load_tree.o core/bulk/load_tar.o core/bulk/tar.o \
              core/bulk/load_manifest.o core/bulk/checkpoint.o
 TASK_OBJS  = core/task/place.o core/task/task.o core/task/task_spawn.o core/task/task_place.o core/task/task_rows.o \
-             core/task/task_end.o core/task/task_resume.o core/task/task_run.o core/task/task_text.o core/task/task_net.o
+             core/task/task_end.o core/task/task_resume.o core/task/task_run.o core/task/task_text.o core/task/task_net.o \
+             core/task/task_handover.o core/task/task_wire.o
 CTL_OBJS   = core/ctl/ctl.o core/ctl/ctl_parse.o core/ctl/ctl_answer.o core/ctl/ctl_store.o core/ctl/ctl_bulk.o core/ctl/ctl_task.o core/ctl/ctl_cluster.o
 CLUSTER_OBJS = core/cluster/cluster.o core/cluster/catalog.o core/cluster/remote.o core/cluster/transfer.o core/cluster/move.o core/cluster/tree.o core/cluster/shard.o core/cluster/busy.o
 CORE_OBJS  = $(TEXT_OBJS) $(OS_OBJS) $(STORE_OBJS) $(BULK_OBJS) $(CLUSTER_OBJS) $(TASK_OBJS) $(CTL_OBJS)

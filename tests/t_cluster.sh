@@ -571,19 +571,44 @@ fails "has ended already" env FABRIC="$N1" "$FAB_TOOL" kill "$tk"
 FABRIC=$N1 ok "$FAB_TOOL" forget "$tk"
 for m in "$N1" "$N2" "$N3"; do wait_for sh -c "! test -e '$m/tasks/$tk'"; done
 fails "no task 999999" env FABRIC="$N2" "$FAB_TOOL" kill 999999
-#  a node killed with -9 takes its running tasks with it: a task after one of them, on another node, is
-#  cancelled once the node is seen down; back with its state dir, the node records the task lost
+#  a node killed with -9 takes its running tasks with it: they read `lost` on every other node once it is
+#  seen down, and a task after one of them is cancelled; its queued tasks are placed again on a live node
+#  inside their scope, with their ids, and run there once; back with its state dir, the node records the
+#  running task lost and drops its copy of the queued one
 tl=$(FABRIC=$N1 "$FAB_TOOL" spawn "scope=node:${P}3" -- sleep 100) || bad "spawn on ${P}3"
 wait_says running sh -c "cut -d' ' -f1 '$N1/tasks/$tl/status' | head -n 1"
 td=$(FABRIC=$N1 "$FAB_TOOL" spawn "after=$tl" "scope=node:${P}1" -- true) || bad "spawn after ${P}3's task"
+ok cp "$T/m4" "$N3/vars/q_in"
+wait_for test -e "$N1/vars/q_in"
+tg=$(FABRIC=$N1 "$FAB_TOOL" spawn "scope=node:${P}1" out=q_gate -- sh -c "while ! test -e '$T/q_open'; do sleep 0.05; done; echo open > q_gate") ||
+	bad "spawn of the gate"
+tq=$(FABRIC=$N1 "$FAB_TOOL" spawn in=q_in,q_gate out=q_out "scope=union:node:${P}2,node:${P}3" -- \
+	sh -c 'cat q_gate > q_out; echo "$FABRIC_NODE"') || bad "spawn of a task queued on ${P}3"
+eq "$(yp_of "${P}3" "select state from tasks where id = $tq")" queued "the task waits on ${P}3, the node of its input"
 kill -9 "$(head -n 1 "$FC/state/${P}3/fabricd.pid")"
 FABRIC=$N1 "$FAB_TOOL" wait "$td" >/dev/null && bad "a task after one whose node died ran"
 match "$(cat "$N1/tasks/$td/status")" "^cancelled .*ended lost on node ${P}3 \(the node went down while it ran\)" \
 	"a dependent of a task whose node was killed"
+wait_says lost sh -c "cut -d' ' -f1 '$N2/tasks/$tl/status' | head -n 1"
+match "$(cat "$N2/tasks/$tl/status")" "reason: its node ${P}3 went down while it ran" "a running task of a node that is down"
+eq "$(cat "$N2/tasks/$tl/exit")" 125 "its exit code, read on another node"
+FABRIC=$N2 "$FAB_TOOL" wait "$tl" >/dev/null; eq "$?" 125 "fabric wait for a task whose node died"
+wait_says 1 yp_of "${P}2" "select count(*) from tasks where id = $tq"
+match "$(grep "task $tq was queued on node ${P}3, which went down: placed again on node ${P}2" "$FC/state/${P}1/fabricd.log")" \
+	"placed again" "log of the task placed again"
+touch "$T/q_open"
+FABRIC=$N1 ok "$FAB_TOOL" wait "$tq"
+eq "$(cat "$N1/tasks/$tq/stdout")" "${P}2" "a queued task of a node that died ran on the other node its scope allows"
+eq "$(cat "$N2/vars/q_out")" open "its output"
 ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
 wait_says lost sh -c "cut -d' ' -f1 '$N1/tasks/$tl/status' | head -n 1"
-FABRIC=$N2 ok "$FAB_TOOL" forget "$tl"
-FABRIC=$N2 ok "$FAB_TOOL" forget "$td"
+wait_says 0 yp_of "${P}3" "select count(*) from tasks where id = $tq"
+match "$(grep "task $tq was placed on another node" "$FC/state/${P}3/fabricd.log")" "its copy here is dropped" \
+	"the node back drops its copy of the task placed elsewhere"
+eq "$(cat "$N3/tasks/$tq/node")" "${P}2" "the task placed again, read on the node it left"
+test -e "$N3/vars/q_out~${P}3" && bad "the dropped copy's output name is left on ${P}3"
+for k in "$tl" "$td" "$tq" "$tg"; do FABRIC=$N2 ok "$FAB_TOOL" forget "$k"; done
+ok rm "$N1/vars/q_in" "$N1/vars/q_out" "$N1/vars/q_gate"
 #  a map over a shard's pieces: one task per piece, on its node, FABRIC_PIECE its piece and %n its node in
 #  out=; then a reduction after all of them, from a third node
 FABRIC=$N1 ok "$FAB_TOOL" shard tmap 64

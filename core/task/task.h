@@ -80,6 +80,8 @@ struct task_request {
 	const uint32_t *groups;               /* when not NULL: the caller's groups (another node's caller), */
 	size_t ngroups;                       /*   instead of pid's */
 	bool here;                            /* run on this node (placed by the node that asked): no forward */
+	uint64_t id; /* in a cluster, an id the task has already (one placed again after its node went down);
+		      * 0: a new one */
 };
 
 /* Accept a task: *id on success.  In a cluster the task goes to the node place.h's rule chooses among the

@@ -64,6 +64,9 @@ struct task {
 	/* while running */
 	struct launch l;
 	bool launched, kill_requested, timed_out;
+	/* in a cluster a queued task starts only once its record in etcd says so (go), written with a
+	 * compare on this node's last write of it: no other node has placed it again meanwhile (task_net.c) */
+	bool go_asked, go;
 	int out_file, err_file;
 	uint64_t out_len[2], dropped[2]; /* stdout, stderr: bytes in the capture file, and dropped */
 
@@ -139,6 +142,9 @@ void task_end(struct tasks *t, struct task *k, enum task_state state, int64_t ex
 void task_wake(struct tasks *t);
 /* Drop k's record: row, capture files, memory.  Lock held; k finished. */
 int task_forget_locked(struct tasks *t, struct task *k);
+/* Drop queued task k, which another node runs now (placed again there while this one was down): its
+ * reserved outputs, row and memory, nothing published.  Lock held. */
+void task_give_away_locked(struct tasks *t, struct task *k);
 /* Forget the oldest finished records past the history bound (not while a queued task needs them).  Lock
  * held; frees tasks, so no task pointer may be kept across it. */
 void task_trim(struct tasks *t);

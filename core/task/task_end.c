@@ -98,13 +98,8 @@ static void remove_capture_files(struct tasks *t, uint64_t id)
 	}
 }
 
-/* Drop k's record: row, files, memory.  Lock held; k finished. */
-int task_forget_locked(struct tasks *t, struct task *k)
+static void unlink_task(struct tasks *t, struct task *k)
 {
-	int rc = task_forget_row(t, k);
-
-	if (rc && rc != -ENOENT)
-		return rc;
 	for (struct task **pp = &t->first, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
 		if (*pp != k)
 			continue;
@@ -113,11 +108,34 @@ int task_forget_locked(struct tasks *t, struct task *k)
 			t->last = prev;
 		break;
 	}
-	t->finished--;
 	remove_capture_files(t, k->id);
 	task_touch(t, k);
 	task_free(k);
+}
+
+/* Drop k's record: row, files, memory.  Lock held; k finished. */
+int task_forget_locked(struct tasks *t, struct task *k)
+{
+	int rc = task_forget_row(t, k);
+
+	if (rc && rc != -ENOENT)
+		return rc;
+	t->finished--;
+	unlink_task(t, k);
 	return 0;
+}
+
+void task_give_away_locked(struct tasks *t, struct task *k)
+{
+	for (size_t i = 0; i < k->nout; i++)
+		if (!defer_finish(t, k->out_ids[i], false))
+			store_reserved_end(t->st, k->out_ids[i], false);
+	k->nout = 0;
+	if (task_forget_row(t, k) != 0)
+		fprintf(stderr, "fabricd: task %llu: its row could not be removed from the YP\n",
+			(unsigned long long)k->id);
+	t->pending--;
+	unlink_task(t, k);
 }
 
 /* Keep at most t->history finished records: the oldest go first, unless a queued task still needs one. */

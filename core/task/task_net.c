@@ -7,8 +7,9 @@
  *            an id its own YP already holds.  A restart takes a new block: ids are never reused.
  *   records  each node publishes each of its tasks as /fabric/CLUSTER/tasks/ID, JSON (jansson) with what
  *            tasks/ID/ shows: state, version, owner, outputs, and the texts of cmd, status, exit, node ("files") and
- *            the `tasks` row, put by a thread of this module after every change (task_net_changed), deleted
- *            when the task is forgotten.  Every node lists the prefix once and follows it with a watch, so
+ *            the `tasks` row, written by a thread of this module after every change (task_net_changed),
+ *            deleted when the task is forgotten; written only with a compare, so one node has each task
+ *            (task_handover.c: the go before a start, a dead node's queued tasks placed again).  Every node lists the prefix once and follows it with a watch, so
  *            tasks/ID/ reads the same from any node and a poll(2) on status wakes on any node.
  *   calls    what must happen on the task's own node goes there over the transfer connection (CALL):
  *            task.spawn (a task placed on another node), task.kill, task.forget, task.read (stdout and
@@ -35,33 +36,11 @@
 #include "core/os/proc.h"
 #include "core/store/path.h"
 #include "core/task/place.h"
-#include "core/task/taskInt.h"
+#include "core/task/task_netInt.h"
 #include "core/text/scope.h"
 #include "core/text/text.h"
 
 #define TASK_ID_BLOCK 1000
-
-struct task_net {
-	struct tasks *t;
-	struct cluster *c;
-	struct etcd *etcd;
-	struct etcd_watch *watch;
-	char prefix[CLUSTER_NAME_MAX + 32], idkey[CLUSTER_NAME_MAX + 32];
-
-	pthread_mutex_t id_lock; /* the block of ids: next..end */
-	uint64_t next, end;
-
-	pthread_mutex_t lock;
-	json_t *remote; /* "ID" -> record, the other nodes' tasks */
-	json_t *seen;   /* while listing: the ids the listing had (the others are dropped after it) */
-	uint64_t *queue; /* ids to publish */
-	size_t nq, qcap;
-	bool stop, relist;
-	pthread_cond_t cond;
-	pthread_cond_t heard; /* a record came or went (task_net_forward waits for its task's) */
-	pthread_t thread;
-	bool thread_started;
-};
 
 /* ---- the mirror ------------------------------------------------------------------------------------ */
 
@@ -77,7 +56,7 @@ static bool record_key(struct task_net *n, const char *key, char idtxt[24])
 }
 
 /* A record put or deleted: the mirror follows, then the mount and the runner are told. */
-static void heard(struct task_net *n, const char *key, const void *val, size_t len)
+static void heard(struct task_net *n, const char *key, const void *val, size_t len, int64_t mod_rev)
 {
 	char idtxt[24];
 	json_t *j = NULL;
@@ -88,12 +67,17 @@ static void heard(struct task_net *n, const char *key, const void *val, size_t l
 	if (val && !(j = json_loadb(val, len, 0, NULL)))
 		return;
 	node = json_string_value(json_object_get(j, "node"));
-	if (j && (!node || strcmp(node, store_node_name(n->t->st)) == 0)) { /* ours: the tasks list has it */
+	if (j && !node) {
 		json_decref(j);
 		return;
 	}
+	if (j && strcmp(node, store_node_name(n->t->st)) == 0) { /* ours (the tasks list has it, or will) */
+		json_decref(j);
+		j = NULL;
+	} else if (j)
+		json_object_set_new(j, "_rev", json_integer(mod_rev));
 	pthread_mutex_lock(&n->lock);
-	if (n->seen)
+	if (n->seen && j)
 		json_object_set_new(n->seen, idtxt, json_true());
 	if (j)
 		json_object_set_new(n->remote, idtxt, j);
@@ -110,7 +94,6 @@ static void on_event(void *arg, int kind, const char *key, const void *val, size
 {
 	struct task_net *n = arg;
 
-	(void)mod_rev;
 	if (kind == ETCD_COMPACTED) {
 		pthread_mutex_lock(&n->lock);
 		n->relist = true;
@@ -118,13 +101,12 @@ static void on_event(void *arg, int kind, const char *key, const void *val, size
 		pthread_mutex_unlock(&n->lock);
 		return;
 	}
-	heard(n, key, kind == ETCD_PUT ? val : NULL, kind == ETCD_PUT ? len : 0);
+	heard(n, key, kind == ETCD_PUT ? val : NULL, kind == ETCD_PUT ? len : 0, mod_rev);
 }
 
 static int listed(void *arg, const char *key, const void *val, size_t len, int64_t mod_rev)
 {
-	(void)mod_rev;
-	heard(arg, key, val, len);
+	heard(arg, key, val, len, mod_rev);
 	return 0;
 }
 
@@ -170,16 +152,16 @@ static json_t *record_of(struct task_net *n, uint64_t id)
 	return j;
 }
 
-static const char *jstr(json_t *j, const char *k)
+const char *task_net_jstr(json_t *j, const char *k)
 {
 	const char *s = json_string_value(json_object_get(j, k));
 
 	return s ? s : "";
 }
 
-static int state_of(json_t *j)
+int task_net_state_of(json_t *j)
 {
-	const char *s = jstr(j, "state");
+	const char *s = task_net_jstr(j, "state");
 
 	for (int i = 0; i <= T_LOST; i++)
 		if (strcmp(s, task_state_names[i]) == 0)
@@ -189,7 +171,6 @@ static int state_of(json_t *j)
 
 /* ---- publishing ------------------------------------------------------------------------------------ */
 
-/* Task id's record as JSON text (malloc'd), or NULL when it is not (any more) one of this node's. */
 /* A JSON string of s: names and words may be any bytes, JSON strings are UTF-8, so a text that is not is
  * published with each byte past ASCII as '?' (what other nodes show of it; the task itself is unchanged). */
 static json_t *jtext(const char *s, size_t len)
@@ -206,15 +187,41 @@ static json_t *jtext(const char *s, size_t len)
 	return j;
 }
 
-/* Task id's record as JSON text: *out malloc'd, or NULL when it is not (any more) one of this node's. */
-static int record_text(struct tasks *t, uint64_t id, char **out)
+/* The texts of k's files, and its `tasks` row, into record j: "files" and "row", or under "lost" (lost). */
+static void record_files(struct tasks *t, const struct task *k, json_t *j, bool lost)
 {
 	static const enum task_file files[] = { TASK_CMD, TASK_STATUS, TASK_EXIT, TASK_NODE };
+	json_t *texts = json_object(), *into = lost ? json_object() : j;
 	struct text row = { 0 };
 	char *txt, *rowtxt = NULL;
 	size_t len, rowlen;
+
+	if (!texts || !into) {
+		json_decref(texts);
+		return;
+	}
+	json_object_set_new(into, "files", texts);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (task_text(t, k, files[i], &txt, &len) == 0) {
+			json_object_set_new(texts, task_file_names[files[i]], jtext(txt, len));
+			free(txt);
+		}
+	if (task_row(&row, k) == 0 && text_take(&row, &rowtxt, &rowlen) == 0) {
+		json_object_set_new(into, "row", jtext(rowtxt, rowlen));
+		free(rowtxt);
+	}
+	if (lost)
+		json_object_set_new(j, "lost", into);
+}
+
+/* Task id's record as JSON text: *out malloc'd, or NULL when it is not (any more) one of this node's;
+ * *go: the record gives a queued task its go.  A task that runs (or may: it has its go) carries what
+ * every node shows of it once this node is seen down ("lost": its daemon took it along); a queued one
+ * carries its request ("spawn"), for a live node to place it again then. */
+static int record_text(struct tasks *t, uint64_t id, char **out, bool *go)
+{
 	struct task *k;
-	json_t *j, *texts;
+	json_t *j;
 
 	*out = NULL;
 	pthread_mutex_lock(&t->lock);
@@ -223,42 +230,51 @@ static int record_text(struct tasks *t, uint64_t id, char **out)
 		pthread_mutex_unlock(&t->lock);
 		return 0;
 	}
+	*go = k->state == T_QUEUED && k->go_asked;
 	j = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:[I,I]}", "id", (json_int_t)id, "node",
 		      store_node_name(t->st), "state", task_state_names[k->state], "version", (json_int_t)k->version,
 		      "uid", (json_int_t)k->uid, "gid", (json_int_t)k->gid, "queued_ns", (json_int_t)k->queued_ns,
 		      "changed_ns", (json_int_t)(k->ended_ns ? k->ended_ns : k->started_ns ? k->started_ns : k->queued_ns),
 		      "finished", task_finished(k), "captured", (json_int_t)k->out_len[0], (json_int_t)k->out_len[1]);
-	texts = json_object();
-	json_object_set_new(j, "files", texts);
 	json_object_set_new(j, "outputs", jtext(k->outputs ? k->outputs : "", k->outputs ? strlen(k->outputs) : 0));
-	for (size_t i = 0; texts && i < sizeof(files) / sizeof(files[0]); i++)
-		if (task_text(t, k, files[i], &txt, &len) == 0) {
-			json_object_set_new(texts, task_file_names[files[i]], jtext(txt, len));
-			free(txt);
-		}
-	if (task_row(&row, k) == 0 && text_take(&row, &rowtxt, &rowlen) == 0) {
-		json_object_set_new(j, "row", jtext(rowtxt, rowlen));
-		free(rowtxt);
-	}
+	record_files(t, k, j, false);
+	if (*go)
+		json_object_set_new(j, "go", json_true());
+	if (k->state == T_RUNNING || *go) {
+		char why[200];
+		struct task lost = *k;
+		snprintf(why, sizeof(why), "its node %s went down while it %s: its processes ended with the daemon, "
+			 "its outputs are dropped", store_node_name(t->st), k->state == T_RUNNING ? "ran" : "was starting");
+		lost.state = T_LOST;
+		lost.exit_status = -1;
+		lost.why = why;
+		lost.node = k->node && *k->node ? k->node : (char *)store_node_name(t->st);
+		record_files(t, &lost, j, true);
+	} else if (k->state == T_QUEUED)
+		json_object_set_new(j, "spawn", task_wire_task(k));
 	pthread_mutex_unlock(&t->lock);
 	*out = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return *out ? 0 : -ENOMEM;
 }
 
-/* 0, or -errno when etcd did not take it (the caller tries again). */
+void task_net_key(const struct task_net *n, uint64_t id, char *key, size_t len)
+{
+	snprintf(key, len, "%s%llu", n->prefix, (unsigned long long)id);
+}
+
+/* 0 (also for a task given away: it is no longer this node's to write), or -errno when etcd did not take
+ * it (the caller tries again). */
 static int publish(struct task_net *n, uint64_t id)
 {
-	char key[sizeof(n->prefix) + 24], *val = NULL;
-	int rc = record_text(n->t, id, &val);
+	char *val = NULL;
+	bool go = false;
+	int rc = record_text(n->t, id, &val, &go);
 
-	snprintf(key, sizeof(key), "%s%llu", n->prefix, (unsigned long long)id);
 	if (rc == 0)
-		rc = val ? etcd_put(n->etcd, key, val, strlen(val), NULL, NULL) : etcd_delete(n->etcd, key);
-	if (rc == -ENOENT) /* a delete of a key that was never there */
-		rc = 0;
+		rc = task_handover_write(n, id, val, go);
 	free(val);
-	return rc;
+	return rc == -ESTALE ? 0 : rc;
 }
 
 /* Wait up to a second for a stop (lock held). */
@@ -277,10 +293,21 @@ static void *publisher(void *arg)
 	struct task_net *n = arg;
 	char why[512];
 
+	struct timespec last = { 0 }, now;
+
 	pthread_mutex_lock(&n->lock);
 	for (;;) {
-		while (!n->nq && !n->relist && !n->stop)
-			pthread_cond_wait(&n->cond, &n->lock);
+		while (!n->nq && !n->relist && !n->stop) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec != last.tv_sec) { /* nodes that went down: nothing in etcd says so */
+				last = now;
+				pthread_mutex_unlock(&n->lock);
+				task_handover_sweep(n);
+				pthread_mutex_lock(&n->lock);
+				continue;
+			}
+			pause_a_second(n);
+		}
 		if (n->relist) {
 			n->relist = false;
 			pthread_mutex_unlock(&n->lock);
@@ -395,6 +422,18 @@ int task_net_new_id(struct tasks *t, uint64_t *id)
 
 /* ---- what other nodes' tasks show here ------------------------------------------------------------- */
 
+/* What rec shows: its own files and row, or, when its node is down and it ran there (or had its go), the
+ * "lost" ones it carries (the daemon's death took the task along; its restart records it so). */
+static json_t *view_of(struct task_net *n, json_t *rec)
+{
+	json_t *lost = json_object_get(rec, "lost");
+	struct cluster_node nd;
+
+	if (lost && cluster_node(n->c, task_net_jstr(rec, "node"), &nd) == 0 && !nd.up)
+		return lost;
+	return rec;
+}
+
 int task_net_info(struct tasks *t, uint64_t id, struct task_info *out)
 {
 	json_t *j = record_of(t->net, id), *cap;
@@ -402,12 +441,13 @@ int task_net_info(struct tasks *t, uint64_t id, struct task_info *out)
 	if (!j)
 		return -ENOENT;
 	cap = json_object_get(j, "captured");
+	bool lost = view_of(t->net, j) != j;
 	*out = (struct task_info){ (uint32_t)json_integer_value(json_object_get(j, "uid")),
 				   (uint32_t)json_integer_value(json_object_get(j, "gid")),
 				   json_integer_value(json_object_get(j, "queued_ns")),
 				   json_integer_value(json_object_get(j, "changed_ns")),
-				   (uint64_t)json_integer_value(json_object_get(j, "version")),
-				   json_is_true(json_object_get(j, "finished")),
+				   (uint64_t)json_integer_value(json_object_get(j, "version")) + lost,
+				   lost || json_is_true(json_object_get(j, "finished")),
 				   { (uint64_t)json_integer_value(json_array_get(cap, 0)),
 				     (uint64_t)json_integer_value(json_array_get(cap, 1)) } };
 	json_decref(j);
@@ -423,9 +463,9 @@ static int owner_addr(struct tasks *t, uint64_t id, char addr[CLUSTER_ADDR_MAX +
 
 	if (!j)
 		return text_say(why, whylen, -ENOENT, "no task %llu", (unsigned long long)id);
-	if (cluster_node(t->net->c, jstr(j, "node"), &nd) != 0 || !nd.up)
+	if (cluster_node(t->net->c, task_net_jstr(j, "node"), &nd) != 0 || !nd.up)
 		rc = text_say(why, whylen, -EHOSTDOWN, "task %llu runs on node %s, which is down", (unsigned long long)id,
-			      jstr(j, "node"));
+			      task_net_jstr(j, "node"));
 	else if (!cluster_secret(t->net->c))
 		rc = text_say(why, whylen, -EACCES, "this node has no cluster secret to reach node %s with", nd.name);
 	else
@@ -460,7 +500,7 @@ ssize_t task_net_read(struct tasks *t, uint64_t id, enum task_file f, char *buf,
 	if (!j)
 		return -ENOENT;
 	if (f != TASK_STDOUT && f != TASK_STDERR) { /* published with the record */
-		const char *s = jstr(json_object_get(j, "files"), task_file_names[f]);
+		const char *s = task_net_jstr(json_object_get(view_of(t->net, j), "files"), task_file_names[f]);
 		len = strlen(s);
 		n = off >= len ? 0 : (ssize_t)(len - off < size ? len - off : size);
 		memcpy(buf, s + (n ? off : 0), (size_t)n);
@@ -528,7 +568,7 @@ int task_net_rows(struct tasks *t, struct text *x)
 		return 0;
 	pthread_mutex_lock(&n->lock);
 	json_object_foreach(n->remote, key, v)
-		text_printf(x, "%s", jstr(v, "row"));
+		text_printf(x, "%s", task_net_jstr(view_of(n, v), "row"));
 	pthread_mutex_unlock(&n->lock);
 	return 0;
 }
@@ -536,17 +576,12 @@ int task_net_rows(struct tasks *t, struct text *x)
 int task_net_state(struct tasks *t, uint64_t id, char *node, size_t nodelen)
 {
 	json_t *j = record_of(t->net, id);
-	struct cluster_node nd;
 	int s;
 
 	if (!j)
 		return -ENOENT;
-	s = state_of(j);
-	snprintf(node, nodelen, "%s", jstr(j, "node"));
-	/* a daemon that is gone took its running tasks with it (their pid 1 dies with it): lost, as its
-	 * restart will record them; its queued ones wait for it */
-	if (s == T_RUNNING && cluster_node(t->net->c, node, &nd) == 0 && !nd.up)
-		s = T_LOST;
+	s = view_of(t->net, j) != j ? T_LOST : task_net_state_of(j);
+	snprintf(node, nodelen, "%s", task_net_jstr(j, "node"));
 	json_decref(j);
 	return s;
 }
@@ -562,8 +597,8 @@ int task_net_producer(struct tasks *t, const char *name, uint64_t *id)
 		return -ENOENT;
 	pthread_mutex_lock(&n->lock);
 	json_object_foreach(n->remote, key, v)
-		if (s < 0 && task_in_list(jstr(v, "outputs"), name)) {
-			s = state_of(v);
+		if (s < 0 && task_in_list(task_net_jstr(v, "outputs"), name)) {
+			s = view_of(n, v) != v ? T_LOST : task_net_state_of(v);
 			*id = strtoull(key, NULL, 10);
 		}
 	pthread_mutex_unlock(&n->lock);
@@ -636,9 +671,9 @@ static int candidates(struct tasks *t, struct cand **out, size_t *nout)
 	const char *key;
 	json_t *rec;
 	json_object_foreach(t->net->remote, key, rec) {
-		int s = state_of(rec);
+		int s = task_net_state_of(rec);
 		for (size_t i = 0; i < m && (s == T_QUEUED || s == T_RUNNING); i++)
-			if (!c[i].nd.self && strcmp(c[i].nd.name, jstr(rec, "node")) == 0)
+			if (!c[i].nd.self && strcmp(c[i].nd.name, task_net_jstr(rec, "node")) == 0)
 				c[i].tasks++;
 	}
 	pthread_mutex_unlock(&t->net->lock);
@@ -725,21 +760,12 @@ int task_net_forward(struct tasks *t, const struct task_request *r, const char *
 {
 	uint32_t groups[TASK_GROUPS_MAX];
 	size_t ng = r->groups ? r->ngroups : proc_groups(r->pid, groups, TASK_GROUPS_MAX);
-	json_t *j = json_pack("{s:[], s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:[]}", "argv", "in", r->inputs,
-			      "out", r->outputs, "after", r->after, "scope", r->scope, "timeout", r->timeout, "uid",
-			      (json_int_t)r->uid, "gid", (json_int_t)r->gid, "mode", (json_int_t)r->out_mode, "groups");
+	json_t *j = task_wire_request(r, r->groups ? r->groups : groups, ng);
 	char *ans = NULL;
 	size_t len;
 	int rc;
 
-	bool ok = j != NULL;
-	for (size_t i = 0; ok && i < r->argc; i++)
-		ok = json_array_append_new(json_object_get(j, "argv"), json_string(r->argv[i])) == 0;
-	for (size_t i = 0; ok && i < ng; i++)
-		ok = json_array_append_new(json_object_get(j, "groups"),
-					   json_integer(r->groups ? r->groups[i] : groups[i])) == 0;
-	if (!ok) { /* json_string refuses bytes that are not UTF-8: the words would arrive changed */
-		json_decref(j);
+	if (!j) {
 		return text_say(why, whylen, -EINVAL, "a word or name of this task is not UTF-8, so it cannot go to "
 				"another node; give scope=node:%s to run it here", store_node_name(t->st));
 	}
@@ -768,18 +794,6 @@ static int answer_json(json_t *j, char **ans, size_t *anslen)
 	return 0;
 }
 
-/* An id field of a request: 0 with *v, or -EPROTO when it is missing or not a uid/gid (a request without
- * one must not become root's). */
-static int id_field(json_t *j, uint32_t *v)
-{
-	json_int_t x = json_integer_value(j);
-
-	if (!json_is_integer(j) || x < 0 || x >= (json_int_t)UINT32_MAX)
-		return -EPROTO;
-	*v = (uint32_t)x;
-	return 0;
-}
-
 static bool has_account(uint32_t uid)
 {
 	struct passwd pw, *res = NULL;
@@ -790,51 +804,26 @@ static bool has_account(uint32_t uid)
 
 static int serve_spawn(struct tasks *t, json_t *j, char **ans, size_t *anslen, char *why, size_t whylen)
 {
-	json_t *argv = json_object_get(j, "argv"), *groups = json_object_get(j, "groups");
-	size_t argc = json_array_size(argv), ng = json_array_size(groups);
-	const char **words = calloc(argc + 1, sizeof(char *));
-	uint32_t *g = calloc(ng + 1, sizeof(uint32_t));
-	uint32_t uid = 0, gid = 0;
+	struct task_wire w = { 0 };
 	struct task_request r;
 	uint64_t id = 0;
-	int rc = 0;
+	int rc = task_wire_parse(j, &r, &w, why, whylen);
 
-	if (!words || !g)
-		rc = text_say(why, whylen, -ENOMEM, "out of memory");
-	if (rc == 0 && (id_field(json_object_get(j, "uid"), &uid) || id_field(json_object_get(j, "gid"), &gid)))
-		rc = text_say(why, whylen, -EPROTO, "a spawn without its caller's uid and gid");
-	for (size_t i = 0; rc == 0 && i < argc; i++)
-		if (!(words[i] = json_string_value(json_array_get(argv, i))))
-			rc = text_say(why, whylen, -EPROTO, "a word of the program is not a string");
-	for (size_t i = 0; rc == 0 && i < ng; i++)
-		if (id_field(json_array_get(groups, i), &g[i]))
-			rc = text_say(why, whylen, -EPROTO, "a group of the caller's that is not a gid");
-	if (rc == 0 && ng > TASK_GROUPS_MAX)
-		rc = text_say(why, whylen, -EINVAL, "more than %d groups", TASK_GROUPS_MAX);
-	if (rc == 0 && uid != 0 && !has_account(uid))
+	if (rc == 0 && r.uid != 0 && !has_account(r.uid))
 		rc = text_say(why, whylen, -EACCES, "uid %u has no account on node %s, so no task can run as it there",
-			      uid, store_node_name(t->st));
+			      r.uid, store_node_name(t->st));
 	/* after= ids of the asking node's (or a third node's) tasks: their records may still be on their way */
-	for (const char *p = json_string_value(json_object_get(j, "after")); rc == 0 && p && *p;) {
+	for (const char *p = r.after; rc == 0 && p && *p;) {
 		uint64_t a = strtoull(p, NULL, 10);
 		if (a && !task_local(t, a))
 			await_record(t->net, a);
 		p += strcspn(p, ",");
 		p += *p == ',';
 	}
-	if (rc == 0) {
-		r = (struct task_request){ .argv = words, .argc = argc, .inputs = json_string_value(json_object_get(j, "in")),
-					   .outputs = json_string_value(json_object_get(j, "out")),
-					   .after = json_string_value(json_object_get(j, "after")),
-					   .scope = json_string_value(json_object_get(j, "scope")),
-					   .timeout = json_string_value(json_object_get(j, "timeout")), .uid = uid,
-					   .gid = gid,
-					   .out_mode = (uint32_t)json_integer_value(json_object_get(j, "mode")) & 0777,
-					   .groups = g, .ngroups = ng, .here = true };
+	r.here = true;
+	if (rc == 0)
 		rc = tasks_spawn(t, &r, &id, why, whylen);
-	}
-	free(words);
-	free(g);
+	task_wire_free(&w);
 	return rc ? rc : answer_json(json_pack("{s:I}", "task", (json_int_t)id), ans, anslen);
 }
 
@@ -869,7 +858,7 @@ static int served(void *arg, const char *verb, const char *req, size_t len, char
 	uint32_t uid = 0;
 	int rc;
 
-	if (!json_is_object(j) || (strcmp(verb, "task.spawn") != 0 && id_field(json_object_get(j, "uid"), &uid) != 0 &&
+	if (!json_is_object(j) || (strcmp(verb, "task.spawn") != 0 && task_wire_id(json_object_get(j, "uid"), &uid) != 0 &&
 				   strcmp(verb, "task.read") != 0))
 		rc = text_say(why, whylen, -EPROTO, "a request this node does not understand");
 	else if (strcmp(verb, "task.spawn") == 0)
@@ -901,6 +890,9 @@ int task_net_start(struct tasks *t, struct cluster *c, char *why, size_t whylen)
 	n->t = t;
 	n->c = c;
 	n->remote = json_object();
+	n->mine = json_object();
+	n->away = json_object();
+	n->noted = json_object();
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_mutex_init(&n->id_lock, NULL);
 	pthread_cond_init(&n->cond, NULL);
@@ -908,7 +900,7 @@ int task_net_start(struct tasks *t, struct cluster *c, char *why, size_t whylen)
 	snprintf(n->prefix, sizeof(n->prefix), "/fabric/%s/tasks/", cluster_name(c));
 	snprintf(n->idkey, sizeof(n->idkey), "/fabric/%s/task_ids", cluster_name(c));
 	t->net = n;
-	rc = n->remote ? etcd_open(cluster_etcd_urls(c), &n->etcd, why, whylen) : -ENOMEM;
+	rc = n->remote && n->mine && n->away && n->noted ? etcd_open(cluster_etcd_urls(c), &n->etcd, why, whylen) : -ENOMEM;
 	if (rc == 0)
 		rc = follow(n, why, whylen);
 	if (rc == 0 && (rc = -pthread_create(&n->thread, NULL, publisher, n)) != 0)
@@ -953,6 +945,9 @@ void task_net_stop(struct tasks *t)
 	t->net = NULL;
 	etcd_close(n->etcd);
 	json_decref(n->remote);
+	json_decref(n->mine);
+	json_decref(n->away);
+	json_decref(n->noted);
 	free(n->queue);
 	pthread_mutex_destroy(&n->lock);
 	pthread_mutex_destroy(&n->id_lock);

@@ -391,6 +391,13 @@ static void dispatch(struct tasks *t, bool *recheck)
 			}
 			if (r == WAIT_RECHECK)
 				*recheck = true;
+			if (r == READY && t->net && !k->go) { /* the cluster's go first (task_net.c) */
+				if (!k->go_asked) {
+					k->go_asked = true;
+					task_touch(t, k);
+				}
+				continue;
+			}
 			if (r == READY && t->running < t->max_running && t->go && !t->stopping) {
 				start(t, k); /* the lock was dropped: look again from the start */
 				again = true;

@@ -336,12 +336,12 @@ int tasks_spawn(struct tasks *t, const struct task_request *r, uint64_t *id, cha
 {
 	struct task *k;
 	bool forwarded = false;
-	uint64_t given = 0;
+	uint64_t given = r->id;
 	int rc;
 
 	if (t->net && !r->here && ((rc = place_in_cluster(t, r, id, &forwarded, why, whylen)) != 0 || forwarded))
 		return rc;
-	if (t->net && (rc = task_net_new_id(t, &given)) != 0)
+	if (t->net && !given && (rc = task_net_new_id(t, &given)) != 0)
 		return text_say(why, whylen, rc, "cannot take a task id from the cluster: %s", strerror(-rc));
 	k = calloc(1, sizeof(*k));
 	if (!k)
@@ -366,6 +366,8 @@ int tasks_spawn(struct tasks *t, const struct task_request *r, uint64_t *id, cha
 			 "wait for some to end", t->pending);
 	else if (!k->scope || !k->node || !k->placed || !k->why)
 		rc = -ENOMEM;
+	else if (given && task_find(t, given))
+		rc = text_say(why, whylen, -EEXIST, "task %llu is here already", (unsigned long long)given);
 	else
 		rc = check_spawn(t, k, r, why, whylen);
 	if (rc == 0) {
