@@ -592,12 +592,12 @@ match "$(cat "$N1/tasks/$td/status")" "^cancelled .*ended lost on node ${P}3 \(t
 wait_says lost sh -c "cut -d' ' -f1 '$N2/tasks/$tl/status' | head -n 1"
 match "$(cat "$N2/tasks/$tl/status")" "reason: its node ${P}3 went down while it ran" "a running task of a node that is down"
 eq "$(cat "$N2/tasks/$tl/exit")" 125 "its exit code, read on another node"
-FABRIC=$N2 "$FAB_TOOL" wait "$tl" >/dev/null; eq "$?" 125 "fabric wait for a task whose node died"
+FABRIC=$N2 timeout 60 "$FAB_TOOL" wait "$tl" >/dev/null; eq "$?" 125 "fabric wait for a task whose node died"
 wait_says 1 yp_of "${P}2" "select count(*) from tasks where id = $tq"
 match "$(grep "task $tq was queued on node ${P}3, which went down: placed again on node ${P}2" "$FC/state/${P}1/fabricd.log")" \
 	"placed again" "log of the task placed again"
 touch "$T/q_open"
-FABRIC=$N1 ok "$FAB_TOOL" wait "$tq"
+FABRIC=$N1 ok timeout 60 "$FAB_TOOL" wait "$tq"
 eq "$(cat "$N1/tasks/$tq/stdout")" "${P}2" "a queued task of a node that died ran on the other node its scope allows"
 eq "$(cat "$N2/vars/q_out")" open "its output"
 ok "$FAB_TOOL" cluster up 3 --dir "$FC" --capacity 64M --node-prefix "$P"
@@ -616,10 +616,21 @@ for i in 1 2 3; do wait_for test -e "$N2/shards/tmap/${P}$i"; done
 tmap=$(FABRIC=$N2 "$FAB_TOOL" spawn each=shards/tmap out=tm_%n -- sh -c \
 	'printf %s "$FABRIC_NODE" | dd of="$FABRIC_PIECE" conv=notrunc status=none && basename "$FABRIC_PIECE" > "tm_$FABRIC_NODE"') ||
 	bad "spawn each=shards/tmap"
-eq "$(echo "$tmap" | wc -l)" 3 "each= answers one task per piece"
-tr=$(FABRIC=$N3 "$FAB_TOOL" spawn "after=$(echo $tmap | tr ' ' ,)" "in=tm_${P}1,tm_${P}2,tm_${P}3" out=tmall -- \
+eq "$(echo "$tmap" | wc -l)" 4 "each= answers its group and one task per piece"
+tgroup=$(echo "$tmap" | head -n 1)
+tr=$(FABRIC=$N3 "$FAB_TOOL" spawn "after=$tgroup" "in=tm_${P}1,tm_${P}2,tm_${P}3" out=tmall -- \
 	sh -c "cat tm_${P}1 tm_${P}2 tm_${P}3 > tmall") || bad "spawn of the reduction"
 FABRIC=$N2 ok "$FAB_TOOL" wait "$tr"
+eq "$(cat "$N1/tasks/$tgroup/cmd")" "# a group of tasks $(echo "$tmap" | tail -n +2 | tr '\n' , | sed 's/,$//')" "the group's cmd"
+match "$(cat "$N3/tasks/$tgroup/status")" "^exited .*exit=0" "the group exited once its tasks did"
+eq "$(cat "$N3/tasks/$tgroup/node")" "${P}2" "the group lives on the node that was asked"
+for k in $tmap "$tr"; do
+	match "$(cat "$N1/tasks/$k/status")" "^exited " "each task of the map, and the reduction"
+done
+tbad=$(FABRIC=$N1 "$FAB_TOOL" spawn each=shards/tmap -- sh -c '[ "$FABRIC_NODE" != '"${P}2"' ]') || bad "spawn each= that fails on one piece"
+FABRIC=$N1 "$FAB_TOOL" wait "$(echo "$tbad" | head -n 1)" >/dev/null && bad "the group of a map with a failed task exited 0"
+match "$(cat "$N1/tasks/$(echo "$tbad" | head -n 1)/status")" "^cancelled .*ended failed on node ${P}2" "a group with a failed task"
+for k in $tbad; do FABRIC=$N1 ok "$FAB_TOOL" forget "$k"; done
 for i in 1 2 3; do
 	eq "$(head -c $((${#P} + 1)) "$FC/${P}$i/shards/tmap/${P}$i")" "${P}$i" "the piece of ${P}$i, written by its own task"
 done
@@ -628,6 +639,45 @@ ${P}2
 ${P}3" "the reduction over the map's outputs"
 fails "no such shard" env FABRIC="$N1" "$FAB_TOOL" spawn each=shards/nope -- true
 ok rm -r "$N1/shards/tmap" "$N1/vars/tmall" "$N1/vars/tm_${P}1" "$N1/vars/tm_${P}2" "$N1/vars/tm_${P}3"
+#  counters: 1,000 increments under flock, by a map over three pieces (300 each) and by ten plain tasks
+#  (10 each) that run beside it on the pieces' nodes, sum to 1,000
+FABRIC=$N1 ok "$FAB_TOOL" shard ctr 8
+for i in 1 2 3; do wait_for test -e "$N3/shards/ctr/${P}$i"; done
+cat > "$T/incr" <<'EOS'
+#!/bin/sh
+# incr PIECE N: add 1 to the decimal counter in PIECE, N times, each under an exclusive flock
+i=0
+while [ "$i" -lt "$2" ]; do
+	flock "$1" sh -c 'n=$(tr -d "\0 " < "$1"); printf "%8d" $((${n:-0} + 1)) | dd of="$1" conv=notrunc status=none' _ "$1" || exit 1
+	i=$((i + 1))
+done
+EOS
+chmod 755 "$T/incr"
+tctr=$(FABRIC=$N1 "$FAB_TOOL" spawn each=shards/ctr -- sh -c "$T/incr \"\$FABRIC_PIECE\" 300") || bad "spawn each=shards/ctr"
+tplain=
+for j in 0 1 2 3 4 5 6 7 8 9; do
+	n="${P}$((j % 3 + 1))"
+	k=$(FABRIC=$N2 "$FAB_TOOL" spawn "scope=node:$n" "in=shards/ctr/$n" -- sh -c "$T/incr \"\$FABRIC/shards/ctr/local\" 10") ||
+		bad "spawn of a plain counter task on $n"
+	tplain="$tplain $k"
+done
+FABRIC=$N3 ok timeout 120 "$FAB_TOOL" wait "$(echo "$tctr" | head -n 1)"
+for k in $tplain; do FABRIC=$N3 ok timeout 120 "$FAB_TOOL" wait "$k"; done
+sum=0
+for i in 1 2 3; do
+	v=$(tr -d '\0 ' < "$FC/${P}$i/shards/ctr/${P}$i") # a piece is read on its node (elsewhere: EREMOTE)
+	sum=$((sum + ${v:-0}))
+done
+eq "$sum" 1000 "1,000 increments over three pieces, by a map and plain tasks, sum to 1,000"
+for k in $tctr $tplain; do FABRIC=$N1 ok "$FAB_TOOL" forget "$k"; done
+#  killing a group kills its tasks that have not ended
+tkg=$(FABRIC=$N2 "$FAB_TOOL" spawn each=shards/ctr -- sh -c "while [ ! -e '$T/never' ]; do sleep 0.05; done") ||
+	bad "spawn of a map that waits"
+for k in $(echo "$tkg" | tail -n +2); do wait_says running sh -c "cut -d' ' -f1 '$N1/tasks/$k/status' | head -n 1"; done
+FABRIC=$N3 ok "$FAB_TOOL" kill "$(echo "$tkg" | head -n 1)"
+for k in $tkg; do wait_says killed sh -c "cut -d' ' -f1 '$N1/tasks/$k/status' | head -n 1"; done
+for k in $tkg; do FABRIC=$N1 ok "$FAB_TOOL" forget "$k"; done
+ok rm -r "$N1/shards/ctr"
 #  another user's spawn goes with that uid; a node without an account for it refuses it
 chmod o+x "$T" "$FC"
 fails "Permission denied" setpriv --reuid=4242 --regid=4242 --clear-groups bash -c \

@@ -43,8 +43,31 @@ static char *with_node(const char *s, const char *node)
 	return text_take(&x, &out, &len) == 0 ? out : NULL;
 }
 
+/* The group of each='s n tasks, on this node. */
+static int spawn_group(const struct ctl_env *env, const struct task_request *base, const uint64_t *made, size_t n,
+		       uint64_t *group, char *why, size_t whylen)
+{
+	char scope[NAMES_NODE_MAX + 8], *after = NULL;
+	struct text x = { 0 };
+	size_t len;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		text_printf(&x, "%s%llu", i ? "," : "", (unsigned long long)made[i]);
+	rc = text_take(&x, &after, &len);
+	snprintf(scope, sizeof(scope), "node:%s", store_node_name(env->st));
+	struct task_request r = { .group = true, .after = after, .scope = env->cluster ? scope : NULL, .uid = base->uid,
+				  .gid = base->gid, .pid = base->pid, .out_mode = base->out_mode, .here = true };
+	if (rc == 0)
+		rc = tasks_spawn(env->tasks, &r, group, why, whylen);
+	free(after);
+	return rc;
+}
+
 /* spawn each=shards/NAME: one task per piece, on the piece's node (scope node:NODE), its piece its first
- * input (FABRIC_PIECE), "%n" in out= its node.  The ids, one a line, in the pieces' order; all or none:
+ * input (FABRIC_PIECE), "%n" in out= its node, and a group on this node after all of them (a task without
+ * a program that ends exited once they all exited: after= its id waits for the lot).  The answer: the
+ * group's id, then the tasks' ids, one a line, in the pieces' order; all or none:
  * a refusal part way kills the tasks already accepted (a queued one leaves the queue, a running one ends
  * `killed`; their records stay until forgotten) and forgets those that ended. */
 static int spawn_each(const struct ctl_env *env, const struct ctl_cmd *cmd, const struct task_request *base,
@@ -54,7 +77,7 @@ static int spawn_each(const struct ctl_env *env, const struct ctl_cmd *cmd, cons
 	struct text nodes = { 0 }, ids = { 0 };
 	char why[1024] = "", *list = NULL, *text = NULL;
 	size_t len, done = 0;
-	uint64_t *made = NULL;
+	uint64_t *made = NULL, group = 0;
 	int rc;
 
 	if (strncmp(each, "shards/", 7) != 0 || !*shard || strchr(shard, '/') || base->scope)
@@ -90,6 +113,8 @@ static int spawn_each(const struct ctl_env *env, const struct ctl_cmd *cmd, cons
 	}
 	if (!made)
 		rc = -ENOMEM;
+	if (rc == 0 && (rc = spawn_group(env, base, made, done, &group, why, sizeof(why))) != 0)
+		text_say(why + strlen(why), sizeof(why) - strlen(why), 0, " (the group of the tasks)");
 	for (size_t i = 0; rc && i < done; i++) { /* all or none */
 		char w[256];
 		tasks_kill(env->tasks, made[i], base->uid, w, sizeof(w));
@@ -102,7 +127,7 @@ static int spawn_each(const struct ctl_env *env, const struct ctl_cmd *cmd, cons
 		return ctl_fail(ans, rc, "spawn refused: %s", why);
 	}
 	if (text_take(&ids, &text, &len) == 0)
-		text_printf(ans, "%s", text);
+		text_printf(ans, "%llu\n%s", (unsigned long long)group, text);
 	free(text);
 	return 0;
 }

@@ -120,9 +120,20 @@ void task_set_str(char **field, const char *value)
 	}
 }
 
+/* Kill the tasks of a group that was just killed; those that ended already are left as they are. */
+static void kill_members(struct tasks *t, char *members, uint32_t uid)
+{
+	char item[32], w[256];
+
+	for (const char *p = members; p && (p = task_item(p, item, sizeof(item))) != NULL;)
+		tasks_kill(t, strtoull(item, NULL, 10), uid, w, sizeof(w));
+	free(members);
+}
+
 int tasks_kill(struct tasks *t, uint64_t id, uint32_t uid, char *why, size_t whylen)
 {
 	struct task *k;
+	char *members = NULL;
 	int rc = 0;
 
 	if (!task_local(t, id) && t->net)
@@ -137,7 +148,10 @@ int tasks_kill(struct tasks *t, uint64_t id, uint32_t uid, char *why, size_t why
 	else if (task_finished(k))
 		rc = text_say(why, whylen, -ESRCH, "task %llu has ended already (%s); nothing to kill",
 			 (unsigned long long)id, task_state_names[k->state]);
-	else if (k->state == T_QUEUED)
+	else if (k->state == T_QUEUED && k->argc == 0) { /* a group: its tasks go with it */
+		members = strdup(k->after ? k->after : "");
+		task_end(t, k, T_KILLED, -1, "killed, with the tasks of its group that had not ended");
+	} else if (k->state == T_QUEUED)
 		task_end(t, k, T_KILLED, -1, "killed while it was queued; it never ran");
 	else {
 		k->kill_requested = true;
@@ -147,6 +161,7 @@ int tasks_kill(struct tasks *t, uint64_t id, uint32_t uid, char *why, size_t why
 	}
 	pthread_mutex_unlock(&t->lock);
 	task_flush_changes(t);
+	kill_members(t, members, uid);
 	return rc;
 }
 

@@ -80,6 +80,7 @@ struct task_request {
 	const uint32_t *groups;               /* when not NULL: the caller's groups (another node's caller), */
 	size_t ngroups;                       /*   instead of pid's */
 	bool here;                            /* run on this node (placed by the node that asked): no forward */
+	bool group; /* no program: a group (each='s), which ends exited once every after= task exited */
 	uint64_t id; /* in a cluster, an id the task has already (one placed again after its node went down);
 		      * 0: a new one */
 };

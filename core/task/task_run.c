@@ -391,6 +391,13 @@ static void dispatch(struct tasks *t, bool *recheck)
 			}
 			if (r == WAIT_RECHECK)
 				*recheck = true;
+			if (r == READY && k->argc == 0) { /* a group: its tasks exited */
+				task_set_str(&k->node, store_node_name(t->st));
+				task_set_str(&k->placed, "a group stays on the node that made it");
+				task_end(t, k, T_EXITED, 0, "");
+				again = true;
+				break;
+			}
 			if (r == READY && t->net && !k->go) { /* the cluster's go first (task_net.c) */
 				if (!k->go_asked) {
 					k->go_asked = true;

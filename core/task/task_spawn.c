@@ -136,7 +136,7 @@ static int check_output(void *arg, const char *name)
 			return text_say(c->why, c->whylen, -EEXIST, "out=%s exists on node %s; remove it or give the output "
 					"another name", name, node);
 		ps = task_net_producer(c->t, name, &producer);
-		if (ps == T_QUEUED || ps == T_RUNNING)
+		if ((ps == T_QUEUED || ps == T_RUNNING) && producer != c->k->id) /* not its own old record */
 			return text_say(c->why, c->whylen, -EEXIST, "out=%s is reserved as an output of task %llu", name,
 					(unsigned long long)producer);
 	}
@@ -191,6 +191,12 @@ static int take_argv(struct task *k, const struct task_request *r, char *why, si
 	size_t len = 0;
 	char *p;
 
+	if (r->argc == 0 && r->group) {
+		if (!r->after || !*r->after)
+			return text_say(why, whylen, -EINVAL, "a group of no tasks");
+		k->argv = calloc(1, sizeof(char *));
+		return k->argv ? 0 : -ENOMEM;
+	}
 	if (r->argc == 0)
 		return text_say(why, whylen, -EINVAL, "no program after '--'; usage: spawn [in=...] [out=...] -- PROGRAM "
 			   "[ARGS...]");

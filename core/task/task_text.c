@@ -68,6 +68,15 @@ static void put_word(struct text *x, const char *w)
 	text_printf(x, "'");
 }
 
+/* What a group runs instead of a program: its tasks, comma-separated, between head and tail. */
+static void group_text(struct text *x, const struct task *k, const char *head, const char *tail)
+{
+	text_printf(x, "%s", head);
+	for (const char *p = k->after; p && *p; p++)
+		text_printf(x, "%c", *p == '\n' ? ',' : *p);
+	text_printf(x, "%s", tail);
+}
+
 int task_text(struct tasks *t, const struct task *k, enum task_file f, char **buf, size_t *len)
 {
 	struct text x = { 0 };
@@ -76,6 +85,8 @@ int task_text(struct tasks *t, const struct task *k, enum task_file f, char **bu
 	(void)t;
 	switch (f) {
 	case TASK_CMD:
+		if (k->argc == 0) /* a comment: pasted back it does nothing */
+			group_text(&x, k, "# a group of tasks ", "");
 		for (size_t i = 0; i < k->argc; i++) {
 			if (i)
 				text_printf(&x, " ");
@@ -125,6 +136,8 @@ int task_row(struct text *x, const struct task *k)
 		text_printf(x, "%d\t", task_exit_code(k));
 	else
 		text_printf(x, "-\t");
+	if (k->argc == 0)
+		group_text(x, k, "(group of tasks ", ")");
 	for (size_t i = 0; i < k->argc; i++) {
 		if (i)
 			text_printf(x, " ");
