@@ -639,6 +639,25 @@ ${P}2
 ${P}3" "the reduction over the map's outputs"
 fails "no such shard" env FABRIC="$N1" "$FAB_TOOL" spawn each=shards/nope -- true
 ok rm -r "$N1/shards/tmap" "$N1/vars/tmall" "$N1/vars/tm_${P}1" "$N1/vars/tm_${P}2" "$N1/vars/tm_${P}3"
+#  a three-stage pipeline, each stage forced onto its own node and spawned from another one, all three at
+#  once: each stage waits for the one before it across nodes, and the last ends in the exact bytes
+s1=$(FABRIC=$N2 "$FAB_TOOL" spawn "scope=node:${P}1" out=pipe1 -- sh -c 'seq 1 50000 > pipe1') || bad "spawn of stage 1"
+s2=$(FABRIC=$N3 "$FAB_TOOL" spawn "scope=node:${P}2" in=pipe1 out=pipe2 -- sh -c 'grep 7 pipe1 | rev > pipe2') ||
+	bad "spawn of stage 2"
+s3=$(FABRIC=$N1 "$FAB_TOOL" spawn "scope=node:${P}3" in=pipe2 out=pipe3 -- sh -c 'export LC_ALL=C; sort -n pipe2 | uniq -c | sort -rn | head -n 3 > pipe3; wc -l < pipe2 >> pipe3') ||
+	bad "spawn of stage 3"
+FABRIC=$N2 ok timeout 60 "$FAB_TOOL" wait "$s3"
+i=1
+for k in "$s1" "$s2" "$s3"; do
+	eq "$(cat "$N1/tasks/$k/node")" "${P}$i" "stage $i ran on node $i"
+	i=$((i + 1))
+done
+seq 1 50000 | grep 7 | rev > "$T/pipe2" # the same programs, on the test's own disk
+(export LC_ALL=C; sort -n "$T/pipe2" | uniq -c | sort -rn | head -n 3; wc -l < "$T/pipe2") > "$T/pipe3"
+same "$T/pipe2" "$N1/vars/pipe2" "the middle stage's output, read on the first node"
+same "$T/pipe3" "$N2/vars/pipe3" "the pipeline's end, read on the second node"
+for k in "$s1" "$s2" "$s3"; do FABRIC=$N3 ok "$FAB_TOOL" forget "$k"; done
+ok rm "$N1/vars/pipe1" "$N1/vars/pipe2" "$N1/vars/pipe3"
 #  counters: 1,000 increments under flock, by a map over three pieces (300 each) and by ten plain tasks
 #  (10 each) that run beside it on the pieces' nodes, sum to 1,000
 FABRIC=$N1 ok "$FAB_TOOL" shard ctr 8
