@@ -371,6 +371,21 @@ failed:
 	task_end(t, k, T_FAILED, W_EXITCODE(127, 0), why);
 }
 
+/* Is no node but this one in k's scope?  Such a task is never placed again elsewhere (task_handover.c
+ * places a dead node's queued task only on a live node its scope allows), so it needs no go from the
+ * cluster to run at most once, and spares the etcd write (most of a local spawn's time in a cluster). */
+static bool bound_here(struct tasks *t, const struct task *k)
+{
+	struct scope s;
+
+	if (!k->scope || !*k->scope || scope_parse(k->scope, &s, NULL, 0) != 0 || s.nterms == 0)
+		return false;
+	for (unsigned i = 0; i < s.nterms; i++)
+		if (s.terms[i].kind == SCOPE_ANY || strcmp(s.terms[i].node, store_node_name(t->st)) != 0)
+			return false;
+	return true;
+}
+
 static void dispatch(struct tasks *t, bool *recheck)
 {
 	char why[1024];
@@ -398,6 +413,8 @@ static void dispatch(struct tasks *t, bool *recheck)
 				again = true;
 				break;
 			}
+			if (r == READY && t->net && !k->go && bound_here(t, k))
+				k->go = true;
 			if (r == READY && t->net && !k->go) { /* the cluster's go first (task_net.c) */
 				if (!k->go_asked) {
 					k->go_asked = true;

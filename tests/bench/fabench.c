@@ -24,6 +24,16 @@
  *                                     tasks/ID/status, pread + poll until it has ended, close.  The task
  *                                     must end "exited"; "forget ID" follows, untimed.  Prints
  *                                     "MEDIAN_NS P99_NS"
+ *   fabench eachlat MOUNT N SHARD PROG
+ *                                     N round trips of a map: write "spawn each=shards/SHARD -- PROG",
+ *                                     read the group id and its tasks' ids, wait for the group as
+ *                                     spawnlat does (it must end "exited"); each timed alone, after N/10
+ *                                     untimed; the group and its tasks forgotten, untimed.  Prints
+ *                                     "MEDIAN_NS P99_NS"
+ *   fabench threelat MOUNT N PROG SCOPE
+ *                                     its yardstick: N round trips of three spawns of PROG with SCOPE
+ *                                     written at once, then the three waited for.  Prints
+ *                                     "MEDIAN_NS P99_NS"
  *   fabench posixlat N PROG           the yardstick of spawnlat: N posix_spawn(PROG) + waitpid (after N/10
  *                                     untimed ones), each timed alone.  Prints "MEDIAN_NS P99_NS"
  *   fabench tasks MOUNT DIR N         N tasks "cp DIR/in_I DIR/out_I" (I = 1..N; DIR under MOUNT/vars, the
@@ -460,6 +470,78 @@ static int do_spawnlat(const char *mount, unsigned long n, const char *prog, con
 	return 0;
 }
 
+/* The ids of a spawn's answer, one a line (each=: the group's first), into ids (at most max); their
+ * count to *n.  Returns 0, or 1 after saying why. */
+static int answer_ids(const char *line, unsigned long long *ids, size_t max, size_t *n)
+{
+	char *p = answer, *end;
+
+	for (*n = 0; *p && *n < max; p = end + (*end == '\n')) {
+		errno = 0;
+		ids[(*n)++] = strtoull(p, &end, 10);
+		if (errno || end == p || (*end && *end != '\n')) {
+			fprintf(stderr, "fabench: %s: answered '%s', not task ids\n", line, answer);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Round trips of a map over a shard (each) or of three plain spawns (its yardstick). */
+static int do_maplat(const char *mount, unsigned long n, const char *shard, const char *prog, const char *scope)
+{
+	char ctlpath[4096], line[4096], state[64];
+	uint64_t *t = calloc(n ? n : 1, sizeof(*t));
+	unsigned long warm = n / 10;
+	int len, ctl, werr;
+
+	if (!t || n == 0) {
+		fprintf(stderr, "fabench: eachlat and threelat need N >= 1\n");
+		return 1;
+	}
+	snprintf(ctlpath, sizeof(ctlpath), "%s/ctl", mount);
+	if (shard)
+		len = snprintf(line, sizeof(line), "spawn each=shards/%s -- \"%s\"\n", shard, prog);
+	else
+		len = snprintf(line, sizeof(line), "spawn scope=%s -- \"%s\"\n", scope, prog);
+	if ((ctl = open(ctlpath, O_RDWR | O_CLOEXEC)) < 0)
+		return die("open", ctlpath);
+	for (unsigned long i = 0; i < warm + n; i++) {
+		unsigned long long ids[64];
+		size_t nids = 0, got;
+		uint64_t t0 = now_ns();
+
+		for (int k = 0; k < (shard ? 1 : 3); k++) {
+			if (ctl_cmd(ctl, line, (size_t)len, &werr) < 0)
+				return die("read the answer of", "spawn");
+			if (werr)
+				return ctl_failed(line, werr);
+			if (answer_ids(line, ids + nids, 64 - nids, &got))
+				return 1;
+			nids += got;
+		}
+		/* each=: the group ends once its tasks have; three spawns: wait for each */
+		for (size_t k = 0; k < (shard ? 1 : nids); k++) {
+			if (wait_task(mount, ids[k], state))
+				return 1;
+			if (strcmp(state, "exited") != 0) {
+				fprintf(stderr, "fabench: task %llu (%s) ended %s\n", ids[k], prog, state);
+				return 1;
+			}
+		}
+		if (i >= warm)
+			t[i - warm] = now_ns() - t0;
+		for (size_t k = 0; k < nids; k++)
+			if (forget_task(ctl, ids[k]))
+				return 1;
+	}
+	close(ctl);
+	print_median_p99(t, n);
+	report_lost();
+	free(t);
+	return 0;
+}
+
 extern char **environ;
 
 static int do_posixlat(unsigned long n, const char *prog)
@@ -643,6 +725,10 @@ int main(int argc, char **argv)
 		return do_ctllat(argv[2], argv[3], num(argv[4]), argc == 6);
 	if (!strcmp(m, "spawnlat") && (argc == 5 || argc == 6))
 		return do_spawnlat(argv[2], num(argv[3]), argv[4], argc == 6 ? argv[5] : NULL);
+	if (!strcmp(m, "eachlat") && argc == 6)
+		return do_maplat(argv[2], num(argv[3]), argv[4], argv[5], NULL);
+	if (!strcmp(m, "threelat") && argc == 6)
+		return do_maplat(argv[2], num(argv[3]), NULL, argv[4], argv[5]);
 	if (!strcmp(m, "posixlat") && argc == 4)
 		return do_posixlat(num(argv[2]), argv[3]);
 	if (!strcmp(m, "tasks") && argc == 5)
@@ -651,6 +737,7 @@ int main(int argc, char **argv)
 		return do_tcp(num(argv[2]));
 	fprintf(stderr, "usage: fabench read FILE BS | mmap FILE OFF LEN [pop] | create DIR N SIZE |\n"
 			"               stat DIR N | run CMD ARGS... | ctl CTL LINE | ctllat CTL LINE N [keep] |\n"
-			"               spawnlat MOUNT N PROG | posixlat N PROG | tasks MOUNT DIR N | tcp SIZE\n");
+			"               spawnlat MOUNT N PROG | eachlat MOUNT N SHARD PROG |\n"
+			"               threelat MOUNT N PROG SCOPE | posixlat N PROG | tasks MOUNT DIR N | tcp SIZE\n");
 	return 2;
 }

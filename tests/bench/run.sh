@@ -28,7 +28,9 @@
 #                  cp, small (both its rows: vs tmpfs and vs the floor), stat, load, ctl, spawn, tasks,
 #                  passthrough, remote (a cluster of two: the first read of another node's variable vs
 #                  raw TCP, the second vs tmpfs, a move vs raw TCP, a spawn placed on the other node vs on this one),
-#                  checkpoint (with restore).
+#                  cluster (three nodes on a three-member etcd: each= over a three-piece shard vs three
+#                  spawns on this node; a name's delay to another node across an etcd leader kill vs
+#                  with no failure), checkpoint (with restore).
 #                  The table of such a run also goes to last.md, its settings line naming the cases
 #
 # Timing comes from tests/bench/fabench (C), which prints nanoseconds for each operation it does.
@@ -85,7 +87,7 @@ CKPT=$(numfmt --from=iec "$CKPT_ARG" 2>/dev/null) || die "BENCH_CKPT=$CKPT_ARG i
 [ "$BIG" -ge 4096 ] || die "BENCH_BIG=$BIG_ARG is too small (at least 4K)"
 [ "$CKPT" -ge $((1 << 20)) ] || die "BENCH_CKPT=$CKPT_ARG is too small (at least 1M)"
 CK_N=8 CK_EACH=$((CKPT / 8)) CK_BYTES=$((CKPT / 8 * 8))
-CASES="read mmap cp small stat load ctl spawn tasks passthrough remote checkpoint"
+CASES="read mmap cp small stat load ctl spawn tasks passthrough remote cluster checkpoint"
 for c in $ONLY; do
 	[[ " $CASES " == *" $c "* ]] || die "BENCH_ONLY: no case '$c' (the cases: ${CASES// /, })"
 done
@@ -154,6 +156,7 @@ cleanup() {
 		grep -q fabricd "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid" 2>/dev/null
 	fi
 	[ -d "$T/fc" ] && timeout 120 "$FAB" cluster down "$T/fc" --purge </dev/null >/dev/null 2>&1
+	[ -d "$T/cc" ] && timeout 120 "$FAB" cluster down "$T/cc" --purge </dev/null >/dev/null 2>&1
 	is_mounted "$YARD" && { umount "$YARD" 2>/dev/null || umount -l "$YARD"; }
 	# the floor: unmounted, which ends its loop; its process is waited for (a gone or zombie process has
 	# no cmdline), and killed when it does not end
@@ -644,6 +647,56 @@ if want remote; then
 	remote_spawn "spawn /bin/true to exit x$SPAWN_N on the other node (vs on this one)"
 	[ -d "$FC" ] && "$FAB" cluster down "$FC" --purge >/dev/null 2>&1
 	rm -f "$YARD/rbig"
+fi
+
+# Work across nodes, on a cluster of three nodes of their own on a three-member etcd: SPAWN_N/10 maps
+# (each= over a shard with a piece on each node, /bin/true) from c1, each waited for through its group,
+# beside as many rounds of three spawns of /bin/true placed on c1 itself; then election.py: names made on
+# c1 every 10 ms and watched for on c2, the etcd leader killed after 3 s.  No targets: the issue asks for
+# the figures.
+CN1=$T/cc/$NODE-c1 CN2=$T/cc/$NODE-c2
+if want cluster; then
+	BLOCKED=""
+	if ! command -v etcd >/dev/null; then
+		BLOCKED="no etcd (make deps installs Debian's etcd-server)"
+	elif ! "$FAB" cluster up 3 --dir "$T/cc" --capacity 256M --node-prefix "$NODE-c" --etcd-members 3 >"$T/cc.out" 2>&1; then
+		BLOCKED="fabric cluster up failed: $(tail -n 1 "$T/cc.out")"
+	elif ! "$H" ctl "$CN1/ctl" "shard bmap 64" 2>"$T/err" >/dev/null; then
+		BLOCKED="cannot make the shard: $(tail -n 1 "$T/err")"
+	fi
+	name="each= over a 3-piece shard, /bin/true, to its group's end x$((SPAWN_N / 10)) (vs 3 spawns on this node)"
+	if [ -n "$BLOCKED" ]; then
+		fail_row "$name" "-" "$BLOCKED"
+	else
+		note "$name ..."
+		for i in 1 2 3; do # every node lists every piece before the first map
+			for ((w = 0; w < 400; w++)); do [ -e "$CN1/shards/bmap/$NODE-c$i" ] && break; sleep 0.05; done
+		done
+		if ! y=$("$H" threelat "$CN1" $((SPAWN_N / 10)) /bin/true "node:$NODE-c1" 2>"$T/err"); then
+			fail_row "$name" "-" "three spawns: $(tail -n 1 "$T/err")"
+		elif ! f=$("$H" eachlat "$CN1" $((SPAWN_N / 10)) bmap /bin/true 2>"$T/err"); then
+			fail_row "$name" "-" "each=: $(tail -n 1 "$T/err")"
+		else
+			ROWS+=("$name	$(lat "$f")	$(lat "$y")	$(awk -v f="${f% *}" -v y="${y% *}" 'BEGIN { printf "%.2f", y / f }')	-	$(
+				awk -v f="${f% *}" -v y="${y% *}" 'BEGIN { printf "added %+.2f ms", (f - y) / 1e6 }')")
+		fi
+	fi
+	name="a name's delay to another node across an etcd leader kill (vs with no failure)"
+	if [ -n "$BLOCKED" ]; then
+		fail_row "$name" "-" "$BLOCKED"
+	else
+		note "$name ..."
+		if ! e=$(python3 "$ROOT/tests/bench/election.py" "$CN1" "$CN2" "$T/cc" "$FAB" 2>"$T/err"); then
+			fail_row "$name" "-" "$(tail -n 1 "$T/err")"
+		else
+			read -r base worst mk <<<"$e"
+			ROWS+=("$name	$(awk -v w="$worst" 'BEGIN { printf "longest %.0f ms", w / 1e6 }')	$(
+				awk -v b="$base" 'BEGIN { printf "median %.1f ms", b / 1e6 }')	$(
+				awk -v b="$base" -v w="$worst" 'BEGIN { printf "%.3f", b / w }')	-	$(
+				awk -v m="$mk" 'BEGIN { printf "creates meanwhile: longest %.1f ms", m / 1e6 }')")
+		fi
+	fi
+	[ -d "$T/cc" ] && "$FAB" cluster down "$T/cc" --purge >/dev/null 2>&1
 fi
 
 # Checkpoint and restore, on a fresh fabric holding only their variables: the mount goes, with its shm and
