@@ -13,10 +13,12 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/uio.h>
 
 #include "core/ctl/ctl.h"
+#include "core/dataset/dataset.h"
 #include "core/store/store.h"
 #include "core/task/task.h"
 
@@ -39,6 +41,7 @@ struct fs {
 	const char *state_dir;
 	struct tasks *tasks; /* NULL until the task runner starts (after the mount) */
 	struct cluster *cluster; /* NULL: a single node (no --etcd) */
+	struct datasets *datasets; /* the keeper of the datasets' trees (core/dataset/dataset.h) */
 };
 
 /* main.c: a line in the daemon's log (STATE/fabricd.log), with the time and pid. */
@@ -291,6 +294,35 @@ void fs_task_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_task_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
 /* core/task/task.h's `changed`: wake the polls of task id's status. */
 void fs_task_changed(void *arg, uint64_t id);
+
+/* pollset.c -- poll handles kept until their key's object changes (a task, a dataset's tree) */
+struct fs_poller;
+struct fs_pollset {
+	pthread_mutex_t lock;
+	struct fs_poller *head;
+};
+#define FS_POLLSET_INIT { PTHREAD_MUTEX_INITIALIZER, NULL }
+/* Keep ph under key; on -ENOMEM ph is destroyed (the caller answers ready: its reader looks again). */
+int fs_pollset_add(struct fs_pollset *s, uint64_t key, struct fuse_pollhandle *ph);
+/* Notify and drop every handle kept under key. */
+void fs_pollset_wake(struct fs_pollset *s, uint64_t key);
+
+/* ops_dataset.c -- datasets/: mkdir makes a dataset; datasets/NAME/.tree (kind dstree), its tree, read
+ * whole at each read from offset 0, poll(2) waking when it changes */
+#define FS_DSTREE_BASE (FS_VIRT_BASE + (1ULL << 34)) /* datasets/NAME/.tree: FS_DSTREE_BASE + its dir's id */
+#define FS_DSTREES_MAX (1ULL << 40)
+#define FS_DSTREE_NAME ".tree"
+void fs_dataset_mkdir(fuse_req_t req, const char *name, mode_t mode);
+/* Lookup of .tree in parent: true when answered (parent is a dataset). */
+bool fs_dstree_lookup(fuse_req_t req, fuse_ino_t parent);
+int fs_dstree_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl);
+int fs_dstree_name(fuse_req_t req, fuse_ino_t ino, char *buf, size_t len);
+void fs_dstree_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_dstree_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_dstree_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_dstree_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
+/* core/dataset's `changed`: wake the polls of dir's .tree. */
+void fs_dataset_changed(void *arg, uint64_t dir);
 
 /* ops_ctl.c -- /fabric/ctl (kind ctl): write a command line, read its answer (per open file) */
 /* What a control command runs against, for the request's caller (its uid, gid and pid). */

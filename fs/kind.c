@@ -24,6 +24,7 @@
  *   peer      FS_PEER_BASE + 2k    VB + 1024 + 2k        nodes/PEER/ (another node of the  ops_peers.c
  *   peerstat  FS_PEER_BASE + 2k+1                        cluster) and nodes/PEER/stat
  *   remote    FS_REMOTE_BASE + k   VB + 2^32 + k         another node's object (in vars/)  ops_remote.c
+ *   dstree    FS_DSTREE_BASE + d   VB + 2^34 + d         datasets/NAME/.tree (d: its dir)  ops_dataset.c
  * Kinds ctl, nodes, nodestat and tasks take their names and attributes from ops_virtual.c's table.
  *
  * A kind without an operation gets (every kind has getattr):
@@ -165,12 +166,24 @@ static const struct fs_kind_ops kind_task = {
 	.poll = fs_task_poll,
 };
 
+static const struct fs_kind_ops kind_dstree = {
+	.kind = "dstree",
+	.getattr = fs_dstree_getattr,
+	.name = fs_dstree_name,
+	.open = fs_dstree_open,
+	.read = fs_dstree_read,
+	.release = fs_dstree_release,
+	.poll = fs_dstree_poll,
+};
+
 const struct fs_kind_ops *fs_kind_of(uint64_t ino)
 {
 	if (ino >= FS_TASK_BASE && ino < FS_VIRT_BASE)
 		return &kind_task;
 	if (ino >= FS_REMOTE_BASE && ino < FS_REMOTE_BASE + FS_REMOTES_MAX)
 		return &fs_kind_remote;
+	if (ino >= FS_DSTREE_BASE && ino < FS_DSTREE_BASE + FS_DSTREES_MAX)
+		return &kind_dstree;
 	if (ino >= FS_PEER_BASE && ino < FS_PEER_BASE + 2 * FS_PEERS_MAX)
 		return (ino - FS_PEER_BASE) % 2 ? &kind_peerstat : &kind_peer;
 	switch (ino) {

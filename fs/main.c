@@ -507,6 +507,12 @@ int main(int argc, char **argv)
 		fs_log("joined cluster %s as node %s, listening at %s", cluster_name(fs.cluster),
 			   store_node_name(fs.store), cluster_addr(fs.cluster));
 	}
+	rc = datasets_start(fs.store, log_line, fs_dataset_changed, NULL, &fs.datasets);
+	if (rc) {
+		cluster_leave(fs.cluster);
+		store_destroy(fs.store);
+		return fail("cannot start the keeper of the datasets: %s", strerror(-rc));
+	}
 	snprintf(fsname, sizeof(fsname), "fabric:%s", state);
 	fs_virt_init();
 	rc = fs_files_start();
@@ -514,12 +520,14 @@ int main(int argc, char **argv)
 		rc = fs_mount(&fs, mnt, fsname, !opt.no_passthrough, opt.strict_seal);
 	if (rc) {
 		cluster_leave(fs.cluster);
+		datasets_stop(fs.datasets);
 		store_destroy(fs.store);
 		return fail("cannot mount at %s (%s); see %s", mnt, strerror(-rc), logpath);
 	}
 	if (fs_notify_start(fs.se) != 0 || fuse_set_signal_handlers(fs.se) != 0) {
 		fs_unmount(&fs);
 		cluster_leave(fs.cluster);
+		datasets_stop(fs.datasets);
 		store_destroy(fs.store);
 		return fail("cannot install signal handlers");
 	}
@@ -531,6 +539,7 @@ int main(int argc, char **argv)
 		if (rc) {
 			fs_unmount(&fs);
 			cluster_leave(fs.cluster);
+			datasets_stop(fs.datasets);
 			store_destroy(fs.store);
 			return fail("%s", msg);
 		}
@@ -540,6 +549,7 @@ int main(int argc, char **argv)
 		tasks_destroy(fs.tasks);
 		fs_unmount(&fs);
 		cluster_leave(fs.cluster);
+		datasets_stop(fs.datasets);
 		store_destroy(fs.store);
 		return fail("cannot start: %s", strerror(rc));
 	}
@@ -559,6 +569,7 @@ int main(int argc, char **argv)
 	cluster_leave(fs.cluster); /* every node sees this one down at once */
 	fs_peers_free();
 	fs_remote_free();
+	datasets_stop(fs.datasets);
 	store_destroy(fs.store);
 	log_line("unmounted; the state dir is marked clean");
 	if (ftruncate(lockfd, 0) < 0)

@@ -34,7 +34,8 @@ struct ctl_env fs_ctl_env(fuse_req_t req)
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct fs *fs = fuse_req_userdata(req);
 
-	return (struct ctl_env){ fs->store, fs->state_dir, { ctx->uid, ctx->gid, ctx->pid }, fs->tasks, fs->cluster };
+	return (struct ctl_env){ fs->store, fs->state_dir, { ctx->uid, ctx->gid, ctx->pid }, fs->tasks, fs->cluster,
+				 fs->datasets };
 }
 
 void fs_ctl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

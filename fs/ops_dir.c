@@ -72,7 +72,11 @@ static void reply_entry_or_err(fuse_req_t req, int rc, const struct store_attr *
 void fs_store_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct store_attr a;
-	int rc = store_lookup(store_of(req), parent, name, &a);
+	int rc;
+
+	if (strcmp(name, FS_DSTREE_NAME) == 0 && fs_dstree_lookup(req, parent))
+		return;
+	rc = store_lookup(store_of(req), parent, name, &a);
 
 	if (rc == -ENOENT && parent == FS_VARS_INO && fs_remote_lookup_top(req, name))
 		return; /* another node's name */
@@ -157,8 +161,13 @@ void fs_store_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t 
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct store_attr a;
-	int rc = store_mkdir(store_of(req), parent, name, mode & ~ctx->umask, ctx->uid, ctx->gid, &a);
+	int rc;
 
+	if (parent == store_datasets_id(store_of(req))) {
+		fs_dataset_mkdir(req, name, mode);
+		return;
+	}
+	rc = store_mkdir(store_of(req), parent, name, mode & ~ctx->umask, ctx->uid, ctx->gid, &a);
 	reply_entry_or_err(req, rc, &a);
 }
 

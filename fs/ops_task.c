@@ -31,14 +31,7 @@ struct task_open {
 	size_t linelen;
 };
 
-struct poller {
-	uint64_t id;
-	struct fuse_pollhandle *ph;
-	struct poller *next;
-};
-
-static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct poller *pollers;
+static struct fs_pollset polls = FS_POLLSET_INIT;
 
 static struct tasks *tasks_of(fuse_req_t req)
 {
@@ -276,35 +269,14 @@ void fs_task_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void fs_task_changed(void *arg, uint64_t id)
 {
-	struct poller *ready = NULL;
-
 	(void)arg;
-	pthread_mutex_lock(&poll_lock);
-	for (struct poller **pp = &pollers; *pp;) {
-		struct poller *p = *pp;
-		if (p->id != id) {
-			pp = &p->next;
-			continue;
-		}
-		*pp = p->next;
-		p->next = ready;
-		ready = p;
-	}
-	pthread_mutex_unlock(&poll_lock);
-	while (ready) {
-		struct poller *next = ready->next;
-		fuse_lowlevel_notify_poll(ready->ph);
-		fuse_pollhandle_destroy(ready->ph);
-		free(ready);
-		ready = next;
-	}
+	fs_pollset_wake(&polls, id);
 }
 
 void fs_task_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
 {
 	struct task_open *o = (struct task_open *)(uintptr_t)fi->fh;
 	struct task_info info;
-	struct poller *p;
 
 	(void)ino;
 	if (o->f != TASK_STATUS) { /* the other files are always ready, as a regular file is */
@@ -323,18 +295,10 @@ void fs_task_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, str
 		fuse_reply_poll(req, info.version != o->seen ? POLLIN | POLLRDNORM : 0);
 		return;
 	}
-	p = malloc(sizeof(*p));
-	if (!p) {
-		fuse_pollhandle_destroy(ph);
+	if (fs_pollset_add(&polls, o->id, ph) != 0) {
 		fuse_reply_poll(req, POLLIN | POLLRDNORM); /* the caller reads again: no wakeup is lost */
 		return;
 	}
-	pthread_mutex_lock(&poll_lock);
-	p->id = o->id;
-	p->ph = ph;
-	p->next = pollers;
-	pollers = p;
-	pthread_mutex_unlock(&poll_lock);
 	/* a change between the look above and the registration would have found no handle: look again */
 	if (tasks_info(tasks_of(req), o->id, &info) != 0 || info.version != o->seen) {
 		fuse_reply_poll(req, POLLIN | POLLRDNORM);

@@ -285,6 +285,65 @@ static const char schema_v7[] =
 	"  PRIMARY KEY (way, node, name));"
 	"PRAGMA user_version = 7;";
 
+/* Version 8: keyed datasets (core/dataset/dstree.h).  A dataset is a directory of datasets/ with a row in
+ * datasets (its limits); its tree of managers and leaves is dataset_tree, one row per tree node, each
+ * covering the key hashes [lo, hi); every object row carries its name's hash (keyhash: yp_key_hash, written
+ * by meta with the name, so the triggers need no function of ours and the sqlite3 shell may still change
+ * rows); every sealed variable in a dataset's directory is an item, a row of dataset_items naming the leaf whose range holds its key's hash.  The
+ * triggers keep the items and the leaves' counts in step with objects inside whichever transaction
+ * changes an object, so no code path of the store has to remember them and a crash leaves both or
+ * neither; a split or merge moves items between leaves by hash range (yp_ds_move_items), the count
+ * triggers following.  A dataset directory's row going (rmdir) takes its dataset and tree rows along. */
+static const char schema_v8[] =
+	"ALTER TABLE objects ADD COLUMN keyhash INTEGER;"
+	"CREATE TABLE datasets("
+	"  id INTEGER PRIMARY KEY REFERENCES objects(id) ON DELETE CASCADE,"
+	"  limits TEXT NOT NULL);"
+	"CREATE TABLE dataset_tree("
+	"  id INTEGER PRIMARY KEY,"
+	"  dataset INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,"
+	"  parent INTEGER NOT NULL,"
+	"  height INTEGER NOT NULL CHECK (height >= -1),"
+	"  lo INTEGER NOT NULL, hi INTEGER NOT NULL CHECK (lo < hi),"
+	"  items INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX dataset_tree_by_dataset ON dataset_tree(dataset, height, lo);"
+	"CREATE TABLE dataset_items("
+	"  id INTEGER PRIMARY KEY,"
+	"  dataset INTEGER NOT NULL,"
+	"  leaf INTEGER NOT NULL,"
+	"  hash INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL);"
+	"CREATE INDEX dataset_items_by_leaf ON dataset_items(leaf, hash);"
+	"CREATE TRIGGER dataset_item_made AFTER INSERT ON objects"
+	" WHEN new.kind = 'var' AND new.state = 'sealed' AND new.parent IN (SELECT id FROM datasets) BEGIN"
+	"  INSERT INTO dataset_items(id, dataset, leaf, hash, size)"
+	"   SELECT new.id, new.parent, t.id, new.keyhash, new.size FROM dataset_tree t"
+	"   WHERE t.dataset = new.parent AND t.height = -1 AND t.lo <= new.keyhash AND new.keyhash < t.hi;"
+	" END;"
+	"CREATE TRIGGER dataset_item_changed AFTER UPDATE ON objects"
+	" WHEN old.parent IN (SELECT id FROM datasets) OR new.parent IN (SELECT id FROM datasets) BEGIN"
+	"  DELETE FROM dataset_items WHERE id = old.id;"
+	"  INSERT INTO dataset_items(id, dataset, leaf, hash, size)"
+	"   SELECT new.id, new.parent, t.id, new.keyhash, new.size FROM dataset_tree t"
+	"   WHERE t.dataset = new.parent AND t.height = -1 AND t.lo <= new.keyhash AND new.keyhash < t.hi"
+	"   AND new.kind = 'var' AND new.state = 'sealed';"
+	" END;"
+	"CREATE TRIGGER dataset_item_gone AFTER DELETE ON objects"
+	" WHEN old.parent IN (SELECT id FROM datasets) BEGIN"
+	"  DELETE FROM dataset_items WHERE id = old.id;"
+	" END;"
+	"CREATE TRIGGER dataset_count_in AFTER INSERT ON dataset_items BEGIN"
+	"  UPDATE dataset_tree SET items = items + 1, bytes = bytes + new.size WHERE id = new.leaf;"
+	" END;"
+	"CREATE TRIGGER dataset_count_out AFTER DELETE ON dataset_items BEGIN"
+	"  UPDATE dataset_tree SET items = items - 1, bytes = bytes - old.size WHERE id = old.leaf;"
+	" END;"
+	"CREATE TRIGGER dataset_count_moved AFTER UPDATE OF leaf ON dataset_items BEGIN"
+	"  UPDATE dataset_tree SET items = items - 1, bytes = bytes - old.size WHERE id = old.leaf;"
+	"  UPDATE dataset_tree SET items = items + 1, bytes = bytes + new.size WHERE id = new.leaf;"
+	" END;"
+	"PRAGMA user_version = 8;";
+
 int yp_errno(struct yp *yp, int rc, const char *what)
 {
 	switch (rc & 0xff) {
@@ -407,6 +466,8 @@ static int migrate(struct yp *yp)
 		rc = sqlite3_exec(yp->db, schema_v6, NULL, NULL, &err);
 	if (rc == SQLITE_OK && version < 7)
 		rc = sqlite3_exec(yp->db, schema_v7, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version < 8)
+		rc = sqlite3_exec(yp->db, schema_v8, NULL, NULL, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(yp->db, "COMMIT; PRAGMA foreign_keys = ON", NULL, NULL, &err);
 	if (rc != SQLITE_OK) {

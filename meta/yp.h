@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define YP_SCHEMA_VERSION 7
+#define YP_SCHEMA_VERSION 8
 #define YP_ROOT_ID 1 /* the mount root */
 #define YP_VARS_ID 2 /* vars/ */
 
@@ -190,5 +190,35 @@ int yp_move_between(struct yp *yp, const char *name, const char *node);
  * (the strings are the walk's) and must not call the store, whose lock comes before meta's.  A non-zero
  * return stops the walk and is returned. */
 int yp_each_move(struct yp *yp, int (*fn)(void *arg, const struct yp_move *m), void *arg);
+
+/* Keyed datasets (yp_datasets.c; schema version 8 in yp.c says how items follow objects).  A key's hash,
+ * the one the triggers file items by (every object row's keyhash): XXH3-64 of the name's bytes, shifted
+ * into [0, 2^62). */
+uint64_t yp_key_hash(const char *key);
+/* One node of a dataset's tree: parent 0 for the root, height -1 for a leaf; items and bytes are a leaf's
+ * (the triggers' counts), 0 for a manager. */
+struct yp_ds_row {
+	int64_t id, dataset, parent;
+	int height;
+	uint64_t lo, hi, items, bytes;
+};
+/* Make directory dir (its objects row already in) a dataset with these limits (canonical text). */
+int yp_ds_add(struct yp *yp, int64_t dir, const char *limits);
+/* fn for every dataset: its directory's id and limits, with meta's lock held (no store call in fn). */
+int yp_each_ds(struct yp *yp, int (*fn)(void *arg, int64_t dir, const char *limits), void *arg);
+/* fn for every tree node of dataset ds, by height (leaves first) then lo, with meta's lock held. */
+int yp_each_ds_row(struct yp *yp, int64_t ds, int (*fn)(void *arg, const struct yp_ds_row *r), void *arg);
+/* Insert or change a tree node: every column but the counts, which only the triggers write. */
+int yp_ds_put_row(struct yp *yp, const struct yp_ds_row *r);
+int yp_ds_del_row(struct yp *yp, int64_t id);
+/* The items of leaf `from` whose hash is in [lo, hi) now belong to leaf `to` (their counts follow). */
+int yp_ds_move_items(struct yp *yp, int64_t from, int64_t to, uint64_t lo, uint64_t hi);
+/* Where to split a leaf: the median hash of its items, or the least above lo when the median is lo;
+ * -ENOENT when no item hash lies above lo (nothing to split). */
+int yp_ds_median(struct yp *yp, int64_t leaf, uint64_t lo, uint64_t *mid);
+/* The greatest tree node id of every dataset (0 when none). */
+int yp_ds_max_row(struct yp *yp, int64_t *max);
+/* The leaf holding object id as an item: 0 with its id in *leaf, or -ENOENT (not an item). */
+int yp_ds_leaf_of(struct yp *yp, int64_t id, int64_t *leaf);
 
 #endif

@@ -6,7 +6,7 @@
  * store's tables: objects, blocks and extents.  yp_tasks.c keeps the tasks table.  yp_wal.c checkpoints the WAL
  * off the request path.  yp_remote.c is what several nodes need: one object's row, the watch of changed
  * objects (SQLite's update and commit hooks), the mirror of the other nodes' objects; yp_moves.c the moves
- * this node has begun.
+ * this node has begun; yp_datasets.c the keyed datasets' trees.
  *
  * Statements: each file keeps the SQL of its own ids (enum yp_stmt below) in a table of its own and asks
  * yp_stmt for the prepared statement, which is made once and kept in struct yp. */
@@ -59,6 +59,18 @@ enum yp_stmt {
 	ST_MOVE_END,
 	ST_MOVE_EACH,
 	ST_MOVE_BETWEEN,
+	/* yp_datasets.c */
+	ST_DS_ADD,
+	ST_DS_EACH,
+	ST_DS_ROWS,
+	ST_DS_PUT,
+	ST_DS_DEL,
+	ST_DS_MOVE,
+	ST_DS_COUNT_OF,
+	ST_DS_NTH,
+	ST_DS_ABOVE,
+	ST_DS_MAX,
+	ST_DS_LEAF_OF,
 	ST_COUNT
 };
 

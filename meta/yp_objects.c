@@ -14,11 +14,11 @@
 
 static const char *const obj_sql[ST_COUNT] = {
 	[ST_OBJ_INSERT] = "INSERT INTO objects(parent, name, kind, state, type, doc, xxh3, scope, node, size,"
-			  " mode, uid, gid, created_ns, modified_ns, sealed_ns, target, alias_of, id, refs)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+			  " mode, uid, gid, created_ns, modified_ns, sealed_ns, target, alias_of, id, refs, keyhash)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
 	[ST_OBJ_UPDATE] = "UPDATE objects SET parent = ?2, name = ?3, state = ?4, type = ?5, doc = ?6,"
 			  " xxh3 = ?7, scope = ?8, size = ?9, mode = ?10, uid = ?11, gid = ?12,"
-			  " modified_ns = ?13, sealed_ns = ?14, refs = ?15 WHERE id = ?1",
+			  " modified_ns = ?13, sealed_ns = ?14, refs = ?15, keyhash = ?16 WHERE id = ?1",
 	[ST_OBJ_DELETE] = "DELETE FROM objects WHERE id = ?1",
 	[ST_OBJ_EACH] = YP_OBJ_SELECT " ORDER BY o.id",
 	[ST_OBJ_MAX] = "SELECT max(coalesce((SELECT max(id) FROM objects), 0),"
@@ -70,6 +70,7 @@ int yp_obj_insert(struct yp *yp, struct yp_obj *o)
 		yp_bind_int(s, 18, o->alias_of);
 		yp_bind_int(s, 19, o->id); /* NULL: the next AUTOINCREMENT id */
 		yp_bind_text(s, 20, o->refs);
+		sqlite3_bind_int64(s, 21, (sqlite3_int64)yp_key_hash(o->name));
 		rc = yp_exec(yp, s, "object insert");
 		if (rc == 0)
 			o->id = sqlite3_last_insert_rowid(yp->db);
@@ -101,6 +102,7 @@ int yp_obj_update(struct yp *yp, const struct yp_obj *o)
 		sqlite3_bind_int64(s, 13, o->modified_ns);
 		yp_bind_int(s, 14, o->sealed_ns);
 		yp_bind_text(s, 15, o->refs);
+		sqlite3_bind_int64(s, 16, (sqlite3_int64)yp_key_hash(o->name));
 		rc = yp_exec(yp, s, "object update");
 	}
 	yp_unlock(yp);

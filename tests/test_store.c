@@ -320,11 +320,14 @@ static void test_seal(struct store *st)
 		CHECK(n == 0);
 		free(ids);
 		CHECK_RC(store_dir_list(st, STORE_ROOT_ID, &ids, &n), 0);
-		/* the root: vars/ and shards/ (made at the first start) */
-		CHECK(n == 2 && ids && (ids[0] == STORE_VARS_ID || ids[1] == STORE_VARS_ID));
+		/* the root: vars/, shards/ and datasets/ (made at the first start) */
+		CHECK(n == 3 && ids && (ids[0] == STORE_VARS_ID || ids[1] == STORE_VARS_ID || ids[2] == STORE_VARS_ID));
 		free(ids);
 		CHECK_RC(store_lookup(st, STORE_ROOT_ID, "shards", &a), 0);
 		CHECK(a.dir);
+		store_forget(st, a.id, 1);
+		CHECK_RC(store_lookup(st, STORE_ROOT_ID, "datasets", &a), 0);
+		CHECK(a.dir && a.id == store_datasets_id(st) && (a.mode & 07777) == 01777);
 		store_forget(st, a.id, 1);
 	}
 

@@ -1440,7 +1440,7 @@ static void test_upgrade(int version)
 	if (!yp)
 		return;
 	CHECK(ro_int(path, "PRAGMA user_version") == YP_SCHEMA_VERSION);
-	CHECK(YP_SCHEMA_VERSION == 7);
+	CHECK(YP_SCHEMA_VERSION == 8);
 	/* the same tables, indexes and views, with the same SQL, as a database made new */
 	schema_of(dbpath, fresh, sizeof(fresh));
 	schema_of(path, upgraded, sizeof(upgraded));
@@ -1729,6 +1729,107 @@ static void test_refs_moves(struct yp *yp)
 	CHECK(ro_int(dbpath, "SELECT count(*) FROM moves") == 0);
 }
 
+static int count_row(void *arg, const struct yp_ds_row *r)
+{
+	struct yp_ds_row *v = arg;
+
+	for (int i = 0; i < 4; i++)
+		if (v[i].id == 0 || v[i].id == r->id) {
+			v[i] = *r;
+			return 0;
+		}
+	return -E2BIG;
+}
+
+static int one_ds(void *arg, int64_t dir, const char *limits)
+{
+	if (strcmp(limits, "kids:4") == 0)
+		*(int64_t *)arg = dir;
+	return 0;
+}
+
+/* Items follow objects through the triggers: a sealed variable in a dataset's directory is an item of the
+ * leaf whose range holds its key's hash, counted there; renamed, resized, removed or moved out, it
+ * follows; a move of items by hash range carries the counts; the directory's row takes the rest along. */
+static void test_datasets(struct yp *yp)
+{
+	struct yp_obj d = { .parent = YP_VARS_ID, .name = "ds", .kind = "dir", .state = "sealed", .scope = "any",
+			    .node = node_id, .mode = 0755, .created_ns = 1, .modified_ns = 1 };
+	struct yp_obj a = var_row(0, "alpha", node_id), b = var_row(0, "beta", node_id), w = var_row(0, "w", node_id);
+	struct yp_ds_row v[4] = { 0 }, *l1 = NULL, *l2 = NULL;
+	uint64_t ha = yp_key_hash("alpha"), hb = yp_key_hash("beta"), mid = 0, lo;
+	int64_t found = 0, leaf = 0, max = 0;
+
+	CHECK(ha < (1ULL << 62) && hb < (1ULL << 62) && ha != hb);
+	CHECK_RC(yp_obj_insert(yp, &d), 0);
+	CHECK_RC(yp_ds_add(yp, d.id, "kids:4"), 0);
+	CHECK_RC(yp_each_ds(yp, one_ds, &found), 0);
+	CHECK(found == d.id);
+	CHECK_RC(yp_ds_put_row(yp, &(struct yp_ds_row){ .id = 501, .dataset = d.id, .height = 0, .lo = 0, .hi = 1ULL << 62 }), 0);
+	CHECK_RC(yp_ds_put_row(yp, &(struct yp_ds_row){ .id = 502, .dataset = d.id, .parent = 501, .height = -1, .lo = 0,
+							.hi = 1ULL << 62 }), 0);
+	a.parent = b.parent = w.parent = d.id;
+	a.state = b.state = "sealed";
+	a.size = 10;
+	b.size = 5;
+	CHECK_RC(yp_obj_insert(yp, &a), 0);
+	CHECK_RC(yp_obj_insert(yp, &b), 0);
+	CHECK_RC(yp_obj_insert(yp, &w), 0); /* being written: no item yet */
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM dataset_items") == 2);
+	CHECK(ro_int(dbpath, "SELECT items * 1000 + bytes FROM dataset_tree WHERE id = 502") == 2015);
+	CHECK_RC(yp_ds_leaf_of(yp, a.id, &leaf), 0);
+	CHECK(leaf == 502);
+	CHECK(yp_ds_leaf_of(yp, w.id, &leaf) == -ENOENT);
+	w.state = "sealed";
+	w.size = 100;
+	CHECK_RC(yp_obj_update(yp, &w), 0); /* sealed: an item */
+	CHECK(ro_int(dbpath, "SELECT items * 1000 + bytes FROM dataset_tree WHERE id = 502") == 3115);
+	w.parent = YP_VARS_ID;
+	CHECK_RC(yp_obj_update(yp, &w), 0); /* moved out: no longer one */
+	CHECK(ro_int(dbpath, "SELECT items * 1000 + bytes FROM dataset_tree WHERE id = 502") == 2015);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM dataset_items") == 2);
+
+	/* split at the greater of the two hashes: one item each side, the counts with them */
+	lo = ha < hb ? ha : hb;
+	CHECK_RC(yp_ds_median(yp, 502, 0, &mid), 0);
+	CHECK(mid == (ha > hb ? ha : hb)); /* of two, the second (offset n/2) */
+	CHECK_RC(yp_ds_median(yp, 502, mid, &mid), 0 - ENOENT); /* nothing above the greater */
+	mid = ha > hb ? ha : hb;
+	CHECK_RC(yp_begin(yp), 0);
+	CHECK_RC(yp_ds_put_row(yp, &(struct yp_ds_row){ .id = 502, .dataset = d.id, .parent = 501, .height = -1, .lo = 0,
+							.hi = mid }), 0);
+	CHECK_RC(yp_ds_put_row(yp, &(struct yp_ds_row){ .id = 503, .dataset = d.id, .parent = 501, .height = -1, .lo = mid,
+							.hi = 1ULL << 62 }), 0);
+	CHECK_RC(yp_ds_move_items(yp, 502, 503, mid, 1ULL << 62), 0);
+	CHECK_RC(yp_commit(yp), 0);
+	CHECK_RC(yp_each_ds_row(yp, d.id, count_row, v), 0);
+	for (int i = 0; i < 4; i++) {
+		if (v[i].id == 502)
+			l1 = &v[i];
+		if (v[i].id == 503)
+			l2 = &v[i];
+	}
+	CHECK(l1 && l2 && v[2].id == 501 && v[3].id == 0); /* leaves first, then the root */
+	CHECK(l1 && l1->items == 1 && l1->bytes == (ha == lo ? 10u : 5u) && l1->hi == mid);
+	CHECK(l2 && l2->items == 1 && l2->bytes == (ha == lo ? 5u : 10u) && l2->lo == mid);
+	CHECK_RC(yp_ds_max_row(yp, &max), 0);
+	CHECK(max == 503);
+	/* a new item goes to the leaf of its hash; a rename rehashes it */
+	a.name = "alpha2";
+	CHECK_RC(yp_obj_update(yp, &a), 0);
+	CHECK_RC(yp_ds_leaf_of(yp, a.id, &leaf), 0);
+	CHECK(leaf == (yp_key_hash("alpha2") < mid ? 502 : 503));
+	CHECK(ro_int(dbpath, "SELECT sum(items) FROM dataset_tree WHERE dataset = (SELECT id FROM datasets)") == 2);
+	CHECK_RC(yp_obj_delete(yp, a.id), 0);
+	CHECK_RC(yp_obj_delete(yp, b.id), 0);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM dataset_items") == 0);
+	CHECK(ro_int(dbpath, "SELECT sum(items) + sum(bytes) FROM dataset_tree") == 0);
+	CHECK_RC(yp_obj_delete(yp, d.id), 0); /* rmdir: the dataset and its tree go with it */
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM datasets") == 0);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM dataset_tree") == 0);
+	CHECK_RC(yp_obj_delete(yp, w.id), 0);
+}
+
 static int run_all(void)
 {
 	struct yp *yp = NULL;
@@ -1750,6 +1851,7 @@ static int run_all(void)
 		test_tasks(yp, &tf);
 		test_remote(yp);
 		test_refs_moves(yp);
+		test_datasets(yp);
 		yp_close(yp);
 		yp = NULL;
 

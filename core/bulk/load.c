@@ -318,16 +318,15 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 	return rc;
 }
 
-int load_any(struct store *st, const struct load_caller *who, const char *name, const char *file,
-	     const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen)
+/* Open what `file` names as who: 0 with fd, its stat, and whether it is a directory or a tar archive (by
+ * its first header), or -errno with why. */
+static int open_source(const struct load_caller *who, const char *file, int *fdp, struct stat *sb, bool *dir,
+		       bool *tar, char *why, size_t whylen)
 {
 	unsigned char block[TAR_BLOCK];
 	struct load_creds saved;
-	struct stat sb;
-	bool dir, tar;
 	int fd, rc;
 
-	memset(res, 0, sizeof(*res));
 	if (file[0] != '/') {
 		text_say(why, whylen, 0, "FILE must be an absolute path (the daemon does not know your directory): %s", file);
 		return -EINVAL;
@@ -342,14 +341,29 @@ int load_any(struct store *st, const struct load_caller *who, const char *name, 
 	}
 	/* O_NONBLOCK was for the open only: io_uring would answer EAGAIN for an archive not in the page cache
 	 * instead of waiting for the disk */
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 || fstat(fd, &sb) < 0 ||
-	    !(S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))) {
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0 || fstat(fd, sb) < 0 ||
+	    !(S_ISREG(sb->st_mode) || S_ISDIR(sb->st_mode))) {
 		text_say(why, whylen, 0, "%s is not a regular file, a directory or a tar archive", file);
 		close(fd);
 		return -EINVAL;
 	}
-	dir = S_ISDIR(sb.st_mode);
-	tar = !dir && pread(fd, block, sizeof(block), 0) == (ssize_t)sizeof(block) && tar_is_header(block);
+	*dir = S_ISDIR(sb->st_mode);
+	*tar = !*dir && pread(fd, block, sizeof(block), 0) == (ssize_t)sizeof(block) && tar_is_header(block);
+	*fdp = fd;
+	return 0;
+}
+
+int load_any(struct store *st, const struct load_caller *who, const char *name, const char *file,
+	     const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen)
+{
+	struct stat sb;
+	bool dir, tar;
+	int fd, rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = open_source(who, file, &fd, &sb, &dir, &tar, why, whylen);
+	if (rc)
+		return rc;
 	if (!dir && !tar) {
 		close(fd);
 		return load_file(st, who, name, file, type, doc, mode, res, why, whylen);
@@ -361,9 +375,33 @@ int load_any(struct store *st, const struct load_caller *who, const char *name, 
 		return -EINVAL;
 	}
 	if (dir)
-		rc = load_tree(st, who, name, file, fd, &sb, doc, mode, res, why, whylen);
+		rc = load_tree(st, who, name, 0, file, fd, &sb, doc, mode, res, why, whylen);
 	else
-		rc = load_tar(st, who, name, file, fd, &sb, doc, mode, res, why, whylen);
+		rc = load_tar(st, who, name, 0, file, fd, &sb, doc, mode, res, why, whylen);
+	close(fd);
+	return rc;
+}
+
+int load_into(struct store *st, const struct load_caller *who, uint64_t dir_id, const char *shown,
+	      const char *file, const char *doc, int mode, struct load_result *res, char *why, size_t whylen)
+{
+	struct stat sb;
+	bool dir, tar;
+	int fd, rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = open_source(who, file, &fd, &sb, &dir, &tar, why, whylen);
+	if (rc)
+		return rc;
+	if (!dir && !tar) {
+		close(fd);
+		return text_say(why, whylen, -EINVAL, "%s takes a directory of files or a tar archive, and %s is "
+				"neither (write one item with cp)", shown, file);
+	}
+	if (dir)
+		rc = load_tree(st, who, shown, dir_id, file, fd, &sb, doc, mode, res, why, whylen);
+	else
+		rc = load_tar(st, who, shown, dir_id, file, fd, &sb, doc, mode, res, why, whylen);
 	close(fd);
 	return rc;
 }

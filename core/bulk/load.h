@@ -54,6 +54,11 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
  * given to every variable made. */
 int load_any(struct store *st, const struct load_caller *who, const char *name, const char *file,
 	     const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
+/* load_any of a directory or a tar archive into the existing directory dir_id (a dataset's: its files are
+ * its items, and a member that would need a directory or a link there is refused by the store, EPERM,
+ * the whole request undone), all or nothing; shown names it in sentences ("datasets/NAME"). */
+int load_into(struct store *st, const struct load_caller *who, uint64_t dir_id, const char *shown,
+	      const char *file, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
 /* Call fn for each load in flight: its variable's name, bytes read so far, bytes in all. */
 int load_each_inflight(int (*fn)(void *arg, const char *name, uint64_t done, uint64_t total), void *arg);
 

@@ -58,10 +58,13 @@ int load_read(struct uring_reader *ring, int fd, uint64_t off, void *dst, uint64
 
 /* load_any's two other cases, each given FILE opened by the caller (read-only, not O_DIRECT) and what
  * fstat said of it; they close nothing.  load_tree: fd is the directory DIR; load_tar: fd is an archive
- * whose first block tar_is_header. */
-int load_tree(struct store *st, const struct load_caller *who, const char *name, const char *dir, int fd,
-	      const struct stat *sb, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
-int load_tar(struct store *st, const struct load_caller *who, const char *name, const char *file, int fd,
-	     const struct stat *sb, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
+ * whose first block tar_is_header.  into 0: the new directory vars/NAME; else the existing directory of
+ * that id (a dataset: load_into), NAME then only naming it in sentences. */
+int load_tree(struct store *st, const struct load_caller *who, const char *name, uint64_t into, const char *dir,
+	      int fd, const struct stat *sb, const char *doc, int mode, struct load_result *res, char *why,
+	      size_t whylen);
+int load_tar(struct store *st, const struct load_caller *who, const char *name, uint64_t into, const char *file,
+	     int fd, const struct stat *sb, const char *doc, int mode, struct load_result *res, char *why,
+	     size_t whylen);
 
 #endif

@@ -92,14 +92,15 @@ static void undo(struct load_many *m)
 }
 
 void load_many_init(struct load_many *m, struct store *st, const struct load_caller *who, const char *name,
-		    const char *src, bool archive, const char *doc, int mode, struct load_result *res, char *why,
-		    size_t whylen)
+		    uint64_t into, const char *src, bool archive, const char *doc, int mode, struct load_result *res,
+		    char *why, size_t whylen)
 {
 	memset(m, 0, sizeof(*m));
 	memset(res, 0, sizeof(*res));
 	m->st = st;
 	m->who = who;
 	m->name = name;
+	m->into = into;
 	m->src = src;
 	m->archive = archive;
 	m->doc = doc;
@@ -137,13 +138,20 @@ int load_many_begin(struct load_many *m, uint32_t top_mode, uint64_t total, uint
 
 	if (m->doc && strlen(m->doc) > STORE_DOC_MAX)
 		return text_say(why, whylen, -E2BIG, "doc is longer than %d bytes", STORE_DOC_MAX);
-	rc = path_parent(st, name, &parent, leaf, sizeof(leaf));
-	if (rc)
-		return text_say(why, whylen, rc, "cannot make vars/%s: its directory %s", name,
-				rc == -ENOENT ? "does not exist; mkdir it first" : path_error(rc));
-	if (!load_caller_may_create(st, m->who, parent))
-		return text_say(why, whylen, -EACCES, "cannot make vars/%s: uid %u may not create names in its "
-				"directory", name, m->who->uid);
+	if (m->into) {
+		parent = m->into;
+		if (!load_caller_may_create(st, m->who, parent))
+			return text_say(why, whylen, -EACCES, "cannot put into %s: uid %u may not create names there",
+					name, m->who->uid);
+	} else {
+		rc = path_parent(st, name, &parent, leaf, sizeof(leaf));
+		if (rc)
+			return text_say(why, whylen, rc, "cannot make vars/%s: its directory %s", name,
+					rc == -ENOENT ? "does not exist; mkdir it first" : path_error(rc));
+		if (!load_caller_may_create(st, m->who, parent))
+			return text_say(why, whylen, -EACCES, "cannot make vars/%s: uid %u may not create names in "
+					"its directory", name, m->who->uid);
+	}
 	store_statfs(st, &capacity, &used, &objects);
 	free_bytes = capacity > used ? capacity - used : 0;
 	if (own_bytes > free_bytes)
@@ -157,6 +165,12 @@ int load_many_begin(struct load_many *m, uint32_t top_mode, uint64_t total, uint
 	if (rc) {
 		free(m->bounce);
 		return text_say(why, whylen, rc, "cannot set up io_uring: %s", strerror(-rc));
+	}
+	if (m->into) {
+		m->top = m->into;
+		m->res->many = true;
+		load_inflight_begin(&m->progress, name, total);
+		return 0;
 	}
 	rc = store_mkdir(st, parent, leaf, top_mode & m->mask, m->who->uid, m->who->gid, &a);
 	if (rc == 0) {

@@ -35,7 +35,8 @@ struct load_many {
 	const char *name;         /* NAME under vars/, for sentences */
 	const char *src;          /* DIR or the archive, for sentences */
 	bool archive;             /* src is an archive (members are named "FILE, member PATH") */
-	uint64_t top;             /* the id of vars/NAME */
+	uint64_t top;             /* the id of vars/NAME, or of the directory loaded into */
+	uint64_t into;            /* 0, or the existing directory (a dataset) the objects go into */
 	uint32_t mask;            /* 0777 less who's umask, read once */
 	const char *doc;          /* every variable's doc, or NULL */
 	int mode;                 /* every variable's mode, or -1: each member's own bits & mask */
@@ -49,12 +50,14 @@ struct load_many {
 	size_t whylen;
 };
 
-/* A request from src (a directory or archive, absolute) for vars/NAME: reads who's umask and groups once,
+/* A request from src (a directory or archive, absolute) for vars/NAME (or, into not 0, for the existing
+ * directory into, which load_many_begin then does not make and undo does not remove; NAME names it in
+ * sentences): reads who's umask and groups once,
  * changes nothing, so the source can be checked (load_many_link_ok, load_many_what) before anything is
  * made.  Nothing to free until load_many_begin succeeds. */
 void load_many_init(struct load_many *m, struct store *st, const struct load_caller *who, const char *name,
-		    const char *src, bool archive, const char *doc, int mode, struct load_result *res, char *why,
-		    size_t whylen);
+		    uint64_t into, const char *src, bool archive, const char *doc, int mode, struct load_result *res,
+		    char *why, size_t whylen);
 /* Make vars/NAME (mode top_mode & mask): -EEXIST, -EACCES (who may not create names there), -ENOSPC
  * when the bytes that will need blocks of their own (own_bytes: the variables of STORE_SLAB_THRESHOLD and
  * more, which are never packed, charged as the store charges) do not fit in what is free now, so a load

@@ -261,8 +261,9 @@ static int make(struct tarload *L, const struct tar_member *mem)
 	}
 }
 
-int load_tar(struct store *st, const struct load_caller *who, const char *name, const char *file, int fd,
-	     const struct stat *sb, const char *doc, int mode, struct load_result *res, char *why, size_t whylen)
+int load_tar(struct store *st, const struct load_caller *who, const char *name, uint64_t into, const char *file,
+	     int fd, const struct stat *sb, const char *doc, int mode, struct load_result *res, char *why,
+	     size_t whylen)
 {
 	struct tarload *L = calloc(1, sizeof(*L));
 	struct tar_member *mem = malloc(sizeof(*mem));
@@ -274,7 +275,7 @@ int load_tar(struct store *st, const struct load_caller *who, const char *name, 
 		free(mem);
 		return text_say(why, whylen, -ENOMEM, "out of memory");
 	}
-	load_many_init(&L->m, st, who, name, file, true, doc, mode, res, why, whylen);
+	load_many_init(&L->m, st, who, name, into, file, true, doc, mode, res, why, whylen);
 	L->fd = fd;
 	tar_start(&L->t, fd, (uint64_t)sb->st_size);
 	while ((rc = next(L, mem)) > 0 && (rc = check(L, mem, &total, &own)) == 0)

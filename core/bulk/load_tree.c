@@ -419,8 +419,9 @@ static int make_all(struct tree *t, int root)
 	return rc;
 }
 
-int load_tree(struct store *st, const struct load_caller *who, const char *name, const char *dir, int fd,
-	      const struct stat *sb, const char *doc, int mode, struct load_result *res, char *why, size_t whylen)
+int load_tree(struct store *st, const struct load_caller *who, const char *name, uint64_t into, const char *dir,
+	      int fd, const struct stat *sb, const char *doc, int mode, struct load_result *res, char *why,
+	      size_t whylen)
 {
 	struct tree *t = calloc(1, sizeof(*t));
 	struct load_creds saved;
@@ -428,7 +429,7 @@ int load_tree(struct store *st, const struct load_caller *who, const char *name,
 
 	if (!t)
 		return text_say(why, whylen, -ENOMEM, "out of memory");
-	load_many_init(&t->m, st, who, name, dir, false, doc, mode, res, why, whylen);
+	load_many_init(&t->m, st, who, name, into, dir, false, doc, mode, res, why, whylen);
 	/* the walk only reads the source: it runs as the caller throughout, and makes nothing in the store */
 	load_many_become(&t->m, &saved);
 	rc = walk(t, fd, 0, "");

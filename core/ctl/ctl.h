@@ -56,6 +56,7 @@ struct ctl_env {
 	struct load_caller who;
 	struct tasks *tasks; /* NULL: this daemon runs no tasks (spawn, kill, forget, tasks refuse) */
 	struct cluster *cluster; /* NULL: a single node (move refuses) */
+	struct datasets *datasets; /* NULL: no keeper of datasets (dataset refuses) */
 };
 
 /* Parse and run one line; the answer (or the error sentence) replaces ans's contents. */

@@ -5,6 +5,7 @@
  *   ctl_store.c   the store's verbs: list, locate, stat, allocate, deallocate, defragment, mutable, shard
  *   ctl_bulk.c    load, checkpoint, restore (core/bulk/load.h)
  *   ctl_task.c    spawn, kill, forget, tasks (core/task/task.h)
+ *   ctl_dataset.c dataset make|tree (core/dataset/dataset.h)
  *   ctl_answer.c  answers: the one-sentence refusal, JSON strings, flat answers as lines or one object
  *   ctl_parse.c   a line into a struct ctl_cmd, and reading its words back
  *
@@ -96,6 +97,8 @@ ctl_handler ctl_run_list, ctl_run_locate, ctl_run_stat, ctl_run_allocate, ctl_ru
 ctl_handler ctl_run_load, ctl_run_checkpoint, ctl_run_restore;
 /* ctl_task.c */
 ctl_handler ctl_run_spawn, ctl_run_kill, ctl_run_forget, ctl_run_tasks;
+/* ctl_dataset.c */
+ctl_handler ctl_run_dataset;
 /* ctl_cluster.c */
 ctl_handler ctl_run_move;
 ctl_handler ctl_run_drain;

@@ -180,6 +180,8 @@ static int make_named(struct store *st, uint64_t parent, const char *name, enum 
 	rc = writable_dir(st, parent, &dir);
 	if (rc == 0 && store_under_shards(st, dir))
 		rc = -EPERM; /* shards/ holds what the shard verb makes */
+	if (rc == 0)
+		rc = store_dataset_allows(st, dir, kind, name);
 	if (rc)
 		goto out_unlock;
 	if (ns_child(st, dir, name)) {
@@ -253,6 +255,8 @@ int store_link(struct store *st, uint64_t id, uint64_t newparent, const char *ne
 	rc = writable_dir(st, newparent, &dir);
 	if (rc == 0 && (o->kind == OBJ_DIR || store_under_shards(st, dir) || store_under_shards(st, o->parent)))
 		rc = -EPERM; /* POSIX for directories; shards/ holds the shard verb's pieces and nothing else */
+	else if (rc == 0 && (dir->dataset || dir->id == st->datasets_id || (o->parent && o->parent->dataset)))
+		rc = -EPERM; /* an item has one name: its key */
 	else if (rc == 0 && o->owner)
 		rc = -EBUSY; /* reserved: its names are its owner's until it ends */
 	else if (rc == 0 && ns_child(st, dir, newname))
@@ -462,6 +466,14 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 		rc = -ENOENT;
 		goto out_unlock;
 	}
+	if (o->dataset || dst->id == st->datasets_id) /* a dataset is renamed within datasets/ only */
+		rc = o->dataset && dst == src ? 0 : -EPERM;
+	else
+		rc = store_dataset_allows(st, dst, store_named(o)->kind, newname);
+	if (rc == 0 && o->kind == OBJ_ALIAS && dst->dataset)
+		rc = -EPERM;
+	if (rc)
+		goto out_unlock;
 	target = ns_child(st, dst, newname);
 	if (target && store_named(target) == store_named(o))
 		goto out_unlock; /* two names of one object: POSIX says rename does nothing */

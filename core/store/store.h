@@ -251,6 +251,24 @@ int store_shard(struct store *st, const char *name, uint64_t size, uint32_t mode
 /* The id of shards/ (its directory, the root's child). */
 uint64_t store_shards_id(const struct store *st);
 
+/* Keyed datasets (store_dataset.c; their trees are core/dataset's).  A dataset is a directory of
+ * datasets/ whose children, its items, are variables and nothing else: mkdir, symlink, link and mutable
+ * objects there are EPERM, and so is anything made directly in datasets/ but by store_dataset_make; a
+ * variable may be renamed into a dataset, out of it and within it (a key gets new bytes by a new item
+ * renamed over the old).  The key ".tree" is reserved (EINVAL): it names the tree's file.  The item rows
+ * follow the objects by themselves (meta's triggers). */
+struct yp;
+/* Make datasets/NAME, calling rows(arg, yp, id) inside the same YP transaction as its directory's row, so
+ * the dataset's own rows (core/dataset) come with it or not at all.  The new directory's id to *id. */
+int store_dataset_make(struct store *st, const char *name, uint32_t mode, uint32_t uid, uint32_t gid,
+		       int (*rows)(void *arg, struct yp *yp, uint64_t id), void *arg, uint64_t *id);
+/* The id of datasets/. */
+uint64_t store_datasets_id(const struct store *st);
+/* Is id a dataset's directory?  Its name into name (NAMES_LEAF_MAX + 1 bytes) when name is not NULL. */
+bool store_is_dataset(struct store *st, uint64_t id, char *name);
+/* Every dataset's directory id (a malloc'd array, *n of them). */
+int store_datasets(struct store *st, uint64_t **ids, size_t *n);
+
 /* Names held by an owner (store_reserve.c): a variable being written that only the processes of its owner
  * may open for writing (others get -EBUSY), that nobody may unlink or rename (-EBUSY), and that its
  * writers' last close does not seal: store_reserved_end does, when the owner is done, or drops it.  Opens

@@ -144,6 +144,7 @@ struct obj {
 	bool sealing; /* the last writer is gone: the hash is being taken, the bytes maybe packed */
 	bool seal_queued; /* hashed, its seal waiting for its batch's commit (store_sealer.c) */
 	bool mut;     /* a mutable object (store_mutable): state SEALED, but written in place */
+	bool dataset; /* a dataset's directory (store_dataset.c): its children are its items */
 	bool doomed;  /* drop instead of seal */
 	uint64_t owner;   /* reserved for this owner (store_reserve): 0 when free, and once the owner ended */
 	bool owner_wrote; /* one of the owner's processes opened it for writing */
@@ -158,6 +159,7 @@ struct store {
 	char node[NAMES_NODE_MAX + 1];
 	int64_t node_id;
 	uint64_t shards_id; /* the id of shards/ (made at the first start that lacks it) */
+	uint64_t datasets_id; /* the id of datasets/ (the same) */
 	char prefix[SHM_NAME_MAX];
 	uint64_t next_block;
 	uint64_t next_id; /* the next object id (inode number): ids are handed out here, rows follow */
@@ -242,6 +244,14 @@ void store_alias_drop(struct store *st, struct obj *o);
 int store_unlink_locked(struct store *st, struct obj *o);
 /* Is dir shards/ or below it?  Names there are made by the shard verb only.  Lock held. */
 bool store_under_shards(struct store *st, const struct obj *dir);
+
+/* store_dataset.c: the rules of datasets/ (see store.h) */
+/* Mark the directories the YP lists as datasets (at start, after recovery). */
+int store_datasets_load(struct store *st);
+/* May an object of kind `kind` named `name` be made in, or moved into, dir?  0, or -EPERM for anything
+ * in datasets/ itself and anything but a variable in a dataset, -EINVAL for a key a dataset reserves
+ * (".tree").  Lock held. */
+int store_dataset_allows(struct store *st, const struct obj *dir, enum obj_kind kind, const char *name);
 
 /* store_bytes.c: truncate a variable being written (SETATTR size, open with O_TRUNC).  Lock held. */
 int store_truncate_locked(struct store *st, struct obj *o, uint64_t size);

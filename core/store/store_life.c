@@ -5,7 +5,7 @@
  * start: the node's name, a shm prefix with a fresh random instance so that no two state dirs share a block
  * name, a capacity; a state dir of another node than the one asked for is refused); the node's clean flag
  * cleared, then recovery (recover.c), which verifies every sealed variable's xxh3 when the flag was found
- * cleared; shards/ made when missing.  Only then is the name_changed callback set: what was loaded is no news
+ * cleared; shards/ and datasets/ made when missing, the datasets' directories marked.  Only then is the name_changed callback set: what was loaded is no news
  * to anybody.  A failure anywhere gives back all that was taken and says in msg what went wrong.
  *
  * store_destroy records a clean shutdown (the clean flag, and the capacity, which store_allocate and
@@ -20,34 +20,34 @@
 #include "core/store/storeInt.h"
 #include "meta/yp.h"
 
-/* shards/ is a directory of the root, made at the first start of a state dir that lacks it (the schema
- * only seeds the root and vars/). */
-static int ensure_shards(struct store *st)
+/* shards/ and datasets/ are directories of the root, made at the first start of a state dir that lacks
+ * them (the schema only seeds the root and vars/), with mode; the id to *id. */
+static int ensure_top_dir(struct store *st, const char *name, uint32_t mode, uint64_t *id)
 {
-	struct obj *root = ns_by_id(st, STORE_ROOT_ID), *o = ns_child(st, root, "shards");
+	struct obj *root = ns_by_id(st, STORE_ROOT_ID), *o = ns_child(st, root, name);
 	int64_t now = store_now_ns();
 	struct yp_obj row;
 	int rc;
 
 	if (o) {
-		st->shards_id = o->id;
+		*id = o->id;
 		return 0;
 	}
-	row = (struct yp_obj){ .id = (int64_t)store_new_id(st), .parent = STORE_ROOT_ID, .name = "shards", .kind = "dir", .state = "sealed",
-			       .scope = "any", .node = st->node_id, .mode = 0555, .created_ns = now,
+	row = (struct yp_obj){ .id = (int64_t)store_new_id(st), .parent = STORE_ROOT_ID, .name = name, .kind = "dir", .state = "sealed",
+			       .scope = "any", .node = st->node_id, .mode = mode, .created_ns = now,
 			       .modified_ns = now };
 	rc = yp_obj_insert(st->yp, &row);
 	if (rc)
 		return rc;
-	o = ns_new(st, (uint64_t)row.id, OBJ_DIR, "shards");
+	o = ns_new(st, (uint64_t)row.id, OBJ_DIR, name);
 	if (!o)
 		return -ENOMEM;
 	o->state = OBJ_SEALED;
-	o->mode = 0555;
+	o->mode = mode;
 	o->created_ns = o->modified_ns = now;
 	ns_link(st, root, o, NULL);
 	root->nsubdirs++;
-	st->shards_id = o->id;
+	*id = o->id;
 	return 0;
 }
 
@@ -150,9 +150,13 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
 		rc = -EPROTO;
 		goto out_alloc;
 	}
-	rc = ensure_shards(st);
+	rc = ensure_top_dir(st, "shards", 0555, &st->shards_id);
+	if (rc == 0) /* anyone makes datasets there (mkdir), only its owner removes one: as /tmp */
+		rc = ensure_top_dir(st, "datasets", 01777, &st->datasets_id);
+	if (rc == 0)
+		rc = store_datasets_load(st);
 	if (rc) {
-		snprintf(msg, msglen, "cannot make shards/ in %s (%s)", cfg->state_dir, strerror(-rc));
+		snprintf(msg, msglen, "cannot make shards/ and datasets/ in %s (%s)", cfg->state_dir, strerror(-rc));
 		goto out_alloc;
 	}
 	if (!was_clean)

@@ -125,7 +125,8 @@ int store_mutable(struct store *st, uint64_t parent, const char *name, uint64_t 
 		return rc;
 	pthread_mutex_lock(&st->lock);
 	dir = ns_by_id(st, parent);
-	if (!dir || dir->unlinked || dir->kind != OBJ_DIR || dir->id == STORE_ROOT_ID || store_under_shards(st, dir)) {
+	if (!dir || dir->unlinked || dir->kind != OBJ_DIR || dir->id == STORE_ROOT_ID || store_under_shards(st, dir) ||
+	    dir->dataset || dir->id == st->datasets_id) {
 		rc = !dir || dir->unlinked ? -ENOENT : dir->kind != OBJ_DIR ? -ENOTDIR : -EPERM;
 		snprintf(why, whylen, "its directory is not usable (%s)", strerror(-rc));
 	} else {

@@ -138,6 +138,9 @@ int store_make_var_locked(struct store *st, struct obj *dir, const char *name, u
 		return -ENOTDIR;
 	if (dir->id == STORE_ROOT_ID || store_under_shards(st, dir))
 		return -EPERM;
+	rc = store_dataset_allows(st, dir, OBJ_VAR, name);
+	if (rc)
+		return rc;
 	if (ns_child(st, dir, name))
 		return -EEXIST;
 	block = own_block ? st->next_block : 0;

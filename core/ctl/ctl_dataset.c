@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/* ctl_dataset.c -- the verb of keyed datasets (core/dataset/dataset.h): dataset make NAME, dataset tree
+ * NAME, dataset put NAME DIR|FILE.tar.  Making one is open to anyone (it belongs to its caller, as a mkdir
+ * in datasets/ does); the tree is shown to whoever may read the dataset's directory; put needs the right
+ * to make names in it (core/bulk opens the files as the caller). */
+#include <errno.h>
+#include <string.h>
+
+#include "core/bulk/load.h"
+#include "core/ctl/ctlInt.h"
+#include "core/dataset/dataset.h"
+#include "core/text/names.h"
+
+static int make(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	char why[512] = "";
+	uint32_t mode = 0;
+	uint64_t id;
+	int rc = ctl_new_mode(env, cmd, 0777, &mode, ans);
+
+	if (rc)
+		return rc;
+	rc = datasets_make(env->datasets, cmd->argv[1], ctl_opt(cmd, "limits"), mode, env->who.uid, env->who.gid,
+			   &id, why, sizeof(why));
+	if (rc)
+		return ctl_fail(ans, rc, "%s", why);
+	const struct ctl_field f[] = { { "dataset", cmd->argv[1], 0 }, { "id", NULL, id } };
+	return ctl_fields(ans, cmd->json, f, sizeof(f) / sizeof(f[0]));
+}
+
+static json_t *node_json(const struct dataset_node *n, const char *node)
+{
+	char lo[17], hi[17];
+	json_t *o = json_object();
+
+	snprintf(lo, sizeof(lo), "%016llx", (unsigned long long)n->lo);
+	snprintf(hi, sizeof(hi), "%016llx", (unsigned long long)n->hi);
+	if (ctl_jset(o, "id", ctl_jnum((uint64_t)n->id)) || ctl_jset(o, "parent", ctl_jnum((uint64_t)n->parent)) ||
+	    ctl_jset(o, "height", json_integer(n->height)) ||
+	    ctl_jset(o, "kind", ctl_jstr(n->height < 0 ? "leaf" : "manager")) || ctl_jset(o, "lo", ctl_jstr(lo)) ||
+	    ctl_jset(o, "hi", ctl_jstr(hi)) || ctl_jset(o, "kids", ctl_jnum(n->kids)) ||
+	    ctl_jset(o, "items", ctl_jnum(n->items)) || ctl_jset(o, "bytes", ctl_jnum(n->bytes)) ||
+	    ctl_jset(o, "node", ctl_jstr(node))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The dataset called name: 0 with its directory's attributes, or the answer's refusal. */
+static int dataset_of(const struct ctl_env *env, const char *name, struct store_attr *a, struct text *ans)
+{
+	int rc = store_lookup(env->st, store_datasets_id(env->st), name, a);
+
+	if (rc == 0) {
+		store_forget(env->st, a->id, 1);
+		if (!store_is_dataset(env->st, a->id, NULL))
+			rc = -ENOENT;
+	}
+	return rc ? ctl_fail(ans, rc, "no dataset %s (datasets/%s)", name, name) : 0;
+}
+
+static int put(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	const char *given = ctl_opt(cmd, "mode");
+	struct load_result res;
+	struct store_attr a;
+	char why[1024] = "", shown[NAMES_LEAF_MAX + 16];
+	uint32_t mode = 0;
+	int rc = cmd->argc == 3 ? dataset_of(env, cmd->argv[1], &a, ans)
+				: ctl_fail(ans, -EINVAL, "usage: dataset put NAME DIR|FILE.tar [doc=D] [mode=M]");
+
+	if (rc == 0 && given)
+		rc = ctl_new_mode(env, cmd, 0, &mode, ans);
+	if (rc)
+		return rc;
+	snprintf(shown, sizeof(shown), "datasets/%s", cmd->argv[1]);
+	rc = load_into(env->st, &env->who, a.id, shown, cmd->argv[2], ctl_opt(cmd, "doc"), given ? (int)mode : -1, &res,
+		       why, sizeof(why));
+	if (rc)
+		return ctl_fail(ans, rc, "%s", why[0] ? why : strerror(-rc));
+	datasets_kick(env->datasets);
+	const struct ctl_field f[] = { { "items", NULL, res.count }, { "bytes", NULL, res.bytes } };
+	return ctl_fields(ans, cmd->json, f, sizeof(f) / sizeof(f[0]));
+}
+
+static int tree(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	const char *name = cmd->argv[1], *node = store_node_name(env->st);
+	struct store_attr a;
+	struct dataset_view v;
+	int rc = dataset_of(env, name, &a, ans);
+
+	if (rc)
+		return rc;
+	if (!store_attr_allows(&a, env->who.uid, env->who.gid, NULL, 0, 04))
+		return ctl_fail(ans, -EACCES, "datasets/%s is not readable by uid %u", name, env->who.uid);
+	rc = datasets_view(env->datasets, a.id, &v);
+	if (rc)
+		return ctl_fail(ans, rc, "cannot read the tree of %s: %s", name, strerror(-rc));
+	if (!cmd->json) {
+		rc = dataset_view_text(&v, name, node, ans);
+		dataset_view_free(&v);
+		return rc;
+	}
+	json_t *doc = json_object(), *nodes = json_array();
+	rc = ctl_jset(doc, "dataset", ctl_jstr(name));
+	if (rc == 0)
+		rc = ctl_jset(doc, "limits", ctl_jstr(v.limits));
+	if (rc == 0)
+		rc = ctl_jset(doc, "height", json_integer(v.height));
+	for (size_t i = 0; rc == 0 && i < v.n; i++)
+		rc = ctl_jpush(nodes, node_json(&v.v[i], node));
+	if (rc == 0)
+		rc = ctl_jset(doc, "nodes", nodes);
+	else
+		json_decref(nodes);
+	dataset_view_free(&v);
+	if (rc) {
+		json_decref(doc);
+		return ctl_fail(ans, rc, "out of memory");
+	}
+	return ctl_json_done(ans, doc);
+}
+
+int ctl_run_dataset(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	if (!env->datasets)
+		return ctl_fail(ans, -ENOTSUP, "this daemon keeps no datasets");
+	if (strcmp(cmd->argv[0], "make") == 0 && cmd->argc == 2)
+		return make(env, cmd, ans);
+	if (strcmp(cmd->argv[0], "put") == 0)
+		return put(env, cmd, ans);
+	if (cmd->argc != 2)
+		return ctl_fail(ans, -EINVAL, "dataset %s NAME takes no more words", cmd->argv[0]);
+	if (strcmp(cmd->argv[0], "tree") == 0)
+		return tree(env, cmd, ans);
+	return ctl_fail(ans, -EINVAL, "dataset %s: the subcommands are make, tree and put", cmd->argv[0]);
+}

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# t_dataset.sh -- keyed datasets on one node: datasets/NAME made by mkdir or `dataset make` (limits=, its
+# refusals); items written, read, mapped and renamed over like variables, each filed in exactly the leaf
+# whose hash range holds its key (the YP's dataset_items and dataset_tree, checked with sqlite3); what a
+# dataset refuses (directories, links, a key with a control character, .tree); the four rules seen in
+# .tree: leaves split as they fill, the root grows a level through a proxy, merges after deletes and the
+# root adopting its only kid bring the height back to 0; poll(2) on .tree wakes when the tree changes; a
+# kill -9 while items pour in and leaves split, then a remount: every item that was sealed is there once,
+# byte-exact, in its leaf, and the tree goes on growing; rm -r takes a dataset away with its rows.
+. "$(dirname "$0")/lib.sh"
+fab_setup
+fab_mount --capacity 256M
+export FABRIC=$MNT
+D=$MNT/datasets
+# a consistency query over the YP: items outside their leaf's range, and leaves whose count is not theirs
+misfiled() {
+	yp "select count(*) from dataset_items i join dataset_tree t on t.id = i.leaf where i.hash < t.lo or i.hash >= t.hi"
+}
+miscounted() {
+	yp "select count(*) from dataset_tree t where t.height = -1 and t.items != (select count(*) from dataset_items i where i.leaf = t.id)"
+}
+ds_id() { yp "select o.id from objects o join datasets d on d.id = o.id where o.name = '$1'"; }
+# the items of dataset $1 in the YP
+yp_items() { yp "select count(*) from dataset_items where dataset = $(ds_id "$1")"; }
+height() { sed -n '1s/.* height \([0-9-]*\),.*/\1/p' "$D/$1/.tree"; }
+leaves() { awk -F'\t' '$4 == "leaf"' "$D/$1/.tree" | wc -l; }
+fullest() { awk -F'\t' '$4 == "leaf" && $8 > m { m = $8 } END { print m + 0 }' "$D/$1/.tree"; }
+
+# making one, and what is refused
+ok mkdir "$D/profiles"
+eq "$(head -c 40 "$D/profiles/.tree")" "# dataset profiles: height 0, 1 managers" ".tree of a new dataset"
+match "$(cat "$D/profiles/.tree")" "limits kids:16,items:4096,bytes:67108864,settle:5" "mkdir gives the default limits"
+ok "$FAB_TOOL" dataset make small limits=kids:4,items:8,settle:0.3
+match "$(last_out)" "^dataset	small" "dataset make answers its name"
+match "$(sed -n 1p "$D/small/.tree")" "limits kids:4,items:8,bytes:67108864,settle:0.3$" "limits= as given, canonical"
+fails "File exists" "$FAB_TOOL" dataset make small
+fails "kids must be" "$FAB_TOOL" dataset make bad limits=kids:1
+fails "Invalid argument" "$FAB_TOOL" dataset make bad limits=kids:4,kids:5
+fails "Invalid argument" "$FAB_TOOL" dataset make bad limits=color:blue
+test -e "$D/bad" && bad "a refused dataset left its directory"
+fails "Operation not permitted" touch "$D/loose"
+fails "Operation not permitted" mkdir "$D/profiles/sub"
+fails "Operation not permitted" ln -s x "$D/profiles/link"
+fails "Invalid argument" sh -c 'echo x > "$1"' _ "$D/profiles/"$'bad\001key'
+fails "Permission denied" sh -c 'echo x > "$1"' _ "$D/profiles/.tree"
+fails "no dataset nope" "$FAB_TOOL" dataset tree nope
+
+# items are variables: written once, read, mapped, renamed over, moved out
+ok sh -c 'echo "{\"name\": \"ada\"}" > "$1"' _ "$D/profiles/u1842"
+eq "$(cat "$D/profiles/u1842")" '{"name": "ada"}' "an item reads back"
+eq "$(xget "$D/profiles/u1842" user.fabric.state)" sealed "an item is sealed at its close"
+printf '{"name": "ada"}\n' >"$T/ada"
+eq "$(xget "$D/profiles/u1842" user.fabric.xxh3)" "$(xxh128 "$T/ada")" "an item's xxh3"
+fails "Read-only file system" sh -c 'echo more >> "$1"' _ "$D/profiles/u1842"
+eq "$("$PY" -c 'import mmap, sys
+with open(sys.argv[1], "rb") as f:
+    print(mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)[:15].decode())' "$D/profiles/u1842")" '{"name": "ada"}' "an item maps"
+ok sh -c 'echo "{\"name\": \"grace\"}" > "$1"' _ "$D/profiles/.new"
+ok mv "$D/profiles/.new" "$D/profiles/u1842"
+eq "$(cat "$D/profiles/u1842")" '{"name": "grace"}' "a key gets new bytes by a rename over it"
+wait_says 1 yp_items profiles
+ok cp "$D/profiles/u1842" "$MNT/vars/outside"
+ok mv "$MNT/vars/outside" "$D/profiles/u7"
+wait_says 2 yp_items profiles
+ok mkdir "$MNT/vars/adir"
+fails "Operation not permitted" mv "$MNT/vars/adir" "$D/profiles/adir"
+eq "$(ls "$D/profiles" | tr '\n' ' ')" "u1842 u7 " "ls lists the items (not .tree)"
+eq "$(ls -A "$D/profiles" | tr '\n' ' ')" "u1842 u7 " "ls -A does not list .tree either (rm -r and tar see items only)"
+
+# bulk: every member of a tar archive or file of a directory an item, in one request, all or nothing
+mkdir -p "$T/tarsrc"
+for i in $(seq 1 500); do echo "bulk $i" >"$T/tarsrc/b$i"; done
+tar -C "$T/tarsrc" -cf "$T/bulk.tar" .
+ok "$FAB_TOOL" put profiles "$T/bulk.tar"
+eq "$(last_out)" "items	500
+bytes	$(cat "$T"/tarsrc/* | wc -c)" "fabric put of a tar into a dataset answers its items and bytes"
+wait_says 502 yp_items profiles
+eq "$(cat "$D/profiles/b377")" "bulk 377" "an item of the archive"
+mkdir -p "$T/dirsrc/sub"
+echo one >"$T/dirsrc/d1"
+echo deep >"$T/dirsrc/sub/d2"
+fails "Operation not permitted" "$FAB_TOOL" dataset put profiles "$T/dirsrc"
+test -e "$D/profiles/d1" && bad "a refused put left an item"
+rm -r "$T/dirsrc/sub"
+echo b1 >"$T/dirsrc/b1"
+fails "File exists" "$FAB_TOOL" dataset put profiles "$T/dirsrc"
+test -e "$D/profiles/d1" && bad "a put that met an existing key left an item"
+fails "takes a directory of files or a tar archive" "$FAB_TOOL" dataset put profiles "$T/ada"
+fails "no dataset nope" "$FAB_TOOL" dataset put nope "$T/bulk.tar"
+eq "$(yp_items profiles)" 502 "the refused puts changed nothing"
+
+# growth: leaves split as they pass 8 items, the root grows through proxies (its id stays)
+root0=$(awk -F'\t' '$2 == "0" { print $1 }' "$D/small/.tree")
+for i in $(seq 1 150); do echo "item $i" >"$D/small/k$i" || bad "write of item k$i"; done
+wait_says 150 yp_items small
+wait_for sh -c "[ \"\$(awk -F'\t' '\$4 == \"leaf\" && \$8 > 8' '$D/small/.tree' | wc -l)\" = 0 ]"
+match "$(sed -n 1p "$D/small/.tree")" "150 items" ".tree counts every item"
+h=$(height small)
+[ "${h:-0}" -ge 2 ] || bad "150 items with kids:4,items:8 should raise the tree to height 2 or more, got $h"
+eq "$(awk -F'\t' '$2 == "0" { print $1 }' "$D/small/.tree")" "$root0" "the root keeps its id as proxies push its kids down"
+[ "$(leaves small)" -ge 19 ] || bad "150 items in leaves of 8 at most need 19 leaves or more, got $(leaves small)"
+[ "$(awk -F'\t' '$4 == "manager" && $7 > 4' "$D/small/.tree" | wc -l)" = 0 ] || bad "a manager has more than 4 kids"
+eq "$(misfiled)" 0 "every item is in the leaf whose range holds its hash"
+eq "$(miscounted)" 0 "every leaf counts its own items"
+ok "$FAB_TOOL" json dataset tree small
+eq "$("$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["height"], sum(n["items"] for n in d["nodes"] if n["kind"] == "leaf"))' <"$T/.last.out")" "$h 150" "dataset tree as JSON"
+eq "$(cat "$D/small/k77")" "item 77" "an item after the splits"
+
+# poll on .tree wakes when the tree changes (here: its counts)
+"$PY" - "$D/small/.tree" >"$T/poll.out" 2>&1 <<'PY' &
+import os, select, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 1 << 20)
+p = select.poll()
+p.register(fd, select.POLLIN)
+print("woke" if p.poll(20000) else "timeout", flush=True)
+PY
+pollpid=$!
+in_poll() { grep -q poll "/proc/$pollpid/wchan" 2>/dev/null; } # asleep in poll(2), before the change
+wait_for in_poll
+ok sh -c 'echo x > "$1"' _ "$D/small/wake"
+wait "$pollpid"
+eq "$(cat "$T/poll.out")" woke "poll on .tree wakes on a change"
+
+# shrinking: after the deletes, merges and the root's adoption bring it back to the minimal tree
+for i in $(seq 1 149); do rm -f "$D/small/k$i"; done
+rm -f "$D/small/wake"
+wait_says 1 yp_items small
+wait_says 0 height small
+eq "$(leaves small)" 1 "one leaf once merged"
+eq "$(cat "$D/small/k150")" "item 150" "the last item after the merges"
+eq "$(misfiled)" 0 "items in their leaves after the merges"
+
+# kill -9 while items pour in and leaves split; after the remount every sealed item is there, once
+ok "$FAB_TOOL" dataset make crash limits=kids:4,items:8,settle:60
+"$PY" - "$D/crash" >"$T/writer.out" 2>&1 <<'PY' &
+import os, sys
+d = sys.argv[1]
+for i in range(100000):
+    try:
+        with open(os.path.join(d, "c%d" % i), "w") as f:
+            f.write("crash item %d\n" % i)
+    except OSError:
+        break
+    print(i, flush=True)
+PY
+writer=$!
+wait_for sh -c "[ \"\$(wc -l < '$T/writer.out')\" -ge 300 ]"
+pid=$(daemon_pid)
+kill -9 "$pid"
+dead() { ! alive "$pid"; }
+wait_for dead
+wait "$writer" 2>/dev/null
+"$FAB_TOOL" umount "$MNT" >/dev/null 2>&1 || umount -l "$MNT" 2>/dev/null
+fab_mount --capacity 256M
+n=$(ls "$D/crash" | wc -l)
+[ "$n" -ge 300 ] || bad "only $n items after the crash, the writer had closed 300 or more"
+eq "$(yp_items crash)" "$n" "the YP files every item the directory lists, once"
+eq "$(misfiled)" 0 "after the crash, every item in the leaf of its hash"
+eq "$(miscounted)" 0 "after the crash, every leaf's count is its items'"
+badbytes=0
+for f in "$D"/crash/c*; do
+	[ "$(cat "$f")" = "crash item ${f##*/c}" ] || badbytes=$((badbytes + 1))
+done
+eq "$badbytes" 0 "every item after the crash holds its own bytes"
+for i in $(seq 1 40); do echo "after $i" >"$D/crash/after$i"; done
+wait_for sh -c "[ \"\$(awk -F'\t' '\$4 == \"leaf\" && \$8 > 8' '$D/crash/.tree' | wc -l)\" = 0 ]"
+eq "$(misfiled)" 0 "the tree grows on after the crash"
+
+# rm -r takes a dataset away, its rows with it
+ok rm -r "$D/crash"
+test -e "$D/crash" && bad "rm -r left datasets/crash"
+eq "$(yp "select count(*) from dataset_tree t where not exists (select 1 from datasets d where d.id = t.dataset)")" 0 \
+	"no tree rows of a removed dataset"
+eq "$(yp "select count(*) from datasets")" 2 "the other datasets stay"
+fab_done
