@@ -154,6 +154,10 @@ void fs_ctl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct ctl_file *c = (struct ctl_file *)(uintptr_t)fi->fh;
 
 	(void)ino;
+	/* a read's reply is written under the lock, and its reader may close the file (this RELEASE) before
+	 * that thread is back from writing it: wait for it */
+	pthread_mutex_lock(&c->lock);
+	pthread_mutex_unlock(&c->lock);
 	text_free(&c->ans);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

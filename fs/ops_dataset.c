@@ -177,10 +177,21 @@ void fs_dstree_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if ((size_t)off >= o->len)
+	if ((size_t)off >= o->len) {
 		fuse_reply_buf(req, NULL, 0);
-	else
-		fuse_reply_buf(req, o->text + off, o->len - (size_t)off < size ? o->len - (size_t)off : size);
+		return;
+	}
+	/* a copy of the slice: the reader may have its bytes, close the file and so free o (its RELEASE on
+	 * another thread) before this thread is back from writing the reply */
+	size_t n = o->len - (size_t)off < size ? o->len - (size_t)off : size;
+	char *copy = malloc(n);
+	if (!copy) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	memcpy(copy, o->text + off, n);
+	fuse_reply_buf(req, copy, n);
+	free(copy);
 }
 
 void fs_dstree_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

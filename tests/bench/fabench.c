@@ -8,6 +8,9 @@
  *                                     byte per 4 KiB page, munmap; "pop" adds MAP_POPULATE
  *   fabench create DIR N SIZE         create DIR/fI (I = 0..N-1, O_EXCL), write SIZE bytes, close
  *   fabench stat DIR N                lstat() DIR/f0 .. DIR/f(N-1)
+ *   fabench lookup DIR N COUNT        COUNT lookups of random keys DIR/fI (I < N, a fixed seed), each timed
+ *                                     alone: open, read to the end, close (after COUNT/10 untimed ones).
+ *                                     Prints "MEDIAN_NS P99_NS"
  *   fabench run CMD ARGS...           fork + exec CMD (stdout to /dev/null), wait; fails if CMD does
  *   fabench ctl CTL LINE              open the control file CTL, write LINE and its newline, read the
  *                                     answer, close; the answer goes to stderr (a failed command: one
@@ -275,6 +278,39 @@ static void print_median_p99(uint64_t *t, unsigned long n)
 	qsort(t, n, sizeof(*t), cmp_u64);
 	printf("%llu %llu\n", (unsigned long long)(n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2),
 	       (unsigned long long)t[(n * 99 + 99) / 100 - 1]);
+}
+
+static int do_lookup(const char *dir, unsigned long n, unsigned long count)
+{
+	uint64_t *t = calloc(count ? count : 1, sizeof(*t));
+	unsigned long warm = count / 10;
+	unsigned int seed = 42;
+	char path[4096], buf[65536];
+
+	if (!t || n == 0 || count == 0) {
+		fprintf(stderr, "fabench: lookup needs N >= 1 and COUNT >= 1\n");
+		return 1;
+	}
+	for (unsigned long i = 0; i < warm + count; i++) {
+		unsigned long k = ((unsigned long)rand_r(&seed) << 16 ^ (unsigned long)rand_r(&seed)) % n;
+		uint64_t t0 = now_ns();
+		ssize_t r;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/f%lu", dir, k);
+		if ((fd = open(path, O_RDONLY)) < 0)
+			return die("open", path);
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			;
+		if (r < 0)
+			return die("read", path);
+		close(fd);
+		if (i >= warm)
+			t[i - warm] = now_ns() - t0;
+	}
+	print_median_p99(t, count);
+	free(t);
+	return 0;
 }
 
 static int do_ctllat(const char *ctl, const char *line, unsigned long n, int keep)
@@ -717,6 +753,8 @@ int main(int argc, char **argv)
 		return do_create(argv[2], num(argv[3]), num(argv[4]));
 	if (!strcmp(m, "stat") && argc == 4)
 		return do_stat(argv[2], num(argv[3]));
+	if (!strcmp(m, "lookup") && argc == 5)
+		return do_lookup(argv[2], num(argv[3]), num(argv[4]));
 	if (!strcmp(m, "run") && argc >= 3)
 		return do_run(argv + 2);
 	if (!strcmp(m, "ctl") && argc == 4)
@@ -736,7 +774,8 @@ int main(int argc, char **argv)
 	if (!strcmp(m, "tcp") && argc == 3)
 		return do_tcp(num(argv[2]));
 	fprintf(stderr, "usage: fabench read FILE BS | mmap FILE OFF LEN [pop] | create DIR N SIZE |\n"
-			"               stat DIR N | run CMD ARGS... | ctl CTL LINE | ctllat CTL LINE N [keep] |\n"
+			"               stat DIR N | lookup DIR N COUNT | run CMD ARGS... | ctl CTL LINE |\n"
+			"               ctllat CTL LINE N [keep] |\n"
 			"               spawnlat MOUNT N PROG | eachlat MOUNT N SHARD PROG |\n"
 			"               threelat MOUNT N PROG SCOPE | posixlat N PROG | tasks MOUNT DIR N | tcp SIZE\n");
 	return 2;

@@ -23,10 +23,13 @@
 #   BENCH_STAT_N   names for the stat and ls -l cases (default 100000)
 #   BENCH_SPAWN_N  spawn-to-exit round trips of /bin/true on each side in the spawn case (default 1000)
 #   BENCH_TASKS_N  tasks (1 MiB in, 1 MiB out) per round in the tasks case (default 1000)
+#   BENCH_DS_N, BENCH_DS_CP_N, BENCH_DS_BIG  the dataset case: items of 1 KiB put in one request (default
+#                  100000), files cp'd one at a time (10000), items of the big lookup case (1000000)
 #   BENCH_TIMEOUT  seconds any one timed operation may take (default 600)
 #   BENCH_ONLY     run only these cases (names separated by commas or blanks; default all): read, mmap,
 #                  cp, small (both its rows: vs tmpfs and vs the floor), stat, load, ctl, spawn, tasks,
-#                  passthrough, remote (a cluster of two: the first read of another node's variable vs
+#                  dataset (put in one request vs tar -x, cp into a dataset vs into vars/, lookups at 10k and
+#                  at BENCH_DS_BIG items, the tree's heights), passthrough, remote (a cluster of two: the first read of another node's variable vs
 #                  raw TCP, the second vs tmpfs, a move vs raw TCP, a spawn placed on the other node vs on this one),
 #                  cluster (three nodes on a three-member etcd: each= over a three-piece shard vs three
 #                  spawns on this node; a name's delay to another node across an etcd leader kill vs
@@ -62,6 +65,9 @@ STAT_N=${BENCH_STAT_N:-100000}
 CKPT_ARG=${BENCH_CKPT:-4G}
 SPAWN_N=${BENCH_SPAWN_N:-1000}
 TASKS_N=${BENCH_TASKS_N:-1000}
+DS_N=${BENCH_DS_N:-100000}   # items put in one request (and the middle height)
+DS_CP_N=${BENCH_DS_CP_N:-10000}
+DS_BIG=${BENCH_DS_BIG:-1000000} # items of the big lookup case
 ONLY=$(printf '%s' "${BENCH_ONLY:-}" | tr ',' ' ' | xargs)
 CPUS=$(getconf _NPROCESSORS_ONLN) # the fabric's default --max-tasks; xargs -P in the tasks case
 CTL_N=10000 # round trips in each ctl latency case
@@ -72,7 +78,7 @@ note() { echo "bench: $*" >&2; }
 
 # The command as typed, near enough: the BENCH_* settings given, then make bench or this script.
 COMMAND=""
-for v in BENCH_ONLY BENCH_BIG BENCH_CKPT BENCH_SMALL_N BENCH_STAT_N BENCH_SPAWN_N BENCH_TASKS_N BENCH_ROUNDS; do
+for v in BENCH_ONLY BENCH_BIG BENCH_CKPT BENCH_SMALL_N BENCH_STAT_N BENCH_SPAWN_N BENCH_TASKS_N BENCH_DS_N BENCH_DS_CP_N BENCH_DS_BIG BENCH_ROUNDS; do
 	[ -z "${!v+set}" ] && continue
 	if [[ ${!v} == *[[:space:]]* ]]; then COMMAND+="$v='${!v}' "; else COMMAND+="$v=${!v} "; fi
 done
@@ -80,14 +86,14 @@ done
 if [ -n "${MAKELEVEL:-}" ]; then COMMAND+="make bench"; else COMMAND+="tests/bench/run.sh"; fi
 
 BIG=$(numfmt --from=iec "$BIG_ARG" 2>/dev/null) || die "BENCH_BIG=$BIG_ARG is not a size (64M, 1G, ...)"
-for v in ROUNDS SMALL_N STAT_N SPAWN_N TASKS_N BENCH_TIMEOUT; do
+for v in ROUNDS SMALL_N STAT_N SPAWN_N TASKS_N DS_N DS_CP_N DS_BIG BENCH_TIMEOUT; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v} is not a positive number"
 done
 CKPT=$(numfmt --from=iec "$CKPT_ARG" 2>/dev/null) || die "BENCH_CKPT=$CKPT_ARG is not a size (256M, 4G, ...)"
 [ "$BIG" -ge 4096 ] || die "BENCH_BIG=$BIG_ARG is too small (at least 4K)"
 [ "$CKPT" -ge $((1 << 20)) ] || die "BENCH_CKPT=$CKPT_ARG is too small (at least 1M)"
 CK_N=8 CK_EACH=$((CKPT / 8)) CK_BYTES=$((CKPT / 8 * 8))
-CASES="read mmap cp small stat load ctl spawn tasks passthrough remote cluster checkpoint"
+CASES="read mmap cp small stat load ctl spawn tasks dataset passthrough remote cluster checkpoint"
 for c in $ONLY; do
 	[[ " $CASES " == *" $c "* ]] || die "BENCH_ONLY: no case '$c' (the cases: ${CASES// /, })"
 done
@@ -96,6 +102,8 @@ want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; } # CASE: true when the 
 BIG_USE=0
 for c in read mmap cp load ctl passthrough; do want "$c" && BIG_USE=1; done
 want tasks && TASKS_MEM=$((2 * TASKS_N << 20)) || TASKS_MEM=0 # its inputs and outputs, on each side
+# datasets: the archives and extractions on the tmpfs, the items in the fabric (a page each, packed)
+want dataset && DS_MEM=$((DS_N * 6144 * 2 + DS_CP_N * 8192 * 2 + DS_BIG * 6144)) || DS_MEM=0
 [ "$(id -u)" = 0 ] || die "needs root (FUSE passthrough, a private tmpfs, drop_caches)"
 [ -c /dev/fuse ] || die "no /dev/fuse on this machine"
 if [ ! -x "$H" ] || [ ! -x "$ROOT/fs/fabricd" ]; then
@@ -106,8 +114,8 @@ fi
 # in the tmpfs also the checkpoint's variables and their copy back from disk (the big file and the names
 # are gone by then, and the fabric is a fresh one with a capacity of its own).
 MARGIN=$((256 << 20))
-TMPFS_SIZE=$((2 * BIG + (SMALL_N + STAT_N) * 8192 + 2 * CKPT + TASKS_MEM + MARGIN))
-CAPACITY=$((3 * BIG + (2 * SMALL_N + STAT_N) * 8192 + TASKS_MEM + MARGIN))
+TMPFS_SIZE=$((2 * BIG + (SMALL_N + STAT_N) * 8192 + 2 * CKPT + TASKS_MEM + DS_MEM + MARGIN))
+CAPACITY=$((3 * BIG + (2 * SMALL_N + STAT_N) * 8192 + TASKS_MEM + DS_MEM + MARGIN))
 avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
 [ $(((4 * BIG * BIG_USE + 2 * TASKS_MEM) / 1024)) -lt "$avail_kb" ] ||
 	die "BENCH_BIG=$BIG_ARG and BENCH_TASKS_N=$TASKS_N need about $(((4 * BIG * BIG_USE + 2 * TASKS_MEM) >> 20)) MiB of free memory; $((avail_kb >> 10)) MiB available"
@@ -565,6 +573,83 @@ if want tasks; then
 	measure "$TASKS_N tasks cp 1 MiB in -> out (vs xargs -P $CPUS on tmpfs)" tasks "$TASKS_N" 0.7 fab_tasks yard_tasks
 	rm -rf "$YARD/tk"
 	is_mounted "$MNT" && rm -rf "$MNT/vars/tk"
+	BLOCKED=$SAVED
+fi
+
+# Datasets, on the same fabric: DS_N items of 1 KiB put in one request (a tar on the tmpfs) beside `tar -x`
+# of it into the tmpfs; DS_CP_N files cp'd one at a time into a dataset beside into vars/ (fabench create);
+# then lookups of random keys (open, read, close) at 10,000 and at DS_BIG items, and the tree's heights
+# with the default limits.  The lookup and height rows have no yardstick of their own: the ratio is the
+# 10,000-item median over the DS_BIG one (the issue's target: the p50 may grow by 2x at most).
+ds_clean() { rm -rf "$YARD"/dsx* "$MNT"/datasets/dsp* "$MNT"/datasets/dscp* "$MNT"/vars/dscp* 2>/dev/null; }
+fab_ds_put() {
+	mkdir "$MNT/datasets/dsp$1" && "$H" ctl "$MNT/ctl" "dataset put dsp$1 $YARD/ds.tar"
+}
+yard_ds_put() { mkdir "$YARD/dsx$1" && "$H" run tar -xf "$YARD/ds.tar" -C "$YARD/dsx$1"; }
+fab_ds_cp() { mkdir "$MNT/datasets/dscp$1" && "$H" create "$MNT/datasets/dscp$1" "$DS_CP_N" 1024; }
+yard_ds_cp() { mkdir "$MNT/vars/dscp$1" && "$H" create "$MNT/vars/dscp$1" "$DS_CP_N" 1024; }
+# ds_tar FILE N SIZE: an archive of N members f0..f(N-1) of SIZE bytes each
+ds_tar() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import io, sys, tarfile
+path, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data = b"x" * size
+with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as t:
+    for i in range(n):
+        ti = tarfile.TarInfo("f%d" % i)
+        ti.size = size
+        ti.mode = 0o644
+        t.addfile(ti, io.BytesIO(data))
+PY
+}
+# ds_height NAME: the root's height in datasets/NAME/.tree, once its leaves are within their limits
+ds_height() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		awk -F'\t' 'NR > 2 && $4 == "leaf" && $8 > 4096 { over = 1 } END { exit over }' "$MNT/datasets/$1/.tree" && break
+		sleep 0.1
+	done
+	sed -n '1s/.* height \([0-9]*\),.*/\1/p' "$MNT/datasets/$1/.tree"
+}
+if want dataset; then
+	SAVED=$BLOCKED
+	if [ -z "$BLOCKED" ]; then
+		note "making an archive of $DS_N members of 1 KiB"
+		ds_tar "$YARD/ds.tar" "$DS_N" 1024 2>"$T/err" || BLOCKED="cannot make the archive: $(tail -n 1 "$T/err")"
+	fi
+	measure "put $DS_N items of 1 KiB in one request (vs tar -x into tmpfs)" op "$DS_N" 1.0 fab_ds_put yard_ds_put ds_clean
+	measure "cp $DS_CP_N files of 1 KiB one at a time into a dataset (vs into vars/)" op "$DS_CP_N" 0.9 fab_ds_cp yard_ds_cp ds_clean
+	ds_clean
+	H10=- H100=- HBIG=-
+	if [ -z "$BLOCKED" ]; then
+		note "dataset lookups: 10000 items, then $DS_BIG"
+		mkdir "$MNT/datasets/dsl10k" && ds_tar "$YARD/dsl.tar" 10000 64 &&
+			"$H" ctl "$MNT/ctl" "dataset put dsl10k $YARD/dsl.tar" 2>/dev/null >/dev/null &&
+			H10=$(ds_height dsl10k) && l10=$("$H" lookup "$MNT/datasets/dsl10k" 10000 20000 2>"$T/err") ||
+			BLOCKED="the 10,000-item dataset: $(tail -n 1 "$T/err")"
+		mkdir "$MNT/datasets/dsp100k" && "$H" ctl "$MNT/ctl" "dataset put dsp100k $YARD/ds.tar" 2>/dev/null >/dev/null &&
+			H100=$(ds_height dsp100k)
+		rm -f "$YARD/ds.tar" "$YARD/dsl.tar"
+		rm -rf "$MNT/datasets/dsp100k"
+		if [ -z "$BLOCKED" ] && [ "$(mem_avail)" -lt $((DS_BIG * 6144 + MARGIN)) ]; then
+			BLOCKED="$DS_BIG items need about $(((DS_BIG * 6144) >> 20)) MiB of free memory (a page each, and the archive)"
+		elif [ -z "$BLOCKED" ]; then
+			mkdir "$MNT/datasets/dslbig" && ds_tar "$YARD/dsl.tar" "$DS_BIG" 16 &&
+				"$H" ctl "$MNT/ctl" "dataset put dslbig $YARD/dsl.tar" 2>"$T/err" >/dev/null &&
+				HBIG=$(ds_height dslbig) && lbig=$("$H" lookup "$MNT/datasets/dslbig" "$DS_BIG" 20000 2>>"$T/err") ||
+				BLOCKED="the $DS_BIG-item dataset: $(tail -n 1 "$T/err")"
+			rm -f "$YARD/dsl.tar"
+		fi
+	fi
+	name="lookup (open+read+close) of a random key at $DS_BIG items (vs at 10,000)"
+	if [ -n "$BLOCKED" ]; then
+		fail_row "$name" 0.5 "$BLOCKED"
+	else
+		ratio=$(awk -v a="${l10% *}" -v b="${lbig% *}" 'BEGIN { printf "%.2f", a / b }')
+		ROWS+=("$name	$(lat "$lbig")	$(lat "$l10")	$ratio	>= 0.5	$(awk -v r="$ratio" 'BEGIN { print (r >= 0.5) ? "yes" : "NO" }')")
+	fi
+	ROWS+=("the tree's height with the default limits at 10,000 / $DS_N / $DS_BIG items	$H10 / $H100 / $HBIG	-	-	-	-")
+	rm -rf "$MNT"/datasets/dsl* 2>/dev/null
 	BLOCKED=$SAVED
 fi
 
