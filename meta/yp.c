@@ -285,7 +285,7 @@ static const char schema_v7[] =
 	"  PRIMARY KEY (way, node, name));"
 	"PRAGMA user_version = 7;";
 
-/* Version 8: keyed datasets (core/dataset/dstree.h).  A dataset is a directory of datasets/ with a row in
+/* Version 8: keyed datasets (core/dataset/dstree.h), and the index of objects by parent that deletes need.  A dataset is a directory of datasets/ with a row in
  * datasets (its limits); its tree of managers and leaves is dataset_tree, one row per tree node, each
  * covering the key hashes [lo, hi); every object row carries its name's hash (keyhash: yp_key_hash, written
  * by meta with the name, so the triggers need no function of ours and the sqlite3 shell may still change
@@ -296,6 +296,9 @@ static const char schema_v7[] =
  * triggers following.  A dataset directory's row going (rmdir) takes its dataset and tree rows along. */
 static const char schema_v8[] =
 	"ALTER TABLE objects ADD COLUMN keyhash INTEGER;"
+	/* the foreign key parent -> objects(id): without an index of its own (objects_by_name is partial)
+	 * every delete of an object scanned the whole table for children, 15 ms a delete at 90,000 objects */
+	"CREATE INDEX objects_by_parent ON objects(parent);"
 	"CREATE TABLE datasets("
 	"  id INTEGER PRIMARY KEY REFERENCES objects(id) ON DELETE CASCADE,"
 	"  limits TEXT NOT NULL);"

@@ -34,7 +34,8 @@ struct datasets {
 	void *changed_arg;
 	pthread_t thread;
 	bool running;
-	pthread_mutex_t lock; /* kept, n, stop, kicked */
+	pthread_mutex_t lock; /* the kept array and n (changed by the keeper's list), versions, limits_text,
+			       * stop, kicked; each kept's tree is the keeper thread's alone */
 	pthread_cond_t cond;
 	bool stop, kicked;
 	struct kept *kept;
@@ -174,12 +175,21 @@ static int refresh(struct datasets *d, struct kept *k)
 	f = fingerprint(&t);
 	if (f != k->fingerprint) {
 		k->fingerprint = f;
+		pthread_mutex_lock(&d->lock);
 		k->version++;
+		pthread_mutex_unlock(&d->lock);
 	}
 	return 0;
 }
 
-/* The rules, for one dataset: every leaf past its limits split, then the shrink that is due. */
+static bool stopping(struct datasets *d)
+{
+	return __atomic_load_n(&d->stop, __ATOMIC_RELAXED);
+}
+
+/* The rules, for one dataset: every leaf past its limits split, then the shrink that is due.  On the
+ * keeper's thread, without d->lock (only that thread touches k's tree; the version readers see changes
+ * under the lock), so a long pass holds up no reader of a .tree and no mkdir. */
 static void keep(struct datasets *d, struct kept *k)
 {
 	uint64_t version = k->version;
@@ -188,7 +198,7 @@ static void keep(struct datasets *d, struct kept *k)
 
 	if (refresh(d, k) != 0)
 		return;
-	for (bool again = true; again && splits < SPLITS_PER_PASS;) {
+	for (bool again = true; again && splits < SPLITS_PER_PASS && !stopping(d);) {
 		again = false;
 		for (size_t i = 0; i < k->tree.n; i++) {
 			struct ds_node *l = &k->tree.v[i];
@@ -283,10 +293,14 @@ static void *keeper(void *arg)
 	pthread_mutex_lock(&d->lock);
 	while (!d->stop) {
 		struct timespec until;
+		size_t n;
 
-		list(d);
-		for (size_t i = 0; i < d->n; i++)
+		list(d); /* the one place the array changes, under the lock: keep may then go without it */
+		n = d->n;
+		pthread_mutex_unlock(&d->lock);
+		for (size_t i = 0; i < n && !stopping(d); i++)
 			keep(d, &d->kept[i]);
+		pthread_mutex_lock(&d->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += TICK_MS * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
@@ -333,7 +347,7 @@ void datasets_stop(struct datasets *d)
 	if (!d)
 		return;
 	pthread_mutex_lock(&d->lock);
-	d->stop = true;
+	__atomic_store_n(&d->stop, true, __ATOMIC_RELAXED);
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 	if (d->running)
