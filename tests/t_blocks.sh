@@ -21,6 +21,11 @@ ok "$FAB_TOOL" allocate 8M
 match "$(last_out)" $'^capacity\t75497472\n'"$NODE"$'\t[0-9]+\n'"$NODE"$'\t[0-9]+$' "allocate's answer"
 eq "$(field capacity)" 75497472 "capacity after allocate 8M"
 eq "$(df -B1 --output=size "$MNT" | tail -1 | tr -d ' ')" 75497472 "df's size after allocate 8M"
+ok "$FAB_TOOL" json allocate 4M
+eq "$("$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["capacity"], len(d["blocks"]), d["blocks"][0]["node"])' <"$T/.last.out")" \
+	"79691776 1 $NODE" "json allocate: one document"
+ok "$FAB_TOOL" json deallocate "$NODE" "$("$PY" -c 'import json, sys; print(json.load(sys.stdin)["blocks"][0]["block"])' <"$T/.last.out")"
+eq "$("$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["bytes_moved"])' <"$T/.last.out")" 0 "json deallocate: one document"
 
 fails "Device or resource busy" "$FAB_TOOL" deallocate "$NODE" "$slab"
 match "$(last_err)" "holds 20 variable" "why a busy block is refused"

@@ -226,6 +226,23 @@ int ctl_run_allocate(const struct ctl_env *env, const struct ctl_cmd *cmd, struc
 	if (rc)
 		return ctl_fail(ans, rc, "allocate: %s; see the daemon log", strerror(-rc));
 	store_statfs(env->st, &cap, &used, &objects);
+	if (cmd->json) { /* {"capacity":N,"blocks":[{"node":"n1","block":5},...]} */
+		const struct ctl_field f[] = { { "capacity", NULL, cap } };
+		json_t *doc = ctl_fields_obj(f, 1), *blocks = json_array();
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			const struct ctl_field b[] = { { "node", store_node_name(env->st), 0 }, { "block", NULL, ids[i] } };
+			rc = ctl_jpush(blocks, ctl_fields_obj(b, 2));
+		}
+		if (rc == 0)
+			rc = ctl_jset(doc, "blocks", blocks);
+		else
+			json_decref(blocks);
+		if (rc) {
+			json_decref(doc);
+			return ctl_fail(ans, rc, "out of memory");
+		}
+		return ctl_json_done(ans, doc);
+	}
 	rc = text_printf(ans, "capacity\t%llu\n", (unsigned long long)cap);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = text_printf(ans, "%s\t%llu\n", store_node_name(env->st), (unsigned long long)ids[i]);
@@ -248,6 +265,11 @@ int ctl_run_deallocate(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	rc = store_deallocate(env->st, block, move, &moved, why, sizeof(why));
 	if (rc)
 		return ctl_fail(ans, rc, "%s", why);
+	if (cmd->json) {
+		const struct ctl_field f[] = { { "node", store_node_name(env->st), 0 }, { "deallocated", NULL, block },
+					       { "bytes_moved", NULL, moved } };
+		return ctl_fields(ans, true, f, 3);
+	}
 	return text_printf(ans, "deallocated\t%s\t%llu\nbytes_moved\t%llu\n", store_node_name(env->st),
 				 (unsigned long long)block, (unsigned long long)moved);
 }
