@@ -65,6 +65,9 @@ ok mv "$MNT/vars/outside" "$D/profiles/u7"
 wait_says 2 yp_items profiles
 ok mkdir "$MNT/vars/adir"
 fails "Operation not permitted" mv "$MNT/vars/adir" "$D/profiles/adir"
+ok "$FAB_TOOL" mutable amut 64
+fails "Operation not permitted" mv "$MNT/vars/amut" "$D/profiles/amut"
+fails "Operation not permitted" ln "$D/profiles/u7" "$MNT/vars/u7link"
 eq "$(ls "$D/profiles" | tr '\n' ' ')" "u1842 u7 " "ls lists the items (not .tree)"
 eq "$(ls -A "$D/profiles" | tr '\n' ' ')" "u1842 u7 " "ls -A does not list .tree either (rm -r and tar see items only)"
 

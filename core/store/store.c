@@ -470,8 +470,8 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 		rc = o->dataset && dst == src ? 0 : -EPERM;
 	else
 		rc = store_dataset_allows(st, dst, store_named(o)->kind, newname);
-	if (rc == 0 && o->kind == OBJ_ALIAS && dst->dataset)
-		rc = -EPERM;
+	if (rc == 0 && dst->dataset && (o->kind == OBJ_ALIAS || store_named(o)->mut))
+		rc = -EPERM; /* an item is a variable with one name */
 	if (rc)
 		goto out_unlock;
 	target = ns_child(st, dst, newname);
