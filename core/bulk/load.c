@@ -353,6 +353,19 @@ static int open_source(const struct load_caller *who, const char *file, int *fdp
 	return 0;
 }
 
+/* The many objects of a directory (dir) or an archive opened at fd, into vars/NAME or the directory into;
+ * fd is closed. */
+static int load_many_of(struct store *st, const struct load_caller *who, const char *name, uint64_t into,
+			const char *file, int fd, const struct stat *sb, bool dir, const char *doc, int mode,
+			struct load_result *res, char *why, size_t whylen)
+{
+	int rc = dir ? load_tree(st, who, name, into, file, fd, sb, doc, mode, res, why, whylen)
+		     : load_tar(st, who, name, into, file, fd, sb, doc, mode, res, why, whylen);
+
+	close(fd);
+	return rc;
+}
+
 int load_any(struct store *st, const struct load_caller *who, const char *name, const char *file,
 	     const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen)
 {
@@ -374,12 +387,7 @@ int load_any(struct store *st, const struct load_caller *who, const char *name, 
 		close(fd);
 		return -EINVAL;
 	}
-	if (dir)
-		rc = load_tree(st, who, name, 0, file, fd, &sb, doc, mode, res, why, whylen);
-	else
-		rc = load_tar(st, who, name, 0, file, fd, &sb, doc, mode, res, why, whylen);
-	close(fd);
-	return rc;
+	return load_many_of(st, who, name, 0, file, fd, &sb, dir, doc, mode, res, why, whylen);
 }
 
 int load_into(struct store *st, const struct load_caller *who, uint64_t dir_id, const char *shown,
@@ -398,10 +406,5 @@ int load_into(struct store *st, const struct load_caller *who, uint64_t dir_id, 
 		return text_say(why, whylen, -EINVAL, "%s takes a directory of files or a tar archive, and %s is "
 				"neither (write one item with cp)", shown, file);
 	}
-	if (dir)
-		rc = load_tree(st, who, shown, dir_id, file, fd, &sb, doc, mode, res, why, whylen);
-	else
-		rc = load_tar(st, who, shown, dir_id, file, fd, &sb, doc, mode, res, why, whylen);
-	close(fd);
-	return rc;
+	return load_many_of(st, who, shown, dir_id, file, fd, &sb, dir, doc, mode, res, why, whylen);
 }
