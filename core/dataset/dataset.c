@@ -128,18 +128,26 @@ static int change(struct datasets *d, struct kept *k, int64_t leaf, int64_t now)
 {
 	struct ds_plan p = { 0 };
 	uint64_t mid = 0;
-	int rc = yp_begin(d->yp);
+	int rc = 0;
 
-	if (rc)
+	/* a shrink makes no node and reads nothing: planned first, the YP is touched only when one is due
+	 * (most passes), rather than a transaction begun and rolled back on every tick */
+	if (!leaf && ((rc = ds_shrink(&k->tree, &k->limits, now, &p)) != 0 || p.n == 0)) {
+		ds_plan_free(&p);
 		return rc;
-	rc = next_ids(d->yp, &k->tree);
-	if (rc == 0 && leaf) {
+	}
+	rc = yp_begin(d->yp);
+	if (rc) {
+		ds_plan_free(&p);
+		return rc;
+	}
+	if (leaf) {
 		struct ds_node *l = ds_find(&k->tree, leaf);
-		rc = l ? yp_ds_median(d->yp, leaf, l->lo, &mid) : -ENOENT;
+		rc = next_ids(d->yp, &k->tree);
+		if (rc == 0)
+			rc = l ? yp_ds_median(d->yp, leaf, l->lo, &mid) : -ENOENT;
 		if (rc == 0)
 			rc = ds_split(&k->tree, &k->limits, leaf, mid, &p);
-	} else if (rc == 0) {
-		rc = ds_shrink(&k->tree, &k->limits, now, &p);
 	}
 	if (rc == 0)
 		rc = apply(d->yp, k->dir, &p);
