@@ -20,16 +20,18 @@ endif
 
 # core/ is a stack of rooms, bottom-up (each may use the ones before it; see `make layers`):
 #   text/  values parsed and printed, no I/O      os/    the kernel and C libraries: shm, xxHash, io_uring, /proc, launch
+#   event/ the event stream: a bounded ring read by cursors
 #   store/ one node's objects, blocks and slabs    bulk/  load, checkpoint, restore
 #   cluster/ several nodes: membership on etcd     task/  tasks, the runner, placement
 #   dataset/ keyed datasets: their trees        ctl/   the control file's language and verbs
 TEXT_OBJS  = core/text/text.o core/text/dtype.o core/text/names.o core/text/size.o core/text/scope.o
+EVENT_OBJS = core/event/events.o
 OS_OBJS    = core/os/shm.o core/os/hash.o core/os/uring_copy.o core/os/uring_direct.o core/os/proc.o core/os/launch.o \
              core/os/etcd.o core/os/etcd_kv.o core/os/etcd_watch.o
 STORE_OBJS = core/store/alloc.o core/store/slab.o core/store/ns.o core/store/store_obj.o core/store/store_alias.o core/store/store.o \
              core/store/store_open.o core/store/store_bytes.o core/store/store_seal.o core/store/store_sealer.o core/store/store_put.o core/store/store_defrag.o \
              core/store/store_xattr.o core/store/store_life.o core/store/recover.o core/store/store_blocks.o \
-             core/store/store_mutable.o core/store/store_reserve.o core/store/store_dataset.o core/store/path.o
+             core/store/store_mutable.o core/store/store_reserve.o core/store/store_dataset.o core/store/store_events.o core/store/path.o
 BULK_OBJS  = core/bulk/load.o core/bulk/load_many.o core/bulk/load_ahead.o core/bulk/load_tree.o core/bulk/load_tar.o core/bulk/tar.o \
              core/bulk/load_manifest.o core/bulk/checkpoint.o
 TASK_OBJS  = core/task/place.o core/task/task.o core/task/task_spawn.o core/task/task_place.o core/task/task_rows.o \
@@ -38,10 +40,10 @@ TASK_OBJS  = core/task/place.o core/task/task.o core/task/task_spawn.o core/task
 DATASET_OBJS = core/dataset/dstree.o core/dataset/dataset.o
 CTL_OBJS   = core/ctl/ctl.o core/ctl/ctl_parse.o core/ctl/ctl_answer.o core/ctl/ctl_store.o core/ctl/ctl_bulk.o core/ctl/ctl_task.o core/ctl/ctl_dataset.o core/ctl/ctl_cluster.o
 CLUSTER_OBJS = core/cluster/cluster.o core/cluster/catalog.o core/cluster/remote.o core/cluster/transfer.o core/cluster/move.o core/cluster/tree.o core/cluster/shard.o core/cluster/busy.o
-CORE_OBJS  = $(TEXT_OBJS) $(OS_OBJS) $(STORE_OBJS) $(BULK_OBJS) $(CLUSTER_OBJS) $(TASK_OBJS) $(DATASET_OBJS) $(CTL_OBJS)
+CORE_OBJS  = $(TEXT_OBJS) $(OS_OBJS) $(EVENT_OBJS) $(STORE_OBJS) $(BULK_OBJS) $(CLUSTER_OBJS) $(TASK_OBJS) $(DATASET_OBJS) $(CTL_OBJS)
 CORE_HDRS  = $(wildcard core/*/*.h)
 META_OBJS = meta/yp.o meta/yp_objects.o meta/yp_tasks.o meta/yp_wal.o meta/yp_remote.o meta/yp_moves.o meta/yp_datasets.o
-FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/kind.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_peers.o fs/ops_remote.o fs/ops_shards.o fs/ops_task.o fs/ops_dataset.o fs/pollset.o fs/notify.o
+FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/kind.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_peers.o fs/ops_remote.o fs/ops_shards.o fs/ops_task.o fs/ops_dataset.o fs/ops_events.o fs/pollset.o fs/notify.o
 
 TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_slab tests/test_ctl tests/test_scope tests/test_place tests/test_launch tests/test_etcd tests/test_dstree
 

@@ -57,6 +57,8 @@ void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define FS_NODE_INO (FS_VIRT_BASE + 2)
 #define FS_NODESTAT_INO (FS_VIRT_BASE + 3)
 #define FS_TASKS_INO (FS_VIRT_BASE + 4)
+#define FS_EVENTS_INO (FS_VIRT_BASE + 5)
+#define FS_EVENTS_JSON_INO (FS_VIRT_BASE + 6)
 #define FS_PEER_BASE (FS_VIRT_BASE + 1024) /* nodes/PEER/ at FS_PEER_BASE + 2k, nodes/PEER/stat + 1 */
 #define FS_PEERS_MAX 65536
 #define FS_REMOTE_BASE (FS_VIRT_BASE + (1ULL << 32)) /* another node's object: FS_REMOTE_BASE + k */
@@ -211,7 +213,7 @@ void fs_pt_open_flags(uint64_t unique, uint32_t flags);
 void fs_pt_cancel(uint64_t unique);
 void fs_pt_release(uint64_t ino);
 
-/* ops_virtual.c -- the fixed names the daemon makes up (ctl, nodes/, nodes/NODE/, nodes/NODE/stat, tasks/):
+/* ops_virtual.c -- the fixed names the daemon makes up (ctl, nodes/, nodes/NODE/, nodes/NODE/stat, tasks/, events):
  * their names and attributes for kinds ctl, nodes, nodestat and tasks, the root's made-up children, and the
  * stat file's bytes */
 void fs_virt_init(void);
@@ -323,6 +325,15 @@ void fs_dstree_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 void fs_dstree_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
 /* core/dataset's `changed`: wake the polls of dir's .tree. */
 void fs_dataset_changed(void *arg, uint64_t dir);
+
+/* ops_events.c -- events and events.json in the root (kind events): the event stream, a reader's lines from
+ * its open on; reads wait for a line (EAGAIN under O_NONBLOCK), poll(2) wakes on one */
+int fs_events_start(struct store *st);
+void fs_events_stop(void); /* before the session goes: answers the waiting reads */
+void fs_events_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_events_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_events_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph);
+void fs_events_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
 /* ops_ctl.c -- /fabric/ctl (kind ctl): write a command line, read its answer (per open file) */
 /* What a control command runs against, for the request's caller (its uid, gid and pid). */

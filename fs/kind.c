@@ -20,12 +20,13 @@
  *             FS_NODE_INO      VB + 2
  *   nodestat  FS_NODESTAT_INO  VB + 3                    nodes/NODE/stat                   ops_virtual.c
  *   tasks     FS_TASKS_INO     VB + 4                    tasks/                            ops_task.c
+ *   events    FS_EVENTS_INO    VB + 5, 6 (events.json)   the event stream                  ops_events.c
  *   task      FS_TASK_BASE | id << 3 | f, in [2^61, VB)  tasks/ID/ (f 0) and its files     ops_task.c
  *   peer      FS_PEER_BASE + 2k    VB + 1024 + 2k        nodes/PEER/ (another node of the  ops_peers.c
  *   peerstat  FS_PEER_BASE + 2k+1                        cluster) and nodes/PEER/stat
  *   remote    FS_REMOTE_BASE + k   VB + 2^32 + k         another node's object (in vars/)  ops_remote.c
  *   dstree    FS_DSTREE_BASE + d   VB + 2^34 + d         datasets/NAME/.tree (d: its dir)  ops_dataset.c
- * Kinds ctl, nodes, nodestat and tasks take their names and attributes from ops_virtual.c's table.
+ * Kinds ctl, nodes, nodestat, tasks and events take their names and attributes from ops_virtual.c's table.
  *
  * A kind without an operation gets (every kind has getattr):
  *   lookup ENOENT; list (opendir): no children
@@ -166,6 +167,16 @@ static const struct fs_kind_ops kind_task = {
 	.poll = fs_task_poll,
 };
 
+static const struct fs_kind_ops kind_events = {
+	.kind = "events",
+	.getattr = fs_vnode_getattr,
+	.name = fs_vnode_name,
+	.open = fs_events_open,
+	.read = fs_events_read,
+	.release = fs_events_release,
+	.poll = fs_events_poll,
+};
+
 static const struct fs_kind_ops kind_dstree = {
 	.kind = "dstree",
 	.getattr = fs_dstree_getattr,
@@ -198,6 +209,9 @@ const struct fs_kind_ops *fs_kind_of(uint64_t ino)
 		return &kind_nodestat;
 	case FS_TASKS_INO:
 		return &kind_tasks;
+	case FS_EVENTS_INO:
+	case FS_EVENTS_JSON_INO:
+		return &kind_events;
 	default:
 		return &kind_store;
 	}

@@ -44,7 +44,7 @@ struct options {
 	bool foreground;
 	bool no_passthrough;
 	bool strict_seal;
-	unsigned max_tasks, task_history;
+	unsigned max_tasks, task_history, events_keep;
 	const char *etcd, *cluster, *listen; /* several nodes: all three, or none */
 	const char *secret_file;             /* the cluster's secret, for the bytes between nodes */
 };
@@ -54,7 +54,7 @@ static int ready_fd = -1; /* write end of the pipe to the waiting parent */
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: fabricd MOUNTPOINT [--state DIR] [--capacity SIZE] [--node NAME] [--no-passthrough]\n"
-		     "               [--strict-seal] [--max-tasks K] [--task-history N] [-f]\n"
+		     "               [--strict-seal] [--max-tasks K] [--task-history N] [--events N] [-f]\n"
 		     "               [--etcd URL[,URL...] [--cluster NAME] [--listen ADDR:PORT] [--secret FILE]]\n"
 		     "  --state DIR      state dir (yellow pages, log, lock); default /var/lib/fabric for root,\n"
 		     "                   else $XDG_STATE_HOME/fabric or ~/.local/state/fabric\n"
@@ -66,6 +66,8 @@ static void usage(FILE *out)
 		     "                   but writes run at FUSE speed and a writer cannot mmap\n"
 		     "  --max-tasks K    tasks running at once (default: the number of CPUs); the rest queue\n"
 		     "  --task-history N finished task records kept (default 1000); the oldest go first\n"
+		     "  --events N       events kept for slow readers of the events file (default 65536, at\n"
+		     "                   least 16, rounded up to a power of two); one further behind loses the oldest\n"
 		     "  --etcd URLS      join a cluster of nodes whose shared metadata is in this etcd\n"
 		     "  --cluster NAME   the cluster's name (default: fabric)\n"
 		     "  --listen A:P     where the other nodes reach this one (default 127.0.0.1:0: a free port)\n"
@@ -162,7 +164,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "strict-seal", no_argument, NULL, 'S' }, { "max-tasks", required_argument, NULL, 'K' },
 		{ "task-history", required_argument, NULL, 'H' }, { "etcd", required_argument, NULL, 'E' },
 		{ "cluster", required_argument, NULL, 'C' },       { "listen", required_argument, NULL, 'L' },
-		{ "secret", required_argument, NULL, 'X' },
+		{ "secret", required_argument, NULL, 'X' },        { "events", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc;
@@ -209,6 +211,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 				return -EINVAL;
 			}
 			*(c == 'K' ? &o->max_tasks : &o->task_history) = (unsigned)v;
+			break;
+		}
+		case 'V': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (end == optarg || *end || v < 16 || v > (1ul << 24) || optarg[0] == '-') {
+				fprintf(stderr, "fabricd: --events '%s': give a number from 16 to 16777216\n", optarg);
+				return -EINVAL;
+			}
+			o->events_keep = (unsigned)v;
 			break;
 		}
 		case 'E':
@@ -472,6 +484,7 @@ int main(int argc, char **argv)
 	cfg.lost = note_lost;
 	cfg.lost_arg = &lost;
 	cfg.name_changed = fs_notify_name_changed;
+	cfg.events_keep = opt.events_keep;
 	rc = store_init(&cfg, &fs.store, msg, sizeof(msg));
 	if (rc)
 		return fail("%s", msg);
@@ -517,6 +530,8 @@ int main(int argc, char **argv)
 	fs_virt_init();
 	rc = fs_files_start();
 	if (rc == 0)
+		rc = fs_events_start(fs.store);
+	if (rc == 0)
 		rc = fs_mount(&fs, mnt, fsname, !opt.no_passthrough, opt.strict_seal);
 	if (rc) {
 		cluster_leave(fs.cluster);
@@ -560,6 +575,7 @@ int main(int argc, char **argv)
 	fuse_loop_cfg_destroy(loop);
 	pthread_join(ready, NULL);
 
+	fs_events_stop();
 	fuse_remove_signal_handlers(fs.se);
 	tasks_destroy(fs.tasks); /* running tasks are killed and recorded lost; queued ones wait for next time */
 	fs.tasks = NULL;

@@ -5,6 +5,7 @@
  *   nodes/ nodes/NODE/  fixed directories (kind nodes)
  *   nodes/NODE/stat     this node's `stat` answer (capacity, used, free, per block), as a file (kind nodestat)
  *   tasks/              one directory per task (kind tasks; what is in it: ops_task.c)
+ *   events events.json  the event stream (kind events; its lines: ops_events.c)
  * They live in a small table of their own inode numbers, above any YP id (FS_VIRT_BASE and up), which
  * gives the names and attributes of all four kinds, and the root's made-up children (kind root).  They
  * hold no lookup references (forget is a no-op for them) and refuse changes (kind.c).  A `stat` file's
@@ -32,6 +33,8 @@ static const struct vnode vnodes[] = {
 	{ FS_NODE_INO, FS_NODES_INO, NULL, S_IFDIR | 0555 },
 	{ FS_NODESTAT_INO, FS_NODE_INO, "stat", S_IFREG | 0444 },
 	{ FS_TASKS_INO, FUSE_ROOT_ID, "tasks", S_IFDIR | 0555 },
+	{ FS_EVENTS_INO, FUSE_ROOT_ID, "events", S_IFREG | 0444 },
+	{ FS_EVENTS_JSON_INO, FUSE_ROOT_ID, "events.json", S_IFREG | 0444 },
 };
 #define NVNODES (sizeof(vnodes) / sizeof(vnodes[0]))
 

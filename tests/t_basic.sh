@@ -7,7 +7,7 @@ fab_setup
 fab_mount
 
 V=$MNT/vars
-eq "$(ls -A "$MNT" | tr "\n" " ")" "ctl datasets nodes shards tasks vars " "the mount root holds ctl, datasets/, nodes/, shards/, tasks/ and vars/"
+eq "$(ls -A "$MNT" | tr "\n" " ")" "ctl datasets events events.json nodes shards tasks vars " "the mount root holds ctl, datasets/, events, events.json, nodes/, shards/, tasks/ and vars/"
 eq "$(stat -c %F "$V")" directory "vars/ is a directory"
 eq "$(ls -A "$V")" "" "vars/ starts empty"
 

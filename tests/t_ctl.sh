@@ -35,7 +35,7 @@ nvars=12
 
 # ---- the file itself -------------------------------------------------------------------------------
 
-eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl datasets nodes shards tasks vars " "the mount root"
+eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl datasets events events.json nodes shards tasks vars " "the mount root"
 # its size is one longest command line (CTL_LINE_MAX + 1): a write inside st_size may run beside others
 # (FOPEN_PARALLEL_DIRECT_WRITES), so one slow command never holds up another caller's (t_cluster.sh)
 match "$(ls -l "$C")" '^-rw-rw-rw- 1 [^ ]+ [^ ]+ 65537 .*/ctl$' "ls -l of the control file"
@@ -48,7 +48,7 @@ fails "Operation not permitted" mv "$C" "$MNT/ctl2"
 fails "Operation not permitted" mv "$C" "$V/ctl"
 fails "Operation not permitted" mv "$V/c0" "$C"
 ok test -f "$C"
-eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl datasets nodes shards tasks vars " "the mount root after the refusals"
+eq "$(ls -A "$MNT" | tr '\n' ' ')" "ctl datasets events events.json nodes shards tasks vars " "the mount root after the refusals"
 eq "$(cat "$C")" "" "a fresh open reads nothing"
 
 # ---- every verb from a shell -----------------------------------------------------------------------

@@ -26,7 +26,7 @@ fails "Operation not permitted" mv "$V/a" "$MNT/a"
 same "$V/a" "$T/A" "a variable after a refused move to the root"
 ok mkdir "$V/sub"
 fails "Operation not permitted" mv "$V/sub" "$MNT/sub"
-eq "$(ls -A "$MNT" | tr "\n" " ")" "ctl datasets nodes shards tasks vars " "the root after refused creates"
+eq "$(ls -A "$MNT" | tr "\n" " ")" "ctl datasets events events.json nodes shards tasks vars " "the root after refused creates"
 eq "$(stat -c %F "$V")" directory "vars/ after refused rmdir and mv"
 
 # Directories: nesting, ENOTEMPTY, EEXIST, removal once empty.

@@ -31,6 +31,7 @@ import json
 import mmap
 import os
 import shutil
+import sys
 import time
 
 try:
@@ -377,6 +378,40 @@ class Fabric:
                 m = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
             return _view(m, 0, size, tp)
 
+    # ---- EVENTS -------------------------------------------------------------------------------------
+
+    def watch(self, prefix=""):
+        """Yield the events from now on, one dict each (seq, time, event, path and the event's own keys:
+        size, xxh3, node, to, from, state, exit, count), those whose path (or a rename's or move's `to`)
+        starts with prefix, a path in the mount ("vars/run1/", "tasks/", "nodes/"); `lost` events always
+        (a reader further behind than the daemon keeps lost that many).  Blocks between events; only the
+        events of objects this process may read (see the README's Events)."""
+        for raw in self._event_lines("events.json"):
+            e = json.loads(raw)
+            if _watched(e.get("path", ""), e.get("to", ""), e.get("event"), prefix):
+                yield e
+
+    def _event_lines(self, name):
+        path = os.path.join(self.mount, name)
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError as e:
+            raise FabricError(e.errno, "cannot open %s (%s): is a fabric mounted at %s?"
+                              % (path, e.strerror, self.mount), path) from e
+        rest = b""
+        try:
+            while True:
+                with _syscalls("reading %s" % path):
+                    b = os.read(fd, 1 << 16)
+                if not b:
+                    return
+                lines = (rest + b).split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    yield line
+        finally:
+            os.close(fd)
+
     # ---- DELETE -------------------------------------------------------------------------------------
 
     def delete(self, name):
@@ -388,6 +423,55 @@ class Fabric:
                 os.unlink(path)
             except IsADirectoryError:
                 os.rmdir(path)
+
+
+def _watched(path, to, event, prefix):
+    return event == "lost" or path.startswith(prefix) or (to or "").startswith(prefix)
+
+
+def _unescape(field):
+    """A path of an `events` line: \\ooo back to its byte (the line format escapes blanks, control bytes
+    and backslashes so)."""
+    out, i = bytearray(), 0
+    while i < len(field):
+        if field[i:i + 1] == b"\\" and len(field) >= i + 4:
+            out.append(int(field[i + 1:i + 4], 8))
+            i += 4
+        else:
+            out += field[i:i + 1]
+            i += 1
+    return out.decode("utf-8", "surrogateescape")
+
+
+def _watch_main(args):
+    """fabric watch [PREFIX] [--json]: the events from now on, like inotifywait -m; lines as the mount
+    gives them (events or events.json), those under PREFIX (a path in the mount)."""
+    as_json = "--json" in args
+    words = [a for a in args if a != "--json"]
+    if len(words) > 1 or any(w.startswith("-") for w in words):
+        print("usage: fabric watch [PREFIX] [--json]", file=sys.stderr)
+        return 2
+    prefix = words[0] if words else ""
+    f = Fabric()
+    try:
+        for raw in f._event_lines("events.json" if as_json else "events"):
+            if as_json:
+                e = json.loads(raw)
+                ok = _watched(e.get("path", ""), e.get("to", ""), e.get("event"), prefix)
+            else:
+                cols = raw.split(b"\t")
+                to = next((c[3:] for c in cols[4:] if c.startswith(b"to=")), b"")
+                ok = len(cols) >= 4 and _watched(_unescape(cols[3]), _unescape(to),
+                                                 cols[2].decode("ascii", "replace"), prefix)
+            if ok:
+                sys.stdout.buffer.write(raw + b"\n")
+                sys.stdout.buffer.flush()
+    except FabricError as e:
+        print("fabric: %s" % e, file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, BrokenPipeError):
+        return 0
+    return 0
 
 
 _default = None
@@ -418,3 +502,11 @@ get = _on_default(Fabric.get)
 delete = _on_default(Fabric.delete)
 defragment = _on_default(Fabric.defragment)
 stat = _on_default(Fabric.stat)
+watch = _on_default(Fabric.watch)
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["watch"]:
+        sys.exit(_watch_main(sys.argv[2:]))
+    print("usage: python3 fabric.py watch [PREFIX] [--json]", file=sys.stderr)
+    sys.exit(2)
+

@@ -12,6 +12,7 @@
 
 #include "core/cluster/catalog.h"
 #include "core/cluster/remote.h"
+#include "core/event/events.h"
 #include "core/os/etcd.h"
 #include "core/os/hash.h"
 #include "core/store/store.h"
@@ -440,6 +441,53 @@ static void mirror_conflict(struct catalog *n, const char *node, const char *nam
 		lose_name(n, name, m.when, m.xxh3, node, theirs, their_xxh3);
 }
 
+/* The path in this mount of another node's (parent, name), through the mirror's directories: false when
+ * one of them is not mirrored (a shard's piece, say: its directory is not another node's name). */
+static bool remote_path(struct catalog *n, const char *node, int64_t parent, const char *name, char *buf,
+			size_t len)
+{
+	char tail[4096], next[4096];
+
+	snprintf(tail, sizeof(tail), "%s", name);
+	for (int depth = 0; parent != YP_VARS_ID; depth++) {
+		struct remote_attr p;
+		if (depth >= 64 || remote_get(n->remote, node, parent, &p) != 0)
+			return false;
+		if (snprintf(next, sizeof(next), "%s/%s", p.name, tail) >= (int)sizeof(next))
+			return false;
+		memcpy(tail, next, sizeof(tail));
+		parent = p.parent;
+	}
+	snprintf(buf, len, "vars/%s", tail);
+	return true;
+}
+
+/* Another node's name as an event: sealed when it appears (names are published at seal), renamed, removed;
+ * seen by who could read it, as a local object's. */
+static void remote_event(struct catalog *n, enum event_kind kind, const char *node, const struct remote_attr *a,
+			 const char *scope, const struct remote_attr *to)
+{
+	char path[4096], topath[4096], size[24];
+	struct event_access acc = { .uid = a->uid, .gid = a->gid, .mode = a->mode & 07777, .scope = scope };
+	struct event_field f[3];
+	size_t nf = 0;
+
+	if (!remote_path(n, node, a->parent, a->name, path, sizeof(path)))
+		return;
+	if (kind == EV_RENAMED) {
+		if (!remote_path(n, node, to->parent, to->name, topath, sizeof(topath)))
+			return;
+		f[nf++] = (struct event_field){ "to", topath, false };
+	} else if (kind == EV_SEALED) {
+		snprintf(size, sizeof(size), "%llu", (unsigned long long)a->size);
+		f[nf++] = (struct event_field){ "size", size, true };
+		if (a->xxh3[0])
+			f[nf++] = (struct event_field){ "xxh3", a->xxh3, false };
+	}
+	f[nf++] = (struct event_field){ "node", node, false };
+	events_post(store_events(n->cfg.st), kind, path, &acc, f, nf);
+}
+
 /* A mirrored row into the in-memory index (its attributes in *a). */
 static int index_put(struct catalog *n, const struct yp_remote *r, struct remote_attr *a)
 {
@@ -493,9 +541,12 @@ static int mirror_put(struct catalog *n, const char *key, const void *val, size_
 	rc = yp_remote_put(n->yp, &r);
 	had = remote_get(n->remote, node, id, &old) == 0;
 	if (index_put(n, &r, &a) == 0) {
-		if (had && (old.parent != a.parent || strcmp(old.name, a.name) != 0))
+		bool renamed = had && (old.parent != a.parent || strcmp(old.name, a.name) != 0);
+		if (renamed)
 			tell(n, node, id, old.parent, old.name, false); /* renamed: the old name went */
 		tell(n, node, id, a.parent, a.name, false);
+		if (check && (renamed || !had)) /* the watch's news, not a listing's catch-up */
+			remote_event(n, renamed ? EV_RENAMED : EV_SEALED, node, renamed ? &old : &a, r.scope, &a);
 	}
 	if (check && a.parent == YP_VARS_ID)
 		mirror_conflict(n, node, a.name, when_of(r.sealed_ns, r.modified_ns), a.xxh3);
@@ -508,6 +559,14 @@ static void mirror_delete(struct catalog *n, const char *node, int64_t id)
 	struct remote_attr old;
 	bool had = remote_get(n->remote, node, id, &old) == 0;
 
+	if (had) { /* while its directories are still mirrored */
+		char scope[512];
+		ssize_t len = remote_string(n->remote, node, id, "scope", scope, sizeof(scope) - 1);
+		bool scoped = len > 0;
+		if (scoped)
+			scope[len] = '\0';
+		remote_event(n, EV_REMOVED, node, &old, scoped ? scope : NULL, NULL);
+	}
 	yp_remote_delete(n->yp, node, id);
 	remote_remove(n->remote, node, id);
 	if (had)

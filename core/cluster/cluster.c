@@ -20,7 +20,9 @@
 #include "core/cluster/catalog.h"
 #include "core/cluster/move.h"
 #include "core/cluster/transfer.h"
+#include "core/event/events.h"
 #include "core/os/etcd.h"
+#include "core/store/store.h"
 #include "core/text/text.h"
 
 struct cluster {
@@ -140,7 +142,7 @@ static void apply(struct cluster *c, bool put, const char *key, const void *val,
 	const char *rest = key + strlen(c->prefix), *slash = strchr(rest, '/');
 	struct cluster_node *nd;
 	json_t *j = NULL;
-	bool made, live;
+	bool made, live, up = false;
 
 	changed[0] = '\0';
 	if (strncmp(key, c->prefix, strlen(c->prefix)) != 0 || !slash || (size_t)(slash - rest) > NAMES_NODE_MAX)
@@ -172,9 +174,16 @@ static void apply(struct cluster *c, bool put, const char *key, const void *val,
 		}
 		if (made || was != nd->up)
 			snprintf(changed, clen, "%s", node);
+		up = nd->up;
 	}
 	pthread_mutex_unlock(&c->lock);
 	json_decref(j);
+	if (changed[0]) {
+		char path[NAMES_NODE_MAX + 8];
+		snprintf(path, sizeof(path), "nodes/%s", node);
+		struct event_field f = { "state", up ? "up" : "down", false };
+		events_post(store_events(c->cfg.st), EV_NODE, path, NULL, &f, 1);
+	}
 }
 
 static void tell(struct cluster *c, const char *node)

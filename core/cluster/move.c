@@ -14,6 +14,7 @@
 #include "core/cluster/remote.h"
 #include "core/cluster/transfer.h"
 #include "core/cluster/tree.h"
+#include "core/event/events.h"
 #include "core/store/path.h"
 #include "core/store/store.h"
 #include "meta/yp.h"
@@ -291,6 +292,11 @@ static void finish(struct cluster *c, struct store *st, const struct yp_move *m)
 
 	cluster_changing(c, true); /* from a ctl request, the resumer or a MOVE: the kernel is told either way */
 	if (path_resolve(st, m->name, &id, &a) == 0 && (int64_t)id == m->object) {
+		char path[NAMES_LEAF_MAX + 8];
+		snprintf(path, sizeof(path), "vars/%s", m->name);
+		struct event_access acc = { .uid = a.uid, .gid = a.gid, .mode = a.mode & 07777 };
+		struct event_field f[] = { { "from", store_node_name(st), false }, { "to", m->node, false } };
+		events_post(store_events(st), EV_MOVED, path, &acc, f, 2); /* before the copy here goes */
 		int gone = a.dir ? 0 : store_unlink(st, STORE_VARS_ID, m->name);
 		if (gone && gone != -ENOENT) { /* the record stays: the resumer finishes it later */
 			cluster_say(c, "move: '%s' is on %s now, but this node's copy cannot go yet: %s; the move stays "

@@ -221,12 +221,14 @@ void ns_link(struct store *st, struct obj *dir, struct obj *o, const char *name)
 	dir->nchildren++;
 	if (o->kind == OBJ_VAR)
 		st->nvars++;
+	store_event(st, o, EV_CREATED, NULL, 0);
 }
 
 void ns_unlink(struct store *st, struct obj *o)
 {
 	struct obj *dir = o->parent;
 
+	store_event(st, o, EV_REMOVED, NULL, 0);
 	changed(st, dir, o->name);
 	name_remove(st, o);
 	if (o->prev_sib)

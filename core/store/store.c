@@ -445,7 +445,7 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 {
 	struct obj *src, *dst, *o, *target;
 	struct yp_obj row;
-	char *copy = NULL;
+	char *copy = NULL, from[4096], to[4096];
 	int rc;
 
 	if (flags & ~RENAME_NOREPLACE)
@@ -512,12 +512,18 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 	}
 	if (o->kind == OBJ_DIR)
 		src->nsubdirs--;
+	store_path(o, from, sizeof(from));
+	st->ev_quiet++;
 	ns_unlink(st, o);
 	free(o->name);
 	o->name = copy;
 	copy = NULL;
 	src->modified_ns = store_now_ns();
 	link_child(st, dst, o);
+	st->ev_quiet--;
+	store_path(o, to, sizeof(to));
+	struct event_field f = { "to", to, false };
+	store_event_at(st, o, from, EV_RENAMED, &f, 1);
 out_unlock:
 	pthread_mutex_unlock(&st->lock);
 	free(copy);

@@ -89,6 +89,7 @@ struct store_config {
 	 * NULL. */
 	void (*name_changed)(void *arg, uint64_t parent, const char *name);
 	void *name_changed_arg;
+	size_t events_keep; /* the event stream's bound (core/event/events.h); 0: EVENTS_KEEP */
 };
 
 struct store_attr {
@@ -125,6 +126,9 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
 /* Record a clean shutdown and free everything; open handles are abandoned (their variables are
  * dropped at the next start).  NULL is fine. */
 void store_destroy(struct store *st);
+/* The store's event stream (core/event/events.h): names made and removed, seals, renames; the cluster
+ * and the task runner post theirs to it too.  NULL when it could not be made (no events then). */
+struct events *store_events(struct store *st);
 const char *store_node_name(const struct store *st);
 /* The prefix of this node's shm objects ("fabric.NODE.INST."): an object named with it that the YP does
  * not know is removed at the next start (a replica of another node's variable, say). */

@@ -57,6 +57,7 @@
 
 #include <pthread.h>
 
+#include "core/event/events.h"
 #include "core/store/alloc.h"
 #include "core/os/hash.h"
 #include "core/text/names.h"
@@ -166,6 +167,10 @@ struct store {
 	void (*log)(const char *msg);
 	void (*name_changed)(void *arg, uint64_t parent, const char *name);
 	void *name_changed_arg;
+	/* The event stream (core/event), NULL until the namespace is loaded; ev_quiet > 0 while a rename or
+	 * an alias's promotion relinks names (store_events.c says so as one event). */
+	struct events *events;
+	int ev_quiet;
 
 	struct slab_set slabs;
 	pthread_rwlock_t slab_lock; /* see "Locking" above */
@@ -206,6 +211,11 @@ int64_t store_now_ns(void);
 uint64_t store_new_id(struct store *st);
 void store_attr_of(const struct obj *o, struct store_attr *out);
 void store_path(const struct obj *o, char *buf, size_t len);
+/* store_events.c: post an event about o (its path, its owner's access), and a seal's with size and xxh3. */
+void store_event(struct store *st, struct obj *o, enum event_kind kind, const struct event_field *f, size_t nf);
+void store_event_at(struct store *st, struct obj *o, const char *path, enum event_kind kind,
+		    const struct event_field *f, size_t nf);
+void store_event_sealed(struct store *st, struct obj *o);
 int store_drop_rows(struct store *st, struct obj *o);
 void store_free_bytes(struct store *st, struct obj *o);
 void store_release_data(struct store *st, struct obj *o);

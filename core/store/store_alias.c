@@ -111,6 +111,7 @@ void store_alias_promote(struct store *st, struct obj *o)
 		o->parent->modified_ns = store_now_ns();
 		ns_unlink(st, o);
 	}
+	st->ev_quiet++; /* the name stays, only the object behind it is another of its names' */
 	ns_unlink(st, a); /* with its name still set: the name hash and the kernel's cache need it */
 	free(o->name);
 	o->name = a->name; /* handed over: no allocation that could fail after the commit */
@@ -119,6 +120,7 @@ void store_alias_promote(struct store *st, struct obj *o)
 	o->naliases--;
 	ns_free(st, a);
 	ns_link(st, dir, o, NULL);
+	st->ev_quiet--;
 }
 
 int store_alias_drop_rows(struct store *st, struct obj *o)

@@ -166,6 +166,8 @@ int store_init(const struct store_config *cfg, struct store **out, char *msg, si
 	/* from now on: the namespace loaded above was no news to anybody */
 	st->name_changed = cfg->name_changed;
 	st->name_changed_arg = cfg->name_changed_arg;
+	if (events_new(cfg->events_keep, &st->events) != 0)
+		store_logf(st, "no memory for the event stream: the events file stays empty");
 	*out = st;
 	return 0;
 
@@ -204,6 +206,8 @@ void store_destroy(struct store *st)
 	}
 	pthread_mutex_unlock(&st->lock);
 	yp_close(st->yp);
+	events_free(st->events);
+	st->events = NULL; /* what ns_destroy frees is no event */
 	ns_destroy(st);
 	slab_set_destroy(&st->slabs);
 	alloc_destroy(&st->alloc);

@@ -492,6 +492,8 @@ void store_seal_end(struct store *st, struct seal_job *j, bool committed)
 		drop_locked(st, o);
 	}
 	j->ws = store_take_waiters(o, o->doomed ? -ENOENT : 0);
+	if (rc == 0)
+		store_event_sealed(st, o);
 	if (rc == 0 && j->p.s)
 		j->gone = true; /* its own block's shm object goes once the lock is given back */
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/event/events.h"
 #include "core/store/path.h"
 #include "core/task/taskInt.h"
 #include "core/text/text.h"
@@ -33,6 +34,25 @@ int64_t task_now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void task_tell(struct tasks *t, struct task *k)
+{
+	char path[40], code[24] = "";
+
+	if (k->told == (int)k->state)
+		return;
+	k->told = (int)k->state;
+	if (k->state > T_RUNNING && k->exit_status >= 0)
+		snprintf(code, sizeof(code), "%lld", (long long)k->exit_status);
+	snprintf(path, sizeof(path), "tasks/%llu", (unsigned long long)k->id);
+	struct event_field f[3] = { { "state", task_state_names[k->state], false } };
+	size_t nf = 1;
+	if (k->node && k->node[0]) /* none while queued: not placed yet */
+		f[nf++] = (struct event_field){ "node", k->node, false };
+	if (code[0])
+		f[nf++] = (struct event_field){ "exit", code, true };
+	events_post(store_events(t->st), EV_TASK, path, NULL, f, nf);
 }
 
 struct task *task_find(struct tasks *t, uint64_t id)

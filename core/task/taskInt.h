@@ -41,6 +41,7 @@ extern const char *const task_state_names[];
 struct task {
 	uint64_t id;
 	enum task_state state;
+	int told; /* the state the event stream last heard of (-1: none) */
 	char *argv_blob; /* the words, each followed by a NUL */
 	size_t argv_len;
 	char **argv; /* NULL-terminated, pointing into argv_blob */
@@ -114,6 +115,9 @@ struct tasks {
 
 /* task.c */
 struct task *task_find(struct tasks *t, uint64_t id);
+/* Post k's state to the event stream (core/event) when it is new there: "task tasks/ID state=S
+ * [node=N] [exit=E]".  t->lock held (task_touch calls it at every change). */
+void task_tell(struct tasks *t, struct task *k);
 bool task_local(struct tasks *t, uint64_t id); /* one of this node's?  Takes the lock. */
 int tasks_local_ids(struct tasks *t, uint64_t **ids, size_t *n); /* this node's, in submission order */
 bool task_finished(const struct task *k); /* neither queued nor running */

@@ -27,6 +27,7 @@ void task_wake(struct tasks *t)
 void task_touch(struct tasks *t, struct task *k)
 {
 	k->version++;
+	task_tell(t, k);
 	if (t->nchanged == t->changed_cap) {
 		size_t cap = t->changed_cap ? t->changed_cap * 2 : 16;
 		uint64_t *n = realloc(t->changed_ids, cap * sizeof(*n));

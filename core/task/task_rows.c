@@ -72,6 +72,7 @@ static int load_row(void *arg, const struct yp_task *r)
 	for (int s = 0; s <= T_LOST; s++)
 		if (strcmp(r->state, task_state_names[s]) == 0)
 			k->state = (enum task_state)s;
+	k->told = (int)k->state; /* the past is no news */
 	k->argv_blob = dup_n(r->argv, r->argv_len);
 	k->argv_len = r->argv_len;
 	for (size_t i = 0; i < r->argv_len; i++)

@@ -354,6 +354,7 @@ int tasks_spawn(struct tasks *t, const struct task_request *r, uint64_t *id, cha
 		return -ENOMEM;
 	k->id = given;
 	k->state = T_QUEUED;
+	k->told = -1;
 	k->uid = r->uid;
 	k->out_mode = r->out_mode;
 	k->gid = r->gid;
