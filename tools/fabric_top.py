@@ -495,7 +495,7 @@ def frame(mount, snap, events, src, cols, rows, interval):
         return [[(clip("fabric top: the terminal is too small (%dx%d)" % (cols, rows), cols), None)]]
     clock = time.strftime("%H:%M:%S UTC", time.gmtime(snap.when))
     left = "fabric top  %s  node %s" % (printable(mount), printable(snap.node or "?"))
-    right = "%s  q quits" % clock
+    right = "%s%s  q quits" % (clock, "  every %gs" % interval if interval != 1.0 else "")
     pad = cols - width(left) - width(right)
     head = [[(left, "head"), (" " * pad, None), (right, None)] if pad >= 1 else [(left + "  " + clock, "head")]]
 
