@@ -80,10 +80,10 @@ fs/%.o: fs/%.c fs/*.h $(CORE_HDRS) meta/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # Debian packages: build (-dev, pkg-config), mount (fuse3), tests (attr, sqlite3, numpy, psmisc; etcd for
-# tests/test_etcd, which starts its own server on free loopback ports).
+# tests/test_etcd, which starts its own server on free loopback ports; tmux for tests/t_top.sh's terminal).
 DEB_PKGS = build-essential pkg-config fuse3 libfuse3-dev libsqlite3-dev sqlite3 liburing-dev \
            libxxhash-dev xxhash attr python3 python3-numpy util-linux procps rsync tar strace \
-           etcd-server etcd-client libcurl4-openssl-dev libjansson-dev
+           etcd-server etcd-client libcurl4-openssl-dev libjansson-dev tmux
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q '^install ok installed' || echo $$p; done); \
