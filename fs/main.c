@@ -44,6 +44,7 @@ struct options {
 	bool foreground;
 	bool no_passthrough;
 	bool strict_seal;
+	bool noexec;
 	unsigned max_tasks, task_history;
 	const char *etcd, *cluster, *listen; /* several nodes: all three, or none */
 	const char *secret_file;             /* the cluster's secret, for the bytes between nodes */
@@ -54,7 +55,7 @@ static int ready_fd = -1; /* write end of the pipe to the waiting parent */
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: fabricd MOUNTPOINT [--state DIR] [--capacity SIZE] [--node NAME] [--no-passthrough]\n"
-		     "               [--strict-seal] [--max-tasks K] [--task-history N] [-f]\n"
+		     "               [--strict-seal] [--noexec] [--max-tasks K] [--task-history N] [-f]\n"
 		     "               [--etcd URL[,URL...] [--cluster NAME] [--listen ADDR:PORT] [--secret FILE]]\n"
 		     "  --state DIR      state dir (yellow pages, log, lock); default /var/lib/fabric for root,\n"
 		     "                   else $XDG_STATE_HOME/fabric or ~/.local/state/fabric\n"
@@ -64,6 +65,7 @@ static void usage(FILE *out)
 		     "  --no-passthrough serve every read and write through the daemon (the slow path)\n"
 		     "  --strict-seal    writers go through the daemon too: a sealed variable can never change,\n"
 		     "                   but writes run at FUSE speed and a writer cannot mmap\n"
+		     "  --noexec         no program may be run from the mount (mount(2)'s MS_NOEXEC)\n"
 		     "  --max-tasks K    tasks running at once (default: the number of CPUs); the rest queue\n"
 		     "  --task-history N finished task records kept (default 1000); the oldest go first\n"
 		     "  --etcd URLS      join a cluster of nodes whose shared metadata is in this etcd\n"
@@ -162,7 +164,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "strict-seal", no_argument, NULL, 'S' }, { "max-tasks", required_argument, NULL, 'K' },
 		{ "task-history", required_argument, NULL, 'H' }, { "etcd", required_argument, NULL, 'E' },
 		{ "cluster", required_argument, NULL, 'C' },       { "listen", required_argument, NULL, 'L' },
-		{ "secret", required_argument, NULL, 'X' },
+		{ "secret", required_argument, NULL, 'X' },        { "noexec", no_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc;
@@ -198,6 +200,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'S':
 			o->strict_seal = true;
+			break;
+		case 'x':
+			o->noexec = true;
 			break;
 		case 'K':
 		case 'H': {
@@ -517,7 +522,7 @@ int main(int argc, char **argv)
 	fs_virt_init();
 	rc = fs_files_start();
 	if (rc == 0)
-		rc = fs_mount(&fs, mnt, fsname, !opt.no_passthrough, opt.strict_seal);
+		rc = fs_mount(&fs, mnt, fsname, !opt.no_passthrough, opt.strict_seal, opt.noexec);
 	if (rc) {
 		cluster_leave(fs.cluster);
 		datasets_stop(fs.datasets);
