@@ -134,10 +134,10 @@ INSTALLED = $(BINDIR)/fabric $(BINDIR)/fabric-peek $(SBINDIR)/fabricd $(HELPERDI
             $(HELPERDIR)/fabric-cluster $(INCDIR)/fabric.h $(LIBDIR)/libfabric.a $(PYDIR)/fabric.py \
             $(MANDIR)/man1/fabric.1 $(MANDIR)/man8/fabricd.8 $(UNITDIR)/fabric@.service
 
-install: all man
+install: fs/fabricd $(TOOLS) man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(HELPERDIR) $(DESTDIR)$(INCDIR) \
 	    $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PYDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
-	@# the scripts, told they are installed (and checked: a changed first line must not go unnoticed)
+	@# the scripts, told they are installed (and checked: a renamed layout line must not go unnoticed)
 	for f in tools/fabric:$(BINDIR)/fabric tools/fabric-cluster:$(HELPERDIR)/fabric-cluster; do \
 	    sed 's/^layout=checkout$$/layout=installed/' $${f%%:*} >$(DESTDIR)$${f#*:}.tmp && \
 	    grep -q '^layout=installed$$' $(DESTDIR)$${f#*:}.tmp && chmod 755 $(DESTDIR)$${f#*:}.tmp && \
