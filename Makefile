@@ -2,6 +2,9 @@
 #   make            build the daemon (fs/fabricd) and the test programs
 #   make deps       apt-install the Debian packages the build, tests and mount need (when missing)
 #   make mount      build and mount a fabric at $(MOUNTPOINT) on the embedded default
+#   make install    install under $(PREFIX) (default /usr/local), staged under $(DESTDIR) when given;
+#                   make uninstall removes exactly what it installed (README "Install")
+#   make man        the man pages fabric(1) and fabricd(8), from the README's tables (tools/man/mkman)
 #   make test       build, check the layers and run the whole suite (tests/run.sh)
 #   make layers     check that every #include keeps to the layer order in tools/layers
 #   make sanitize   the same suite on an ASan+UBSan build
@@ -80,10 +83,11 @@ fs/%.o: fs/%.c fs/*.h $(CORE_HDRS) meta/*.h
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 # Debian packages: build (-dev, pkg-config), mount (fuse3), tests (attr, sqlite3, numpy, psmisc; etcd for
-# tests/test_etcd, which starts its own server on free loopback ports; tmux for tests/t_top.sh's terminal).
+# tests/test_etcd, which starts its own server on free loopback ports; tmux for tests/t_top.sh's terminal),
+# the man pages (go-md2man renders them, man-db's man reads them in tests/t_install.sh).
 DEB_PKGS = build-essential pkg-config fuse3 libfuse3-dev libsqlite3-dev sqlite3 liburing-dev \
            libxxhash-dev xxhash attr python3 python3-numpy util-linux procps rsync tar strace \
-           etcd-server etcd-client libcurl4-openssl-dev libjansson-dev tmux
+           etcd-server etcd-client libcurl4-openssl-dev libjansson-dev tmux go-md2man man-db
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	    | grep -q '^install ok installed' || echo $$p; done); \
@@ -103,6 +107,64 @@ mount: deps all
 umount:
 	tools/fabric umount $(MOUNTPOINT)
 
+# The man pages: tools/man/*.md templates with the README's marked tables spliced in, rendered by go-md2man.
+MAN_PAGES = tools/man/fabric.1 tools/man/fabricd.8
+man: $(MAN_PAGES)
+$(MAN_PAGES) &: tools/man/mkman README.md $(MAN_PAGES:=.md)
+	tools/man/mkman README.md tools/man $(MAN_PAGES:=.md)
+
+# make install: the daemon in sbin (it is an administrator's command, fabricd(8), that fabric mount runs by
+# its path; it needs no PATH), the helpers that only fabric runs in libexec/fabric, the python module where
+# Debian's python3 looks for PREFIX.  The installed fabric and fabric-cluster find the rest relative to
+# their own place (layout=installed), so a DESTDIR copy works as it is.  Only PREFIX and DESTDIR are meant
+# to be changed: the layout under PREFIX is what fabric expects.
+PREFIX   ?= /usr/local
+BINDIR    = $(PREFIX)/bin
+SBINDIR   = $(PREFIX)/sbin
+HELPERDIR = $(PREFIX)/libexec/fabric
+INCDIR    = $(PREFIX)/include
+LIBDIR    = $(PREFIX)/lib
+MANDIR    = $(PREFIX)/share/man
+UNITDIR   = $(PREFIX)/lib/systemd/system
+PYTHON3  ?= /usr/bin/python3
+ifeq ($(PREFIX),/usr)
+PYDIR     = $(PREFIX)/lib/python3/dist-packages
+else
+PYDIR     = $(PREFIX)/lib/python$(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages
+endif
+INSTALLED = $(BINDIR)/fabric $(BINDIR)/fabric-peek $(SBINDIR)/fabricd $(HELPERDIR)/fabric-wait \
+            $(HELPERDIR)/fabric-cluster $(HELPERDIR)/fabric_top.py $(INCDIR)/fabric.h $(LIBDIR)/libfabric.a $(PYDIR)/fabric.py \
+            $(MANDIR)/man1/fabric.1 $(MANDIR)/man8/fabricd.8 $(UNITDIR)/fabric@.service
+
+install: fs/fabricd $(TOOLS) man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(HELPERDIR) $(DESTDIR)$(INCDIR) \
+	    $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PYDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	@# the scripts, told they are installed (and checked: a renamed layout line must not go unnoticed)
+	for f in tools/fabric:$(BINDIR)/fabric tools/fabric-cluster:$(HELPERDIR)/fabric-cluster; do \
+	    sed -e 's/^layout=checkout$$/layout=installed/' -e 's|@PYREL@|$(PYDIR:$(PREFIX)/%=%)|' \
+	        $${f%%:*} >$(DESTDIR)$${f#*:}.tmp && \
+	    grep -q '^layout=installed$$' $(DESTDIR)$${f#*:}.tmp && chmod 755 $(DESTDIR)$${f#*:}.tmp && \
+	    mv $(DESTDIR)$${f#*:}.tmp $(DESTDIR)$${f#*:} || exit 1; \
+	done
+	install -m 755 tools/fabric-peek $(DESTDIR)$(BINDIR)/fabric-peek
+	install -m 755 fs/fabricd $(DESTDIR)$(SBINDIR)/fabricd
+	install -m 755 tools/fabric-wait $(DESTDIR)$(HELPERDIR)/fabric-wait
+	install -m 644 tools/fabric.h $(DESTDIR)$(INCDIR)/fabric.h
+	install -m 644 tools/libfabric.a $(DESTDIR)$(LIBDIR)/libfabric.a
+	install -m 644 tools/fabric.py $(DESTDIR)$(PYDIR)/fabric.py
+	install -m 644 tools/fabric_top.py $(DESTDIR)$(HELPERDIR)/fabric_top.py
+	install -m 644 tools/man/fabric.1 $(DESTDIR)$(MANDIR)/man1/fabric.1
+	install -m 644 tools/man/fabricd.8 $(DESTDIR)$(MANDIR)/man8/fabricd.8
+	sed 's|@BINDIR@|$(BINDIR)|g' tools/systemd/fabric@.service >$(DESTDIR)$(UNITDIR)/fabric@.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/fabric@.service
+
+# The python module's byte code is python's doing, but ours to remove; libexec/fabric is our own directory.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED)) $(DESTDIR)$(PYDIR)/__pycache__/fabric.*.pyc \
+	    $(DESTDIR)$(HELPERDIR)/__pycache__/fabric_top.*.pyc
+	rmdir $(DESTDIR)$(HELPERDIR)/__pycache__ 2>/dev/null || true
+	rmdir $(DESTDIR)$(HELPERDIR) 2>/dev/null || true
+
 test: deps all layers
 	tests/run.sh
 
@@ -117,7 +179,7 @@ sanitize: deps
 	FABRIC_SANITIZE=1 tests/run.sh
 
 clean:
-	rm -f core/*/*.o core/*.a meta/*.o meta/*.a fs/*.o fs/fabricd tools/*.o $(TOOLS) $(TESTS) \
+	rm -f core/*/*.o core/*.a meta/*.o meta/*.a fs/*.o fs/fabricd tools/*.o $(TOOLS) $(TESTS) $(MAN_PAGES) \
 	      tests/fuzz_ctl tests/bench/fabench tests/bench/floorfs
 
 # make fuzz: libFuzzer (clang, with ASan+UBSan) on the control-line parser and the read-only verbs
@@ -159,4 +221,4 @@ tests/bench/fabench: tests/bench/fabench.c
 tests/bench/floorfs: tests/bench/floorfs.c
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs fuse3 2>/dev/null)
 
-.PHONY: all deps mount umount test layers sanitize clean fuzz bench
+.PHONY: all deps mount umount man install uninstall test layers sanitize clean fuzz bench

@@ -360,7 +360,8 @@ void fs_notify_stop(void);
 int fs_clear_dead_mount(const char *mountpoint);
 /* Create the session with our options, and mount it: as root with mount(2) on our own /dev/fuse fd
  * (which passthrough needs), else through libfuse (fusermount3). */
-int fs_mount(struct fs *fs, const char *mountpoint, const char *fsname, bool passthrough, bool strict);
+int fs_mount(struct fs *fs, const char *mountpoint, const char *fsname, bool passthrough, bool strict,
+	     bool noexec);
 void fs_unmount(struct fs *fs);
 
 #endif

@@ -44,6 +44,7 @@ struct options {
 	bool foreground;
 	bool no_passthrough;
 	bool strict_seal;
+	bool noexec;
 	unsigned max_tasks, task_history, events_keep;
 	const char *etcd, *cluster, *listen; /* several nodes: all three, or none */
 	const char *secret_file;             /* the cluster's secret, for the bytes between nodes */
@@ -54,7 +55,8 @@ static int ready_fd = -1; /* write end of the pipe to the waiting parent */
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: fabricd MOUNTPOINT [--state DIR] [--capacity SIZE] [--node NAME] [--no-passthrough]\n"
-		     "               [--strict-seal] [--max-tasks K] [--task-history N] [--events N] [-f]\n"
+		     "               [--strict-seal] [--noexec] [--max-tasks K] [--task-history N] [--events N]\n"
+		     "               [-f]\n"
 		     "               [--etcd URL[,URL...] [--cluster NAME] [--listen ADDR:PORT] [--secret FILE]]\n"
 		     "  --state DIR      state dir (yellow pages, log, lock); default /var/lib/fabric for root,\n"
 		     "                   else $XDG_STATE_HOME/fabric or ~/.local/state/fabric\n"
@@ -64,6 +66,7 @@ static void usage(FILE *out)
 		     "  --no-passthrough serve every read and write through the daemon (the slow path)\n"
 		     "  --strict-seal    writers go through the daemon too: a sealed variable can never change,\n"
 		     "                   but writes run at FUSE speed and a writer cannot mmap\n"
+		     "  --noexec         no program may be run from the mount (mount(2)'s MS_NOEXEC)\n"
 		     "  --max-tasks K    tasks running at once (default: the number of CPUs); the rest queue\n"
 		     "  --task-history N finished task records kept (default 1000); the oldest go first\n"
 		     "  --events N       events kept for slow readers of the events file (default 65536, at\n"
@@ -165,6 +168,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "task-history", required_argument, NULL, 'H' }, { "etcd", required_argument, NULL, 'E' },
 		{ "cluster", required_argument, NULL, 'C' },       { "listen", required_argument, NULL, 'L' },
 		{ "secret", required_argument, NULL, 'X' },        { "events", required_argument, NULL, 'V' },
+		{ "noexec", no_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, rc;
@@ -200,6 +204,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'S':
 			o->strict_seal = true;
+			break;
+		case 'x':
+			o->noexec = true;
 			break;
 		case 'K':
 		case 'H': {
@@ -532,7 +539,7 @@ int main(int argc, char **argv)
 	if (rc == 0)
 		rc = fs_events_start(fs.store);
 	if (rc == 0)
-		rc = fs_mount(&fs, mnt, fsname, !opt.no_passthrough, opt.strict_seal);
+		rc = fs_mount(&fs, mnt, fsname, !opt.no_passthrough, opt.strict_seal, opt.noexec);
 	if (rc) {
 		cluster_leave(fs.cluster);
 		datasets_stop(fs.datasets);

@@ -4,7 +4,9 @@
  *
  * Options: default_permissions (the kernel checks modes, so the daemon need not), allow_other (the
  * fabric is for every program on the node), fsname "fabric:STATE" (so `fabric umount`, and anyone
- * reading /proc/mounts, can find the state dir and its daemon), type fuse.fabric.
+ * reading /proc/mounts, can find the state dir and its daemon), type fuse.fabric.  Always nosuid and
+ * nodev (shared memory that anyone may write is no place for either); noexec when asked (--noexec, or
+ * -o noexec in fstab).
  *
  * As root the daemon opens /dev/fuse and calls mount(2) itself, then hands the fd to libfuse with
  * fuse_session_custom_io(): passthrough needs both the fd (for its ioctls) and a look at the raw INIT
@@ -89,7 +91,7 @@ static const struct fuse_lowlevel_ops fs_ops = {
 
 /* mount(2) on a /dev/fuse fd of our own, so that its ioctls (backing files) are ours to make.
  * Returns the fd, or -errno (-EPERM without CAP_SYS_ADMIN). */
-static int mount_own(const char *mountpoint, const char *fsname)
+static int mount_own(const char *mountpoint, const char *fsname, bool noexec)
 {
 	char data[256];
 	int fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
@@ -98,7 +100,7 @@ static int mount_own(const char *mountpoint, const char *fsname)
 		return -errno;
 	snprintf(data, sizeof(data), "fd=%d,rootmode=40000,user_id=%u,group_id=%u,default_permissions,allow_other",
 		 fd, (unsigned)getuid(), (unsigned)getgid());
-	if (mount(fsname, mountpoint, "fuse.fabric", MS_NOSUID | MS_NODEV, data) < 0) {
+	if (mount(fsname, mountpoint, "fuse.fabric", MS_NOSUID | MS_NODEV | (noexec ? MS_NOEXEC : 0), data) < 0) {
 		int rc = -errno;
 		close(fd);
 		return rc;
@@ -106,11 +108,13 @@ static int mount_own(const char *mountpoint, const char *fsname)
 	return fd;
 }
 
-int fs_mount(struct fs *fs, const char *mountpoint, const char *fsname, bool passthrough, bool strict)
+int fs_mount(struct fs *fs, const char *mountpoint, const char *fsname, bool passthrough, bool strict,
+	     bool noexec)
 {
 	static const struct fuse_custom_io io = { .read = fs_io_read, .writev = fs_io_writev };
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	char *opt = strdup("default_permissions,allow_other,subtype=fabric"), *name = NULL;
+	char *opt = strdup(noexec ? "default_permissions,allow_other,subtype=fabric,noexec" :
+				    "default_permissions,allow_other,subtype=fabric"), *name = NULL;
 	int rc = -ENOMEM, devfd;
 
 	if (!opt || asprintf(&name, "fsname=%s", fsname) < 0) {
@@ -126,7 +130,7 @@ int fs_mount(struct fs *fs, const char *mountpoint, const char *fsname, bool pas
 		rc = -EINVAL;
 		goto out;
 	}
-	devfd = mount_own(mountpoint, fsname);
+	devfd = mount_own(mountpoint, fsname, noexec);
 	if (devfd >= 0) {
 		rc = fuse_session_custom_io(fs->se, &io, devfd);
 		if (rc) {
