@@ -35,7 +35,7 @@ STORE_OBJS = core/store/alloc.o core/store/slab.o core/store/ns.o core/store/sto
              core/store/store_open.o core/store/store_bytes.o core/store/store_seal.o core/store/store_sealer.o core/store/store_put.o core/store/store_defrag.o \
              core/store/store_xattr.o core/store/store_life.o core/store/recover.o core/store/store_blocks.o \
              core/store/store_mutable.o core/store/store_reserve.o core/store/store_dataset.o core/store/store_events.o core/store/path.o
-BULK_OBJS  = core/bulk/load.o core/bulk/load_many.o core/bulk/load_ahead.o core/bulk/load_tree.o core/bulk/load_tar.o core/bulk/tar.o \
+BULK_OBJS  = core/bulk/load.o core/bulk/load_many.o core/bulk/load_ahead.o core/bulk/load_tree.o core/bulk/load_tar.o core/bulk/load_tsv.o core/bulk/tar.o \
              core/bulk/load_manifest.o core/bulk/checkpoint.o
 TASK_OBJS  = core/task/place.o core/task/task.o core/task/task_spawn.o core/task/task_place.o core/task/task_rows.o \
              core/task/task_end.o core/task/task_resume.o core/task/task_run.o core/task/task_text.o core/task/task_net.o \

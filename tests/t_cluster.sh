@@ -208,7 +208,8 @@ ok cp "$T/ns" "$N3/vars/ns1" # a name another node gave up is free again
 
 # replicas count against the reader's capacity; when it is spent, the least recently used one nobody has
 # open goes (never a variable of the node's own)
-free_of() { FABRIC=$1 "$FAB_TOOL" stat | awk -F'\t' '$1 == "free" { print $2 }'; }
+stat_of() { FABRIC=$1 "$FAB_TOOL" stat | awk -F'\t' -v k="$2" '$1 == k { print $2 }'; }
+free_of() { stat_of "$1" free; }
 f1=$(free_of "$N1") f2=$(free_of "$N2") f3=$(free_of "$N3")
 S=$((f2 * 2 / 5)) # two replicas fit on the reader, three do not
 [ $((f3 * 2 / 5)) -lt "$S" ] && S=$((f3 * 2 / 5)) # the owners hold two of them (n3) and one (n1)
@@ -221,10 +222,12 @@ for i in 1 2 3; do
 	ok cp "$T/cap$i" "$owner/vars/cap$i"
 	wait_for test -e "$N2/vars/cap$i"
 done
-r2=$(replicas "${P}2")
+r2=$(replicas "${P}2") s2=$(stat_of "$N2" replicas) b2=$(stat_of "$N2" replica_bytes)
 same "$T/cap1" "$N2/vars/cap1" "cap1 read on ${P}2"
 same "$T/cap2" "$N2/vars/cap2" "cap2 read on ${P}2"
 eq "$(replicas "${P}2")" $((r2 + 2)) "replicas on ${P}2 after two reads"
+eq "$(stat_of "$N2" replicas) $(stat_of "$N2" replica_bytes)" "$((s2 + 2)) $((b2 + 2 * S))" \
+	"stat's replicas and replica_bytes on ${P}2 after two reads"
 [ "$(free_of "$N2")" -le $((f2 - 2 * S)) ] || bad "${P}2's free space does not count its replicas"
 same "$T/cap3" "$N2/vars/cap3" "cap3 read on ${P}2, its capacity spent by two replicas"
 eq "$(replicas "${P}2")" $((r2 + 2)) "replicas on ${P}2 after the third read (the oldest made room)"

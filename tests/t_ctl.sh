@@ -66,7 +66,7 @@ match "$(xget "$V/w" user.fabric.locations)" "^$NODE [^ ]+ [0-9]+ 1000\$" "the l
 
 echo stat >&3 || bad "echo stat >&3 failed"
 ans=$(cat <&3)
-match "$ans" $'^node\t'"$NODE"$'\ncapacity\t67108864\nused\t[0-9]+\nfree\t[0-9]+\nvariables\t'"$nvars"$'\nown_blocks\t' "stat"
+match "$ans" $'^node\t'"$NODE"$'\ncapacity\t67108864\nused\t[0-9]+\nfree\t[0-9]+\nvariables\t'"$nvars"$'\nmutable\t0\nreplicas\t0\nreplica_bytes\t0\nown_blocks\t' "stat"
 used=$(awk -F'\t' '$1 == "used" { print $2 }' <<<"$ans")
 free=$(awk -F'\t' '$1 == "free" { print $2 }' <<<"$ans")
 eq "$((used + free))" 67108864 "stat: used + free is the capacity"

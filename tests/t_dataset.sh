@@ -89,9 +89,44 @@ rm -r "$T/dirsrc/sub"
 echo b1 >"$T/dirsrc/b1"
 fails "File exists" "$FAB_TOOL" dataset put profiles "$T/dirsrc"
 test -e "$D/profiles/d1" && bad "a put that met an existing key left an item"
-fails "takes a directory of files or a tar archive" "$FAB_TOOL" dataset put profiles "$T/ada"
+fails "takes a directory of files, a tar archive or a FILE.tsv" "$FAB_TOOL" dataset put profiles "$T/ada"
 fails "no dataset nope" "$FAB_TOOL" dataset put nope "$T/bulk.tar"
 eq "$(yp_items profiles)" 502 "the refused puts changed nothing"
+
+# a TSV: KEY<TAB>VALUE lines, \t \n \r \\ decoded (linear TSV), a value of 100 KB through its own block
+want_bytes=$("$PY" - "$T/items.tsv" <<'PY'
+import sys
+print(len('{"name": "ada"}') + len("one\ttwo\nthree\\four\r") + 0 + 100000 + len("last line, no newline"))
+with open(sys.argv[1], "w") as f:
+    f.write('t1\t{"name": "ada"}\n')
+    f.write("t2\tone\\ttwo\\nthree\\\\four\\r\n\n")   # an empty line is skipped
+    f.write("t3\t\n")                                     # an empty value
+    f.write("big\t" + "x" * 100000 + "\n")
+    f.write("t4\tlast line, no newline")
+PY
+)
+ok "$FAB_TOOL" put profiles "$T/items.tsv"
+eq "$(last_out)" "items	5
+bytes	$want_bytes" "a TSV's lines as items: their count and decoded bytes"
+eq "$(cat "$D/profiles/t1")" '{"name": "ada"}' "a TSV item"
+eq "$(od -An -c "$D/profiles/t2" | tr -s ' ' | tr -d '\n')" " o n e \t t w o \n t h r e e \\ f o u r \r" "escapes decoded"
+eq "$(stat -c %s "$D/profiles/t3") $(stat -c %s "$D/profiles/big") $(cat "$D/profiles/t4")" "0 100000 last line, no newline" \
+	"an empty value, a large one, a last line without a newline"
+wait_says 507 yp_items profiles
+printf 'u1\tok\nu2 no tab\n' >"$T/bad1.tsv"
+fails "bad1.tsv, line 2: no tab" "$FAB_TOOL" dataset put profiles "$T/bad1.tsv"
+printf 'u1\tok\nu2\ta\tb\n' >"$T/bad2.tsv"
+fails "line 2: more than two fields" "$FAB_TOOL" dataset put profiles "$T/bad2.tsv"
+printf 'u1\tok\nu2\tc:\\dir\n' >"$T/bad3.tsv"
+fails "line 2: a backslash must start" "$FAB_TOOL" dataset put profiles "$T/bad3.tsv"
+printf 'u1\tok\nu/2\tx\n' >"$T/bad4.tsv"
+fails "line 2: key 'u/2'" "$FAB_TOOL" dataset put profiles "$T/bad4.tsv"
+printf 'u1\tok\nu2\tx\nu1\tagain\n' >"$T/bad5.tsv"
+fails "key 'u1' is on line 1 and on line 3" "$FAB_TOOL" dataset put profiles "$T/bad5.tsv"
+printf 'u1\tok\nt1\tclash\n' >"$T/bad6.tsv"
+fails "bad6.tsv, key t1: cannot make datasets/profiles/t1: it exists already" "$FAB_TOOL" dataset put profiles "$T/bad6.tsv"
+test -e "$D/profiles/u1" && bad "a refused TSV put left an item"
+eq "$(yp_items profiles)" 507 "the refused TSV puts changed nothing"
 
 # growth: leaves split as they pass 8 items, the root grows through proxies (its id stays)
 root0=$(awk -F'\t' '$2 == "0" { print $1 }' "$D/small/.tree")

@@ -74,12 +74,8 @@ fab_at_exit env FABRIC="$MNT" "$FAB_TOOL" kill "$id"
 wait_for pane_has top '^variables 1 '
 wait_for pane_has top "^ +$id running +$NODE +[0-9]+s sleep 60\$"
 wait_for pane_has top '^tasks: 1 running, 0 queued'
-if [ -e "$MNT/events" ]; then
-	wait_for pane_has top '(created|sealed) +vars/topvar'
-	wait_for pane_has top "task +tasks/$id"
-else
-	pane_has top '^events: no event stream' || bad "no 'no event stream' line without $MNT/events: $(pane top)"
-fi
+wait_for pane_has top '(created|sealed) +vars/topvar'
+wait_for pane_has top "task +tasks/$id"
 wide=$(pane top | awk 'length($0) > 80')
 eq "$wide" "" "lines of the pane wider than 80 columns"
 [ "$(pane top | wc -l)" -le 24 ] || bad "more than 24 lines in the pane"
@@ -103,6 +99,8 @@ ok env COLUMNS=80 LINES=24 FABRIC="$MNT" "$FAB_TOOL" top --once
 once=$(last_out)
 nl=$'\n'
 match "$once" "(^|$nl)variables 1 " "--once: the count of variables"
+match "$once" " mutable 0 " "--once: the count of mutable objects (stat's mutable)"
+match "$once" " replicas 0($nl| )" "--once: the count of replicas (stat's replicas)"
 match "$once" "(^|$nl) +$id running +$NODE " "--once: the running task"
 eq "$(awk 'length($0) > 80' <<<"$once")" "" "--once: lines wider than 80 columns"
 [ "$(wc -l <<<"$once")" -le 24 ] || bad "--once: more than 24 lines"

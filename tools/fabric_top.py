@@ -12,15 +12,14 @@ colours and when NO_COLOR is unset or empty (https://no-color.org); --once print
 
 Where each figure comes from, every refresh (nothing here walks every object):
   this node      `json stat` on MOUNT/ctl: node, capacity, used, variables (every variable of this node:
-                 mutable objects, shard pieces and dataset items too)
+                 mutable objects, shard pieces and dataset items too), mutable, replicas
   other nodes    MOUNT/nodes/NODE/stat (in a cluster): state, capacity, free
   shards         the names in MOUNT/shards/
   datasets       the names in MOUNT/datasets/, and the items and bytes on the first line of each .tree
   tasks          `json tasks`; a task's age from tasks/ID/status (queued=, started=), read once per task
                  and state
   events         MOUNT/events, opened once and kept open, read without blocking when poll says so
-Mutable objects and replicas have no count in any answer short of a walk over every object (`json list`,
-user.fabric.locations of each): they show as "-".
+A figure an older daemon's answer lacks shows as "-".
 """
 import collections
 import curses
@@ -346,8 +345,8 @@ class Snapshot:
         self.node = None
         self.nodes = []          # dicts: name, state, capacity, used (None when not known)
         self.variables = None
-        self.mutable = None      # not in any answer: "-"
-        self.replicas = None     # not in any answer: "-"
+        self.mutable = None      # stat's mutable (None: "-")
+        self.replicas = None     # stat's replicas
         self.shards = None
         self.datasets = None
         self.items = None
@@ -377,6 +376,8 @@ class Source:
             st = self.fab.ctl("stat", as_json=True)
             s.node = st.get("node")
             s.variables = st.get("variables")
+            s.mutable = st.get("mutable")
+            s.replicas = st.get("replicas")
             s.nodes.append({"name": s.node, "state": "up", "capacity": st.get("capacity"), "used": st.get("used")})
         except (OSError, ValueError) as e:
             s.errors.append("stat: %s" % e)

@@ -401,10 +401,16 @@ int load_into(struct store *st, const struct load_caller *who, uint64_t dir_id, 
 	rc = open_source(who, file, &fd, &sb, &dir, &tar, why, whylen);
 	if (rc)
 		return rc;
+	size_t n = strlen(file);
+	if (!dir && !tar && n > 4 && strcmp(file + n - 4, ".tsv") == 0) { /* known by its name: lines are text */
+		rc = load_tsv(st, who, shown, dir_id, file, fd, &sb, doc, mode, res, why, whylen);
+		close(fd);
+		return rc;
+	}
 	if (!dir && !tar) {
 		close(fd);
-		return text_say(why, whylen, -EINVAL, "%s takes a directory of files or a tar archive, and %s is "
-				"neither (write one item with cp)", shown, file);
+		return text_say(why, whylen, -EINVAL, "%s takes a directory of files, a tar archive or a FILE.tsv of "
+				"KEY<TAB>VALUE lines, and %s is none of them (write one item with cp)", shown, file);
 	}
 	return load_many_of(st, who, shown, dir_id, file, fd, &sb, dir, doc, mode, res, why, whylen);
 }

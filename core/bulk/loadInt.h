@@ -66,5 +66,9 @@ int load_tree(struct store *st, const struct load_caller *who, const char *name,
 int load_tar(struct store *st, const struct load_caller *who, const char *name, uint64_t into, const char *file,
 	     int fd, const struct stat *sb, const char *doc, int mode, struct load_result *res, char *why,
 	     size_t whylen);
+/* load_into's third case: FILE.tsv (by its name), lines KEY<TAB>VALUE into the dataset into (load_tsv.c). */
+int load_tsv(struct store *st, const struct load_caller *who, const char *name, uint64_t into, const char *file,
+	     int fd, const struct stat *sb, const char *doc, int mode, struct load_result *res, char *why,
+	     size_t whylen);
 
 #endif

@@ -74,6 +74,13 @@ static int remove_made(struct load_many *m, struct load_made *e)
 	return e->kind == MADE_DIR ? store_rmdir(m->st, e->dir, leaf) : store_unlink(m->st, e->dir, leaf);
 }
 
+/* What comes before m->name in a path of the mount: vars/NAME is made, an existing directory (a dataset's,
+ * datasets/P) is named whole. */
+static const char *top_word(const struct load_many *m)
+{
+	return m->into ? "" : "vars/";
+}
+
 static void undo(struct load_many *m)
 {
 	size_t left = 0;
@@ -86,8 +93,8 @@ static void undo(struct load_many *m)
 	store_seal_wait(m->st);
 	if (left) {
 		size_t n = strlen(m->why);
-		snprintf(m->why + n, m->whylen - n, "; %zu object(s) of vars/%s could not be removed (something "
-			 "was put there meanwhile?)", left, m->name);
+		snprintf(m->why + n, m->whylen - n, "; %zu object(s) of %s%s could not be removed (something "
+			 "was put there meanwhile?)", left, top_word(m), m->name);
 	}
 }
 
@@ -120,7 +127,7 @@ uint64_t load_many_own(uint64_t size)
 const char *load_many_what(const struct load_many *m, const char *member, char *buf, size_t len)
 {
 	if (m->archive)
-		snprintf(buf, len, "%s, member %s", m->src, member);
+		snprintf(buf, len, "%s, %s %s", m->src, m->lines ? "key" : "member", member);
 	else
 		snprintf(buf, len, "%s/%s", m->src, member);
 	return buf;
@@ -210,11 +217,12 @@ static int refused(struct load_many *m, int rc, const char *member, const char *
 
 	load_many_what(m, member, w, sizeof(w));
 	if (rc == -EEXIST)
-		return text_say(m->why, m->whylen, rc, "%s: cannot make vars/%s/%s: it exists already (does %s hold "
-				"it twice?)", w, m->name, member, m->src);
+		return text_say(m->why, m->whylen, rc, "%s: cannot make %s%s/%s: it exists already%s%s%s", w,
+				top_word(m), m->name, member, m->into ? "" : " (does ", m->into ? "" : m->src,
+				m->into ? "" : " hold it twice?)");
 	if ((rc == -EINVAL || rc == -ENAMETOOLONG) && names_check_leaf(leaf_of(member), why, sizeof(why)))
 		return text_say(m->why, m->whylen, rc, "%s: its name is refused: %s", w, why);
-	return text_say(m->why, m->whylen, rc, "%s: cannot make %s vars/%s/%s: %s", w, what, m->name, member,
+	return text_say(m->why, m->whylen, rc, "%s: cannot make %s %s%s/%s: %s", w, what, top_word(m), m->name, member,
 			strerror(-rc));
 }
 
@@ -426,8 +434,8 @@ static int all_sealed(struct load_many *m)
 		if (e->kind != MADE_VAR || e->gone)
 			continue;
 		if (store_getattr(m->st, e->id, &a) != 0 || !a.sealed)
-			return text_say(m->why, m->whylen, -EIO, "%s: vars/%s/%s could not be sealed; see the daemon log",
-					load_many_what(m, e->member, w, sizeof(w)), m->name, e->member);
+			return text_say(m->why, m->whylen, -EIO, "%s: %s%s/%s could not be sealed; see the daemon log",
+					load_many_what(m, e->member, w, sizeof(w)), top_word(m), m->name, e->member);
 	}
 	return 0;
 }

@@ -35,6 +35,7 @@ struct load_many {
 	const char *name;         /* NAME under vars/, for sentences */
 	const char *src;          /* DIR or the archive, for sentences */
 	bool archive;             /* src is an archive (members are named "FILE, member PATH") */
+	bool lines;               /* ... or a file of lines (a TSV: "FILE, key K") */
 	uint64_t top;             /* the id of vars/NAME, or of the directory loaded into */
 	uint64_t into;            /* 0, or the existing directory (a dataset) the objects go into */
 	uint32_t mask;            /* 0777 less who's umask, read once */

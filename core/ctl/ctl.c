@@ -57,7 +57,7 @@ static const struct ctl_verb verbs[] = {
 	{ { "tasks", 0, 0, "", "tasks" }, "every task: ID STATE NODE EXIT COMMAND, tab-separated", ctl_run_tasks, CTL_ANYONE },
 	{ { "dataset", 2, 3, "limits,mode,doc",
 	    "dataset make NAME [limits=kids:K,items:N,bytes:B,settle:S] [mode=M] | dataset tree NAME | "
-	    "dataset put NAME DIR|FILE.tar [doc=D] [mode=M]" },
+	    "dataset put NAME DIR|FILE.tar|FILE.tsv [doc=D] [mode=M]" },
 	  "make: datasets/NAME, a keyed dataset (mkdir there makes one with the default limits); tree: its "
 	  "tree of managers and leaves, one line a node (json: one document); put: every file of a directory "
 	  "or member of an archive an item (its name the key), all or nothing", ctl_run_dataset, CTL_ANYONE },

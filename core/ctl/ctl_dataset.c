@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* ctl_dataset.c -- the verb of keyed datasets (core/dataset/dataset.h): dataset make NAME, dataset tree
- * NAME, dataset put NAME DIR|FILE.tar.  Making one is open to anyone (it belongs to its caller, as a mkdir
+ * NAME, dataset put NAME DIR|FILE.tar|FILE.tsv.  Making one is open to anyone (it belongs to its caller, as a mkdir
  * in datasets/ does); the tree is shown to whoever may read the dataset's directory; put needs the right
  * to make names in it (core/bulk opens the files as the caller). */
 #include <errno.h>
@@ -68,7 +68,7 @@ static int put(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text
 	char why[1024] = "", shown[NAMES_LEAF_MAX + 16];
 	uint32_t mode = 0;
 	int rc = cmd->argc == 3 ? dataset_of(env, cmd->argv[1], &a, ans)
-				: ctl_fail(ans, -EINVAL, "usage: dataset put NAME DIR|FILE.tar [doc=D] [mode=M]");
+				: ctl_fail(ans, -EINVAL, "usage: dataset put NAME DIR|FILE.tar|FILE.tsv [doc=D] [mode=M]");
 
 	if (rc == 0 && given)
 		rc = ctl_new_mode(env, cmd, 0, &mode, ans);

@@ -187,10 +187,14 @@ int ctl_run_stat(const struct ctl_env *env, const struct ctl_cmd *cmd, struct te
 	uint64_t cap, used, objects;
 	int rc;
 
+	struct store_counts n;
+
 	store_statfs(st, &cap, &used, &objects);
+	store_counts(st, &n);
 	const struct ctl_field f[] = { { "node", store_node_name(st), 0 }, { "capacity", NULL, cap },
 				       { "used", NULL, used }, { "free", NULL, used > cap ? 0 : cap - used },
-				       { "variables", NULL, objects } };
+				       { "variables", NULL, objects }, { "mutable", NULL, n.mutables },
+				       { "replicas", NULL, n.charges }, { "replica_bytes", NULL, n.charged } };
 	if (!cmd->json) {
 		rc = ctl_fields(ans, false, f, sizeof(f) / sizeof(f[0]));
 		return rc ? rc : store_block_stats(st, stat_block, &c);

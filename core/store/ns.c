@@ -221,6 +221,8 @@ void ns_link(struct store *st, struct obj *dir, struct obj *o, const char *name)
 	dir->nchildren++;
 	if (o->kind == OBJ_VAR)
 		st->nvars++;
+	if (o->kind == OBJ_VAR && o->mut)
+		st->nmut++;
 	store_event(st, o, EV_CREATED, NULL, 0);
 }
 
@@ -242,6 +244,8 @@ void ns_unlink(struct store *st, struct obj *o)
 	o->parent = NULL;
 	if (o->kind == OBJ_VAR)
 		st->nvars--;
+	if (o->kind == OBJ_VAR && o->mut)
+		st->nmut--;
 }
 
 bool ns_is_ancestor(const struct obj *a, const struct obj *o)

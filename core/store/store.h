@@ -320,6 +320,12 @@ int store_allocate(struct store *st, uint64_t size, uint64_t *ids, size_t maxids
  * gives it all back.  statfs and stat count it as used. */
 int store_charge(struct store *st, uint64_t *charge, uint64_t bytes);
 void store_uncharge(struct store *st, uint64_t *charge);
+/* What `stat` counts: linked variables (mutable objects among them), and the holders of a charge
+ * (replicas) with their bytes. */
+struct store_counts {
+	uint64_t variables, mutables, charges, charged;
+};
+void store_counts(struct store *st, struct store_counts *out);
 int store_deallocate(struct store *st, uint64_t block, bool move, uint64_t *moved, char *why, size_t whylen);
 
 /* Compact the slabs: move packed variables out of the emptiest slabs into the holes of fuller ones, one

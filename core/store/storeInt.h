@@ -190,6 +190,8 @@ struct store {
 	struct obj **by_name, **by_id; /* hash tables, nbuckets each */
 	size_t nbuckets, nobjs;
 	uint64_t nvars; /* linked variables, for statfs */
+	uint64_t nmut;  /* of them mutable objects (shards' pieces too) */
+	uint64_t ncharges, charged; /* store_charge's holders (replicas) and their bytes */
 };
 
 /* ns.c: the in-memory namespace */

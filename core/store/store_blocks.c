@@ -197,7 +197,11 @@ int store_charge(struct store *st, uint64_t *charge, uint64_t bytes)
 	int rc;
 
 	pthread_mutex_lock(&st->lock); /* the allocator is the store's, under its lock */
+	uint64_t was = *charge;
 	rc = alloc_resize(&st->alloc, charge, bytes);
+	st->ncharges += !was && *charge;
+	st->ncharges -= was && !*charge;
+	st->charged += *charge - was; /* modulo 2^64: a shrink subtracts */
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
@@ -205,6 +209,15 @@ int store_charge(struct store *st, uint64_t *charge, uint64_t bytes)
 void store_uncharge(struct store *st, uint64_t *charge)
 {
 	pthread_mutex_lock(&st->lock);
+	st->ncharges -= *charge != 0;
+	st->charged -= *charge;
 	alloc_release(&st->alloc, charge);
+	pthread_mutex_unlock(&st->lock);
+}
+
+void store_counts(struct store *st, struct store_counts *out)
+{
+	pthread_mutex_lock(&st->lock);
+	*out = (struct store_counts){ st->nvars, st->nmut, st->ncharges, st->charged };
 	pthread_mutex_unlock(&st->lock);
 }
