@@ -52,18 +52,19 @@ ok cp "$T/e1" "$V/e1"
 wait_for sealed "$V/e1" # a seal is committed with its group, after the close: then the mkdir
 ok mkdir "$V/dd"
 ok mv "$V/e1" "$V/dd/e2"
+xxh=$(xget "$V/dd/e2" user.fabric.xxh3)
+ok rm "$V/dd/e2"
 ok "$FAB_TOOL" spawn -- /bin/true
 task=$(last_out)
 wait_exit $r1 "the text reader"
 wait_exit $r2 "the JSON reader"
-xxh=$(xget "$V/dd/e2" user.fabric.xxh3)
-ok rm "$V/dd/e2"
 # the lines of vars/e1, in order, with their fields
-got=$(awk -F'\t' '$4 == "vars/e1" || $4 == "vars/dd" { printf "%s %s", $3, $4; for (i = 5; i <= NF; i++) printf " %s", $i; print "" }' "$T/ev.txt")
+got=$(awk -F'\t' '$4 == "vars/e1" || $4 ~ /^vars\/dd/ { printf "%s %s", $3, $4; for (i = 5; i <= NF; i++) printf " %s", $i; print "" }' "$T/ev.txt")
 eq "$got" "created vars/e1
 sealed vars/e1 size=5000 xxh3=$xxh node=$NODE
 created vars/dd
-renamed vars/e1 to=vars/dd/e2" "created, sealed (with its xxh3), renamed: in order"
+renamed vars/e1 to=vars/dd/e2
+removed vars/dd/e2" "created, sealed (with its xxh3), renamed, removed: in order"
 eq "$(awk -F'\t' '$4 == "tasks/'"$task"'" { print $5 }' "$T/ev.txt" | tr '\n' ' ')" \
 	"state=queued state=running state=exited " "the task's states"
 grep -qP "^\d+\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\ttask\ttasks/$task\tstate=exited\tnode=$NODE\texit=0$" "$T/ev.txt" ||
