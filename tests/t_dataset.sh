@@ -128,6 +128,60 @@ fails "bad6.tsv, key t1: cannot make datasets/profiles/t1: it exists already" "$
 test -e "$D/profiles/u1" && bad "a refused TSV put left an item"
 eq "$(yp_items profiles)" 507 "the refused TSV puts changed nothing"
 
+# a typed dataset: every item T or N * T; an item's own type narrows T; a misfit is refused, never sealed
+fails "type=flaot64 refused: unknown scalar type" "$FAB_TOOL" dataset make pts type=flaot64
+test -e "$D/pts" && bad "a refused type left a dataset"
+ok "$FAB_TOOL" dataset make pts type="2*double" doc="points of the plane"
+eq "$(xget "$D/pts" user.fabric.type)" "2 * float64" "a dataset's type, canonical, on its directory"
+eq "$(xget "$D/pts" user.fabric.doc)" "points of the plane" "a dataset's doc on its directory"
+"$PY" -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<6d", *range(6)))' >"$T/three.bin"
+head -c 16 "$T/three.bin" >"$T/one.bin"
+head -c 20 "$T/three.bin" >"$T/odd.bin"
+ok cp "$T/one.bin" "$D/pts/p1"
+eq "$(xget "$D/pts/p1" user.fabric.type)" "2 * float64" "an item of T's bytes is of type T"
+ok cp "$T/three.bin" "$D/pts/p3"
+eq "$(xget "$D/pts/p3" user.fabric.type)" "3 * 2 * float64" "an item of three T is of type 3 * T"
+eq "$(xget "$D/pts/p3" user.fabric.doc)" "points of the plane" "an item without a doc has its dataset's"
+ok setfattr -n user.fabric.doc -v "the third" "$D/pts/p3"
+eq "$(xget "$D/pts/p3" user.fabric.doc)" "the third" "an item's own doc"
+fails "Invalid argument" cp "$T/odd.bin" "$D/pts/podd"
+wait_for sh -c "! test -e '$D/pts/podd'"
+fails "Invalid argument" touch "$D/pts/pempty"
+wait_for sh -c "! test -e '$D/pts/pempty'"
+fails "Invalid argument" setfattr -n user.fabric.type -v "4 * float64" "$D/pts/p1"
+fails "Invalid argument" setfattr -n user.fabric.type -v "2 * float32" "$D/pts/p1"
+ok setfattr -n user.fabric.type -v "1 * 2 * float64" "$D/pts/p1"
+eq "$(xget "$D/pts/p1" user.fabric.type)" "1 * 2 * float64" "an item's own type may narrow T"
+"$PY" - "$D/pts/p6" <<'PY' || bad "an item typed while written (6 * float64 does not narrow 2 * float64) was not refused"
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o644)
+try:
+    os.setxattr(fd, "user.fabric.type", b"6 * float64")
+    sys.exit(1)
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EINVAL else 1)
+finally:
+    try:
+        os.close(fd)
+    except OSError as e:  # empty: its close says EINVAL too
+        pass
+PY
+wait_for sh -c "! test -e '$D/pts/p6'"
+cp "$T/odd.bin" "$MNT/vars/odd"
+fails "Operation not permitted" mv "$MNT/vars/odd" "$D/pts/podd"
+cp "$T/three.bin" "$MNT/vars/fits"
+ok mv "$MNT/vars/fits" "$D/pts/pfits"
+eq "$(xget "$D/pts/pfits" user.fabric.type)" "3 * 2 * float64" "a variable renamed into a typed dataset takes its type"
+mkdir -p "$T/ptsrc"
+cp "$T/one.bin" "$T/ptsrc/a"; cp "$T/three.bin" "$T/ptsrc/b"; cp "$T/odd.bin" "$T/ptsrc/c"
+fails "c: 20 bytes are not a whole number of the dataset's '2 * float64'" "$FAB_TOOL" dataset put pts "$T/ptsrc"
+test -e "$D/pts/a" && bad "a put refused for one misfit left an item"
+rm "$T/ptsrc/c"
+ok "$FAB_TOOL" dataset put pts "$T/ptsrc"
+eq "$(xget "$D/pts/a" user.fabric.type) / $(xget "$D/pts/b" user.fabric.type)" "2 * float64 / 3 * 2 * float64" \
+	"a put's items take the dataset's type"
+eq "$(ls "$D/pts" | tr '\n' ' ')" "a b p1 p3 pfits " "only the fitting items are there"
+
 # growth: leaves split as they pass 8 items, the root grows through proxies (its id stays)
 root0=$(awk -F'\t' '$2 == "0" { print $1 }' "$D/small/.tree")
 for i in $(seq 1 150); do echo "item $i" >"$D/small/k$i" || bad "write of item k$i"; done
@@ -211,5 +265,5 @@ ok rm -r "$D/crash"
 test -e "$D/crash" && bad "rm -r left datasets/crash"
 eq "$(yp "select count(*) from dataset_tree t where not exists (select 1 from datasets d where d.id = t.dataset)")" 0 \
 	"no tree rows of a removed dataset"
-eq "$(yp "select count(*) from datasets")" 2 "the other datasets stay"
+eq "$(yp "select count(*) from datasets")" 3 "the other datasets stay"
 fab_done

@@ -296,8 +296,55 @@ static void test_format(void)
 	CHECK(buf[0] == '\0');
 }
 
+static struct dtype parsed(const char *s)
+{
+	struct dtype t;
+
+	memset(&t, 0, sizeof(t));
+	CHECK_RC(dtype_parse(s, &t, NULL, 0), 0);
+	return t;
+}
+
+static void test_narrows(void)
+{
+	struct dtype base = parsed("2 * float64"), s = parsed("float64");
+
+	CHECK(dtype_narrows(&base, &base));
+	struct dtype a = parsed("3 * 2 * float64"), b = parsed("2 * 3 * float64"), c = parsed("2 * float32"),
+		     d = parsed("float64"), e = parsed("5 * 3 * 2 * double");
+	CHECK(dtype_narrows(&a, &base));
+	CHECK(!dtype_narrows(&b, &base));
+	CHECK(!dtype_narrows(&c, &base));
+	CHECK(!dtype_narrows(&d, &base)); /* fewer dimensions than the base */
+	CHECK(dtype_narrows(&e, &base));  /* aliases are one scalar */
+	CHECK(dtype_narrows(&a, &s));     /* a scalar base: any shape of it */
+}
+
+static void test_fit(void)
+{
+	struct dtype base = parsed("2 * float64"), out;
+	char buf[DTYPE_STR_MAX];
+
+	CHECK_RC(dtype_fit(&base, 16, &out), 0);
+	CHECK_RC(dtype_format(&out, buf, sizeof(buf)), 0);
+	CHECK(strcmp(buf, "2 * float64") == 0);
+	CHECK_RC(dtype_fit(&base, 48, &out), 0);
+	CHECK_RC(dtype_format(&out, buf, sizeof(buf)), 0);
+	CHECK(strcmp(buf, "3 * 2 * float64") == 0);
+	CHECK(out.count == 6 && out.nbytes == 48 && out.ndims == 2);
+	CHECK(dtype_narrows(&out, &base));
+	CHECK_RC(dtype_fit(&base, 0, &out), -EINVAL);
+	CHECK_RC(dtype_fit(&base, 24, &out), -EINVAL);
+	CHECK_RC(dtype_fit(&base, 8, &out), -EINVAL);
+	struct dtype full = parsed("uint8");
+	full.ndims = DTYPE_MAX_DIMS;
+	CHECK_RC(dtype_fit(&full, 1, &out), -EOVERFLOW);
+}
+
 int main(void)
 {
+	test_narrows();
+	test_fit();
 	test_scalars();
 	test_aliases();
 	test_shapes();

@@ -9,6 +9,7 @@
 
 #include "core/bulk/load_many.h"
 #include "core/store/alloc.h"
+#include "core/text/dtype.h"
 #include "core/text/names.h"
 #include "core/text/text.h"
 
@@ -276,13 +277,32 @@ bool load_many_small(const struct load_many *m, uint64_t len)
 	return len < store_put_max(m->st) && len <= LOAD_BOUNCE;
 }
 
+/* In a typed dataset, the type an item of len bytes takes (*type, or the dataset's own into canon), or the
+ * answer's refusal before anything is made. */
+static int fit_item(struct load_many *m, uint64_t dir, const char **type, uint64_t len, const char *member,
+		    char *canon)
+{
+	char why[512], w[WHAT_MAX];
+	int rc = store_item_type(m->st, dir, *type, len, canon, why, sizeof(why));
+
+	if (rc < 0)
+		return text_say(m->why, m->whylen, rc, "%s: %s", load_many_what(m, member, w, sizeof(w)), why);
+	if (rc == 1)
+		*type = canon;
+	return 0;
+}
+
 int load_many_put(struct load_many *m, uint64_t dir, const char *leaf, uint32_t mode, const void *buf, uint64_t len,
 		  const char *type, const char *doc, const char *member, uint64_t *id)
 {
 	struct store_put *p;
-	char w[WHAT_MAX];
+	char w[WHAT_MAX], canon[DTYPE_STR_MAX];
 	uint64_t made;
-	int rc = store_put_begin(m->st, dir, leaf, mode, m->who->uid, m->who->gid, len, &made, &p);
+	int rc = fit_item(m, dir, &type, len, member, canon);
+
+	if (rc)
+		return rc;
+	rc = store_put_begin(m->st, dir, leaf, mode, m->who->uid, m->who->gid, len, &made, &p);
 
 	if (rc == -ENOSPC) /* its pages, or a new slab for them, do not fit */
 		return text_say(m->why, m->whylen, rc, "%s: not enough capacity for its %llu bytes; see: stat",
@@ -315,7 +335,7 @@ int load_many_var(struct load_many *m, uint64_t dir, const char *leaf, uint32_t 
 	struct store_setattr sa = { .set = STORE_SET_SIZE, .size = len };
 	struct store_handle *h;
 	struct store_attr a, ignored;
-	char w[WHAT_MAX];
+	char w[WHAT_MAX], canon[DTYPE_STR_MAX];
 	int rc;
 
 	if (load_many_small(m, len)) {
@@ -325,6 +345,9 @@ int load_many_var(struct load_many *m, uint64_t dir, const char *leaf, uint32_t 
 					load_many_what(m, member, w, sizeof(w)), strerror(-rc));
 		return load_many_put(m, dir, leaf, mode, m->bounce, len, type, doc, member, id);
 	}
+	rc = fit_item(m, dir, &type, len, member, canon);
+	if (rc)
+		return rc;
 	rc = store_create(m->st, dir, leaf, mode, m->who->uid, m->who->gid, O_WRONLY, getpid(), &a, &h);
 	if (rc)
 		return refused(m, rc, member, "variable");

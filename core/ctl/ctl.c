@@ -55,10 +55,11 @@ static const struct ctl_verb verbs[] = {
 	  ctl_run_kill, CTL_ANYONE },
 	{ { "forget", 1, 1, "", "forget ID" }, "remove a finished task's record and output", ctl_run_forget, CTL_ANYONE },
 	{ { "tasks", 0, 0, "", "tasks" }, "every task: ID STATE NODE EXIT COMMAND, tab-separated", ctl_run_tasks, CTL_ANYONE },
-	{ { "dataset", 2, 3, "limits,mode,doc",
-	    "dataset make NAME [limits=kids:K,items:N,bytes:B,settle:S] [mode=M] | dataset tree NAME | "
+	{ { "dataset", 2, 3, "type,limits,mode,doc",
+	    "dataset make NAME [type=T] [doc=D] [limits=kids:K,items:N,bytes:B,settle:S] [mode=M] | dataset tree NAME | "
 	    "dataset put NAME DIR|FILE.tar|FILE.tsv [doc=D] [mode=M]" },
-	  "make: datasets/NAME, a keyed dataset (mkdir there makes one with the default limits); tree: its "
+	  "make: datasets/NAME, a keyed dataset (mkdir there makes one untyped with the default limits), "
+	  "type=T every item's (T, or N * T; an item's own type narrows T); tree: its "
 	  "tree of managers and leaves, one line a node (json: one document); put: every file of a directory "
 	  "or member of an archive an item (its name the key), all or nothing", ctl_run_dataset, CTL_ANYONE },
 	{ { "move", 2, 3, "remotes", "move NAME NODE [recursive] [remotes=yes|no]" },

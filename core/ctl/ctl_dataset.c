@@ -13,6 +13,7 @@
 
 static int make(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
+	const struct dataset_spec spec = { ctl_opt(cmd, "type"), ctl_opt(cmd, "doc"), ctl_opt(cmd, "limits") };
 	char why[512] = "";
 	uint32_t mode = 0;
 	uint64_t id;
@@ -20,8 +21,8 @@ static int make(const struct ctl_env *env, const struct ctl_cmd *cmd, struct tex
 
 	if (rc)
 		return rc;
-	rc = datasets_make(env->datasets, cmd->argv[1], ctl_opt(cmd, "limits"), mode, env->who.uid, env->who.gid,
-			   &id, why, sizeof(why));
+	rc = datasets_make(env->datasets, cmd->argv[1], &spec, mode, env->who.uid, env->who.gid, &id, why,
+			   sizeof(why));
 	if (rc)
 		return ctl_fail(ans, rc, "%s", why);
 	const struct ctl_field f[] = { { "dataset", cmd->argv[1], 0 }, { "id", NULL, id } };

@@ -10,6 +10,7 @@
 
 #include "core/dataset/dataset.h"
 #include "core/os/hash.h"
+#include "core/text/dtype.h"
 #include "meta/yp.h"
 
 #define TICK_MS 200
@@ -402,19 +403,24 @@ static int first_rows(void *arg, struct yp *yp, uint64_t id)
 	return rc;
 }
 
-int datasets_make(struct datasets *d, const char *name, const char *limits, uint32_t mode, uint32_t uid,
-		  uint32_t gid, uint64_t *id, char *why, size_t whylen)
+int datasets_make(struct datasets *d, const char *name, const struct dataset_spec *spec, uint32_t mode,
+		  uint32_t uid, uint32_t gid, uint64_t *id, char *why, size_t whylen)
 {
 	struct ds_limits l = DS_LIMITS_DEFAULT;
-	char canon[128];
+	char canon[128], err[256];
 	struct make m = { canon };
-	int rc = limits ? ds_limits_parse(limits, &l, why, whylen) : 0;
+	struct dtype t;
+	int rc = spec->limits ? ds_limits_parse(spec->limits, &l, why, whylen) : 0;
 
 	if (rc)
 		return rc;
+	if (spec->type && dtype_parse(spec->type, &t, err, sizeof(err)))
+		return text_say(why, whylen, -EINVAL, "type=%s refused: %s", spec->type, err);
 	rc = ds_limits_format(&l, canon, sizeof(canon));
 	if (rc == 0)
-		rc = store_dataset_make(d->st, name, mode, uid, gid, first_rows, &m, id);
+		rc = store_dataset_make(d->st, name, spec->type, spec->doc, mode, uid, gid, first_rows, &m, id);
+	if (rc == -E2BIG)
+		return text_say(why, whylen, rc, "doc= is longer than %d bytes", STORE_DOC_MAX);
 	if (rc == -EEXIST)
 		return text_say(why, whylen, rc, "datasets/%s exists", name);
 	if (rc == -EINVAL || rc == -ENAMETOOLONG)

@@ -34,10 +34,15 @@ int datasets_start(struct store *st, void (*log)(const char *msg), void (*change
 		   void *arg, struct datasets **out);
 void datasets_stop(struct datasets *d);
 
-/* Make datasets/NAME with limits (NULL: the defaults) owned by uid:gid with mode: 0 with its directory's
- * id in *id, or -errno with a sentence in why. */
-int datasets_make(struct datasets *d, const char *name, const char *limits, uint32_t mode, uint32_t uid,
-		  uint32_t gid, uint64_t *id, char *why, size_t whylen);
+/* What a new dataset is: its type (a datashape, every item's: see store_dataset_make), doc, limits
+ * (ds_limits_parse's text); NULL for none, or the defaults. */
+struct dataset_spec {
+	const char *type, *doc, *limits;
+};
+/* Make datasets/NAME as spec says, owned by uid:gid with mode: 0 with its directory's id in *id, or -errno
+ * with a sentence in why. */
+int datasets_make(struct datasets *d, const char *name, const struct dataset_spec *spec, uint32_t mode,
+		  uint32_t uid, uint32_t gid, uint64_t *id, char *why, size_t whylen);
 /* Look now rather than at the next tick (after many items came at once). */
 void datasets_kick(struct datasets *d);
 

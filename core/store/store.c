@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "core/store/storeInt.h"
+#include "core/text/dtype.h"
 #include "meta/yp.h"
 
 static void link_child(struct store *st, struct obj *dir, struct obj *o)
@@ -440,12 +441,31 @@ static int rename_check(struct store *st, struct obj *e, struct obj *dst, struct
 	return 0;
 }
 
+/* A sealed variable renamed into a typed dataset must fit its type: the type it takes there into *type
+ * (malloc'd; NULL when it keeps its own), or -EPERM, as for anything else a dataset does not hold (rename's
+ * EINVAL says "a directory into itself", and mv reports it so). */
+static int item_type_for(struct store *st, struct obj *o, struct obj *dst, char **type)
+{
+	char canon[DTYPE_STR_MAX], why[512], path[512];
+	int rc = store_item_type_locked(dst, o->type, o->size, canon, why, sizeof(why));
+
+	if (rc < 0) {
+		store_path(o, path, sizeof(path));
+		store_logf(st, "%s: cannot become an item of a dataset: %s", path, why);
+		return -EPERM;
+	}
+	if (rc == 0 || (o->type && strcmp(o->type, canon) == 0))
+		return 0;
+	*type = strdup(canon);
+	return *type ? 0 : -ENOMEM;
+}
+
 int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t newparent, const char *newname,
 		 unsigned flags)
 {
 	struct obj *src, *dst, *o, *target;
 	struct yp_obj row;
-	char *copy = NULL, from[4096], to[4096];
+	char *copy = NULL, *newtype = NULL, from[4096], to[4096];
 	int rc;
 
 	if (flags & ~RENAME_NOREPLACE)
@@ -472,6 +492,8 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 		rc = store_dataset_allows(st, dst, store_named(o)->kind, newname);
 	if (rc == 0 && dst->dataset && (o->kind == OBJ_ALIAS || store_named(o)->mut))
 		rc = -EPERM; /* an item is a variable with one name */
+	if (rc == 0 && dst != src && o->state == OBJ_SEALED)
+		rc = item_type_for(st, o, dst, &newtype);
 	if (rc)
 		goto out_unlock;
 	target = ns_child(st, dst, newname);
@@ -494,6 +516,8 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 		store_fill_yp(o, &row);
 		row.parent = (int64_t)dst->id;
 		row.name = newname;
+		if (newtype)
+			row.type = newtype;
 		rc = yp_obj_update(st->yp, &row);
 	}
 	if (rc) {
@@ -518,6 +542,11 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 	free(o->name);
 	o->name = copy;
 	copy = NULL;
+	if (newtype) {
+		free(o->type);
+		o->type = newtype;
+		newtype = NULL;
+	}
 	src->modified_ns = store_now_ns();
 	link_child(st, dst, o);
 	st->ev_quiet--;
@@ -527,6 +556,7 @@ int store_rename(struct store *st, uint64_t parent, const char *name, uint64_t n
 out_unlock:
 	pthread_mutex_unlock(&st->lock);
 	free(copy);
+	free(newtype);
 	return rc;
 }
 

@@ -262,10 +262,22 @@ uint64_t store_shards_id(const struct store *st);
  * renamed over the old).  The key ".tree" is reserved (EINVAL): it names the tree's file.  The item rows
  * follow the objects by themselves (meta's triggers). */
 struct yp;
-/* Make datasets/NAME, calling rows(arg, yp, id) inside the same YP transaction as its directory's row, so
- * the dataset's own rows (core/dataset) come with it or not at all.  The new directory's id to *id. */
-int store_dataset_make(struct store *st, const char *name, uint32_t mode, uint32_t uid, uint32_t gid,
-		       int (*rows)(void *arg, struct yp *yp, uint64_t id), void *arg, uint64_t *id);
+/* Make datasets/NAME with type and doc (NULL: none; a doc of STORE_DOC_MAX bytes at most), calling
+ * rows(arg, yp, id) inside the same YP transaction as its directory's row, so the dataset's own rows
+ * (core/dataset) come with it or not at all.  The new directory's id to *id. */
+int store_dataset_make(struct store *st, const char *name, const char *type, const char *doc, uint32_t mode,
+		       uint32_t uid, uint32_t gid, int (*rows)(void *arg, struct yp *yp, uint64_t id), void *arg,
+		       uint64_t *id);
+/* A dataset's type T (store_dataset_make's, canonical, NULL for none; the directory's user.fabric.type) is
+ * every item's: an item with a type of its own must narrow T (the same scalar, T's dimensions as its last:
+ * core/text/dtype.h) and fit its size; one without takes T when it holds T's bytes, "N * T" when N of them,
+ * and is refused otherwise.  A writer's close that leaves a misfit says EINVAL, and at the last release a
+ * misfit is dropped instead of sealed; setxattr of a type that does not narrow T is EINVAL, a rename of a
+ * sealed misfit into the dataset EPERM.  store_item_type answers for a variable of size bytes with type own
+ * (NULL: none) made in dir: 0 when dir has no such rule, 1 with the type it takes in canon (DTYPE_STR_MAX
+ * bytes), or -EINVAL with a sentence in why. */
+int store_item_type(struct store *st, uint64_t dir, const char *own, uint64_t size, char *canon, char *why,
+		    size_t whylen);
 /* The id of datasets/. */
 uint64_t store_datasets_id(const struct store *st);
 /* Is id a dataset's directory?  Its name into name (NAMES_LEAF_MAX + 1 bytes) when name is not NULL. */

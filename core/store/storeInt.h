@@ -264,6 +264,11 @@ int store_datasets_load(struct store *st);
  * in datasets/ itself and anything but a variable in a dataset, -EINVAL for a key a dataset reserves
  * (".tree").  Lock held. */
 int store_dataset_allows(struct store *st, const struct obj *dir, enum obj_kind kind, const char *name);
+/* The type a variable of size bytes whose own type is own (NULL: none) takes as an item of dir: 0 when
+ * dir is no dataset with a type (own stands as it is), 1 with the item's type in canon (DTYPE_STR_MAX), or
+ * -EINVAL with why (see store_item_type in store.h).  Lock held. */
+int store_item_type_locked(const struct obj *dir, const char *own, uint64_t size, char *canon, char *why,
+			   size_t whylen);
 
 /* store_bytes.c: truncate a variable being written (SETATTR size, open with O_TRUNC).  Lock held. */
 int store_truncate_locked(struct store *st, struct obj *o, uint64_t size);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "core/store/storeInt.h"
+#include "core/text/dtype.h"
+#include "core/text/text.h"
 #include "meta/yp.h"
 
 static int mark(void *arg, int64_t dir, const char *limits)
@@ -39,19 +41,85 @@ int store_dataset_allows(struct store *st, const struct obj *dir, enum obj_kind 
 	return 0;
 }
 
-int store_dataset_make(struct store *st, const char *name, uint32_t mode, uint32_t uid, uint32_t gid,
-		       int (*rows)(void *arg, struct yp *yp, uint64_t id), void *arg, uint64_t *id)
+int store_item_type_locked(const struct obj *dir, const char *own, uint64_t size, char *canon, char *why,
+			   size_t whylen)
+{
+	struct dtype base, t;
+	int rc;
+
+	if (!dir || !dir->dataset || !dir->type || dtype_parse(dir->type, &base, NULL, 0))
+		return 0;
+	if (own) {
+		rc = dtype_parse(own, &t, why, whylen);
+		if (rc)
+			return -EINVAL;
+		if (!dtype_narrows(&t, &base))
+			return text_say(why, whylen, -EINVAL, "type '%s' does not narrow the dataset's '%s'", own,
+					dir->type);
+		if (t.nbytes != size)
+			return text_say(why, whylen, -EINVAL, "its type '%s' is %llu bytes, it holds %llu", own,
+					(unsigned long long)t.nbytes, (unsigned long long)size);
+	} else if (dtype_fit(&base, size, &t)) {
+		return text_say(why, whylen, -EINVAL, "%llu bytes are not a whole number of the dataset's '%s' (%llu "
+				"bytes each)", (unsigned long long)size, dir->type, (unsigned long long)base.nbytes);
+	}
+	rc = dtype_format(&t, canon, DTYPE_STR_MAX);
+	return rc ? rc : 1;
+}
+
+int store_item_type(struct store *st, uint64_t dir, const char *own, uint64_t size, char *canon, char *why,
+		    size_t whylen)
+{
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	rc = store_item_type_locked(ns_by_id(st, dir), own, size, canon, why, whylen);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+/* A dataset's type, canonical, into canon; "" for none. */
+static int dataset_type(struct store *st, const char *type, char *canon)
+{
+	char err[256];
+	struct dtype t;
+
+	canon[0] = '\0';
+	if (!type)
+		return 0;
+	if (dtype_parse(type, &t, err, sizeof(err))) {
+		store_logf(st, "refused dataset type '%.64s': %s", type, err);
+		return -EINVAL;
+	}
+	return dtype_format(&t, canon, DTYPE_STR_MAX);
+}
+
+int store_dataset_make(struct store *st, const char *name, const char *type, const char *doc, uint32_t mode,
+		       uint32_t uid, uint32_t gid, int (*rows)(void *arg, struct yp *yp, uint64_t id), void *arg,
+		       uint64_t *id)
 {
 	struct obj *dir, *o;
 	int64_t now = store_now_ns();
 	struct yp_obj row;
-	char why[128];
+	char why[128], canon[DTYPE_STR_MAX], *tcopy, *dcopy;
 	int rc = names_check_leaf(name, why, sizeof(why));
 
 	if (rc) {
 		if (rc == -EINVAL)
 			store_logf(st, "refused dataset name \"%.64s\": %s", name, why);
 		return rc;
+	}
+	rc = dataset_type(st, type, canon);
+	if (rc)
+		return rc;
+	if (doc && strlen(doc) > STORE_DOC_MAX)
+		return -E2BIG;
+	tcopy = canon[0] ? strdup(canon) : NULL;
+	dcopy = doc ? strdup(doc) : NULL;
+	if ((canon[0] && !tcopy) || (doc && !dcopy)) {
+		free(tcopy);
+		free(dcopy);
+		return -ENOMEM;
 	}
 	pthread_mutex_lock(&st->lock);
 	dir = ns_by_id(st, st->datasets_id);
@@ -65,7 +133,8 @@ int store_dataset_make(struct store *st, const char *name, uint32_t mode, uint32
 	}
 	row = (struct yp_obj){ .id = (int64_t)store_new_id(st), .parent = (int64_t)dir->id, .name = name, .kind = "dir",
 			       .state = "sealed", .scope = "any", .node = st->node_id, .mode = mode & 07777,
-			       .uid = uid, .gid = gid, .created_ns = now, .modified_ns = now };
+			       .uid = uid, .gid = gid, .created_ns = now, .modified_ns = now,
+			       .type = canon[0] ? canon : NULL, .doc = doc };
 	rc = yp_begin(st->yp);
 	if (rc)
 		goto out;
@@ -85,6 +154,9 @@ int store_dataset_make(struct store *st, const char *name, uint32_t mode, uint32
 	}
 	o->state = OBJ_SEALED;
 	o->dataset = true;
+	o->type = tcopy;
+	o->doc = dcopy;
+	tcopy = dcopy = NULL;
 	o->mode = mode & 07777;
 	o->uid = uid;
 	o->gid = gid;
@@ -95,6 +167,8 @@ int store_dataset_make(struct store *st, const char *name, uint32_t mode, uint32
 	*id = o->id;
 out:
 	pthread_mutex_unlock(&st->lock);
+	free(tcopy);
+	free(dcopy);
 	return rc;
 }
 

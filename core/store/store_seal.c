@@ -58,6 +58,25 @@ static bool dying_badly(pid_t pid, int *code)
 	return (ps.flags & PROC_PF_EXITING) && ps.exit_code != 0;
 }
 
+/* A writer's close that leaves an item its dataset's type refuses says EINVAL: cp and dd report it.  Only
+ * the close of the last writer counts, and it dooms nothing (another descriptor of the same open file may
+ * still write the rest); the seal at the release decides.  Lock held. */
+static int item_fits_at_close(struct store *st, const struct store_handle *h)
+{
+	struct obj *o = h->o;
+	char canon[DTYPE_STR_MAX], why[512], path[512];
+	int rc;
+
+	if (o->nwriters != 1 || o->owner || o->doomed)
+		return 0;
+	rc = store_item_type_locked(o->parent, o->type, o->size, canon, why, sizeof(why));
+	if (rc >= 0)
+		return 0;
+	store_path(o, path, sizeof(path));
+	store_logf(st, "%s: %s; dropped at its last close unless more bytes come", path, why);
+	return rc;
+}
+
 /* Only the last close before RELEASE counts: a child that inherited the descriptor and exits 1 (a grep
  * that found nothing) is not the writer giving up, as long as somebody closes after it.
  * Writes through passthrough never reach the daemon, so each close of a writer is also where the
@@ -95,6 +114,8 @@ int store_flush(struct store *st, struct store_handle *h, pid_t pid)
 			store_logf(st, "%s: the fabric's capacity is spent; the variable will be dropped at close",
 				   path);
 		}
+		if (rc == 0)
+			rc = item_fits_at_close(st, h);
 	}
 	pthread_mutex_unlock(&st->lock);
 	return rc;
@@ -133,6 +154,29 @@ static void check_type_at_seal(struct store *st, struct obj *o)
 		   (unsigned long long)o->size);
 	free(o->type);
 	o->type = NULL;
+}
+
+/* An item of a typed dataset takes the type its final size gives it, or fails its seal (and is dropped). */
+static int item_type_at_seal(struct store *st, struct obj *o)
+{
+	char canon[DTYPE_STR_MAX], why[512], path[512], *t;
+	int rc = store_item_type_locked(o->parent, o->type, o->size, canon, why, sizeof(why));
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		store_path(o, path, sizeof(path));
+		store_logf(st, "%s: not an item of its dataset: %s", path, why);
+		return rc;
+	}
+	if (o->type && strcmp(o->type, canon) == 0)
+		return 0;
+	t = strdup(canon);
+	if (!t)
+		return -ENOMEM;
+	free(o->type);
+	o->type = t;
+	return 0;
 }
 
 /* Drop a doomed variable at its last writer's release: name and row go now, bytes at the last close. */
@@ -415,6 +459,8 @@ bool store_seal_prepare(struct store *st, struct store_handle *h, struct seal_jo
 	pthread_mutex_unlock(&st->lock);
 	j->rc = seal_prepare(st, o, &j->p);
 	pthread_mutex_lock(&st->lock);
+	if (j->rc == 0)
+		j->rc = item_type_at_seal(st, o);
 	return true;
 }
 

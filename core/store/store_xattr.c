@@ -58,8 +58,8 @@ static int xa_value(struct store *st, const struct obj *o, int a, char *buf, siz
 	case XA_TYPE:
 		v = o->type;
 		break;
-	case XA_DOC:
-		v = o->doc;
+	case XA_DOC: /* an item without a doc of its own has its dataset's */
+		v = o->doc ? o->doc : o->parent && o->parent->dataset ? o->parent->doc : NULL;
 		break;
 	case XA_REFS:
 		v = o->refs;
@@ -161,6 +161,11 @@ static int set_type(struct store *st, struct obj *o, const char *value, char **o
 	rc = dtype_format(&t, canon, sizeof(canon));
 	if (rc)
 		return rc;
+	/* an item's own type narrows its dataset's (its size is checked at the seal, or just above) */
+	if (store_item_type_locked(o->parent, canon, t.nbytes, canon, err, sizeof(err)) < 0) {
+		store_logf(st, "%s: user.fabric.type refused: %s", path, err);
+		return -EINVAL;
+	}
 	*out = strdup(canon);
 	return *out ? 0 : -ENOMEM;
 }

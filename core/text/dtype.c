@@ -260,3 +260,33 @@ int dtype_format(const struct dtype *t, char *buf, size_t len)
 	}
 	return 0;
 }
+
+bool dtype_narrows(const struct dtype *t, const struct dtype *base)
+{
+	uint32_t extra;
+
+	if (strcmp(t->scalar, base->scalar) != 0 || t->ndims < base->ndims)
+		return false;
+	extra = t->ndims - base->ndims;
+	return memcmp(t->dims + extra, base->dims, base->ndims * sizeof(base->dims[0])) == 0;
+}
+
+int dtype_fit(const struct dtype *base, uint64_t size, struct dtype *out)
+{
+	uint64_t n;
+
+	if (base->nbytes == 0 || base->ndims >= DTYPE_MAX_DIMS)
+		return -EOVERFLOW;
+	if (size == 0 || size % base->nbytes)
+		return -EINVAL;
+	*out = *base;
+	n = size / base->nbytes;
+	if (n == 1)
+		return 0;
+	memmove(out->dims + 1, out->dims, out->ndims * sizeof(out->dims[0]));
+	out->dims[0] = n;
+	out->ndims++;
+	out->count = base->count * n; /* n * base->nbytes == size fits, so this does */
+	out->nbytes = size;
+	return 0;
+}

@@ -14,6 +14,7 @@
 #ifndef FABRIC_CORE_DTYPE_H
 #define FABRIC_CORE_DTYPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,5 +44,15 @@ int dtype_parse(const char *s, struct dtype *out, char *err, size_t errlen);
  * is too small (buf is then set to "" when len > 0); -EINVAL for a NULL t or buf, or t->ndims over
  * DTYPE_MAX_DIMS. */
 int dtype_format(const struct dtype *t, char *buf, size_t len);
+
+/* Does t narrow base: the same scalar, with base's dimensions as its last ones?  "3 * 2 * float64"
+ * narrows "2 * float64" and so does "2 * float64" itself; "2 * 3 * float64" and "2 * float32" do not.
+ * A keyed dataset's items may carry such a type (core/store/store_dataset.c). */
+bool dtype_narrows(const struct dtype *t, const struct dtype *base);
+
+/* The type of size bytes of base's values: base itself when size is base->nbytes, "N * base" when it is
+ * N > 1 of them.  -EINVAL when size is 0 or not a whole number of them, -EOVERFLOW when base already
+ * has DTYPE_MAX_DIMS dimensions or base->nbytes is 0. */
+int dtype_fit(const struct dtype *base, uint64_t size, struct dtype *out);
 
 #endif
