@@ -72,6 +72,21 @@ static char *unescape(char *s)
 	return s;
 }
 
+/* A manifest's path as sentences show it: one from the root ("/datasets/NAME/KEY") without its slash, one
+ * under vars/ with it. */
+static const char *shown(const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", path[0] == '/' ? "" : "vars/", path[0] == '/' ? path + 1 : path);
+	return buf;
+}
+
+/* Where a manifest's path starts: "/..." from the mount root, anything else under vars/. */
+static uint64_t path_from(const char *path, const char **rel)
+{
+	*rel = path[0] == '/' ? path + 1 : path;
+	return path[0] == '/' ? STORE_ROOT_ID : STORE_VARS_ID;
+}
+
 struct ck {
 	struct store *st;
 	const char *dir;
@@ -119,7 +134,9 @@ static void saved(void *arg, void *cookie, int rc)
 		unlink(p->tmp);
 		if (!c->rc) {
 			c->rc = rc;
-			text_say(c->why, c->whylen, 0, "cannot save vars/%s: %s", p->var, strerror(-rc));
+			char w[PATH_MAX_LEN + 8];
+			text_say(c->why, c->whylen, 0, "cannot save %s: %s", shown(p->var, w, sizeof(w)),
+				 strerror(-rc));
 		}
 	} else {
 		c->res->bytes += p->size;
@@ -212,15 +229,21 @@ fail:
  * for a variable it may not read, nothing is saved: they are counted in res->unreadable. */
 static int walk(struct ck *c, uint64_t dir, const char *prefix, bool reach)
 {
+	char dsdoc[STORE_DOC_MAX + 1] = "";
 	uint64_t *ids;
 	size_t n;
 	int rc = store_dir_list(c->st, dir, &ids, &n);
+	ssize_t k;
+
+	/* an item without a doc shows its dataset's: that one is the dataset's line's, not the item's */
+	if (store_is_dataset(c->st, dir, NULL) &&
+	    (k = store_getxattr(c->st, dir, "user.fabric.doc", dsdoc, sizeof(dsdoc) - 1)) > 0)
+		dsdoc[k] = '\0';
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		char name[NAMES_LEAF_MAX + 1], path[PATH_MAX_LEN + 1], xxh3[40] = "", type[512] = "",
 			doc[STORE_DOC_MAX + 1] = "";
 		struct store_attr a;
-		ssize_t k;
 
 		if (store_dir_entry(c->st, dir, ids[i], name, sizeof(name), &a, false))
 			continue;
@@ -245,6 +268,8 @@ static int walk(struct ck *c, uint64_t dir, const char *prefix, bool reach)
 			type[k] = '\0';
 		if ((k = store_getxattr(c->st, a.id, "user.fabric.doc", doc, sizeof(doc) - 1)) > 0)
 			doc[k] = '\0';
+		if (dsdoc[0] && strcmp(doc, dsdoc) == 0)
+			doc[0] = '\0';
 		if (!a.dir) {
 			rc = save_bytes(c, a.id, a.size, xxh3, path);
 			if (rc == -EACCES) { /* scoped to a process or another node: its bytes mean nothing
@@ -254,16 +279,24 @@ static int walk(struct ck *c, uint64_t dir, const char *prefix, bool reach)
 				continue;
 			}
 			if (rc) {
-				text_say(c->why, c->whylen, 0, "cannot save vars/%s: %s", path, strerror(-rc));
+				char w[PATH_MAX_LEN + 8];
+				text_say(c->why, c->whylen, 0, "cannot save %s: %s", shown(path, w, sizeof(w)),
+					 strerror(-rc));
 				break;
 			}
 			if ((rc = c->rc) != 0) /* an earlier one failed in flight; why names it */
 				break;
 			c->res->count++;
 		}
+		bool ds = a.dir && store_is_dataset(c->st, a.id, NULL);
+		char limits[256] = "-";
+		if (ds && (rc = store_dataset_limits(c->st, a.id, limits, sizeof(limits))) != 0) {
+			text_say(c->why, c->whylen, 0, "cannot read the limits of datasets/%s: %s", name, strerror(-rc));
+			break;
+		}
 		put_escaped(c->manifest, path);
-		fprintf(c->manifest, "\t%s\t%llu\t%s\t", a.dir ? "dir" : "var", a.dir ? 0ULL : (unsigned long long)a.size,
-			a.dir ? "-" : xxh3);
+		fprintf(c->manifest, "\t%s\t%llu\t%s\t", ds ? "dataset" : a.dir ? "dir" : "var",
+			a.dir ? 0ULL : (unsigned long long)a.size, ds ? limits : a.dir ? "-" : xxh3);
 		put_escaped(c->manifest, type);
 		fputc('\t', c->manifest);
 		put_escaped(c->manifest, doc);
@@ -310,10 +343,12 @@ int load_checkpoint(struct store *st, const struct load_caller *who, const char 
 		uring_batch_close(c.batch, NULL);
 		goto out;
 	}
-	fprintf(c.manifest, "# fabric checkpoint of node %s: path kind size xxh3 type doc mode uid gid\n",
-		store_node_name(st));
+	fprintf(c.manifest, "# fabric checkpoint of node %s: path kind size xxh3 type doc mode uid gid (a path from "
+		"the mount root starts with /; a dataset's line has its limits for xxh3)\n", store_node_name(st));
 	store_seal_wait(st); /* a variable whose writer has closed it is in, even if its seal was queued */
 	rc = walk(&c, STORE_VARS_ID, "", true);
+	if (rc == 0) /* then every dataset, each line before its items */
+		rc = walk(&c, store_datasets_id(st), "/datasets", true);
 	/* the data files still in flight end here, each renamed in or removed */
 	uring_batch_close(c.batch, &stats);
 	if (rc == 0)
@@ -376,9 +411,10 @@ static bool wanted(const char *path, const char *const *paths, size_t n, bool *s
 }
 
 static int restore(struct store *st, const struct load_caller *who, const char *dir, const char *const *paths,
-		   size_t npaths, struct load_result *res, char *report, size_t reportlen, char *why, size_t whylen)
+		   size_t npaths, load_make_dataset *make_ds, void *make_arg, struct load_result *res, char *report,
+		   size_t reportlen, char *why, size_t whylen)
 {
-	char path[PATH_MAX_LEN + 64], line[PATH_MAX_LEN * 2 + STORE_DOC_MAX * 2 + 256];
+	char path[PATH_MAX_LEN + 64], line[PATH_MAX_LEN * 2 + STORE_DOC_MAX * 2 + 256], gone[PATH_MAX_LEN + 1] = "";
 	bool *seen;
 	struct load_creds saved;
 	uint32_t mode;
@@ -406,10 +442,11 @@ static int restore(struct store *st, const struct load_caller *who, const char *
 		return rc;
 	}
 	while (rc == 0 && fgets(line, sizeof(line), f)) {
-		char *field[9], *save = NULL, data[PATH_MAX_LEN + 64], leaf[NAMES_LEAF_MAX + 1];
+		char *field[9], *save = NULL, data[PATH_MAX_LEN + 64], leaf[NAMES_LEAF_MAX + 1], w[PATH_MAX_LEN + 8];
 		struct load_result one;
 		struct store_attr a;
-		uint64_t id, parent;
+		uint64_t id, parent, from;
+		const char *rel;
 		int nf = 0;
 
 		if (line[0] == '#')
@@ -424,47 +461,65 @@ static int restore(struct store *st, const struct load_caller *who, const char *
 		}
 		for (int i = 0; i < 9; i++)
 			unescape(field[i]);
-		if (strcmp(field[1], "dir") != 0 && !wanted(field[0], paths, npaths, seen))
+		bool is_dir = strcmp(field[1], "dir") == 0, is_ds = strcmp(field[1], "dataset") == 0;
+		if (gone[0] && strncmp(field[0], gone, strlen(gone)) == 0 && field[0][strlen(gone)] == '/') {
+			res->skipped++; /* an item of a dataset that could not be made again */
 			continue;
-		if (path_resolve(st, field[0], &id, &a) == 0) {
+		}
+		if (!is_dir && !is_ds && !wanted(field[0], paths, npaths, seen))
+			continue;
+		from = path_from(field[0], &rel);
+		if (path_resolve_at(st, from, rel, &id, &a) == 0) {
 			char x[40] = "";
 			ssize_t k = store_getxattr(st, id, "user.fabric.xxh3", x, sizeof(x) - 1);
 			if (k > 0)
 				x[k] = '\0';
 			if (!a.dir && strcmp(x, field[3]) != 0)
-				report_line(report, reportlen, "skipped\tvars/%s\t%s\n", field[0],
+				report_line(report, reportlen, "skipped\t%s\t%s\n", shown(field[0], w, sizeof(w)),
 					    "the name holds other bytes now");
 			res->skipped += !a.dir;
 			continue;
 		}
-		if (strcmp(field[1], "dir") == 0) {
+		uint32_t uid = who->uid ? who->uid : (uint32_t)strtoul(field[7], NULL, 10);
+		uint32_t gid = who->uid ? who->gid : (uint32_t)strtoul(field[8], NULL, 10);
+		if (is_ds) {
+			char err[512] = "the restore of lost variables makes no dataset";
+			const char *name = strrchr(field[0], '/') + 1; /* its path is /datasets/NAME */
+			const struct load_dataset d = { name, *field[4] ? field[4] : NULL, *field[5] ? field[5] : NULL,
+							*field[3] ? field[3] : NULL, (uint32_t)strtoul(field[6], NULL, 8),
+							uid, gid };
+			if (!make_ds || make_ds(make_arg, &d, err, sizeof(err)) != 0) {
+				report_line(report, reportlen, "skipped\t%s\t%s\n", shown(field[0], w, sizeof(w)), err);
+				snprintf(gone, sizeof(gone), "%s", field[0]);
+			}
+			continue;
+		}
+		if (is_dir) {
 			struct store_attr made;
-			rc = path_parent(st, field[0], &parent, leaf, sizeof(leaf));
+			rc = path_parent_at(st, from, rel, &parent, leaf, sizeof(leaf));
 			if (rc == 0)
-				rc = store_mkdir(st, parent, leaf, (uint32_t)strtoul(field[6], NULL, 8),
-						 who->uid ? who->uid : (uint32_t)strtoul(field[7], NULL, 10),
-						 who->uid ? who->gid : (uint32_t)strtoul(field[8], NULL, 10), &made);
+				rc = store_mkdir(st, parent, leaf, (uint32_t)strtoul(field[6], NULL, 8), uid, gid, &made);
 			if (rc == 0)
 				store_forget(st, made.id, 1);
 			else
-				text_say(why, whylen, 0, "cannot make vars/%s: %s", field[0], strerror(-rc));
+				text_say(why, whylen, 0, "cannot make %s: %s", shown(field[0], w, sizeof(w)), strerror(-rc));
 			continue;
 		}
 		snprintf(data, sizeof(data), "%s/data/%s", dir, field[3]);
 		mode = (uint32_t)strtoul(field[6], NULL, 8) & 0777;
 		/* root restores the manifest's mode (and owner, below); anyone else gets it less their umask */
-		rc = load_file(st, who, field[0], data, *field[4] ? field[4] : NULL, *field[5] ? field[5] : NULL,
-			       (int)(who->uid ? load_caller_mode(who, mode) : mode), &one, why, whylen);
+		rc = load_file_at(st, who, from, rel, data, *field[4] ? field[4] : NULL, *field[5] ? field[5] : NULL,
+				  (int)(who->uid ? load_caller_mode(who, mode) : mode), &one, why, whylen);
 		if (rc)
 			break;
 		if (strcmp(one.xxh3, field[3]) != 0) {
-			if (path_parent(st, field[0], &parent, leaf, sizeof(leaf)) == 0)
+			if (path_parent_at(st, from, rel, &parent, leaf, sizeof(leaf)) == 0)
 				store_unlink(st, parent, leaf);
-			report_line(report, reportlen, "dropped\tvars/%s\t%s\n", field[0],
+			report_line(report, reportlen, "dropped\t%s\t%s\n", shown(field[0], w, sizeof(w)),
 				    "its bytes on disk no longer match the manifest's xxh3");
 			continue;
 		}
-		if (who->uid == 0 && path_resolve(st, field[0], &id, &a) == 0) {
+		if (who->uid == 0 && path_resolve_at(st, from, rel, &id, &a) == 0) {
 			struct store_setattr sa = { .set = STORE_SET_UID | STORE_SET_GID | STORE_SET_MODE,
 						    .uid = (uint32_t)strtoul(field[7], NULL, 10),
 						    .gid = (uint32_t)strtoul(field[8], NULL, 10),
@@ -479,20 +534,22 @@ static int restore(struct store *st, const struct load_caller *who, const char *
 		if (seen[i])
 			continue;
 		res->skipped++;
-		report_line(report, reportlen, "missing\tvars/%s\t%s\n", paths[i], "the checkpoint does not hold it");
+		char w[PATH_MAX_LEN + 8];
+		report_line(report, reportlen, "missing\t%s\t%s\n", shown(paths[i], w, sizeof(w)),
+			    "the checkpoint does not hold it");
 	}
 	free(seen);
 	return rc;
 }
 
-int load_restore(struct store *st, const struct load_caller *who, const char *dir, struct load_result *res,
-		 char *report, size_t reportlen, char *why, size_t whylen)
+int load_restore(struct store *st, const struct load_caller *who, const char *dir, load_make_dataset *make_ds,
+		 void *make_arg, struct load_result *res, char *report, size_t reportlen, char *why, size_t whylen)
 {
-	return restore(st, who, dir, NULL, 0, res, report, reportlen, why, whylen);
+	return restore(st, who, dir, NULL, 0, make_ds, make_arg, res, report, reportlen, why, whylen);
 }
 
 int load_restore_only(struct store *st, const struct load_caller *who, const char *dir, const char *const *paths,
 		      size_t n, struct load_result *res, char *report, size_t reportlen, char *why, size_t whylen)
 {
-	return restore(st, who, dir, paths, n, res, report, reportlen, why, whylen);
+	return restore(st, who, dir, paths, n, NULL, NULL, res, report, reportlen, why, whylen);
 }

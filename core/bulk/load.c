@@ -218,6 +218,13 @@ int load_read(struct uring_reader *ring, int fd, uint64_t off, void *dst, uint64
 int load_file(struct store *st, const struct load_caller *who, const char *name, const char *file,
 	      const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen)
 {
+	return load_file_at(st, who, STORE_VARS_ID, name, file, type, doc, mode, res, why, whylen);
+}
+
+int load_file_at(struct store *st, const struct load_caller *who, uint64_t from, const char *name, const char *file,
+		 const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen)
+{
+	const char *top = from == STORE_VARS_ID ? "vars/" : ""; /* what sentences put before name */
 	char leaf[NAMES_LEAF_MAX + 1], err[256];
 	struct stat before;
 	struct store_handle *h;
@@ -233,14 +240,14 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 		text_say(why, whylen, 0, "FILE must be an absolute path (the daemon does not know your directory): %s", file);
 		return -EINVAL;
 	}
-	rc = path_parent(st, name, &dir, leaf, sizeof(leaf));
+	rc = path_parent_at(st, from, name, &dir, leaf, sizeof(leaf));
 	if (rc) {
-		text_say(why, whylen, 0, "cannot make vars/%s: its directory %s", name,
+		text_say(why, whylen, 0, "cannot make %s%s: its directory %s", top, name,
 		    rc == -ENOENT ? "does not exist; mkdir it first" : path_error(rc));
 		return rc;
 	}
 	if (!load_caller_may_create(st, who, dir)) {
-		text_say(why, whylen, 0, "cannot make vars/%s: uid %u may not create names in its directory", name,
+		text_say(why, whylen, 0, "cannot make %s%s: uid %u may not create names in its directory", top, name,
 			 who->uid);
 		return -EACCES;
 	}
@@ -272,8 +279,8 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 	}
 	rc = store_create(st, dir, leaf, mode < 0 ? load_caller_mode(who, before.st_mode & 0777) : (uint32_t)mode, who->uid, who->gid, O_WRONLY, getpid(), &a, &h);
 	if (rc) {
-		text_say(why, whylen, 0, rc == -EEXIST ? "vars/%s exists; remove it first or choose another name"
-					       : "cannot make vars/%s: %s", name, strerror(-rc));
+		text_say(why, whylen, 0, rc == -EEXIST ? "%s%s exists; remove it first or choose another name%.0s"
+					       : "cannot make %s%s: %s", top, name, strerror(-rc));
 		close(fd);
 		return rc;
 	}
@@ -307,7 +314,7 @@ int load_file(struct store *st, const struct load_caller *who, const char *name,
 	if (rc == 0) {
 		n = store_getxattr(st, a.id, "user.fabric.xxh3", res->xxh3, sizeof(res->xxh3) - 1);
 		if (n < 0) {
-			text_say(why, whylen, 0, "vars/%s could not be sealed; see the daemon log", name);
+			text_say(why, whylen, 0, "%s%s could not be sealed; see the daemon log", top, name);
 			rc = -EIO;
 		} else {
 			res->xxh3[n] = '\0';

@@ -46,6 +46,9 @@ struct load_result {
  * permission bits less who's umask, as cp(1) gives.  why gets one sentence on failure. */
 int load_file(struct store *st, const struct load_caller *who, const char *name, const char *file,
 	      const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
+/* The same with name a path from directory `from` (STORE_ROOT_ID: "datasets/NAME/KEY"). */
+int load_file_at(struct store *st, const struct load_caller *who, uint64_t from, const char *name, const char *file,
+		 const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
 /* load, as the verb does it: what the absolute path `file` holds becomes `name`.  A directory becomes a new
  * directory `name` holding its tree (core/bulk/load_tree.c); a tar archive, known by its first header
  * (not by its file name), a new directory holding its members (load_tar.c); anything else one variable

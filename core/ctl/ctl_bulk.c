@@ -10,7 +10,9 @@
 
 #include "core/bulk/checkpoint.h"
 #include "core/ctl/ctlInt.h"
+#include "core/dataset/dataset.h"
 #include "core/store/path.h"
+#include "core/text/text.h"
 
 /* core/bulk's sentence, or the errno's when it had none to give. */
 static int refused(struct text *ans, int rc, const char *why)
@@ -67,6 +69,19 @@ int ctl_run_checkpoint(const struct ctl_env *env, const struct ctl_cmd *cmd, str
 	return ctl_fields(ans, cmd->json, f, sizeof(f) / sizeof(f[0]));
 }
 
+/* restore's way to make a missing dataset again: as `dataset make` does, with the checkpoint's type, doc,
+ * limits, mode and owner (restore gives those of the caller unless it is root). */
+static int make_dataset(void *arg, const struct load_dataset *d, char *why, size_t whylen)
+{
+	const struct ctl_env *env = arg;
+	const struct dataset_spec spec = { d->type, d->doc, d->limits };
+	uint64_t id;
+
+	if (!env->datasets)
+		return text_say(why, whylen, -ENOTSUP, "this daemon keeps no datasets");
+	return datasets_make(env->datasets, d->name, &spec, d->mode & 07777, d->uid, d->gid, &id, why, whylen);
+}
+
 int ctl_run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
 	struct load_result res;
@@ -74,7 +89,8 @@ int ctl_run_restore(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 	int rc;
 
 	ck_dir(env, cmd, dir, sizeof(dir));
-	rc = load_restore(env->st, &env->who, dir, &res, report, sizeof(report), why, sizeof(why));
+	rc = load_restore(env->st, &env->who, dir, make_dataset, (void *)env, &res, report, sizeof(report), why,
+			  sizeof(why));
 	if (rc)
 		return refused(ans, rc, why);
 	const struct ctl_field f[] = { { "dir", dir, 0 }, { "restored", NULL, res.count },

@@ -52,6 +52,11 @@ const char *path_error(int rc)
 
 int path_parent(struct store *st, const char *path, uint64_t *dir, char *leaf, size_t leaflen)
 {
+	return path_parent_at(st, STORE_VARS_ID, path, dir, leaf, leaflen);
+}
+
+int path_parent_at(struct store *st, uint64_t from, const char *path, uint64_t *dir, char *leaf, size_t leaflen)
+{
 	char buf[PATH_MAX_LEN + 1], *slash;
 	struct store_attr a;
 	size_t len = strlen(path);
@@ -70,7 +75,7 @@ int path_parent(struct store *st, const char *path, uint64_t *dir, char *leaf, s
 	snprintf(leaf, leaflen, "%s", slash ? slash + 1 : buf);
 	if (slash)
 		*slash = '\0';
-	rc = path_resolve(st, slash ? buf : "", dir, &a);
+	rc = path_resolve_at(st, from, slash ? buf : "", dir, &a);
 	if (rc == 0 && !a.dir)
 		rc = -ENOTDIR;
 	return rc;

@@ -23,6 +23,8 @@ int path_resolve_at(struct store *st, uint64_t from, const char *path, uint64_t 
 /* Split "a/b/c" into the id of directory "a/b" (which must exist) and the leaf "c" (copied into leaf,
  * NAMES_LEAF_MAX + 1 bytes).  -EINVAL for a path with no leaf. */
 int path_parent(struct store *st, const char *path, uint64_t *dir, char *leaf, size_t leaflen);
+/* The same from directory `from`. */
+int path_parent_at(struct store *st, uint64_t from, const char *path, uint64_t *dir, char *leaf, size_t leaflen);
 /* What a failure of the calls above means, for a sentence: strerror's, but for -ELOOP, whose strerror
  * ("too many levels") would mislead. */
 const char *path_error(int rc);

@@ -397,9 +397,14 @@ static int link_loaded(struct store *st, struct load_ctx *c, bool full_verify,
 		if (o->kind != OBJ_VAR || !dir || dir->unlinked)
 			continue;
 		store_path(dir, dpath, sizeof(dpath));
-		/* store_path says "vars/a/b"; commands name things under vars/ */
-		snprintf(path, sizeof(path), "%s%s%s", strncmp(dpath, "vars/", 5) == 0 ? dpath + 5 : "",
-			 strncmp(dpath, "vars/", 5) == 0 ? "/" : "", o->name);
+		/* store_path says "vars/a/b"; commands name things under vars/, and the rest (a dataset's
+		 * items) from the root with a leading slash, as a checkpoint's manifest does */
+		if (strcmp(dpath, "vars") == 0)
+			snprintf(path, sizeof(path), "%s", o->name);
+		else if (strncmp(dpath, "vars/", 5) == 0)
+			snprintf(path, sizeof(path), "%s/%s", dpath + 5, o->name);
+		else
+			snprintf(path, sizeof(path), "/%s/%s", dpath, o->name);
 		report(report_arg, path);
 	}
 	free(lost_at);

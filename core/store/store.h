@@ -280,6 +280,9 @@ int store_item_type(struct store *st, uint64_t dir, const char *own, uint64_t si
 		    size_t whylen);
 /* The id of datasets/. */
 uint64_t store_datasets_id(const struct store *st);
+/* The limits dataset id was made with (core/dataset's text, as the YP keeps it) into buf; -ENOENT for no
+ * dataset. */
+int store_dataset_limits(struct store *st, uint64_t id, char *buf, size_t len);
 /* Is id a dataset's directory?  Its name into name (NAMES_LEAF_MAX + 1 bytes) when name is not NULL. */
 bool store_is_dataset(struct store *st, uint64_t id, char *name);
 /* Every dataset's directory id (a malloc'd array, *n of them). */

@@ -3,6 +3,7 @@
  * directory may hold.  The tree of a dataset and its rules are core/dataset's; the item rows follow the
  * objects through meta's triggers, so nothing here writes them. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +171,31 @@ out:
 	free(tcopy);
 	free(dcopy);
 	return rc;
+}
+
+struct limits_of {
+	int64_t id;
+	char *buf;
+	size_t len;
+	bool found;
+};
+
+static int limits_of(void *arg, int64_t dir, const char *limits)
+{
+	struct limits_of *l = arg;
+
+	if (dir != l->id)
+		return 0;
+	l->found = true;
+	return snprintf(l->buf, l->len, "%s", limits) >= (int)l->len ? -ERANGE : 0;
+}
+
+int store_dataset_limits(struct store *st, uint64_t id, char *buf, size_t len)
+{
+	struct limits_of l = { (int64_t)id, buf, len, false };
+	int rc = yp_each_ds(st->yp, limits_of, &l);
+
+	return rc ? rc : l.found ? 0 : -ENOENT;
 }
 
 uint64_t store_datasets_id(const struct store *st)
