@@ -258,6 +258,13 @@ int fs_remote_remove_top(fuse_req_t req, const char *name, bool dir);
 int fs_remote_rename_top(fuse_req_t req, const char *name, fuse_ino_t newparent, const char *newname,
 			 unsigned flags);
 int fs_remote_list_top(fuse_req_t req, struct fs_dir *d);
+/* The same for datasets/: every other node's datasets beside this node's own (each in the node that made
+ * it, its items there; a local one hides another node's of the same name, and a new one that another node
+ * holds is taken, EEXIST). */
+#define FS_REMOTE_DATASETS "datasets"
+bool fs_remote_lookup_dataset(fuse_req_t req, const char *name); /* replied when true */
+bool fs_remote_holds_dataset(fuse_req_t req, const char *name);
+int fs_remote_list_datasets(fuse_req_t req, struct fs_dir *d);
 /* What ops_shards.c shares of ops_remote.c: an entry reply for another node's object, its inode added to
  * a listing (cap: d->virt's room), an rm or rmdir of one of its names asked of its node. */
 struct remote_attr;

@@ -279,10 +279,14 @@ void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	reply_attr_or_err(req, rc, &st, ttl);
 }
 
-/* A name another node holds in vars/ is taken: one name, one object, in the cluster's vars/. */
+/* A name another node holds in vars/ is taken: one name, one object, in the cluster's vars/; so is the
+ * name of another node's dataset in datasets/. */
 static bool taken(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (parent != FS_VARS_INO || !fs_remote_holds_top(req, name))
+	struct fs *fs = fuse_req_userdata(req);
+	bool vars = parent == FS_VARS_INO, datasets = parent == store_datasets_id(fs->store);
+
+	if (!(vars && fs_remote_holds_top(req, name)) && !(datasets && fs_remote_holds_dataset(req, name)))
 		return false;
 	fuse_reply_err(req, EEXIST);
 	return true;

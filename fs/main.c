@@ -516,7 +516,7 @@ int main(int argc, char **argv)
 					     .node = store_node_name(fs.store),
 					     .addr = opt.listen ? opt.listen : "127.0.0.1:0", .space = node_space,
 					     .space_arg = fs.store, .changed = fs_peers_changed, .log = log_line,
-					     .st = fs.store, .names_changed = fs_remote_changed,
+					     .st = fs.store, .names_changed = fs_remote_changed, .names_arg = &fs,
 					     .secret = secret[0] ? secret : NULL, .changing = fs_notify_changing };
 		rc = cluster_join(&cc, &fs.cluster, msg, sizeof(msg));
 		if (rc) {

@@ -80,6 +80,8 @@ void fs_store_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (rc == -ENOENT && parent == FS_VARS_INO && fs_remote_lookup_top(req, name))
 		return; /* another node's name */
+	if (rc == -ENOENT && parent == store_datasets_id(store_of(req)) && fs_remote_lookup_dataset(req, name))
+		return; /* another node's dataset */
 	if (rc == -ENOENT && fs_shards_lookup(req, parent, name))
 		return; /* another node's shard or piece */
 	if (rc == -ENOENT) {
@@ -263,6 +265,8 @@ int fs_store_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
 
 	if (rc == 0 && dir == FS_VARS_INO)
 		return fs_remote_list_top(req, d);
+	if (rc == 0 && dir == store_datasets_id(store_of(req)))
+		return fs_remote_list_datasets(req, d);
 	return rc == 0 ? fs_shards_list(req, dir, d) : rc;
 }
 

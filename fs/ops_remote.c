@@ -209,10 +209,30 @@ bool fs_remote_holds_top(fuse_req_t req, const char *name)
 	return x && remote_child(x, NULL, FS_VARS_INO, name, &a) == 0;
 }
 
+bool fs_remote_lookup_dataset(fuse_req_t req, const char *name)
+{
+	struct remote_index *x = index_of(req);
+	struct remote_attr a;
+
+	if (!x || remote_child_in(x, FS_REMOTE_DATASETS, name, &a) != 0)
+		return false;
+	fs_remote_reply(req, &a);
+	return true;
+}
+
+bool fs_remote_holds_dataset(fuse_req_t req, const char *name)
+{
+	struct remote_index *x = index_of(req);
+	struct remote_attr a;
+
+	return x && remote_child_in(x, FS_REMOTE_DATASETS, name, &a) == 0;
+}
+
 struct listing {
 	struct fs_dir *d;
 	size_t cap;
-	struct store *st; /* vars/: a local name hides another node's */
+	struct store *st; /* a local name hides another node's */
+	uint64_t dir;     /* in this local directory */
 };
 
 int fs_remote_add(struct fs_dir *d, size_t *cap, const struct remote_attr *a)
@@ -238,7 +258,7 @@ static int listed(void *arg, const struct remote_attr *a)
 	struct listing *l = arg;
 	struct store_attr mine;
 
-	if (l->st && store_lookup(l->st, FS_VARS_INO, a->name, &mine) == 0) {
+	if (l->st && store_lookup(l->st, l->dir, a->name, &mine) == 0) {
 		store_forget(l->st, mine.id, 1);
 		return 0;
 	}
@@ -248,9 +268,18 @@ static int listed(void *arg, const struct remote_attr *a)
 int fs_remote_list_top(fuse_req_t req, struct fs_dir *d)
 {
 	struct remote_index *x = index_of(req);
-	struct listing l = { d, d->nvirt, ((struct fs *)fuse_req_userdata(req))->store };
+	struct listing l = { d, d->nvirt, ((struct fs *)fuse_req_userdata(req))->store, FS_VARS_INO };
 
 	return x ? remote_children(x, NULL, FS_VARS_INO, listed, &l) : 0;
+}
+
+int fs_remote_list_datasets(fuse_req_t req, struct fs_dir *d)
+{
+	struct remote_index *x = index_of(req);
+	struct store *st = ((struct fs *)fuse_req_userdata(req))->store;
+	struct listing l = { d, d->nvirt, st, store_datasets_id(st) };
+
+	return x ? remote_children_in(x, FS_REMOTE_DATASETS, listed, &l) : 0;
 }
 
 /* rm or rmdir of another node's name: asked of its node, which removes it (its catalog then tells
@@ -357,7 +386,7 @@ static void remote_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 static int remote_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
 {
 	char shard[NAMES_LEAF_MAX + 1];
-	struct listing l = { d, 0, NULL };
+	struct listing l = { d, 0, NULL, 0 };
 	struct slot s;
 	int rc;
 
@@ -805,9 +834,12 @@ static void drop_replicas(const char *node, int64_t id)
 
 void fs_remote_changed(void *arg, const char *node, int64_t id, int64_t parent, const char *name, bool gone)
 {
+	struct fs *fs = arg;
 	uint64_t dir = parent == FS_VARS_INO ? FS_VARS_INO : known_ino(node, parent);
 
-	(void)arg;
+	/* a dataset of another node is a name in this node's datasets/ */
+	if (!dir && fs && fs->cluster && remote_is_top(cluster_remote(fs->cluster), node, parent, FS_REMOTE_DATASETS))
+		dir = store_datasets_id(fs->store);
 	if (gone)
 		drop_replicas(node, id);
 	if (!dir)

@@ -163,6 +163,26 @@ fails "Read-only file system" cp "$T/ns" "$N3/vars/ns1" # the name is there: cp 
 fails "File exists" "$PY" -c 'import os, sys; os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY)' "$N3/vars/ns1"
 fails "File exists" mkdir "$N3/vars/ns2"
 fails "File exists" ln -s x "$N3/vars/ns1"
+# datasets: every node's in every datasets/, each on the node that made it (its items there); an item
+# read on another node is a remote read of a small item, proved like any; its name is taken everywhere
+FABRIC=$N1 ok "$FAB_TOOL" dataset make cds type=uint8 doc="made on one node"
+for i in $(seq 1 20); do echo "item $i" >"$N1/datasets/cds/k$i" || bad "item k$i on ${P}1"; done
+wait_for test -e "$N2/datasets/cds/k20"
+match "$(ls "$N2/datasets")" "cds" "datasets/ lists another node's dataset"
+eq "$(ls "$N3/datasets/cds" | wc -l)" 20 "another node's dataset lists its items"
+eq "$(cat "$N2/datasets/cds/k7")" "item 7" "an item of ${P}1's dataset read on ${P}2"
+eq "$(xget "$N2/datasets/cds/k7" user.fabric.node)" "${P}1" "the item's node"
+match "$(xget "$N2/datasets/cds/k7" user.fabric.locations | sed -n 2p)" "^${P}2 fabric\.${P}2\.[0-9a-f]+\.r[0-9]+ 0 7$" \
+	"the item's replica in its reader's locations"
+eq "$(xget "$N3/datasets/cds" user.fabric.type) / $(xget "$N3/datasets/cds/k3" user.fabric.type)" "uint8 / 7 * uint8" \
+	"another node's dataset's type, and its item's"
+fails "File exists" mkdir "$N2/datasets/cds"
+FABRIC=$N3 fails "datasets/cds exists: node ${P}1's" "$FAB_TOOL" dataset make cds
+fails "Operation not permitted" sh -c "echo x > '$N2/datasets/cds/new'"
+ok rm "$N3/datasets/cds/k20"
+wait_for sh -c "! test -e '$N1/datasets/cds/k20'"
+ok rm -r "$N1/datasets/cds"
+wait_for sh -c "! test -e '$N2/datasets/cds'"
 # rm and rmdir of another node's name: asked of its node, gone everywhere, at once on the asking one
 ok cp "$T/m4" "$N2/vars/fwd"
 ok mkdir "$N2/vars/emptyd"

@@ -352,6 +352,55 @@ int remote_children(struct remote_index *x, const char *node, int64_t parent,
 	return rc;
 }
 
+/* The id of node's top-level directory called top (a child of its root), or 0.  Lock held. */
+static int64_t top_of(struct remote_index *x, const char *node, const char *top)
+{
+	struct ent *e = child(x, node, REMOTE_ROOT_ID, top);
+
+	return e && strcmp(e->a.kind, "dir") == 0 ? e->a.id : 0;
+}
+
+int remote_child_in(struct remote_index *x, const char *top, const char *name, struct remote_attr *out)
+{
+	struct ent *e = NULL;
+	int64_t dir;
+
+	pthread_mutex_lock(&x->lock);
+	for (size_t i = 0; !e && i < x->nnodes; i++)
+		if ((dir = top_of(x, x->nodes[i], top)) != 0)
+			e = child(x, x->nodes[i], dir, name);
+	if (e)
+		*out = e->a;
+	pthread_mutex_unlock(&x->lock);
+	return e ? 0 : -ENOENT;
+}
+
+int remote_children_in(struct remote_index *x, const char *top, int (*fn)(void *arg, const struct remote_attr *a),
+		       void *arg)
+{
+	int64_t dir;
+	int rc = 0;
+
+	pthread_mutex_lock(&x->lock);
+	for (size_t i = 0; rc == 0 && i < x->nnodes; i++) {
+		struct kids *k = (dir = top_of(x, x->nodes[i], top)) ? kids_of(x, x->nodes[i], dir, false) : NULL;
+		for (struct ent *e = k ? k->first : NULL; rc == 0 && e; e = e->next_kid)
+			rc = fn(arg, &e->a);
+	}
+	pthread_mutex_unlock(&x->lock);
+	return rc;
+}
+
+bool remote_is_top(struct remote_index *x, const char *node, int64_t id, const char *top)
+{
+	bool yes;
+
+	pthread_mutex_lock(&x->lock);
+	yes = id && top_of(x, node, top) == id;
+	pthread_mutex_unlock(&x->lock);
+	return yes;
+}
+
 ssize_t remote_string(struct remote_index *x, const char *node, int64_t id, const char *which, char *buf,
 		      size_t len)
 {

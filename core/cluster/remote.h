@@ -66,6 +66,14 @@ int remote_resolve(struct remote_index *x, const char *path, struct remote_attr 
  * mutex held (fn must not call the index); a non-zero return stops it and is returned. */
 int remote_children(struct remote_index *x, const char *node, int64_t parent,
 		    int (*fn)(void *arg, const struct remote_attr *a), void *arg);
+/* The same for the children of every node's top-level directory called top ("datasets": the cluster's
+ * datasets, each in the node that made it), first by node name.  remote_is_top: is (node, id) that
+ * node's top? */
+#define REMOTE_ROOT_ID 1
+int remote_child_in(struct remote_index *x, const char *top, const char *name, struct remote_attr *out);
+int remote_children_in(struct remote_index *x, const char *top, int (*fn)(void *arg, const struct remote_attr *a),
+		       void *arg);
+bool remote_is_top(struct remote_index *x, const char *node, int64_t id, const char *top);
 /* A string attribute (one of remote_str_names) into buf: its length, -ENODATA when unset,
  * -ERANGE when len is too small (len 0: only the length), -ENOENT for no such object. */
 ssize_t remote_string(struct remote_index *x, const char *node, int64_t id, const char *which, char *buf,

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "core/bulk/load.h"
+#include "core/cluster/cluster.h"
+#include "core/cluster/remote.h"
 #include "core/ctl/ctlInt.h"
 #include "core/dataset/dataset.h"
 #include "core/text/names.h"
@@ -14,6 +16,7 @@
 static int make(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
 	const struct dataset_spec spec = { ctl_opt(cmd, "type"), ctl_opt(cmd, "doc"), ctl_opt(cmd, "limits") };
+	struct remote_attr other;
 	char why[512] = "";
 	uint32_t mode = 0;
 	uint64_t id;
@@ -21,6 +24,8 @@ static int make(const struct ctl_env *env, const struct ctl_cmd *cmd, struct tex
 
 	if (rc)
 		return rc;
+	if (env->cluster && remote_child_in(cluster_remote(env->cluster), "datasets", cmd->argv[1], &other) == 0)
+		return ctl_fail(ans, -EEXIST, "datasets/%s exists: node %s's", cmd->argv[1], other.node);
 	rc = datasets_make(env->datasets, cmd->argv[1], &spec, mode, env->who.uid, env->who.gid, &id, why,
 			   sizeof(why));
 	if (rc)
