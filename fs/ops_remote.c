@@ -505,6 +505,35 @@ static int make_room(struct store *st, struct replica *r, uint64_t bytes)
 	return rc;
 }
 
+/* The replica of a's bytes, there or being fetched, or NULL.  Lock held. */
+static struct replica *replica_find(const struct remote_attr *a)
+{
+	struct replica *r;
+
+	for (r = replicas; r; r = r->next)
+		if (r->id == a->id && strcmp(r->node, a->node) == 0 && strcmp(r->xxh3, a->xxh3) == 0 &&
+		    (r->fetching || r->fd >= 0))
+			break;
+	return r;
+}
+
+/* The replica of a's bytes when it is there already (no fetch to wait for), counted open; else NULL. */
+static struct replica *replica_ready(const struct remote_attr *a)
+{
+	struct replica *r;
+
+	pthread_mutex_lock(&lock);
+	r = replica_find(a);
+	if (r && r->fetching)
+		r = NULL;
+	if (r) {
+		r->opens++;
+		r->used = ++clock_of_opens;
+	}
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
 /* The replica of a's variable, fetched now unless there is one of the same bytes (one fetch at a time
  * for each: a second open waits for the first's); counted open.  -errno with why. */
 static int replica_of(fuse_req_t req, const struct remote_attr *a, struct replica **out, char *why, size_t whylen)
@@ -515,15 +544,8 @@ static int replica_of(fuse_req_t req, const struct remote_attr *a, struct replic
 	int rc = 0;
 
 	pthread_mutex_lock(&lock);
-	for (;;) {
-		for (r = replicas; r; r = r->next)
-			if (r->id == a->id && strcmp(r->node, a->node) == 0 && strcmp(r->xxh3, a->xxh3) == 0 &&
-			    (r->fetching || r->fd >= 0))
-				break;
-		if (!r || !r->fetching)
-			break;
+	while ((r = replica_find(a)) && r->fetching)
 		pthread_cond_wait(&fetched, &lock);
-	}
 	if (r) {
 		r->opens++;
 		r->used = ++clock_of_opens;
@@ -638,6 +660,7 @@ static void *fetch_main(void *arg)
 static void remote_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct remote_attr a;
+	struct replica *r;
 	struct fetching *f;
 	struct slot s;
 	pthread_attr_t at;
@@ -653,6 +676,10 @@ static void remote_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 		rc = -EREMOTE; /* a mutable object is written in place on its node: no copy of it goes stale here */
 	if (rc) {
 		fuse_reply_err(req, -rc);
+		return;
+	}
+	if ((r = replica_ready(&a)) != NULL) { /* nothing to wait for: no thread (one costs ~100 us here) */
+		finish_open(req, ino, fi, unique, r, 0);
 		return;
 	}
 	f = malloc(sizeof(*f));

@@ -4,7 +4,9 @@
  *
  * It sleeps in poll(2) on tasks/ID/status, which the daemon wakes when the task changes state (FUSE poll
  * notifications): no busy loop, no fixed sleeps.  A status is re-read with pread at offset 0 after every
- * wakeup, since the file's bytes are made afresh at each read. */
+ * wakeup, since the file's bytes are made afresh at each read.  In a cluster, a task this node has not
+ * heard of yet is looked for for up to 10 s. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,6 +29,23 @@ static int read_all(int fd, char *buf, size_t len)
 	return 0;
 }
 
+/* How many other nodes MOUNT/nodes/ lists (0 on a single node, which has no nodes/). */
+static int peers(const char *mount)
+{
+	char dir[4096];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/nodes", mount);
+	d = opendir(dir);
+	while (d && (e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n > 1 ? n - 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char path[4096], exitpath[4096], buf[8192];
@@ -39,6 +58,12 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/tasks/%s/status", argv[1], argv[2]);
 	snprintf(exitpath, sizeof(exitpath), "%s/tasks/%s/exit", argv[1], argv[2]);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a task spawned from another node of a cluster is heard of here a moment after that spawn answered
+	 * (its record comes through etcd): look for it for a while before saying there is none */
+	for (int tries = 0; fd < 0 && errno == ENOENT && tries < 200 && peers(argv[1]) > 0; tries++) {
+		usleep(50 * 1000);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (fd < 0) {
 		fprintf(stderr, "fabric wait: no task %s at %s (%s)\n", argv[2], argv[1], strerror(errno));
 		return 2;

@@ -30,7 +30,8 @@
 #                  cp, small (both its rows: vs tmpfs and vs the floor), stat, load, ctl, spawn, tasks,
 #                  dataset (put in one request vs tar -x, cp into a dataset vs into vars/, lookups at 10k and
 #                  at BENCH_DS_BIG items, the tree's heights), passthrough, remote (a cluster of two: the first read of another node's variable vs
-#                  raw TCP, the second vs tmpfs, a move vs raw TCP, a spawn placed on the other node vs on this one),
+#                  raw TCP, the second vs tmpfs, a move vs raw TCP, a spawn placed on the other node vs on this one,
+#                  lookups of random keys of the other node's dataset, first opens and again, vs on its node),
 #                  cluster (three nodes on a three-member etcd: each= over a three-piece shard vs three
 #                  spawns on this node; a name's delay to another node across an etcd leader kill vs
 #                  with no failure), checkpoint (with restore).
@@ -713,6 +714,35 @@ remote_spawn() {
 	ROWS+=("$1	$(lat "$f")	$(lat "$y")	$(awk -v f="${f% *}" -v y="${y% *}" 'BEGIN { printf "%.2f", y / f }')	-	$(
 		awk -v f="${f% *}" -v y="${y% *}" 'BEGIN { printf "added %+.2f ms", (f - y) / 1e6 }')")
 }
+# remote_lookups: a dataset of 10,000 items of 64 bytes put on r1; 20,000 lookups of random keys
+# (open+read+close, fabench lookup, a fixed seed) on r2, where each key's first open fetches the item into
+# a replica, then the same keys again (their replicas), each beside the same lookups on r1 itself.
+remote_lookups() {
+	local name1="lookup of a random key of another node's 10,000-item dataset, first opens (vs on its own node)"
+	local name2="the same keys again, served by their replicas (vs on its own node)" own first again
+	[ -n "$BLOCKED" ] && { fail_row "$name1" - "$BLOCKED"; fail_row "$name2" - "$BLOCKED"; return; }
+	note "remote dataset lookups ..."
+	if ! { ds_tar "$YARD/rds.tar" 10000 64 && mkdir "$RN1/datasets/rds" &&
+		"$H" ctl "$RN1/ctl" "dataset put rds $YARD/rds.tar" >/dev/null; } 2>"$T/err"; then
+		fail_row "$name1" - "the dataset: $(tail -n 1 "$T/err")"
+		return
+	fi
+	rm -f "$YARD/rds.tar"
+	local i
+	for ((i = 0; i < 1200; i++)); do # published with the catalog's batches: until r2 lists the last key
+		[ -e "$RN2/datasets/rds/f9999" ] && break
+		sleep 0.05
+	done
+	if own=$("$H" lookup "$RN1/datasets/rds" 10000 20000 2>"$T/err") &&
+		first=$("$H" lookup "$RN2/datasets/rds" 10000 20000 2>>"$T/err") &&
+		again=$("$H" lookup "$RN2/datasets/rds" 10000 20000 2>>"$T/err"); then
+		ROWS+=("$name1	$(lat "$first")	$(lat "$own")	$(awk -v f="${first% *}" -v y="${own% *}" 'BEGIN { printf "%.2f", y / f }')	-	-")
+		ROWS+=("$name2	$(lat "$again")	$(lat "$own")	$(awk -v f="${again% *}" -v y="${own% *}" 'BEGIN { printf "%.2f", y / f }')	-	-")
+	else
+		fail_row "$name1" - "$(tail -n 1 "$T/err")"
+	fi
+	rm -rf "$RN1/datasets/rds"
+}
 if want remote; then
 	BLOCKED=""
 	if ! command -v etcd >/dev/null; then
@@ -730,6 +760,7 @@ if want remote; then
 	measure "second read of it, its replica (vs tmpfs)" tput "$BIG" 0.9 fab_remote_again yard_remote_again
 	measure "move of $BIG_ARG to another node (vs raw TCP)" tput "$BIG" 0.8 fab_move yard_tcp
 	remote_spawn "spawn /bin/true to exit x$SPAWN_N on the other node (vs on this one)"
+	remote_lookups
 	[ -d "$FC" ] && "$FAB" cluster down "$FC" --purge >/dev/null 2>&1
 	rm -f "$YARD/rbig"
 fi
