@@ -533,6 +533,13 @@ int main(int argc, char **argv)
 		store_destroy(fs.store);
 		return fail("cannot start the keeper of the datasets: %s", strerror(-rc));
 	}
+	if (fs.cluster) { /* other nodes' `dataset tree` of this node's datasets */
+		static struct ctl_env served;
+		served = (struct ctl_env){ .st = fs.store, .state_dir = state, .datasets = fs.datasets };
+		rc = ctl_dataset_serve(fs.cluster, &served);
+		if (rc && rc != -ENOTCONN)
+			fs_log("cannot serve the datasets' trees to the other nodes: %s", strerror(-rc));
+	}
 	snprintf(fsname, sizeof(fsname), "fabric:%s", state);
 	fs_virt_init();
 	rc = fs_files_start();

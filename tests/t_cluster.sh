@@ -179,10 +179,15 @@ eq "$(xget "$N3/datasets/cds" user.fabric.type) / $(xget "$N3/datasets/cds/k3" u
 fails "File exists" mkdir "$N2/datasets/cds"
 FABRIC=$N3 fails "datasets/cds exists: node ${P}1's" "$FAB_TOOL" dataset make cds
 fails "Operation not permitted" sh -c "echo x > '$N2/datasets/cds/new'"
+wait_for sh -c "FABRIC='$N2' '$FAB_TOOL' dataset tree cds | head -n 1 | grep -q '^# dataset cds: .* 20 items'"
+FABRIC=$N3 ok "$FAB_TOOL" json dataset tree cds
+eq "$("$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["dataset"], sum(n["items"] for n in d["nodes"] if n["kind"] == "leaf"), {n["node"] for n in d["nodes"]})' <"$T/.last.out")" \
+	"cds 20 {'${P}1'}" "another node's dataset tree as JSON, asked of its node"
 ok rm "$N3/datasets/cds/k20"
 wait_for sh -c "! test -e '$N1/datasets/cds/k20'"
 ok rm -r "$N1/datasets/cds"
 wait_for sh -c "! test -e '$N2/datasets/cds'"
+FABRIC=$N2 fails "no dataset cds" "$FAB_TOOL" dataset tree cds
 # rm and rmdir of another node's name: asked of its node, gone everywhere, at once on the asking one
 ok cp "$T/m4" "$N2/vars/fwd"
 ok mkdir "$N2/vars/emptyd"

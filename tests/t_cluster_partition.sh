@@ -7,9 +7,11 @@
 # is refused (EHOSTDOWN), never served wrong; node 3 goes on serving its own variables and its replicas;
 # a read there of a variable it has no replica of fails (EHOSTUNREACH once its neighbour is not found, or
 # ETIMEDOUT after 10 s);
-# both sides make names, one of them on both.  After the heal node 3 is up again everywhere, every name
-# made on either side is listed on every node with the same owner and xxh3, the name made on both sides is
-# held once (the later one renamed NAME~NODE), and every byte reads as it was written.
+# both sides make names, one of them on both; a cut-off node's dataset is listed, its items served where
+# there is a replica, EHOSTDOWN where there is none, and by itself as always.  After the heal node 3 is
+# up again everywhere, every name made on either side is listed on every node with the same owner and
+# xxh3, the name made on both sides is held once (the later one renamed NAME~NODE), and every byte
+# reads as it was written.
 . "$(dirname "$0")/lib.sh"
 fab_setup
 command -v etcd >/dev/null || { echo "skip: etcd is not installed (make deps installs etcd-server)"; exit 77; }
@@ -68,6 +70,10 @@ wait_for test -e "$N1/vars/w3"
 wait_for test -e "$N3/vars/v1b"
 same "$T/a" "$N1/vars/v3" "a remote read of node 3's variable before the cut (a replica on node 1)"
 same "$T/c" "$N3/vars/v1" "a remote read of node 1's variable on node 3 before the cut"
+ok mkdir "$N3/datasets/ds3"
+ok sh -c 'echo first > "$1/i1" && echo second > "$1/i2"' _ "$N3/datasets/ds3"
+wait_for test -e "$N1/datasets/ds3/i2"
+eq "$(cat "$N1/datasets/ds3/i1")" first "an item of node 3's dataset read on node 1 before the cut (a replica)"
 
 # the cut: node 3 reaches neither etcd nor the other nodes
 ok ip link set "$VH" down
@@ -80,6 +86,10 @@ fails "Host is down" cat "$N1/vars/w3"
 fails "Host is down" cat "$N2/vars/v3"
 same "$T/b" "$N3/vars/w3" "the cut-off node serves its own variables"
 same "$T/c" "$N3/vars/v1" "the cut-off node serves its replica of another node's variable"
+eq "$(cat "$N1/datasets/ds3/i1")" first "node 1's replica of a cut-off node's dataset item is served"
+fails "Host is down" cat "$N1/datasets/ds3/i2"
+eq "$(ls "$N2/datasets/ds3" | tr '\n' ' ')" "i1 i2 " "a cut-off node's dataset is still listed"
+eq "$(cat "$N3/datasets/ds3/i2")" second "the cut-off node serves its own dataset's items"
 t0=$(date +%s%N)
 fails "" timeout 60 cat "$N3/vars/v1b"
 match "$(last_err)" "No route to host|Connection timed out" "the cut-off node's read of a variable it has no replica of"
@@ -111,4 +121,5 @@ same "$T/e" "$N2/vars/during3" "a variable made on node 3 during the cut, read o
 same "$T/b" "$N1/vars/w3" "the variable refused during the cut reads after it"
 same "$T/a" "$N2/vars/v3" "node 3's variable read on node 2 after the heal"
 same "$T/c" "$N3/vars/v1b" "the read that timed out during the cut works after it"
+eq "$(cat "$N1/datasets/ds3/i2")" second "the dataset item refused during the cut reads after it"
 fab_done

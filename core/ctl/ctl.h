@@ -62,4 +62,9 @@ struct ctl_env {
 /* Parse and run one line; the answer (or the error sentence) replaces ans's contents. */
 int ctl_run(const struct ctl_env *env, const char *line, size_t len, struct text *ans);
 
+/* In a cluster, answer other nodes' `dataset tree` of this node's datasets (DATASET_TREE_VERB), with base
+ * (its store and datasets; kept by the caller for the cluster's life; who is each request's). */
+#define DATASET_TREE_VERB "dataset.tree"
+int ctl_dataset_serve(struct cluster *c, const struct ctl_env *base);
+
 #endif

@@ -9,6 +9,7 @@
 #include "core/bulk/load.h"
 #include "core/cluster/cluster.h"
 #include "core/cluster/remote.h"
+#include "core/cluster/transfer.h"
 #include "core/ctl/ctlInt.h"
 #include "core/dataset/dataset.h"
 #include "core/text/names.h"
@@ -90,13 +91,48 @@ static int put(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text
 	return ctl_fields(ans, cmd->json, f, sizeof(f) / sizeof(f[0]));
 }
 
+/* The tree of another node's dataset, asked of that node (DATASET_TREE_VERB): its answer, text or JSON,
+ * is this one's; it checks the caller's uid and gid there, as the nodes trust each other's uids. */
+static int remote_tree(const struct ctl_env *env, const struct ctl_cmd *cmd, const struct remote_attr *ds,
+		       struct text *ans)
+{
+	struct cluster_node nd;
+	char why[512] = "", *reply = NULL, *body;
+	size_t len = 0;
+	int rc;
+
+	if (cluster_node(env->cluster, ds->node, &nd) != 0 || !nd.up)
+		return ctl_fail(ans, -EHOSTDOWN, "datasets/%s is node %s's, which is down", ds->name, ds->node);
+	json_t *j = json_pack("{s:s, s:I, s:I, s:b}", "name", ds->name, "uid", (json_int_t)env->who.uid, "gid",
+			      (json_int_t)env->who.gid, "json", cmd->json);
+
+	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!body)
+		return ctl_fail(ans, -ENOMEM, "out of memory");
+	rc = transfer_call(nd.addr, cluster_secret(env->cluster), DATASET_TREE_VERB, body, 30, &reply, &len, why,
+			   sizeof(why));
+	free(body);
+	if (rc)
+		return ctl_fail(ans, rc, "%s", why);
+	rc = text_printf(ans, "%.*s", (int)len, reply);
+	free(reply);
+	return rc;
+}
+
 static int tree(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
 	const char *name = cmd->argv[1], *node = store_node_name(env->st);
+	struct remote_attr other;
 	struct store_attr a;
 	struct dataset_view v;
 	int rc = dataset_of(env, name, &a, ans);
 
+	if (rc == -ENOENT && env->cluster &&
+	    remote_child_in(cluster_remote(env->cluster), "datasets", name, &other) == 0) {
+		text_reset(ans);
+		return remote_tree(env, cmd, &other, ans);
+	}
 	if (rc)
 		return rc;
 	if (!store_attr_allows(&a, env->who.uid, env->who.gid, NULL, 0, 04))
@@ -142,4 +178,42 @@ int ctl_run_dataset(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 	if (strcmp(cmd->argv[0], "tree") == 0)
 		return tree(env, cmd, ans);
 	return ctl_fail(ans, -EINVAL, "dataset %s: the subcommands are make, tree and put", cmd->argv[0]);
+}
+
+/* DATASET_TREE_VERB from another node: {"name", "uid", "gid", "json"}, answered with `dataset tree NAME`
+ * as that uid and gid would get it here. */
+static int serve_tree(void *arg, const char *verb, const char *req, size_t len, char **out, size_t *outlen,
+		      char *why, size_t whylen)
+{
+	const struct ctl_env *base = arg;
+	struct ctl_env env = *base;
+	struct ctl_cmd cmd = { .verb = "dataset", .argc = 2, .dashdash = -1, .argv = { "tree" } };
+	struct text ans = { 0 };
+	json_int_t uid, gid;
+	int json = 0, rc;
+	json_t *j = json_loadb(req, len, 0, NULL);
+
+	(void)verb;
+	if (!j || json_unpack(j, "{s:s, s:I, s:I, s:b}", "name", &cmd.argv[1], "uid", &uid, "gid", &gid, "json",
+			      &json) != 0) {
+		json_decref(j);
+		return text_say(why, whylen, -EINVAL, "a %s asks {name, uid, gid, json}", DATASET_TREE_VERB);
+	}
+	cmd.json = json;
+	env.who = (struct load_caller){ (uint32_t)uid, (uint32_t)gid, 0 };
+	env.cluster = NULL; /* here or nowhere: never asked further */
+	rc = tree(&env, &cmd, &ans);
+	json_decref(j);
+	if (rc) { /* ctl_fail's sentence, without its newline */
+		text_say(why, whylen, rc, "%.*s", (int)(ans.len && ans.buf[ans.len - 1] == '\n' ? ans.len - 1 : ans.len),
+			 ans.buf ? ans.buf : "");
+		text_free(&ans);
+		return rc;
+	}
+	return text_take(&ans, out, outlen);
+}
+
+int ctl_dataset_serve(struct cluster *c, const struct ctl_env *base)
+{
+	return cluster_handle(c, DATASET_TREE_VERB, serve_tree, (void *)base);
 }
