@@ -44,7 +44,8 @@ void fs_dataset_mkdir(fuse_req_t req, const char *name, mode_t mode)
 	struct store_attr a;
 	uint64_t id;
 	char why[512];
-	int rc = datasets_make(fs->datasets, name, &(struct dataset_spec){ 0 }, mode & ~ctx->umask & 07777, ctx->uid, ctx->gid, &id, why,
+	const struct dataset_spec none = { 0 }; /* mkdir: untyped, the default limits */
+	int rc = datasets_make(fs->datasets, name, &none, mode & ~ctx->umask & 07777, ctx->uid, ctx->gid, &id, why,
 			       sizeof(why));
 
 	if (rc == 0)

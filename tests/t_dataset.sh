@@ -7,7 +7,8 @@
 # .tree: leaves split as they fill, the root grows a level through a proxy, merges after deletes and the
 # root adopting its only kid bring the height back to 0; poll(2) on .tree wakes when the tree changes; a
 # kill -9 while items pour in and leaves split, then a remount: every item that was sealed is there once,
-# byte-exact, in its leaf, and the tree goes on growing; rm -r takes a dataset away with its rows.
+# byte-exact, in its leaf, and the tree goes on growing; dataset drop and rm -r take a dataset away with
+# its rows.
 . "$(dirname "$0")/lib.sh"
 fab_setup
 fab_mount --capacity 256M
@@ -259,6 +260,24 @@ eq "$badbytes" 0 "every item after the crash holds its own bytes"
 for i in $(seq 1 40); do echo "after $i" >"$D/crash/after$i"; done
 wait_for sh -c "[ \"\$(awk -F'\t' '\$4 == \"leaf\" && \$8 > 8' '$D/crash/.tree' | wc -l)\" = 0 ]"
 eq "$(misfiled)" 0 "the tree grows on after the crash"
+
+# dataset drop: the dataset and every item in one request, its rows with it; an item open for reading
+# keeps its bytes (as after unlink)
+ok "$FAB_TOOL" dataset make dropme
+for i in $(seq 1 300); do echo "drop $i" >"$D/dropme/d$i" || bad "item d$i"; done
+wait_says 300 yp_items dropme
+dropid=$(ds_id dropme)
+exec 7<"$D/dropme/d42"
+ok "$FAB_TOOL" dataset drop dropme
+eq "$(last_out)" "dropped	dropme
+items	300" "dataset drop answers its name and items"
+test -e "$D/dropme" && bad "dataset drop left datasets/dropme"
+eq "$(cat <&7)" "drop 42" "an item open across the drop still reads"
+exec 7<&-
+eq "$(yp "select count(*) from dataset_items where dataset = $dropid") $(yp "select count(*) from dataset_tree where dataset = $dropid") $(yp "select count(*) from objects where parent = $dropid and state in ('writing', 'sealed')")" \
+	"0 0 0" "no item, tree or object row of a dropped dataset"
+fails "no dataset dropme" "$FAB_TOOL" dataset drop dropme
+fails "no dataset crash" "$FAB_TOOL" dataset drop crash/x
 
 # rm -r takes a dataset away, its rows with it
 ok rm -r "$D/crash"

@@ -4,7 +4,9 @@
 # (allocate, insert a 40 * 20 * float64 array with a doc, get_list, get_locations, get_ptr giving the
 # variable's own shm pages, delete, deallocate of a block allocate made, defragment), insert from bytes,
 # an open file and a path on disk (load), and the refusals: a type that does not fit (EINVAL, nothing left
-# under the name), a name that does not exist (ENOENT), a failing control verb's sentence.
+# under the name), a name that does not exist (ENOENT), a failing control verb's sentence; and keyed
+# datasets through the module (made typed, items put, replaced, read with their type, a misfit refused,
+# put many, the tree, removed).
 . "$(dirname "$0")/lib.sh"
 fab_setup
 fab_public_tools
@@ -273,4 +275,48 @@ gone=$(last_out)
 [ -n "$gone" ] && [ -e "/dev/shm/${lshm%.*}.$gone" ] && bad "/dev/shm/${lshm%.*}.$gone is still there after deallocate"
 same "$V/from/file" "$T/blob" "an open file's variable after deallocate move and defragment"
 same "$V/from/disk/deep" "$T/disk" "a loaded variable after deallocate move and defragment"
+# ---- keyed datasets: made typed, items put (new keys and a key replaced), read back mapped with their
+# type, a misfit refused before anything is written, listed, put many, the tree, removed
+mkdir -p "$T/many"
+"$PY" -c 'import numpy as np
+for i in range(5): np.arange(4, dtype="float64").tofile("'"$T/many"'/m%d" % i)'
+ok pyf - "$T/many" <<'PY'
+import errno, sys
+import numpy as np
+import fabric
+pts = fabric.make_dataset("pts", "2 * double", doc="points", limits="kids:4,items:8")
+assert pts.type() == "2 * float64", pts.type()
+pts["p1"] = np.array([1.0, 2.0])
+pts.put("p3", np.arange(6, dtype="float64"))
+a = pts["p3"]
+assert a.shape == (3, 2) and a.dtype == np.float64 and (a.reshape(-1) == np.arange(6)).all(), (a.shape, a)
+pts["p1"] = np.array([5.0, 6.0])  # a new item renamed over the old
+assert (pts["p1"] == [5.0, 6.0]).all(), pts["p1"]
+try:
+    pts.put("bad", b"x" * 20)
+    sys.exit("a misfit was put")
+except fabric.FabricError as e:
+    assert e.errno == errno.EINVAL and "whole number" in e.sentence, (e.errno, e.sentence)
+assert "bad" not in pts and "p1" in pts
+r = pts.put_many(sys.argv[1])
+assert r["items"] == 5, r
+assert pts.keys() == ["m0", "m1", "m2", "m3", "m4", "p1", "p3"], pts.keys()
+assert len(pts) == 7
+t = pts.tree()
+assert t["dataset"] == "pts" and t["limits"].startswith("kids:4,items:8,"), t
+del pts["m0"]
+assert "m0" not in fabric.dataset("pts")
+try:
+    fabric.dataset("nope")
+    sys.exit("a dataset that is not there was found")
+except fabric.FabricError as e:
+    assert e.errno == errno.ENOENT, e.errno
+print(sorted(fabric.dataset("pts")))
+other = fabric.make_dataset("other")
+other["k"] = b"untyped"
+assert bytes(other["k"]) == b"untyped" and other.drop() == 1
+PY
+eq "$(last_out)" "['m1', 'm2', 'm3', 'm4', 'p1', 'p3']" "the dataset's keys through the module"
+eq "$(xget "$MNT/datasets/pts/p3" user.fabric.type) / $(xget "$MNT/datasets/pts/p3" user.fabric.doc)" \
+	"3 * 2 * float64 / points" "an item put through the module: its type and the dataset's doc"
 fab_done

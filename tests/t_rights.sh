@@ -95,4 +95,9 @@ id=$("$FAB_TOOL" spawn out=o2 mode=0640 -- sh -c "echo hi > o2")
 ok "$FAB_TOOL" wait "$id"
 eq "$(mode "$V/o2")" 440 "a task output with mode=0640, sealed"
 
+# a dataset is dropped by its owner or root only (datasets/ is sticky, as /tmp)
+ok "$FAB_TOOL" dataset make rootds
+fails "datasets/rootds is uid 0's: only its owner or root drops it" as_nobody "$PUB_TOOL" dataset drop rootds
+test -d "$MNT/datasets/rootds" || bad "another user's drop removed the dataset"
+ok "$FAB_TOOL" dataset drop rootds
 fab_done

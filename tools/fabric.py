@@ -13,6 +13,7 @@ read-only arrays of the variable's datashape type, and insert takes arrays (and 
     tp, a = fabric.get_ptr(node, shm, off, n, tp="40 * 20 * float64")   # zero-copy, read-only
     a = fabric.get("run1/w")                         # the same in one call
     fabric.delete("run1/w")
+    pts = fabric.make_dataset("pts", "2 * float64")  # keyed items: pts["p1"] = np.array([1.0, 2.0])
 
 Everything goes through the mount: the control file MOUNT/ctl (one command line written, its answer read
 back on the same open file), the files under MOUNT/vars and their user.fabric.* xattrs, and the shm
@@ -40,7 +41,8 @@ except ImportError:  # the module works without it: memoryviews instead of array
     np = None
 
 __all__ = ["Fabric", "FabricError", "parse_type", "allocate", "deallocate", "insert", "get_list",
-           "get_locations", "get_ptr", "get", "delete", "defragment", "stat"]
+           "get_locations", "get_ptr", "get", "delete", "defragment", "stat", "Dataset", "make_dataset",
+           "dataset"]
 
 # The scalars of core/text/dtype.c: canonical name -> (bytes, struct code for memoryview.cast or None).
 SCALARS = {
@@ -412,6 +414,25 @@ class Fabric:
         finally:
             os.close(fd)
 
+    # ---- DATASETS -----------------------------------------------------------------------------------
+
+    def make_dataset(self, name, tp=None, doc=None, limits=None):
+        """Make the keyed dataset datasets/NAME (the `dataset make` verb): every item of datashape type tp
+        (or N of them) when tp is given, doc the doc of items without one, limits the tree's
+        ("kids:16,items:4096").  Returns its Dataset; EEXIST when there is one."""
+        words = ["dataset", "make", name] + (["type=" + parse_type(tp)[2]] if tp is not None else [])
+        words += (["doc=" + doc] if doc is not None else []) + (["limits=" + limits] if limits else [])
+        self.ctl(*words)
+        return Dataset(self, name)
+
+    def dataset(self, name):
+        """The dataset datasets/NAME that exists (ENOENT otherwise)."""
+        d = Dataset(self, name)
+        with _syscalls("dataset %s" % name):
+            if not os.path.isdir(d.path):
+                raise FileNotFoundError(errno.ENOENT, "no dataset %s" % name, d.path)
+        return d
+
     # ---- DELETE -------------------------------------------------------------------------------------
 
     def delete(self, name):
@@ -423,6 +444,100 @@ class Fabric:
                 os.unlink(path)
             except IsADirectoryError:
                 os.rmdir(path)
+
+
+class Dataset:
+    """A keyed dataset of a fabric, datasets/NAME: items by key, each a variable (written once, a key
+    given new bytes by a new item renamed over the old), read back mapped and zero-copy as get() does."""
+
+    def __init__(self, fabric, name):
+        if not name or "/" in name or name in (".", ".."):
+            raise FabricError(errno.EINVAL, "%r is not a dataset's name" % (name,))
+        self.fabric, self.name = fabric, name
+        self.path = os.path.join(fabric.mount, "datasets", name)
+
+    def _item(self, key):
+        if not isinstance(key, str) or not key or "/" in key or key in (".", "..", ".tree"):
+            raise FabricError(errno.EINVAL, "%r is not a key (a name without '/'; not '.', '..' or '.tree')"
+                              % (key,))
+        return os.path.join(self.path, key)
+
+    def put(self, key, data):
+        """Item key holds data (bytes-like, or a numpy array's bytes) from now on: a new key is written,
+        an existing one gets a new item renamed over it (readers of the old keep it).  A misfit of the
+        dataset's type is EINVAL and leaves the key as it was."""
+        path = self._item(key)
+        if np is not None and isinstance(data, np.ndarray):
+            data = np.ascontiguousarray(data, dtype=data.dtype.newbyteorder("=")).reshape(-1).view(np.uint8)
+        view = memoryview(data).cast("B")
+        tp = self.type()
+        if tp is not None and (len(view) == 0 or len(view) % parse_type(tp)[3]):
+            raise FabricError(errno.EINVAL, "%d bytes are not a whole number of dataset %s's '%s' (%d bytes "
+                              "each)" % (len(view), self.name, tp, parse_type(tp)[3]), path)
+        tmp = os.path.join(self.path, ".%s.%d.new" % (key[:200], os.getpid()))
+        with _syscalls("put %s/%s" % (self.name, key)):
+            try:
+                with open(tmp, "xb") as f:
+                    f.write(view)  # the close says EINVAL for bytes the dataset's type refuses
+                Fabric._wait_sealed(tmp)
+                os.rename(tmp, path)
+            except BaseException:
+                Fabric._remove_quietly(tmp)
+                raise
+        return key
+
+    def type(self):
+        """The dataset's datashape type (every item's, or N of it), None when it has none."""
+        with _syscalls("dataset %s" % self.name):
+            return Fabric._type(self.path)
+
+    def get(self, key):
+        """Item key mapped read-only: an array of its type (flat uint8 without one), or a memoryview."""
+        path = self._item(key)
+        with _syscalls("get %s/%s" % (self.name, key)):
+            tp = Fabric._type(path)
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size == 0:
+                    return _view(b"", 0, 0, None)
+                m = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+        return _view(m, 0, size, tp)
+
+    __getitem__ = get
+    __setitem__ = put
+
+    def __delitem__(self, key):
+        with _syscalls("delete %s/%s" % (self.name, key)):
+            os.unlink(self._item(key))
+
+    def __contains__(self, key):
+        try:
+            return os.path.exists(self._item(key))
+        except FabricError:
+            return False
+
+    def keys(self):
+        with _syscalls("list %s" % self.name):
+            return sorted(os.listdir(self.path))
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self.keys())
+
+    def put_many(self, source):
+        """Every file of a directory, member of a tar archive or KEY<TAB>VALUE line of a .tsv (a path on
+        disk) an item, in one request, all or nothing: returns {"items", "bytes"}."""
+        return self.fabric.ctl("dataset", "put", self.name, os.path.abspath(os.fsdecode(source)), as_json=True)
+
+    def tree(self):
+        """Its tree (`json dataset tree`): {"dataset", "limits", "height", "nodes": [...]}."""
+        return self.fabric.ctl("dataset", "tree", self.name, as_json=True)
+
+    def drop(self):
+        """Remove the dataset and every item in one request (its owner or root): the number of items."""
+        return int(self.fabric.ctl("dataset", "drop", self.name, as_json=True)["items"])
 
 
 def _watched(path, to, event, prefix):
@@ -502,6 +617,8 @@ get = _on_default(Fabric.get)
 delete = _on_default(Fabric.delete)
 defragment = _on_default(Fabric.defragment)
 stat = _on_default(Fabric.stat)
+make_dataset = _on_default(Fabric.make_dataset)
+dataset = _on_default(Fabric.dataset)
 watch = _on_default(Fabric.watch)
 
 if __name__ == "__main__":

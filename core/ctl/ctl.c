@@ -57,11 +57,12 @@ static const struct ctl_verb verbs[] = {
 	{ { "tasks", 0, 0, "", "tasks" }, "every task: ID STATE NODE EXIT COMMAND, tab-separated", ctl_run_tasks, CTL_ANYONE },
 	{ { "dataset", 2, 3, "type,limits,mode,doc",
 	    "dataset make NAME [type=T] [doc=D] [limits=kids:K,items:N,bytes:B,settle:S] [mode=M] | dataset tree NAME | "
-	    "dataset put NAME DIR|FILE.tar|FILE.tsv [doc=D] [mode=M]" },
+	    "dataset put NAME DIR|FILE.tar|FILE.tsv [doc=D] [mode=M] | dataset drop NAME" },
 	  "make: datasets/NAME, a keyed dataset (mkdir there makes one untyped with the default limits), "
 	  "type=T every item's (T, or N * T; an item's own type narrows T); tree: its "
 	  "tree of managers and leaves, one line a node (json: one document); put: every file of a directory "
-	  "or member of an archive an item (its name the key), all or nothing", ctl_run_dataset, CTL_ANYONE },
+	  "or member of an archive an item (its name the key), all or nothing; drop: the dataset and its items "
+	  "at once", ctl_run_dataset, CTL_ANYONE },
 	{ { "move", 2, 3, "remotes", "move NAME NODE [recursive] [remotes=yes|no]" },
 	  "move a sealed variable directly in vars/ to NODE of the cluster (verified by xxh3); recursive: with "
 	  "what its user.fabric.refs reach (remotes=no: only those on its node)", ctl_run_move, CTL_ANYONE },

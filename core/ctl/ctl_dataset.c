@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* ctl_dataset.c -- the verb of keyed datasets (core/dataset/dataset.h): dataset make NAME, dataset tree
- * NAME, dataset put NAME DIR|FILE.tar|FILE.tsv.  Making one is open to anyone (it belongs to its caller, as a mkdir
- * in datasets/ does); the tree is shown to whoever may read the dataset's directory; put needs the right
- * to make names in it (core/bulk opens the files as the caller). */
+ * NAME, dataset put NAME DIR|FILE.tar|FILE.tsv, dataset drop NAME.  Making one is open to anyone (it
+ * belongs to its caller, as a mkdir in datasets/ does); the tree is shown to whoever may read the
+ * dataset's directory; put needs the right to make names in it (core/bulk opens the files as the
+ * caller); drop is its owner's or root's. */
 #include <errno.h>
 #include <string.h>
 
@@ -165,6 +166,27 @@ static int tree(const struct ctl_env *env, const struct ctl_cmd *cmd, struct tex
 	return ctl_json_done(ans, doc);
 }
 
+/* dataset drop NAME: the dataset and every item at once, by its owner or root (datasets/ is sticky). */
+static int drop(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
+{
+	const char *name = cmd->argv[1];
+	struct store_attr a;
+	uint64_t items = 0;
+	int rc = dataset_of(env, name, &a, ans);
+
+	if (rc)
+		return rc;
+	if (env->who.uid != 0 && env->who.uid != a.uid)
+		return ctl_fail(ans, -EPERM, "datasets/%s is uid %u's: only its owner or root drops it", name, a.uid);
+	rc = store_dataset_drop(env->st, a.id, &items);
+	if (rc == -EBUSY)
+		return ctl_fail(ans, rc, "datasets/%s holds a task's output being made; nothing dropped", name);
+	if (rc)
+		return ctl_fail(ans, rc, "cannot drop datasets/%s: %s", name, strerror(-rc));
+	const struct ctl_field f[] = { { "dropped", name, 0 }, { "items", NULL, items } };
+	return ctl_fields(ans, cmd->json, f, sizeof(f) / sizeof(f[0]));
+}
+
 int ctl_run_dataset(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
 {
 	if (!env->datasets)
@@ -177,7 +199,9 @@ int ctl_run_dataset(const struct ctl_env *env, const struct ctl_cmd *cmd, struct
 		return ctl_fail(ans, -EINVAL, "dataset %s NAME takes no more words", cmd->argv[0]);
 	if (strcmp(cmd->argv[0], "tree") == 0)
 		return tree(env, cmd, ans);
-	return ctl_fail(ans, -EINVAL, "dataset %s: the subcommands are make, tree and put", cmd->argv[0]);
+	if (strcmp(cmd->argv[0], "drop") == 0)
+		return drop(env, cmd, ans);
+	return ctl_fail(ans, -EINVAL, "dataset %s: the subcommands are make, tree, put and drop", cmd->argv[0]);
 }
 
 /* DATASET_TREE_VERB from another node: {"name", "uid", "gid", "json"}, answered with `dataset tree NAME`

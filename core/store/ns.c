@@ -197,7 +197,7 @@ struct obj *ns_child(struct store *st, struct obj *dir, const char *name)
  * a bulk load made, say), so it cannot hold names under it either. */
 static void changed(struct store *st, struct obj *dir, const char *name)
 {
-	if (st->name_changed && (dir->id == STORE_ROOT_ID || dir->nlookup > 0))
+	if (st->name_changed && !st->names_quiet && (dir->id == STORE_ROOT_ID || dir->nlookup > 0))
 		st->name_changed(st->name_changed_arg, dir->id, name);
 }
 

@@ -389,6 +389,51 @@ static void name_gone(struct store *st, struct obj *e)
 		unlink_var(st, e);
 }
 
+int store_dataset_drop(struct store *st, uint64_t id, uint64_t *items)
+{
+	struct obj *o, *c, *next;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->lock);
+	o = ns_by_id(st, id);
+	if (!o || !o->dataset || o->unlinked || !o->parent || o->parent->id != st->datasets_id)
+		rc = -ENOENT;
+	for (c = rc ? NULL : o->first_child; c; c = c->next_sib)
+		if (store_named(c)->owner)
+			rc = -EBUSY; /* a task's output: it ends with its task */
+	if (rc == 0)
+		rc = yp_begin(st->yp);
+	if (rc)
+		goto out;
+	for (c = o->first_child; rc == 0 && c; c = c->next_sib)
+		rc = name_gone_rows(st, c);
+	if (rc == 0)
+		rc = yp_obj_delete(st->yp, (int64_t)o->id); /* its dataset rows go with it (cascade) */
+	if (rc) {
+		yp_rollback(st->yp);
+		goto out;
+	}
+	rc = yp_commit(st->yp);
+	if (rc)
+		goto out;
+	*items = o->nchildren;
+	st->ev_quiet++; /* one event and one kernel notification for the dataset, not one an item */
+	st->names_quiet = true;
+	for (c = o->first_child; c; c = next) {
+		next = c->next_sib;
+		name_gone(st, c);
+	}
+	st->names_quiet = false;
+	st->ev_quiet--;
+	o->parent->modified_ns = store_now_ns();
+	store_mark_unlinked(st, o);
+	o->data_gone = true;
+	store_maybe_free(st, o);
+out:
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
 int store_unlink(struct store *st, uint64_t parent, const char *name)
 {
 	struct obj *dir, *o;

@@ -278,6 +278,10 @@ int store_dataset_make(struct store *st, const char *name, const char *type, con
  * bytes), or -EINVAL with a sentence in why. */
 int store_item_type(struct store *st, uint64_t dir, const char *own, uint64_t size, char *canon, char *why,
 		    size_t whylen);
+/* Remove dataset id, its items and its rows in one YP transaction (rm -r takes one an item): the items'
+ * bytes stay for whoever has them open, as unlink(2) leaves them.  The number of items to *items;
+ * -ENOENT for no dataset, -EBUSY when a task's output is reserved in it (nothing removed). */
+int store_dataset_drop(struct store *st, uint64_t id, uint64_t *items);
 /* The id of datasets/. */
 uint64_t store_datasets_id(const struct store *st);
 /* The limits dataset id was made with (core/dataset's text, as the YP keeps it) into buf; -ENOENT for no

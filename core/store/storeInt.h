@@ -171,6 +171,7 @@ struct store {
 	 * an alias's promotion relinks names (store_events.c says so as one event). */
 	struct events *events;
 	int ev_quiet;
+	bool names_quiet; /* a dataset's drop: its items' names go unsaid to the kernel (its directory's is said) */
 
 	struct slab_set slabs;
 	pthread_rwlock_t slab_lock; /* see "Locking" above */
