@@ -322,6 +322,15 @@ void fs_pollset_wake(struct fs_pollset *s, uint64_t key);
 #define FS_DSTREES_MAX (1ULL << 40)
 #define FS_DSTREE_NAME ".tree"
 void fs_dataset_mkdir(fuse_req_t req, const char *name, mode_t mode);
+
+/* ops_outgoing.c -- an item written here into another node's dataset (kind outgoing): its bytes gather
+ * here and go to the dataset's node at the first close that leaves some (or at the release) */
+#define FS_OUTGOING_BASE (FS_VIRT_BASE + (1ULL << 41)) /* past the .tree range */
+#define FS_OUTGOING_MAX 4096                            /* written at once */
+extern const struct fs_kind_ops fs_kind_outgoing;
+/* A create of key in dir, another node's dataset, whose inode here is parent. */
+void fs_outgoing_create(fuse_req_t req, fuse_ino_t parent, const struct remote_attr *dir, const char *key,
+			mode_t mode, struct fuse_file_info *fi);
 /* Lookup of .tree in parent: true when answered (parent is a dataset). */
 bool fs_dstree_lookup(fuse_req_t req, fuse_ino_t parent);
 int fs_dstree_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl);

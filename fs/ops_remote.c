@@ -12,7 +12,7 @@
  * mmap).  Writes are EROFS, a mutable object is EREMOTE (it changes in place on its node), a node that
  * is down EHOSTDOWN.  rm, rmdir and mv of another node's name are asked of its node (transfer_delete,
  * transfer_rename; a mv to a place that is not that node's is EXDEV, so mv(1) copies); no name can be
- * made in another node's directory (the kind has no such operation: EPERM).  stat, readdir, readlink and the user.fabric.* xattrs (type, doc, scope,
+ * made in another node's directory (EPERM) but a new item of another node's dataset (ops_outgoing.c).  stat, readdir, readlink and the user.fabric.* xattrs (type, doc, scope,
  * xxh3, node, state, kind, locations: its node's copy and the replicas here) answer from memory.
  *
  *   remote  FS_REMOTE_BASE + k   another node's object; k its place in a table of (node, id) seen since the
@@ -398,6 +398,22 @@ static int remote_list(fuse_req_t req, fuse_ino_t dir, struct fs_dir *d)
 	if (rc == 0 && fs_shards_remote_dir(req, s.node, s.id, shard, sizeof(shard)))
 		rc = fs_shards_remote_list(req, shard, s.node, d, &l.cap);
 	return rc;
+}
+
+/* A name made in another node's directory: only a new item of another node's dataset (its bytes go
+ * there at the close: ops_outgoing.c); anywhere else EPERM, the rule of ownership by directory. */
+static void remote_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			  struct fuse_file_info *fi)
+{
+	struct remote_attr dir;
+	struct slot s;
+
+	if (attr_of(req, parent, &s, &dir) != 0 || strcmp(dir.kind, "dir") != 0 ||
+	    !remote_is_top(index_of(req), dir.node, dir.parent, FS_REMOTE_DATASETS)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	fs_outgoing_create(req, parent, &dir, name, mode, fi);
 }
 
 static void remote_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -824,6 +840,7 @@ const struct fs_kind_ops fs_kind_remote = {
 	.kind = "remote",
 	.lookup = remote_lookup,
 	.list = remote_list,
+	.create = remote_create,
 	.unlink = remote_unlink,
 	.rmdir = remote_rmdir,
 	.rename = remote_rename,

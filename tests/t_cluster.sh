@@ -178,11 +178,31 @@ eq "$(xget "$N3/datasets/cds" user.fabric.type) / $(xget "$N3/datasets/cds/k3" u
 	"another node's dataset's type, and its item's"
 fails "File exists" mkdir "$N2/datasets/cds"
 FABRIC=$N3 fails "datasets/cds exists: node ${P}1's" "$FAB_TOOL" dataset make cds
-fails "Operation not permitted" sh -c "echo x > '$N2/datasets/cds/new'"
-wait_for sh -c "FABRIC='$N2' '$FAB_TOOL' dataset tree cds | head -n 1 | grep -q '^# dataset cds: .* 20 items'"
+# an item written on another node goes to the dataset's node at its close, made there as its writer;
+# the writer's node reads it back at once; a misfit's close says EINVAL there too
+ok sh -c "echo 'from two' > '$N2/datasets/cds/w2'"
+eq "$(cat "$N2/datasets/cds/w2")" "from two" "an item written on ${P}2 read back on ${P}2"
+eq "$(cat "$N1/datasets/cds/w2") $(xget "$N1/datasets/cds/w2" user.fabric.node)" "from two ${P}1" \
+	"the item written on ${P}2 lives on the dataset's node"
+mkdata "$T/item" 70000
+ok cp "$T/item" "$N3/datasets/cds/w3"
+same "$T/item" "$N1/datasets/cds/w3" "a 70,000-byte item cp'd on ${P}3, read on the dataset's node"
+eq "$(xget "$N1/datasets/cds/w3" user.fabric.xxh3)" "$(xxh128 "$T/item")" "its xxh3 there"
+fails "Read-only file system" sh -c "echo again > '$N2/datasets/cds/w2'" # write-once, as on its own node
+ok sh -c "echo newer > '$N2/datasets/cds/.w2new' && mv '$N2/datasets/cds/.w2new' '$N2/datasets/cds/w2'"
+wait_says newer cat "$N1/datasets/cds/w2"
+FABRIC=$N1 ok "$FAB_TOOL" dataset make cpts type=2*double
+wait_for test -d "$N2/datasets/cpts"
+head -c 20 /dev/zero >"$T/z20"
+fails "Invalid argument" cp "$T/z20" "$N2/datasets/cpts/bad"
+test -e "$N1/datasets/cpts/bad" && bad "a misfit written on another node was made"
+fails "Operation not permitted" mkdir "$N2/datasets/cds/sub"
+fails "Operation not permitted" sh -c "echo x > '$N1/vars/ns2/new'" # another node's directory in vars/
+ok rm -r "$N1/datasets/cpts"
+wait_for sh -c "FABRIC='$N2' '$FAB_TOOL' dataset tree cds | head -n 1 | grep -q '^# dataset cds: .* 22 items'"
 FABRIC=$N3 ok "$FAB_TOOL" json dataset tree cds
 eq "$("$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["dataset"], sum(n["items"] for n in d["nodes"] if n["kind"] == "leaf"), {n["node"] for n in d["nodes"]})' <"$T/.last.out")" \
-	"cds 20 {'${P}1'}" "another node's dataset tree as JSON, asked of its node"
+	"cds 22 {'${P}1'}" "another node's dataset tree as JSON, asked of its node"
 ok rm "$N3/datasets/cds/k20"
 wait_for sh -c "! test -e '$N1/datasets/cds/k20'"
 ok rm -r "$N1/datasets/cds"

@@ -325,6 +325,65 @@ int load_file_at(struct store *st, const struct load_caller *who, uint64_t from,
 	return rc;
 }
 
+int load_bytes_at(struct store *st, const struct load_caller *who, uint64_t from, const char *name, const void *buf,
+		  size_t len, const char *xxh3, uint32_t mode, struct load_result *res, char *why, size_t whylen)
+{
+	struct store_setattr sa = { .set = STORE_SET_SIZE, .size = len };
+	char leaf[NAMES_LEAF_MAX + 1], canon[DTYPE_STR_MAX], twhy[512], sealed[64];
+	struct store_attr a, ignored;
+	struct store_handle *h;
+	uint64_t dir;
+	ssize_t n;
+	int fd, rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = path_parent_at(st, from, name, &dir, leaf, sizeof(leaf));
+	if (rc)
+		return text_say(why, whylen, rc, "cannot make %s: its directory %s", name, path_error(rc));
+	if (!load_caller_may_create(st, who, dir))
+		return text_say(why, whylen, -EACCES, "cannot make %s: uid %u may not create names in its directory",
+				name, who->uid);
+	rc = store_item_type(st, dir, NULL, len, canon, twhy, sizeof(twhy)); /* a dataset's type, if it has one */
+	if (rc < 0)
+		return text_say(why, whylen, rc, "%s: %s", name, twhy);
+	rc = store_create(st, dir, leaf, mode & 07777, who->uid, who->gid, O_WRONLY, getpid(), &a, &h);
+	if (rc)
+		return text_say(why, whylen, rc, rc == -EEXIST ? "%s exists%.0s" : "cannot make %s: %s", name,
+				strerror(-rc));
+	rc = store_setattr(st, a.id, &sa, &ignored);
+	if (rc)
+		text_say(why, whylen, rc, rc == -ENOSPC ? "not enough capacity for %zu bytes; see: stat%.0s"
+			 : "cannot size it to %zu bytes: %s", len, strerror(-rc));
+	fd = store_handle_fd(h);
+	for (size_t done = 0; rc == 0 && done < len;) {
+		ssize_t w = fd < 0 ? -1 : pwrite(fd, (const char *)buf + done, len - done, (off_t)done);
+		if (w <= 0)
+			rc = text_say(why, whylen, w < 0 && fd >= 0 ? -errno : -EIO, "writing %s failed", name);
+		else
+			done += (size_t)w;
+	}
+	if (rc)
+		store_unlink(st, dir, leaf); /* before the release: it is dropped, not sealed */
+	store_release(st, h);
+	if (rc == 0) {
+		n = store_getxattr(st, a.id, "user.fabric.xxh3", sealed, sizeof(sealed) - 1);
+		sealed[n > 0 ? n : 0] = '\0';
+		if (n <= 0)
+			rc = text_say(why, whylen, -EIO, "%s could not be sealed; see the daemon log", name);
+		else if (xxh3 && strcmp(sealed, xxh3) != 0) {
+			store_unlink(st, dir, leaf);
+			rc = text_say(why, whylen, -EIO, "%s: its bytes came changed (xxh3 %s, not %s)", name, sealed, xxh3);
+		} else {
+			snprintf(res->xxh3, sizeof(res->xxh3), "%.32s", sealed);
+			res->size = len;
+			res->count = 1;
+			res->id = a.id;
+		}
+	}
+	store_forget(st, a.id, 1);
+	return rc;
+}
+
 /* Open what `file` names as who: 0 with fd, its stat, and whether it is a directory or a tar archive (by
  * its first header), or -errno with why. */
 static int open_source(const struct load_caller *who, const char *file, int *fdp, struct stat *sb, bool *dir,

@@ -32,8 +32,9 @@ uint32_t load_caller_mode(const struct load_caller *who, uint32_t base);
 bool load_caller_may_create(struct store *st, const struct load_caller *who, uint64_t dir);
 
 struct load_result {
-	uint64_t size; /* load of one file: the variable's size and xxh3 */
+	uint64_t size; /* load of one file: the variable's size and xxh3 (and id, load_bytes_at) */
 	char xxh3[33];
+	uint64_t id;
 	bool many;     /* load_any made a directory of objects: count and bytes below, and the next three */
 	uint64_t count, bytes, skipped; /* variables and bytes moved (loaded, checkpointed, restored), skipped */
 	uint64_t unreadable;            /* checkpoint: variables left out because the caller may not read them */
@@ -46,6 +47,11 @@ struct load_result {
  * permission bits less who's umask, as cp(1) gives.  why gets one sentence on failure. */
 int load_file(struct store *st, const struct load_caller *who, const char *name, const char *file,
 	      const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);
+/* The len bytes of buf as the new variable name (a path from directory `from`), made as who (mode as
+ * given), sealed, and proved against xxh3 when it is not NULL (a mismatch is removed: EIO); a dataset's
+ * type refuses it up front (EINVAL).  res gets its size, xxh3 and id. */
+int load_bytes_at(struct store *st, const struct load_caller *who, uint64_t from, const char *name, const void *buf,
+		  size_t len, const char *xxh3, uint32_t mode, struct load_result *res, char *why, size_t whylen);
 /* The same with name a path from directory `from` (STORE_ROOT_ID: "datasets/NAME/KEY"). */
 int load_file_at(struct store *st, const struct load_caller *who, uint64_t from, const char *name, const char *file,
 		 const char *type, const char *doc, int mode, struct load_result *res, char *why, size_t whylen);

@@ -656,7 +656,7 @@ static void serve_call(struct transfer_server *s, int fd, long long len, const c
 	size_t anslen = 0;
 	int rc;
 
-	if (sscanf(rest, "%33s", verb) != 1 || strlen(verb) > TRANSFER_VERB_MAX || len <= 0 || len > (16ll << 20) ||
+	if (sscanf(rest, "%33s", verb) != 1 || strlen(verb) > TRANSFER_VERB_MAX || len <= 0 || len > TRANSFER_CALL_MAX ||
 	    !(body = malloc((size_t)len + 1))) {
 		refuse(fd, -EPROTO, "a request this node does not understand");
 		return;
@@ -1141,7 +1141,7 @@ int transfer_give(const char *addr, const char *secret, const char *from, int64_
 /* Send a request (line_in, then body when not NULL) to the node at addr and read its answer's line, waiting
  * up to wait_s: 0 with the connection in *sock (the caller closes it) and an "OK ..." line in line, or the
  * node's refusal (ERR) or silence as -errno with why, the connection closed. */
-static int ask_line(const char *addr, const char *line_in, const char *body, int wait_s, int *sock,
+static int ask_line(const char *addr, const char *line_in, const char *body, size_t bodylen, int wait_s, int *sock,
 		    char line[LINE_MAX_], char *why, size_t whylen)
 {
 	int rc;
@@ -1149,8 +1149,8 @@ static int ask_line(const char *addr, const char *line_in, const char *body, int
 	if ((rc = dial(addr, sock, why, whylen)) != 0)
 		return rc;
 	rc = send_all(*sock, line_in, strlen(line_in));
-	if (rc == 0 && body)
-		rc = send_all(*sock, body, strlen(body));
+	if (rc == 0 && body && bodylen)
+		rc = send_all(*sock, body, bodylen);
 	if (rc == 0 && wait_s != TRANSFER_TIMEOUT_S) {
 		struct timeval tv = { .tv_sec = wait_s };
 		setsockopt(*sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -1175,6 +1175,12 @@ static int ask_line(const char *addr, const char *line_in, const char *body, int
 int transfer_call(const char *addr, const char *secret, const char *verb, const char *body, int wait_s, char **ans,
 		  size_t *anslen, char *why, size_t whylen)
 {
+	return transfer_call_n(addr, secret, verb, body, strlen(body), wait_s, ans, anslen, why, whylen);
+}
+
+int transfer_call_n(const char *addr, const char *secret, const char *verb, const void *body, size_t bodylen,
+		    int wait_s, char **ans, size_t *anslen, char *why, size_t whylen)
+{
 	char line[LINE_MAX_];
 	unsigned long long len = 0;
 	char *buf = NULL;
@@ -1184,8 +1190,10 @@ int transfer_call(const char *addr, const char *secret, const char *verb, const 
 	*anslen = 0;
 	if (strpbrk(verb, " \t\n") || strlen(verb) > TRANSFER_VERB_MAX)
 		return text_say(why, whylen, -EINVAL, "a verb the protocol cannot carry");
-	snprintf(line, sizeof(line), "FABRIC1 %s CALL %zu %s\n", secret, strlen(body), verb);
-	if ((rc = ask_line(addr, line, body, wait_s, &sock, line, why, whylen)) != 0)
+	if (bodylen == 0 || bodylen > TRANSFER_CALL_MAX)
+		return text_say(why, whylen, -EFBIG, "a call carries 1 to %d bytes, not %zu", TRANSFER_CALL_MAX, bodylen);
+	snprintf(line, sizeof(line), "FABRIC1 %s CALL %zu %s\n", secret, bodylen, verb);
+	if ((rc = ask_line(addr, line, body, bodylen, wait_s, &sock, line, why, whylen)) != 0)
 		return rc;
 	if (sscanf(line, "OK %llu", &len) != 1 || len > (64ull << 20) || !(buf = malloc(len + 1)))
 		rc = text_say(why, whylen, -EPROTO, "the node at %s answered '%.80s'", addr, line);
@@ -1208,7 +1216,7 @@ static int ask_num(const char *addr, const char *line_in, const char *body, int 
 {
 	char line[LINE_MAX_];
 	unsigned long long v = 0;
-	int sock, rc = ask_line(addr, line_in, body, wait_s, &sock, line, why, whylen);
+	int sock, rc = ask_line(addr, line_in, body, body ? strlen(body) : 0, wait_s, &sock, line, why, whylen);
 
 	if (rc)
 		return rc;
@@ -1235,7 +1243,7 @@ static int get_begin(const char *addr, const char *secret, int64_t id, const cha
 	int rc;
 
 	snprintf(line, sizeof(line), "FABRIC1 %s GET %lld\n", secret, (long long)id);
-	if ((rc = ask_line(addr, line, NULL, TRANSFER_TIMEOUT_S, sock, line, why, whylen)) != 0)
+	if ((rc = ask_line(addr, line, NULL, 0, TRANSFER_TIMEOUT_S, sock, line, why, whylen)) != 0)
 		return rc;
 	if (sscanf(line, "OK %llu %63s", &len, xxh3) != 2 || (want_xxh3 && strcmp(xxh3, want_xxh3) != 0)) {
 		rc = text_say(why, whylen, -EIO, "the node at %s answered '%.80s' (wanted xxh3 %s)", addr, line,

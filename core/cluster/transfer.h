@@ -77,6 +77,10 @@ void transfer_unhandle(struct transfer_server *s, void *arg);
  * answer may take. */
 int transfer_call(const char *addr, const char *secret, const char *verb, const char *body, int wait_s, char **ans,
 		  size_t *anslen, char *why, size_t whylen);
+/* The same with a body of bodylen bytes, any bytes (1 to TRANSFER_CALL_MAX: -EFBIG otherwise). */
+#define TRANSFER_CALL_MAX (16 << 20)
+int transfer_call_n(const char *addr, const char *secret, const char *verb, const void *body, size_t bodylen,
+		    int wait_s, char **ans, size_t *anslen, char *why, size_t whylen);
 
 /* Ask the node at addr to remove its name `name` under parent, which must still be object id (a directory
  * must be empty).  0 or -errno with why. */

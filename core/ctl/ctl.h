@@ -62,9 +62,11 @@ struct ctl_env {
 /* Parse and run one line; the answer (or the error sentence) replaces ans's contents. */
 int ctl_run(const struct ctl_env *env, const char *line, size_t len, struct text *ans);
 
-/* In a cluster, answer other nodes' `dataset tree` of this node's datasets (DATASET_TREE_VERB), with base
- * (its store and datasets; kept by the caller for the cluster's life; who is each request's). */
+/* In a cluster, answer other nodes' `dataset tree` of this node's datasets (DATASET_TREE_VERB) and take
+ * the items their writers make in them (DATASET_ITEM_VERB), with base (its store and datasets; kept by the
+ * caller for the cluster's life; who is each request's). */
 #define DATASET_TREE_VERB "dataset.tree"
+#define DATASET_ITEM_VERB "dataset.item"
 int ctl_dataset_serve(struct cluster *c, const struct ctl_env *base);
 
 #endif

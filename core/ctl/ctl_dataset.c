@@ -237,7 +237,55 @@ static int serve_tree(void *arg, const char *verb, const char *req, size_t len, 
 	return text_take(&ans, out, outlen);
 }
 
+/* DATASET_ITEM_VERB from another node: a line of JSON {"name", "key", "xxh3", "mode", "uid", "gid"}, then
+ * the item's bytes: its writer's new item datasets/NAME/KEY, made here as that uid and gid.  Answered with
+ * {"id", "xxh3", "size"} once it is sealed. */
+static int serve_item(void *arg, const char *verb, const char *req, size_t len, char **out, size_t *outlen,
+		      char *why, size_t whylen)
+{
+	const struct ctl_env *base = arg;
+	const char *nl = memchr(req, '\n', len), *name, *key, *xxh3;
+	char path[2 * NAMES_LEAF_MAX + 16];
+	struct load_result res;
+	json_int_t mode, uid, gid;
+	json_t *j = nl ? json_loadb(req, (size_t)(nl - req), 0, NULL) : NULL, *a;
+	int rc;
+
+	(void)verb;
+	if (!j || json_unpack(j, "{s:s, s:s, s:s, s:I, s:I, s:I}", "name", &name, "key", &key, "xxh3", &xxh3, "mode",
+			      &mode, "uid", &uid, "gid", &gid) != 0 || strchr(name, '/') || strchr(key, '/')) {
+		json_decref(j);
+		return text_say(why, whylen, -EPROTO, "a %s asks a line {name, key, xxh3, mode, uid, gid}, then the "
+				"bytes", DATASET_ITEM_VERB);
+	}
+	const struct load_caller who = { (uint32_t)uid, (uint32_t)gid, 0 };
+	snprintf(path, sizeof(path), "datasets/%s/%s", name, key);
+	struct store_attr d;
+	bool here = store_lookup(base->st, store_datasets_id(base->st), name, &d) == 0;
+
+	if (here)
+		store_forget(base->st, d.id, 1);
+	if (!here || !store_is_dataset(base->st, d.id, NULL))
+		rc = text_say(why, whylen, -ENOENT, "no dataset %s on this node", name);
+	else
+		rc = load_bytes_at(base->st, &who, STORE_ROOT_ID, path, nl + 1, len - (size_t)(nl + 1 - req), xxh3,
+				   (uint32_t)mode, &res, why, whylen);
+	json_decref(j);
+	if (rc)
+		return rc;
+	datasets_kick(base->datasets);
+	a = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)res.id, "xxh3", res.xxh3, "size", (json_int_t)res.size);
+	*out = a ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	if (!*out)
+		return text_say(why, whylen, -ENOMEM, "out of memory");
+	*outlen = strlen(*out);
+	return 0;
+}
+
 int ctl_dataset_serve(struct cluster *c, const struct ctl_env *base)
 {
-	return cluster_handle(c, DATASET_TREE_VERB, serve_tree, (void *)base);
+	int rc = cluster_handle(c, DATASET_TREE_VERB, serve_tree, (void *)base);
+
+	return rc ? rc : cluster_handle(c, DATASET_ITEM_VERB, serve_item, (void *)base);
 }

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: MIT */
+/* ops_outgoing.c -- an item written here into another node's dataset (kind outgoing).
+ *
+ * A dataset lives on the node that made it, with its items.  A create in another node's dataset here
+ * gives the writer a file of its own, an inode of this kind, whose bytes gather in a memfd (no
+ * passthrough: every write reaches the daemon, so this is for small items); the close that leaves bytes
+ * in it sends them whole to the dataset's node (DATASET_ITEM_VERB, with their xxh3), which makes the
+ * item there as the writer's uid and gid and seals it, and close(2) answers with that node's errno: a
+ * key made there meanwhile EEXIST, bytes its type refuses EINVAL, a node down EHOSTDOWN.  A close that
+ * leaves no bytes sends nothing (a shell's redirection closes its first descriptor before anything is
+ * written); the release sends what was never sent (an empty item: `touch`), its failure only logged.
+ * Once sent, the item is put in this mount's index of the other nodes' objects ahead of the catalog, so
+ * this node reads its own write at once, and the kernel forgets the writer's inode for the name.
+ *
+ *   outgoing  FS_OUTGOING_BASE + k   k a slot of the table below, free again at the last release
+ *
+ * Who owns what: the table owns each entry and its memfd; an open file's fh is its entry's slot + 1. */
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cluster/cluster.h"
+#include "core/cluster/remote.h"
+#include "core/cluster/transfer.h"
+#include "core/ctl/ctl.h"
+#include "core/os/hash.h"
+#include "fs/fs.h"
+
+struct outgoing {
+	fuse_ino_t parent; /* the dataset's directory here (kind remote) */
+	char node[NAMES_NODE_MAX + 1];
+	int64_t dir;       /* and its id on its node */
+	char dataset[NAMES_LEAF_MAX + 1], key[NAMES_LEAF_MAX + 1];
+	int fd;            /* the bytes so far */
+	uint32_t mode, uid, gid;
+	int64_t made_ns;
+	int opens;
+	bool sent;
+	int rc;            /* the send's answer, for a close after it */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct outgoing *slots[FS_OUTGOING_MAX];
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* The entry of ino, or NULL.  Lock held. */
+static struct outgoing *entry(uint64_t ino)
+{
+	uint64_t k = ino - FS_OUTGOING_BASE;
+
+	return ino >= FS_OUTGOING_BASE && k < FS_OUTGOING_MAX ? slots[k] : NULL;
+}
+
+static void stat_of(uint64_t ino, const struct outgoing *g, struct stat *st)
+{
+	struct stat sb;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = S_IFREG | (g->mode & 07777);
+	st->st_nlink = 1;
+	st->st_uid = g->uid;
+	st->st_gid = g->gid;
+	st->st_blksize = 4096;
+	if (fstat(g->fd, &sb) == 0)
+		st->st_size = sb.st_size;
+	st->st_mtim.tv_sec = g->made_ns / 1000000000;
+	st->st_mtim.tv_nsec = g->made_ns % 1000000000;
+	st->st_ctim = st->st_atim = st->st_mtim;
+}
+
+void fs_outgoing_create(fuse_req_t req, fuse_ino_t parent, const struct remote_attr *dir, const char *key,
+			mode_t mode, struct fuse_file_info *fi)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fuse_entry_param e = { .entry_timeout = 0, .attr_timeout = 0 };
+	struct outgoing *g;
+	struct timespec now;
+	size_t k;
+
+	if (names_check_leaf(key, NULL, 0) != 0 || strcmp(key, FS_DSTREE_NAME) == 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	g = calloc(1, sizeof(*g));
+	if (!g || (g->fd = memfd_create("fabric-outgoing", MFD_CLOEXEC)) < 0) {
+		fuse_reply_err(req, g ? errno : ENOMEM);
+		free(g);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	g->parent = parent;
+	snprintf(g->node, sizeof(g->node), "%s", dir->node);
+	g->dir = dir->id;
+	snprintf(g->dataset, sizeof(g->dataset), "%s", dir->name);
+	snprintf(g->key, sizeof(g->key), "%s", key);
+	g->mode = (mode & ~ctx->umask) & 0777;
+	g->uid = ctx->uid;
+	g->gid = ctx->gid;
+	g->made_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	g->opens = 1;
+	pthread_mutex_lock(&lock);
+	for (k = 0; k < FS_OUTGOING_MAX && slots[k]; k++)
+		;
+	if (k < FS_OUTGOING_MAX)
+		slots[k] = g;
+	pthread_mutex_unlock(&lock);
+	if (k == FS_OUTGOING_MAX) {
+		close(g->fd);
+		free(g);
+		fuse_reply_err(req, ENFILE);
+		return;
+	}
+	e.ino = FS_OUTGOING_BASE + k;
+	stat_of(e.ino, g, &e.attr);
+	fi->fh = k + 1;
+	fi->direct_io = 1; /* its bytes are the memfd's, never the page cache's */
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) { /* the caller was interrupted: nobody has it */
+		pthread_mutex_lock(&lock);
+		slots[k] = NULL;
+		pthread_mutex_unlock(&lock);
+		close(g->fd);
+		free(g);
+	}
+}
+
+/* Send g's bytes to its dataset's node: 0, or -errno with why.  Called without the lock (g is held open,
+ * so it stays). */
+static int send_item(fuse_req_t req, struct outgoing *g, char *why, size_t whylen)
+{
+	struct fs *fs = fs_of(req);
+	struct cluster_node nd;
+	char hex[HASH_HEX_LEN + 1], *head = NULL, *body = NULL, *ans = NULL;
+	size_t hlen, anslen = 0;
+	struct stat sb;
+	json_t *j, *a;
+	int rc;
+
+	if (!fs->cluster || !cluster_secret(fs->cluster))
+		return text_say(why, whylen, -EREMOTE, "this node was mounted without the cluster's secret");
+	if (cluster_node(fs->cluster, g->node, &nd) != 0 || !nd.up)
+		return text_say(why, whylen, -EHOSTDOWN, "node %s, which holds datasets/%s, is down", g->node, g->dataset);
+	if (fstat(g->fd, &sb) < 0)
+		return text_say(why, whylen, -errno, "%s", strerror(errno));
+	if ((uint64_t)sb.st_size > TRANSFER_CALL_MAX - 4096)
+		return text_say(why, whylen, -EFBIG, "an item written from another node is at most %d bytes; write "
+				"it on node %s", TRANSFER_CALL_MAX - 4096, g->node);
+	body = malloc((size_t)sb.st_size + 4096);
+	if (!body)
+		return text_say(why, whylen, -ENOMEM, "out of memory");
+	rc = pread(g->fd, body + 4096, (size_t)sb.st_size, 0) == sb.st_size ? 0 : -EIO;
+	if (rc == 0) {
+		hash_buf(body + 4096, (size_t)sb.st_size, hex);
+		j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "name", g->dataset, "key", g->key, "xxh3", hex, "mode",
+			      (json_int_t)g->mode, "uid", (json_int_t)g->uid, "gid", (json_int_t)g->gid);
+		head = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		hlen = head ? strlen(head) : 0;
+		rc = head && hlen < 4095 ? 0 : -ENOMEM;
+	}
+	if (rc == 0) { /* the line, then the bytes, which sit right after it */
+		char *start = body + 4096 - hlen - 1;
+		memcpy(start, head, hlen);
+		start[hlen] = '\n';
+		rc = transfer_call_n(nd.addr, cluster_secret(fs->cluster), DATASET_ITEM_VERB, start,
+				     hlen + 1 + (size_t)sb.st_size, 60, &ans, &anslen, why, whylen);
+	} else {
+		text_say(why, whylen, rc, "cannot read its bytes back: %s", strerror(-rc));
+	}
+	free(head);
+	free(body);
+	if (rc)
+		return rc;
+	a = json_loadb(ans, anslen, 0, NULL);
+	free(ans);
+	json_int_t id = 0, size = 0;
+	const char *x = NULL;
+	if (a && json_unpack(a, "{s:I, s:s, s:I}", "id", &id, "xxh3", &x, "size", &size) == 0) {
+		/* read-your-writes: the item in the index now; the catalog's word replaces it */
+		struct remote_attr r = { .id = id, .parent = g->dir, .offset = 0, .size = (uint64_t)size,
+					 .mode = g->mode & ~0222u, .uid = g->uid, .gid = g->gid,
+					 .modified_ns = g->made_ns, .when = g->made_ns };
+		const char *str[REMOTE_NSTR] = { NULL };
+		snprintf(r.node, sizeof(r.node), "%s", g->node);
+		snprintf(r.name, sizeof(r.name), "%s", g->key);
+		snprintf(r.kind, sizeof(r.kind), "var");
+		snprintf(r.xxh3, sizeof(r.xxh3), "%s", x);
+		if (remote_child(cluster_remote(fs->cluster), g->node, g->dir, g->key, &(struct remote_attr){ 0 }) != 0)
+			remote_put(cluster_remote(fs->cluster), &r, str);
+		fs_remote_changed(fs, g->node, id, g->dir, g->key, false);
+	}
+	json_decref(a);
+	return 0;
+}
+
+/* Send once: the first close with bytes, else the release. */
+static int send_once(fuse_req_t req, struct outgoing *g, bool at_release)
+{
+	char why[512] = "";
+	struct stat sb;
+	int rc;
+
+	if (g->sent)
+		return g->rc;
+	if (!at_release && (fstat(g->fd, &sb) != 0 || sb.st_size == 0))
+		return 0;
+	g->sent = true;
+	rc = g->rc = send_item(req, g, why, sizeof(why));
+	if (rc)
+		fs_log("datasets/%s/%s, written here for node %s: %s", g->dataset, g->key, g->node, why);
+	return rc;
+}
+
+static struct outgoing *held(struct fuse_file_info *fi)
+{
+	struct outgoing *g;
+
+	pthread_mutex_lock(&lock);
+	g = fi->fh && fi->fh <= FS_OUTGOING_MAX ? slots[fi->fh - 1] : NULL;
+	pthread_mutex_unlock(&lock);
+	return g;
+}
+
+static int outgoing_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double *ttl)
+{
+	struct outgoing *g;
+
+	(void)req;
+	*ttl = 0;
+	pthread_mutex_lock(&lock);
+	g = entry(ino);
+	if (g)
+		stat_of(ino, g, st);
+	pthread_mutex_unlock(&lock);
+	return g ? 0 : -ENOENT;
+}
+
+static int outgoing_setattr(fuse_req_t req, fuse_ino_t ino, const struct stat *attr, int to_set, struct stat *st,
+			    double *ttl)
+{
+	struct outgoing *g;
+	int rc = 0;
+
+	pthread_mutex_lock(&lock);
+	g = entry(ino);
+	if (!g)
+		rc = -ENOENT;
+	else if (g->sent && (to_set & FUSE_SET_ATTR_SIZE))
+		rc = -EROFS; /* it is the other node's now */
+	else if ((to_set & FUSE_SET_ATTR_SIZE) && ftruncate(g->fd, attr->st_size) < 0)
+		rc = -errno;
+	if (rc == 0 && (to_set & FUSE_SET_ATTR_MODE))
+		g->mode = attr->st_mode & 0777;
+	pthread_mutex_unlock(&lock);
+	return rc ? rc : outgoing_getattr(req, ino, st, ttl);
+}
+
+static void outgoing_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct outgoing *g;
+
+	pthread_mutex_lock(&lock);
+	g = entry(ino);
+	if (g && !g->sent)
+		g->opens++;
+	pthread_mutex_unlock(&lock);
+	if (!g || g->sent) {
+		fuse_reply_err(req, g ? EROFS : ENOENT);
+		return;
+	}
+	fi->fh = ino - FS_OUTGOING_BASE + 1;
+	fi->direct_io = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void outgoing_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct outgoing *g = held(fi);
+	char *buf = g ? malloc(size ? size : 1) : NULL;
+	ssize_t n = buf ? pread(g->fd, buf, size, off) : -1;
+
+	(void)ino;
+	if (n < 0)
+		fuse_reply_err(req, g && buf ? errno : EBADF);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void outgoing_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	struct outgoing *g = held(fi);
+	ssize_t n;
+
+	(void)ino;
+	if (!g || g->sent) {
+		fuse_reply_err(req, g ? EROFS : EBADF);
+		return;
+	}
+	n = pwrite(g->fd, buf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+static void outgoing_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct outgoing *g = held(fi);
+
+	(void)ino;
+	fuse_reply_err(req, g ? -send_once(req, g, false) : 0);
+}
+
+static void outgoing_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct outgoing *g = held(fi);
+	bool last;
+
+	if (!g) {
+		fuse_reply_err(req, 0);
+		return;
+	}
+	pthread_mutex_lock(&lock);
+	last = --g->opens == 0;
+	pthread_mutex_unlock(&lock);
+	if (last) {
+		send_once(req, g, true);
+		pthread_mutex_lock(&lock);
+		slots[ino - FS_OUTGOING_BASE] = NULL;
+		pthread_mutex_unlock(&lock);
+		close(g->fd);
+		free(g);
+	}
+	fuse_reply_err(req, 0);
+}
+
+static void outgoing_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	(void)ino;
+	(void)name;
+	(void)size;
+	fuse_reply_err(req, ENODATA); /* it has no attributes until its node has it */
+}
+
+static void outgoing_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	if (size == 0)
+		fuse_reply_xattr(req, 0);
+	else
+		fuse_reply_buf(req, NULL, 0);
+}
+
+const struct fs_kind_ops fs_kind_outgoing = {
+	.kind = "outgoing",
+	.getattr = outgoing_getattr,
+	.setattr = outgoing_setattr,
+	.open = outgoing_open,
+	.read = outgoing_read,
+	.write = outgoing_write,
+	.flush = outgoing_flush,
+	.release = outgoing_release,
+	.getxattr = outgoing_getxattr,
+	.listxattr = outgoing_listxattr,
+};
