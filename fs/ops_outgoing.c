@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,9 @@ struct outgoing {
 	int fd;            /* the bytes so far */
 	uint32_t mode, uid, gid;
 	int64_t made_ns;
-	int opens;
-	bool sent;
+	int opens;         /* under lock */
+	pthread_mutex_t m; /* the send: two closes at once send once */
+	atomic_bool sent;  /* read without m (a writer's check must not wait for a send) */
 	int rc;            /* the send's answer, for a close after it */
 };
 
@@ -110,6 +112,7 @@ void fs_outgoing_create(fuse_req_t req, fuse_ino_t parent, const struct remote_a
 	g->gid = ctx->gid;
 	g->made_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	g->opens = 1;
+	pthread_mutex_init(&g->m, NULL);
 	pthread_mutex_lock(&lock);
 	for (k = 0; k < FS_OUTGOING_MAX && slots[k]; k++)
 		;
@@ -118,6 +121,7 @@ void fs_outgoing_create(fuse_req_t req, fuse_ino_t parent, const struct remote_a
 	pthread_mutex_unlock(&lock);
 	if (k == FS_OUTGOING_MAX) {
 		close(g->fd);
+		pthread_mutex_destroy(&g->m);
 		free(g);
 		fuse_reply_err(req, ENFILE);
 		return;
@@ -131,6 +135,7 @@ void fs_outgoing_create(fuse_req_t req, fuse_ino_t parent, const struct remote_a
 		slots[k] = NULL;
 		pthread_mutex_unlock(&lock);
 		close(g->fd);
+		pthread_mutex_destroy(&g->m);
 		free(g);
 	}
 }
@@ -209,17 +214,24 @@ static int send_once(fuse_req_t req, struct outgoing *g, bool at_release)
 {
 	char why[512] = "";
 	struct stat sb;
-	int rc;
+	int rc = 0;
 
-	if (g->sent)
-		return g->rc;
-	if (!at_release && (fstat(g->fd, &sb) != 0 || sb.st_size == 0))
-		return 0;
-	g->sent = true;
-	rc = g->rc = send_item(req, g, why, sizeof(why));
-	if (rc)
-		fs_log("datasets/%s/%s, written here for node %s: %s", g->dataset, g->key, g->node, why);
+	pthread_mutex_lock(&g->m);
+	if (atomic_load(&g->sent))
+		rc = g->rc;
+	else if (at_release || (fstat(g->fd, &sb) == 0 && sb.st_size > 0)) {
+		atomic_store(&g->sent, true);
+		rc = g->rc = send_item(req, g, why, sizeof(why));
+		if (rc)
+			fs_log("datasets/%s/%s, written here for node %s: %s", g->dataset, g->key, g->node, why);
+	}
+	pthread_mutex_unlock(&g->m);
 	return rc;
+}
+
+static bool sent(struct outgoing *g)
+{
+	return atomic_load(&g->sent);
 }
 
 static struct outgoing *held(struct fuse_file_info *fi)
@@ -256,7 +268,7 @@ static int outgoing_setattr(fuse_req_t req, fuse_ino_t ino, const struct stat *a
 	g = entry(ino);
 	if (!g)
 		rc = -ENOENT;
-	else if (g->sent && (to_set & FUSE_SET_ATTR_SIZE))
+	else if ((to_set & FUSE_SET_ATTR_SIZE) && sent(g))
 		rc = -EROFS; /* it is the other node's now */
 	else if ((to_set & FUSE_SET_ATTR_SIZE) && ftruncate(g->fd, attr->st_size) < 0)
 		rc = -errno;
@@ -272,11 +284,13 @@ static void outgoing_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 	pthread_mutex_lock(&lock);
 	g = entry(ino);
-	if (g && !g->sent)
+	if (g && sent(g))
+		g = NULL; /* it is the other node's now: opened there */
+	if (g)
 		g->opens++;
 	pthread_mutex_unlock(&lock);
-	if (!g || g->sent) {
-		fuse_reply_err(req, g ? EROFS : ENOENT);
+	if (!g) {
+		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	fi->fh = ino - FS_OUTGOING_BASE + 1;
@@ -305,7 +319,7 @@ static void outgoing_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size
 	ssize_t n;
 
 	(void)ino;
-	if (!g || g->sent) {
+	if (!g || sent(g)) {
 		fuse_reply_err(req, g ? EROFS : EBADF);
 		return;
 	}
@@ -342,6 +356,7 @@ static void outgoing_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_in
 		slots[ino - FS_OUTGOING_BASE] = NULL;
 		pthread_mutex_unlock(&lock);
 		close(g->fd);
+		pthread_mutex_destroy(&g->m);
 		free(g);
 	}
 	fuse_reply_err(req, 0);
