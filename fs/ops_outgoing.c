@@ -16,7 +16,6 @@
  *
  * Who owns what: the table owns each entry and its memfd; an open file's fh is its entry's slot + 1. */
 #include <errno.h>
-#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,11 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/cluster/cluster.h"
 #include "core/cluster/remote.h"
-#include "core/cluster/transfer.h"
 #include "core/ctl/ctl.h"
-#include "core/os/hash.h"
 #include "fs/fs.h"
 
 struct outgoing {
@@ -140,73 +136,21 @@ void fs_outgoing_create(fuse_req_t req, fuse_ino_t parent, const struct remote_a
 	}
 }
 
-/* Send g's bytes to its dataset's node: 0, or -errno with why.  Called without the lock (g is held open,
- * so it stays). */
+/* Send g's bytes to its dataset's node (core/ctl's client of DATASET_ITEM_VERB, which also puts the new
+ * item in the index of other nodes' objects), then tell the kernel: 0, or -errno with why.  Called
+ * without the lock (g is held open, so it stays). */
 static int send_item(fuse_req_t req, struct outgoing *g, char *why, size_t whylen)
 {
 	struct fs *fs = fs_of(req);
-	struct cluster_node nd;
-	char hex[HASH_HEX_LEN + 1], *head = NULL, *body = NULL, *ans = NULL;
-	size_t hlen, anslen = 0;
-	struct stat sb;
-	json_t *j, *a;
-	int rc;
+	const struct dataset_item_out it = { g->node, g->dir, g->dataset, g->key, g->mode, g->uid, g->gid,
+					     g->made_ns };
+	int64_t id = 0;
+	int rc = fs->cluster ? ctl_dataset_send_item(fs->cluster, &it, g->fd, &id, why, whylen)
+			     : text_say(why, whylen, -EREMOTE, "this node is in no cluster");
 
-	if (!fs->cluster || !cluster_secret(fs->cluster))
-		return text_say(why, whylen, -EREMOTE, "this node was mounted without the cluster's secret");
-	if (cluster_node(fs->cluster, g->node, &nd) != 0 || !nd.up)
-		return text_say(why, whylen, -EHOSTDOWN, "node %s, which holds datasets/%s, is down", g->node, g->dataset);
-	if (fstat(g->fd, &sb) < 0)
-		return text_say(why, whylen, -errno, "%s", strerror(errno));
-	if ((uint64_t)sb.st_size > TRANSFER_CALL_MAX - 4096)
-		return text_say(why, whylen, -EFBIG, "an item written from another node is at most %d bytes; write "
-				"it on node %s", TRANSFER_CALL_MAX - 4096, g->node);
-	body = malloc((size_t)sb.st_size + 4096);
-	if (!body)
-		return text_say(why, whylen, -ENOMEM, "out of memory");
-	rc = pread(g->fd, body + 4096, (size_t)sb.st_size, 0) == sb.st_size ? 0 : -EIO;
-	if (rc == 0) {
-		hash_buf(body + 4096, (size_t)sb.st_size, hex);
-		j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "name", g->dataset, "key", g->key, "xxh3", hex, "mode",
-			      (json_int_t)g->mode, "uid", (json_int_t)g->uid, "gid", (json_int_t)g->gid);
-		head = j ? json_dumps(j, JSON_COMPACT) : NULL;
-		json_decref(j);
-		hlen = head ? strlen(head) : 0;
-		rc = head && hlen < 4095 ? 0 : -ENOMEM;
-	}
-	if (rc == 0) { /* the line, then the bytes, which sit right after it */
-		char *start = body + 4096 - hlen - 1;
-		memcpy(start, head, hlen);
-		start[hlen] = '\n';
-		rc = transfer_call_n(nd.addr, cluster_secret(fs->cluster), DATASET_ITEM_VERB, start,
-				     hlen + 1 + (size_t)sb.st_size, 60, &ans, &anslen, why, whylen);
-	} else {
-		text_say(why, whylen, rc, "cannot read its bytes back: %s", strerror(-rc));
-	}
-	free(head);
-	free(body);
-	if (rc)
-		return rc;
-	a = json_loadb(ans, anslen, 0, NULL);
-	free(ans);
-	json_int_t id = 0, size = 0;
-	const char *x = NULL;
-	if (a && json_unpack(a, "{s:I, s:s, s:I}", "id", &id, "xxh3", &x, "size", &size) == 0) {
-		/* read-your-writes: the item in the index now; the catalog's word replaces it */
-		struct remote_attr r = { .id = id, .parent = g->dir, .offset = 0, .size = (uint64_t)size,
-					 .mode = g->mode & ~0222u, .uid = g->uid, .gid = g->gid,
-					 .modified_ns = g->made_ns, .when = g->made_ns };
-		const char *str[REMOTE_NSTR] = { NULL };
-		snprintf(r.node, sizeof(r.node), "%s", g->node);
-		snprintf(r.name, sizeof(r.name), "%s", g->key);
-		snprintf(r.kind, sizeof(r.kind), "var");
-		snprintf(r.xxh3, sizeof(r.xxh3), "%s", x);
-		if (remote_child(cluster_remote(fs->cluster), g->node, g->dir, g->key, &(struct remote_attr){ 0 }) != 0)
-			remote_put(cluster_remote(fs->cluster), &r, str);
+	if (rc == 0)
 		fs_remote_changed(fs, g->node, id, g->dir, g->key, false);
-	}
-	json_decref(a);
-	return 0;
+	return rc;
 }
 
 /* Send once: the first close with bytes, else the release. */

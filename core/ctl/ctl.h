@@ -68,5 +68,17 @@ int ctl_run(const struct ctl_env *env, const char *line, size_t len, struct text
 #define DATASET_TREE_VERB "dataset.tree"
 #define DATASET_ITEM_VERB "dataset.item"
 int ctl_dataset_serve(struct cluster *c, const struct ctl_env *base);
+/* The other end: send the bytes of fd (all of them, at most TRANSFER_CALL_MAX less 4 KiB) as a new item
+ * of another node's dataset, with their xxh3, and put the item the node made (its id into *id) in this
+ * node's index of the other nodes' objects ahead of the catalog.  0, or that node's errno with why. */
+struct dataset_item_out {
+	const char *node;  /* the dataset's node */
+	int64_t dir;       /* its directory's id there */
+	const char *dataset, *key;
+	uint32_t mode, uid, gid;
+	int64_t made_ns;
+};
+int ctl_dataset_send_item(struct cluster *c, const struct dataset_item_out *it, int fd, int64_t *id, char *why,
+			  size_t whylen);
 
 #endif

@@ -5,7 +5,11 @@
  * dataset's directory; put needs the right to make names in it (core/bulk opens the files as the
  * caller); drop is its owner's or root's. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/bulk/load.h"
 #include "core/cluster/cluster.h"
@@ -13,6 +17,7 @@
 #include "core/cluster/transfer.h"
 #include "core/ctl/ctlInt.h"
 #include "core/dataset/dataset.h"
+#include "core/os/hash.h"
 #include "core/text/names.h"
 
 static int make(const struct ctl_env *env, const struct ctl_cmd *cmd, struct text *ans)
@@ -280,6 +285,85 @@ static int serve_item(void *arg, const char *verb, const char *req, size_t len, 
 	if (!*out)
 		return text_say(why, whylen, -ENOMEM, "out of memory");
 	*outlen = strlen(*out);
+	return 0;
+}
+
+/* The index's entry for an item just made on its node: its writer reads it back at once; the catalog's
+ * word replaces it when it comes. */
+static void index_item(struct cluster *c, const struct dataset_item_out *it, int64_t id, const char *xxh3,
+		       uint64_t size)
+{
+	struct remote_attr r = { .id = id, .parent = it->dir, .size = size, .mode = it->mode & ~0222u,
+				 .uid = it->uid, .gid = it->gid, .modified_ns = it->made_ns, .when = it->made_ns };
+	const char *str[REMOTE_NSTR] = { NULL };
+	struct remote_attr known;
+
+	snprintf(r.node, sizeof(r.node), "%s", it->node);
+	snprintf(r.name, sizeof(r.name), "%s", it->key);
+	snprintf(r.kind, sizeof(r.kind), "var");
+	snprintf(r.xxh3, sizeof(r.xxh3), "%s", xxh3);
+	if (remote_child(cluster_remote(c), it->node, it->dir, it->key, &known) != 0)
+		remote_put(cluster_remote(c), &r, str);
+}
+
+int ctl_dataset_send_item(struct cluster *c, const struct dataset_item_out *it, int fd, int64_t *id, char *why,
+			  size_t whylen)
+{
+	enum { ROOM = 4096 }; /* before the bytes: the request's line */
+	char hex[HASH_HEX_LEN + 1], *head = NULL, *body = NULL, *ans = NULL;
+	size_t hlen = 0, anslen = 0;
+	struct cluster_node nd;
+	json_int_t got = 0, size = 0;
+	const char *x = NULL;
+	struct stat sb;
+	json_t *j, *a;
+	int rc;
+
+	if (!cluster_secret(c))
+		return text_say(why, whylen, -EREMOTE, "this node was mounted without the cluster's secret");
+	if (cluster_node(c, it->node, &nd) != 0 || !nd.up)
+		return text_say(why, whylen, -EHOSTDOWN, "node %s, which holds datasets/%s, is down", it->node,
+				it->dataset);
+	if (fstat(fd, &sb) < 0)
+		return text_say(why, whylen, -errno, "%s", strerror(errno));
+	if ((uint64_t)sb.st_size > TRANSFER_CALL_MAX - ROOM)
+		return text_say(why, whylen, -EFBIG, "an item written from another node is at most %d bytes; write "
+				"it on node %s", TRANSFER_CALL_MAX - ROOM, it->node);
+	body = malloc((size_t)sb.st_size + ROOM);
+	if (!body)
+		return text_say(why, whylen, -ENOMEM, "out of memory");
+	rc = pread(fd, body + ROOM, (size_t)sb.st_size, 0) == sb.st_size ? 0 : -EIO;
+	if (rc == 0) {
+		hash_buf(body + ROOM, (size_t)sb.st_size, hex);
+		j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "name", it->dataset, "key", it->key, "xxh3", hex,
+			      "mode", (json_int_t)it->mode, "uid", (json_int_t)it->uid, "gid", (json_int_t)it->gid);
+		head = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		hlen = head ? strlen(head) : 0;
+		rc = head && hlen < ROOM - 1 ? 0 : text_say(why, whylen, -ENOMEM, "out of memory");
+	} else {
+		text_say(why, whylen, rc, "cannot read its bytes back");
+	}
+	if (rc == 0) { /* the line, then the bytes, which sit right after it */
+		char *start = body + ROOM - hlen - 1;
+		memcpy(start, head, hlen);
+		start[hlen] = '\n';
+		rc = transfer_call_n(nd.addr, cluster_secret(c), DATASET_ITEM_VERB, start, hlen + 1 + (size_t)sb.st_size,
+				     60, &ans, &anslen, why, whylen);
+	}
+	free(head);
+	free(body);
+	if (rc)
+		return rc;
+	a = json_loadb(ans, anslen, 0, NULL);
+	free(ans);
+	if (!a || json_unpack(a, "{s:I, s:s, s:I}", "id", &got, "xxh3", &x, "size", &size) != 0) {
+		json_decref(a);
+		return text_say(why, whylen, -EPROTO, "node %s answered what this node does not understand", it->node);
+	}
+	index_item(c, it, got, x, (uint64_t)size);
+	*id = got;
+	json_decref(a);
 	return 0;
 }
 
