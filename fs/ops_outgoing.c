@@ -46,6 +46,7 @@ struct outgoing {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct outgoing *slots[FS_OUTGOING_MAX];
+static size_t next_slot; /* slots are taken round, so an inode number is not reused at once */
 
 static struct fs *fs_of(fuse_req_t req)
 {
@@ -110,10 +111,17 @@ void fs_outgoing_create(fuse_req_t req, fuse_ino_t parent, const struct remote_a
 	g->opens = 1;
 	pthread_mutex_init(&g->m, NULL);
 	pthread_mutex_lock(&lock);
-	for (k = 0; k < FS_OUTGOING_MAX && slots[k]; k++)
-		;
-	if (k < FS_OUTGOING_MAX)
+	for (size_t i = 0; i < FS_OUTGOING_MAX; i++) {
+		k = (next_slot + i) % FS_OUTGOING_MAX;
+		if (!slots[k])
+			break;
+	}
+	if (slots[k])
+		k = FS_OUTGOING_MAX;
+	else {
 		slots[k] = g;
+		next_slot = k + 1;
+	}
 	pthread_mutex_unlock(&lock);
 	if (k == FS_OUTGOING_MAX) {
 		close(g->fd);
