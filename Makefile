@@ -46,7 +46,7 @@ CLUSTER_OBJS = core/cluster/cluster.o core/cluster/catalog.o core/cluster/remote
 CORE_OBJS  = $(TEXT_OBJS) $(OS_OBJS) $(EVENT_OBJS) $(STORE_OBJS) $(BULK_OBJS) $(CLUSTER_OBJS) $(TASK_OBJS) $(DATASET_OBJS) $(CTL_OBJS)
 CORE_HDRS  = $(wildcard core/*/*.h)
 META_OBJS = meta/yp.o meta/yp_objects.o meta/yp_tasks.o meta/yp_wal.o meta/yp_remote.o meta/yp_moves.o meta/yp_datasets.o
-FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/kind.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_peers.o fs/ops_remote.o fs/ops_shards.o fs/ops_task.o fs/ops_dataset.o fs/ops_outgoing.o fs/ops_events.o fs/pollset.o fs/notify.o
+FS_OBJS   = fs/main.o fs/mount.o fs/passthrough.o fs/kind.o fs/ops_dir.o fs/ops_file.o fs/ops_xattr.o fs/ops_ctl.o fs/ops_virtual.o fs/ops_peers.o fs/ops_remote.o fs/ops_shards.o fs/ops_task.o fs/ops_dataset.o fs/ops_outgoing.o fs/ops_rtree.o fs/ops_events.o fs/pollset.o fs/notify.o
 
 TESTS     = tests/test_dtype tests/test_alloc tests/test_names tests/test_size tests/test_yp tests/test_store tests/test_slab tests/test_ctl tests/test_scope tests/test_place tests/test_launch tests/test_etcd tests/test_dstree
 

@@ -323,6 +323,14 @@ void fs_pollset_wake(struct fs_pollset *s, uint64_t key);
 #define FS_DSTREE_NAME ".tree"
 void fs_dataset_mkdir(fuse_req_t req, const char *name, mode_t mode);
 
+/* ops_rtree.c -- datasets/NAME/.tree of another node's dataset (kind rtree), asked of its node */
+#define FS_RTREE_BASE (FS_VIRT_BASE + (1ULL << 42)) /* + the dataset's directory's remote slot */
+extern const struct fs_kind_ops fs_kind_rtree;
+/* Lookup of .tree in parent (kind remote): true when answered (parent is another node's dataset). */
+bool fs_rtree_lookup(fuse_req_t req, fuse_ino_t parent);
+/* Is ino (kind remote) another node's dataset?  Its attributes into *a when it is. */
+bool fs_remote_dataset_of(fuse_req_t req, fuse_ino_t ino, struct remote_attr *a);
+
 /* ops_outgoing.c -- an item written here into another node's dataset (kind outgoing): its bytes gather
  * here and go to the dataset's node at the first close that leaves some (or at the release) */
 #define FS_OUTGOING_BASE (FS_VIRT_BASE + (1ULL << 41)) /* past the .tree range */

@@ -28,6 +28,7 @@
  *   dstree    FS_DSTREE_BASE + d   VB + 2^34 + d         datasets/NAME/.tree (d: its dir)  ops_dataset.c
  *   outgoing  FS_OUTGOING_BASE + k VB + 2^41 + k         an item being written here into   ops_outgoing.c
  *                                                        another node's dataset
+ *   rtree     FS_RTREE_BASE + k    VB + 2^42 + k         another node's datasets/NAME/.tree ops_rtree.c
  * Kinds ctl, nodes, nodestat, tasks and events take their names and attributes from ops_virtual.c's table.
  *
  * A kind without an operation gets (every kind has getattr):
@@ -199,6 +200,8 @@ const struct fs_kind_ops *fs_kind_of(uint64_t ino)
 		return &kind_dstree;
 	if (ino >= FS_OUTGOING_BASE && ino < FS_OUTGOING_BASE + FS_OUTGOING_MAX)
 		return &fs_kind_outgoing;
+	if (ino >= FS_RTREE_BASE && ino < FS_RTREE_BASE + FS_REMOTES_MAX)
+		return &fs_kind_rtree;
 	if (ino >= FS_PEER_BASE && ino < FS_PEER_BASE + 2 * FS_PEERS_MAX)
 		return (ino - FS_PEER_BASE) % 2 ? &kind_peerstat : &kind_peer;
 	switch (ino) {

@@ -366,6 +366,14 @@ static int attr_of(fuse_req_t req, fuse_ino_t ino, struct slot *s, struct remote
 	return rc ? rc : !x ? -ENOENT : remote_get(x, s->node, s->id, a);
 }
 
+bool fs_remote_dataset_of(fuse_req_t req, fuse_ino_t ino, struct remote_attr *a)
+{
+	struct slot s;
+
+	return attr_of(req, ino, &s, a) == 0 && strcmp(a->kind, "dir") == 0 &&
+	       remote_is_top(index_of(req), a->node, a->parent, FS_REMOTE_DATASETS);
+}
+
 static void remote_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	char shard[NAMES_LEAF_MAX + 1];
@@ -376,6 +384,8 @@ static void remote_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
+	if (strcmp(name, FS_DSTREE_NAME) == 0 && fs_rtree_lookup(req, parent))
+		return; /* another node's dataset's tree */
 	if (remote_child(index_of(req), s.node, s.id, name, &a) == 0)
 		fs_remote_reply(req, &a);
 	else if (!fs_shards_remote_dir(req, s.node, s.id, shard, sizeof(shard)) ||
@@ -406,10 +416,8 @@ static void remote_create(fuse_req_t req, fuse_ino_t parent, const char *name, m
 			  struct fuse_file_info *fi)
 {
 	struct remote_attr dir;
-	struct slot s;
 
-	if (attr_of(req, parent, &s, &dir) != 0 || strcmp(dir.kind, "dir") != 0 ||
-	    !remote_is_top(index_of(req), dir.node, dir.parent, FS_REMOTE_DATASETS)) {
+	if (!fs_remote_dataset_of(req, parent, &dir)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}

@@ -203,6 +203,7 @@ wait_for sh -c "FABRIC='$N2' '$FAB_TOOL' dataset tree cds | head -n 1 | grep -q 
 FABRIC=$N3 ok "$FAB_TOOL" json dataset tree cds
 eq "$("$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["dataset"], sum(n["items"] for n in d["nodes"] if n["kind"] == "leaf"), {n["node"] for n in d["nodes"]})' <"$T/.last.out")" \
 	"cds 22 {'${P}1'}" "another node's dataset tree as JSON, asked of its node"
+eq "$(cat "$N3/datasets/cds/.tree")" "$(cat "$N1/datasets/cds/.tree")" "another node's dataset's .tree is its node's"
 ok rm "$N3/datasets/cds/k20"
 wait_for sh -c "! test -e '$N1/datasets/cds/k20'"
 ok rm -r "$N1/datasets/cds"
