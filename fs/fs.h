@@ -117,6 +117,12 @@ const struct fs_kind_ops *fs_kind_of(uint64_t ino);
 int fs_kind_dirent(fuse_req_t req, uint64_t ino, char *name, size_t len, struct stat *st);
 /* Answer a poll "ready", as a regular file always is. */
 void fs_poll_ready(fuse_req_t req, struct fuse_pollhandle *ph);
+/* Reply to a read of size bytes at off of the len bytes of text with a copy of that slice: the reader may
+ * have its bytes, close the file and so free text (its RELEASE on another thread) before this thread is
+ * back from writing the reply. */
+void fs_reply_slice(fuse_req_t req, const char *text, size_t len, size_t size, off_t off);
+/* The attributes of a made-up read-only file (its text made at each read, so its size 0). */
+void fs_text_stat(struct stat *st, uint64_t ino, uint32_t uid, uint32_t gid, int64_t mtime_ns);
 void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
 void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi);

@@ -240,6 +240,35 @@ void fs_poll_ready(fuse_req_t req, struct fuse_pollhandle *ph)
 	fuse_reply_poll(req, POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM);
 }
 
+void fs_text_stat(struct stat *st, uint64_t ino, uint32_t uid, uint32_t gid, int64_t mtime_ns)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino;
+	st->st_mode = S_IFREG | 0444;
+	st->st_nlink = 1;
+	st->st_uid = uid;
+	st->st_gid = gid;
+	st->st_blksize = 4096;
+	st->st_mtim.tv_sec = mtime_ns / 1000000000;
+	st->st_mtim.tv_nsec = mtime_ns % 1000000000;
+	st->st_ctim = st->st_atim = st->st_mtim;
+}
+
+void fs_reply_slice(fuse_req_t req, const char *text, size_t len, size_t size, off_t off)
+{
+	size_t n = (size_t)off >= len ? 0 : len - (size_t)off < size ? len - (size_t)off : size;
+	char *copy = n ? malloc(n) : NULL;
+
+	if (n && !copy) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (n)
+		memcpy(copy, text + off, n);
+	fuse_reply_buf(req, copy, n);
+	free(copy);
+}
+
 static void reply_attr_or_err(fuse_req_t req, int rc, const struct stat *st, double ttl)
 {
 	if (rc)

@@ -72,16 +72,7 @@ static int tree_attr(fuse_req_t req, uint64_t dir, struct stat *st)
 		return rc;
 	if (!store_is_dataset(fs_of(req)->store, dir, NULL))
 		return -ENOENT;
-	memset(st, 0, sizeof(*st));
-	st->st_ino = FS_DSTREE_BASE + dir;
-	st->st_mode = S_IFREG | 0444;
-	st->st_nlink = 1;
-	st->st_uid = a.uid;
-	st->st_gid = a.gid;
-	st->st_blksize = 4096;
-	st->st_mtim.tv_sec = a.mtime_ns / 1000000000;
-	st->st_mtim.tv_nsec = a.mtime_ns % 1000000000;
-	st->st_ctim = st->st_atim = st->st_mtim;
+	fs_text_stat(st, FS_DSTREE_BASE + dir, a.uid, a.gid, a.mtime_ns);
 	return 0;
 }
 
@@ -178,21 +169,7 @@ void fs_dstree_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, stru
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if ((size_t)off >= o->len) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	/* a copy of the slice: the reader may have its bytes, close the file and so free o (its RELEASE on
-	 * another thread) before this thread is back from writing the reply */
-	size_t n = o->len - (size_t)off < size ? o->len - (size_t)off : size;
-	char *copy = malloc(n);
-	if (!copy) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	memcpy(copy, o->text + off, n);
-	fuse_reply_buf(req, copy, n);
-	free(copy);
+	fs_reply_slice(req, o->text, o->len, size, off);
 }
 
 void fs_dstree_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

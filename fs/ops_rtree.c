@@ -57,16 +57,7 @@ static int rtree_getattr(fuse_req_t req, fuse_ino_t ino, struct stat *st, double
 	*ttl = 0;
 	if (!fs_remote_dataset_of(req, dir_of(ino), &a))
 		return -ENOENT;
-	memset(st, 0, sizeof(*st));
-	st->st_ino = ino;
-	st->st_mode = S_IFREG | 0444;
-	st->st_nlink = 1;
-	st->st_uid = a.uid;
-	st->st_gid = a.gid;
-	st->st_blksize = 4096;
-	st->st_mtim.tv_sec = a.modified_ns / 1000000000;
-	st->st_mtim.tv_nsec = a.modified_ns % 1000000000;
-	st->st_ctim = st->st_atim = st->st_mtim;
+	fs_text_stat(st, ino, a.uid, a.gid, a.modified_ns);
 	return 0;
 }
 
@@ -128,20 +119,7 @@ static void rtree_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, s
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if ((size_t)off >= o->len) {
-		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	/* a copy of the slice: a RELEASE on another thread may free o before this reply is written */
-	size_t n = o->len - (size_t)off < size ? o->len - (size_t)off : size;
-	char *copy = malloc(n);
-	if (!copy) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	memcpy(copy, o->text + off, n);
-	fuse_reply_buf(req, copy, n);
-	free(copy);
+	fs_reply_slice(req, o->text, o->len, size, off);
 }
 
 static void rtree_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

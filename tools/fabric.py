@@ -138,6 +138,16 @@ def _view(buf, skip, length, tp):
     return mv.cast(code, shape) if code and length else mv
 
 
+def _map_file(path, tp):
+    """The file at path in the mount mapped read-only (zero-copy with passthrough), viewed as type tp."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return _view(b"", 0, 0, None)
+        m = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+    return _view(m, 0, size, tp)
+
+
 class Fabric:
     """One mounted fabric: mount is its directory (None: $FABRIC, else /fabric)."""
 
@@ -373,12 +383,7 @@ class Fabric:
                 except FabricError as e:
                     if e.errno not in (errno.EACCES, errno.EPERM):
                         raise
-            with open(path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size == 0:
-                    return _view(b"", 0, 0, None)
-                m = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
-            return _view(m, 0, size, tp)
+            return _map_file(path, tp)
 
     # ---- EVENTS -------------------------------------------------------------------------------------
 
@@ -495,13 +500,7 @@ class Dataset:
         """Item key mapped read-only: an array of its type (flat uint8 without one), or a memoryview."""
         path = self._item(key)
         with _syscalls("get %s/%s" % (self.name, key)):
-            tp = Fabric._type(path)
-            with open(path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size == 0:
-                    return _view(b"", 0, 0, None)
-                m = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
-        return _view(m, 0, size, tp)
+            return _map_file(path, Fabric._type(path))
 
     __getitem__ = get
     __setitem__ = put
