@@ -482,9 +482,14 @@ static int restore(struct store *st, const struct load_caller *who, const char *
 		}
 		uint32_t uid = who->uid ? who->uid : (uint32_t)strtoul(field[7], NULL, 10);
 		uint32_t gid = who->uid ? who->gid : (uint32_t)strtoul(field[8], NULL, 10);
+		if (is_ds && (strncmp(field[0], "/datasets/", 10) != 0 || strchr(field[0] + 10, '/'))) {
+			text_say(why, whylen, 0, "%s is damaged: a dataset's path is /datasets/NAME, not %s", path, field[0]);
+			rc = -EINVAL;
+			break;
+		}
 		if (is_ds) {
 			char err[512] = "the restore of lost variables makes no dataset";
-			const char *name = strrchr(field[0], '/') + 1; /* its path is /datasets/NAME */
+			const char *name = field[0] + 10; /* its path is /datasets/NAME */
 			const struct load_dataset d = { name, *field[4] ? field[4] : NULL, *field[5] ? field[5] : NULL,
 							*field[3] ? field[3] : NULL, (uint32_t)strtoul(field[6], NULL, 8),
 							uid, gid };

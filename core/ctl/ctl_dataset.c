@@ -109,6 +109,9 @@ static int remote_tree(const struct ctl_env *env, const struct ctl_cmd *cmd, con
 
 	if (cluster_node(env->cluster, ds->node, &nd) != 0 || !nd.up)
 		return ctl_fail(ans, -EHOSTDOWN, "datasets/%s is node %s's, which is down", ds->name, ds->node);
+	if (!cluster_secret(env->cluster))
+		return ctl_fail(ans, -EREMOTE, "datasets/%s is node %s's, and this node was mounted without the "
+				"cluster's secret to ask it", ds->name, ds->node);
 	json_t *j = json_pack("{s:s, s:I, s:I, s:b}", "name", ds->name, "uid", (json_int_t)env->who.uid, "gid",
 			      (json_int_t)env->who.gid, "json", cmd->json);
 
