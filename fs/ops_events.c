@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,10 @@ struct reader {
 static pthread_mutex_t readers_lock = PTHREAD_MUTEX_INITIALIZER; /* the list, and every reader on it */
 static struct reader *readers;
 static struct events *stream;
+/* open readers: with none, a post wakes nobody (a burst of seals posted a thread wake-up each).  Counted
+ * before a reader takes its cursor, read by the poster after linking its event: a post that sees 0 comes
+ * before every cursor taken after it, so nobody who could want it misses a wake-up. */
+static atomic_int nreaders;
 
 static pthread_mutex_t poke_lock = PTHREAD_MUTEX_INITIALIZER; /* the thread's wake-up: never under readers_lock */
 static pthread_cond_t poke_cond = PTHREAD_COND_INITIALIZER;
@@ -87,7 +92,8 @@ static void poke(void)
 static void on_post(void *arg)
 {
 	(void)arg;
-	poke();
+	if (atomic_load(&nreaders) > 0)
+		poke();
 }
 
 static void on_interrupt(fuse_req_t req, void *data)
@@ -204,6 +210,7 @@ void fs_events_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	r->tgid = ctx->pid ? proc_tgid(ctx->pid) : 0;
 	r->ngroups = ctx->pid ? proc_groups(ctx->pid, r->groups, READER_GROUPS_MAX) : 0;
 	r->node = store_node_name(fs->store);
+	atomic_fetch_add(&nreaders, 1);
 	r->cursor = stream ? events_next(stream) : 1;
 	fi->fh = (uintptr_t)r;
 	fi->direct_io = 1; /* a stream: no size, no cache, no offsets */
@@ -293,6 +300,7 @@ void fs_events_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	pthread_mutex_unlock(&readers_lock);
 	if (r) {
+		atomic_fetch_sub(&nreaders, 1);
 		if (r->ph)
 			fuse_pollhandle_destroy(r->ph);
 		free(r);

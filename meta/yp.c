@@ -22,7 +22,8 @@
  * schema_v2); 3 adds tasks and the view task_cmds (schema_v3); 4 adds the kind 'link' and its column target
  * (schema_v4); 5 the kind 'alias' (a hard link) and its column alias_of (schema_v5); 6 the table remote,
  * other nodes' objects, and vars over both (schema_v6); 7 the column refs (here and in remote) and the
- * table moves (schema_v7).  Older databases are
+ * table moves (schema_v7); 8 keyed datasets (schema_v8); 9 the same CHECK constraints as OR chains
+ * (schema_v9: no ephemeral index per insert).  Older databases are
  * upgraded in one transaction at open; a database from a newer fabric is refused rather than guessed at. */
 #include <errno.h>
 #include <pthread.h>
@@ -347,6 +348,58 @@ static const char schema_v8[] =
 	" END;"
 	"PRAGMA user_version = 8;";
 
+/* Version 9: the same constraints, cheaper.  SQLite codes `x IN (a, b, c)` over more than two constants as
+ * an ephemeral index built at every check, so each insert of an object and each change of a task's state
+ * opened and closed a b-tree or two: half of an object insert's time (23 -> 12 us, measured with the same
+ * rows through the sqlite3 library).  An OR chain of the same constants allows and refuses the same
+ * values, so every stored row still satisfies it and the table's bytes need no rebuild: SQLite's own
+ * procedure for changing a constraint alone (writable_schema, then schema_version + 1; "Making Other
+ * Kinds Of Table Schema Changes" in its ALTER TABLE page) applies.  A text that differs from the one the
+ * earlier versions made (a database edited by hand) is left as it is: correct, only slower. */
+static const char *const checks_v9[][2] = {
+	{ "kind IN ('dir', 'var', 'mutable', 'link', 'alias')",
+	  "(kind = 'dir' OR kind = 'var' OR kind = 'mutable' OR kind = 'link' OR kind = 'alias')" },
+	{ "state IN ('writing', 'sealed', 'deleted', 'lost')",
+	  "(state = 'writing' OR state = 'sealed' OR state = 'deleted' OR state = 'lost')" },
+	{ "state IN ('queued', 'running', 'exited', 'failed', 'killed', 'timed-out', 'cancelled', 'lost')",
+	  "(state = 'queued' OR state = 'running' OR state = 'exited' OR state = 'failed' OR state = 'killed'"
+	  " OR state = 'timed-out' OR state = 'cancelled' OR state = 'lost')" },
+};
+
+/* Inside migrate's transaction. */
+static int schema_v9(struct yp *yp, char **err)
+{
+	char sql[512];
+	sqlite3_stmt *s;
+	int version = -1, rc;
+
+	if (sqlite3_prepare_v2(yp->db, "PRAGMA schema_version", -1, &s, NULL) != SQLITE_OK)
+		return sqlite3_errcode(yp->db);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version < 0)
+		return SQLITE_ERROR;
+	rc = sqlite3_exec(yp->db, "PRAGMA writable_schema = ON", NULL, NULL, err);
+	for (size_t i = 0; rc == SQLITE_OK && i < sizeof(checks_v9) / sizeof(checks_v9[0]); i++) {
+		rc = sqlite3_prepare_v2(yp->db, "UPDATE sqlite_schema SET sql = replace(sql, ?1, ?2)"
+					" WHERE type = 'table' AND name IN ('objects', 'tasks')", -1, &s, NULL);
+		if (rc != SQLITE_OK)
+			break;
+		sqlite3_bind_text(s, 1, checks_v9[i][0], -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, checks_v9[i][1], -1, SQLITE_STATIC);
+		rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(yp->db);
+		sqlite3_finalize(s);
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA schema_version = %d", version + 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(yp->db, sql, NULL, NULL, err);
+	sqlite3_exec(yp->db, "PRAGMA writable_schema = OFF", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(yp->db, "PRAGMA user_version = 9", NULL, NULL, err);
+	return rc;
+}
+
 int yp_errno(struct yp *yp, int rc, const char *what)
 {
 	switch (rc & 0xff) {
@@ -471,6 +524,8 @@ static int migrate(struct yp *yp)
 		rc = sqlite3_exec(yp->db, schema_v7, NULL, NULL, &err);
 	if (rc == SQLITE_OK && version < 8)
 		rc = sqlite3_exec(yp->db, schema_v8, NULL, NULL, &err);
+	if (rc == SQLITE_OK && version < 9)
+		rc = schema_v9(yp, &err);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(yp->db, "COMMIT; PRAGMA foreign_keys = ON", NULL, NULL, &err);
 	if (rc != SQLITE_OK) {

@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define YP_SCHEMA_VERSION 8
+#define YP_SCHEMA_VERSION 9
 #define YP_ROOT_ID 1 /* the mount root */
 #define YP_VARS_ID 2 /* vars/ */
 

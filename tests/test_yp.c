@@ -229,6 +229,12 @@ static void test_new_db(struct yp *yp)
 		ro_rows(dbpath, "PRAGMA journal_mode", mode, sizeof(mode));
 		CHECK(strcmp(mode, "wal") == 0); /* yp.h: WAL mode */
 	}
+	/* schema_v9: the kind and state constraints are OR chains, never an IN list of constants (an ephemeral
+	 * index at every insert); that they still refuse is checked with the rows below */
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM sqlite_schema WHERE name IN ('objects', 'tasks')"
+			     " AND (sql LIKE '%kind IN (%' OR sql LIKE '%state IN (%')") == 0);
+	CHECK(ro_int(dbpath, "SELECT count(*) FROM sqlite_schema WHERE name IN ('objects', 'tasks')"
+			     " AND sql LIKE '%state = ''lost''%'") == 2);
 	memset(&n, 0x5a, sizeof(n));
 	CHECK_RC(yp_node_get(yp, &n), -ENOENT);
 
@@ -438,6 +444,13 @@ static void test_objects(struct yp *yp)
 	CHECK_RC(objects(yp, &c), 0);
 	r = find_obj(&c, id);
 	CHECK(r && strcmp(r->state, "deleted") == 0);
+	/* and so is a kind outside the five, at an insert */
+	{
+		struct yp_obj k = var_row(YP_VARS_ID, "kind_bogus", 0);
+		k.kind = "bogus";
+		CHECK(yp_obj_insert(yp, &k) < 0);
+		CHECK(ro_int(dbpath, "SELECT count(*) FROM objects WHERE name = 'kind_bogus'") == 0);
+	}
 
 	CHECK_RC(yp_obj_delete(yp, id), 0);
 	CHECK_RC(yp_obj_delete(yp, sub), 0);
@@ -1440,7 +1453,7 @@ static void test_upgrade(int version)
 	if (!yp)
 		return;
 	CHECK(ro_int(path, "PRAGMA user_version") == YP_SCHEMA_VERSION);
-	CHECK(YP_SCHEMA_VERSION == 8);
+	CHECK(YP_SCHEMA_VERSION == 9);
 	/* the same tables, indexes and views, with the same SQL, as a database made new */
 	schema_of(dbpath, fresh, sizeof(fresh));
 	schema_of(path, upgraded, sizeof(upgraded));
