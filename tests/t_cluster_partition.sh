@@ -10,8 +10,8 @@
 # both sides make names, one of them on both; a cut-off node's dataset is listed, its items served where
 # there is a replica, EHOSTDOWN where there is none, and by itself as always.  After the heal node 3 is
 # up again everywhere, every name made on either side is listed on every node with the same owner and
-# xxh3, the name made on both sides is held once (the later one renamed NAME~NODE), and every byte
-# reads as it was written.
+# xxh3, the name made on both sides is held once (the later one renamed NAME~NODE), and so is the dataset
+# made on both sides (the same rule), and every byte reads as it was written.
 . "$(dirname "$0")/lib.sh"
 fab_setup
 command -v etcd >/dev/null || { echo "skip: etcd is not installed (make deps installs etcd-server)"; exit 77; }
@@ -100,6 +100,12 @@ ok sh -c 'echo one > "$1"' _ "$N1/vars/both"
 wait_says "${P}1" yp_of "${P}2" "select node from vars where path = 'both'"
 ok sh -c 'echo three > "$1"' _ "$N3/vars/both"
 eq "$(cat "$N3/vars/both")" three "the cut-off node holds the name it made meanwhile"
+ok mkdir "$N1/datasets/dsboth"
+ok sh -c 'echo made-on-1 > "$1/k"' _ "$N1/datasets/dsboth"
+wait_for test -e "$N2/datasets/dsboth/k"
+ok mkdir "$N3/datasets/dsboth"
+ok sh -c 'echo made-on-3 > "$1/k"' _ "$N3/datasets/dsboth"
+eq "$(cat "$N3/datasets/dsboth/k")" made-on-3 "the cut-off node holds the dataset it made meanwhile"
 
 # the heal
 ok ip link set "$VH" up
@@ -116,6 +122,12 @@ eq "$(catalog "${P}1" | cut -d'|' -f1,2 | tr '\n' ' ')" "both|${P}1 both~${P}3|$
 eq "$(cat "$N1/vars/both")" one "the name made on both sides is the one published first"
 eq "$(cat "$N2/vars/both~${P}3")" three "the later one, renamed, read on another node"
 eq "$(cat "$N3/vars/both")" one "the cut-off node shows the first one under the name"
+wait_for test -e "$N1/datasets/dsboth~${P}3"
+wait_for sh -c "[ \"\$(ls '$N3/datasets' | tr '\n' ' ')\" = 'ds3 dsboth dsboth~${P}3 ' ]"
+eq "$(ls "$N2/datasets" | tr '\n' ' ')" "ds3 dsboth dsboth~${P}3 " "the dataset made on both sides is listed once, the later renamed"
+eq "$(cat "$N2/datasets/dsboth/k")" made-on-1 "the dataset name made on both sides is the one made first"
+eq "$(cat "$N1/datasets/dsboth~${P}3/k")" made-on-3 "the later dataset, renamed on its node, read on another node"
+eq "$(cat "$N3/datasets/dsboth/k")" made-on-1 "the cut-off node shows the first dataset under the name"
 same "$T/d" "$N3/vars/during1" "a variable made on node 1 during the cut, read on node 3 after it"
 same "$T/e" "$N2/vars/during3" "a variable made on node 3 during the cut, read on node 2 after it"
 same "$T/b" "$N1/vars/w3" "the variable refused during the cut reads after it"

@@ -74,15 +74,18 @@ static char *value_of(const struct yp_obj *o)
 }
 
 struct row_value {
-	char *value; /* NULL: not published (the key goes) */
+	int64_t datasets; /* in: this node's datasets/ */
+	char *value;      /* NULL: not published (the key goes) */
 	int rc;
-	bool top;    /* published, directly in vars/: name, when and xxh3 are for the one-winner rule */
+	int64_t top;      /* published, directly in vars/ or datasets/ (that directory's id; 0: neither): name,
+			   * when and xxh3 are for the one-winner rule */
 	char name[NAMES_LEAF_MAX + 1];
 	int64_t when;
 	char xxh3[40];
 };
 
-/* When an object came to be, for the one-winner rule: its seal, else its last change. */
+/* When an object came to be, for the one-winner rule: its seal (a directory's or a link's making: they are
+ * born sealed), else its last change (one made before directories had a seal's time). */
 static int64_t when_of(int64_t sealed_ns, int64_t modified_ns)
 {
 	return sealed_ns ? sealed_ns : modified_ns;
@@ -94,8 +97,8 @@ static int take_row(void *arg, const struct yp_obj *o)
 
 	if (published(o) && !(r->value = value_of(o)))
 		r->rc = -ENOMEM;
-	if (r->value && o->parent == YP_VARS_ID) {
-		r->top = true;
+	if (r->value && (o->parent == YP_VARS_ID || o->parent == r->datasets)) {
+		r->top = o->parent;
 		snprintf(r->name, sizeof(r->name), "%s", o->name);
 		r->when = when_of(o->sealed_ns, o->modified_ns);
 		snprintf(r->xxh3, sizeof(r->xxh3), "%s", o->xxh3 ? o->xxh3 : "");
@@ -194,15 +197,18 @@ static void changed(void *arg, const int64_t *ids, size_t count)
 	pthread_mutex_unlock(&n->lock);
 }
 
-/* ---- one name, one object: the one-winner rule for vars/ ----------------------------------------- */
+/* ---- one name, one object: the one-winner rule for vars/ and datasets/ ---------------------------- */
 
 /* Another node holds our top-level name too (both made it within the publication window, or while apart):
- * the one that came first keeps it (its seal's time, then the node's name: the same answer on both
- * nodes, which both see both keys), and the other renames its own to NAME~NODE (~NODE~2, ...), logged.
- * Only the loser acts, on its own object.  Returns true when this node's object was renamed. */
-static bool lose_name(struct catalog *n, const char *name, int64_t mine, const char *my_xxh3, const char *other,
-		      int64_t theirs, const char *their_xxh3)
+ * the one that came first keeps it (its seal's time, a directory's making: when_of; then
+ * the node's name: the same answer on both nodes, which both see both keys), and the other renames its
+ * own to NAME~NODE (~NODE~2, ...), logged.  Only the loser acts, on its own object.  dir is vars/ or this
+ * node's datasets/ (a dataset is every node's by name, like a top-level name of vars/).  Returns true
+ * when this node's object was renamed. */
+static bool lose_name(struct catalog *n, int64_t dir, const char *name, int64_t mine, const char *my_xxh3,
+		      const char *other, int64_t theirs, const char *their_xxh3)
 {
+	const char *top = dir == YP_VARS_ID ? "vars" : "datasets";
 	char newname[NAMES_LEAF_MAX + 1];
 	int rc = -EEXIST;
 
@@ -219,13 +225,13 @@ static bool lose_name(struct catalog *n, const char *name, int64_t mine, const c
 			return false;
 		if (n->cfg.changing)
 			n->cfg.changing(true);
-		rc = store_rename(n->cfg.st, YP_VARS_ID, name, YP_VARS_ID, newname, 1 /* RENAME_NOREPLACE */);
+		rc = store_rename(n->cfg.st, (uint64_t)dir, name, (uint64_t)dir, newname, 1 /* RENAME_NOREPLACE */);
 		if (n->cfg.changing)
 			n->cfg.changing(false);
 	}
-	say(n, rc == 0 ? "cluster %s: node %s made vars/%s first; this node's is vars/%s now"
-		       : "cluster %s: node %s made vars/%s first; renaming this node's to %s failed",
-	    n->cluster, other, name, rc == 0 ? newname : "a free name");
+	say(n, rc == 0 ? "cluster %s: node %s made %s/%s first; this node's is %s/%s now"
+		       : "cluster %s: node %s made %s/%s first; renaming this node's to %s/%s failed",
+	    n->cluster, other, top, name, top, rc == 0 ? newname : "a free name");
 	return rc == 0;
 }
 
@@ -234,9 +240,12 @@ static bool publish_loses(struct catalog *n, const struct row_value *r)
 {
 	struct remote_attr a;
 
-	if (!r->top || remote_child(n->remote, NULL, YP_VARS_ID, r->name, &a) != 0)
+	if (!r->top)
 		return false;
-	return lose_name(n, r->name, r->when, r->xxh3, a.node, a.when, a.xxh3);
+	if ((r->top == YP_VARS_ID ? remote_child(n->remote, NULL, YP_VARS_ID, r->name, &a)
+				  : remote_child_in(n->remote, "datasets", r->name, &a)) != 0)
+		return false;
+	return lose_name(n, r->top, r->name, r->when, r->xxh3, a.node, a.when, a.xxh3);
 }
 
 static int id_cmp(const void *a, const void *b)
@@ -272,7 +281,7 @@ static void publish_ids(struct catalog *n, int64_t *ids, size_t count)
 		return;
 	}
 	for (size_t i = 0; i < count; i++) {
-		struct row_value r = { NULL, 0, false, "", 0, "" };
+		struct row_value r = { .datasets = (int64_t)store_datasets_id(n->cfg.st) };
 		int rc = yp_obj_find(n->yp, ids[i], take_row, &r);
 		if (rc && rc != -ENOENT)
 			continue; /* a YP failure was logged; the next start's catch-up puts the key right */
@@ -427,18 +436,19 @@ static int take_mine(void *arg, const struct yp_obj *o)
 	return 0;
 }
 
-/* Another node's top-level name arrived: when this node holds it too (published), the rule decides. */
-static void mirror_conflict(struct catalog *n, const char *node, const char *name, int64_t theirs,
+/* Another node's top-level name (of vars/ or datasets/: dir is this node's) arrived: when this node holds
+ * it too (published), the rule decides. */
+static void mirror_conflict(struct catalog *n, int64_t dir, const char *node, const char *name, int64_t theirs,
 			    const char *their_xxh3)
 {
 	struct store_attr a;
 	struct mine m = { false, 0, "" };
 
-	if (store_lookup(n->cfg.st, YP_VARS_ID, name, &a) != 0)
+	if (store_lookup(n->cfg.st, (uint64_t)dir, name, &a) != 0)
 		return;
 	store_forget(n->cfg.st, a.id, 1);
 	if (yp_obj_find(n->yp, (int64_t)a.id, take_mine, &m) == 0 && m.published)
-		lose_name(n, name, m.when, m.xxh3, node, theirs, their_xxh3);
+		lose_name(n, dir, name, m.when, m.xxh3, node, theirs, their_xxh3);
 }
 
 /* The path in this mount of another node's (parent, name), through the mirror's directories: false when
@@ -549,7 +559,10 @@ static int mirror_put(struct catalog *n, const char *key, const void *val, size_
 			remote_event(n, renamed ? EV_RENAMED : EV_SEALED, node, renamed ? &old : &a, r.scope, &a);
 	}
 	if (check && a.parent == YP_VARS_ID)
-		mirror_conflict(n, node, a.name, when_of(r.sealed_ns, r.modified_ns), a.xxh3);
+		mirror_conflict(n, YP_VARS_ID, node, a.name, when_of(r.sealed_ns, r.modified_ns), a.xxh3);
+	else if (check && remote_is_top(n->remote, node, a.parent, "datasets"))
+		mirror_conflict(n, (int64_t)store_datasets_id(n->cfg.st), node, a.name,
+				when_of(r.sealed_ns, r.modified_ns), a.xxh3);
 	json_decref(j);
 	return rc;
 }
@@ -620,23 +633,29 @@ static void on_event(void *arg, int kind, const char *key, const void *val, size
 	}
 }
 
-/* After a listing: each of this node's top-level names that another node holds too goes to the rule. */
+/* After a listing: each of this node's top-level names (of vars/, then of datasets/) that another node
+ * holds too goes to the rule. */
 static void conflict_sweep(struct catalog *n)
 {
-	uint64_t *ids = NULL;
-	size_t count = 0;
+	int64_t dirs[2] = { YP_VARS_ID, (int64_t)store_datasets_id(n->cfg.st) };
 
-	if (store_dir_list(n->cfg.st, YP_VARS_ID, &ids, &count) != 0)
-		return;
-	for (size_t i = 0; i < count; i++) {
-		char name[NAMES_LEAF_MAX + 1];
-		struct remote_attr r;
-		struct store_attr a;
-		if (store_dir_entry(n->cfg.st, YP_VARS_ID, ids[i], name, sizeof(name), &a, false) == 0 &&
-		    remote_child(n->remote, NULL, YP_VARS_ID, name, &r) == 0)
-			mirror_conflict(n, r.node, name, r.when, r.xxh3);
+	for (int d = 0; d < 2; d++) {
+		uint64_t *ids = NULL;
+		size_t count = 0;
+		if (!dirs[d] || store_dir_list(n->cfg.st, (uint64_t)dirs[d], &ids, &count) != 0)
+			continue;
+		for (size_t i = 0; i < count; i++) {
+			char name[NAMES_LEAF_MAX + 1];
+			struct remote_attr r;
+			struct store_attr a;
+			if (store_dir_entry(n->cfg.st, (uint64_t)dirs[d], ids[i], name, sizeof(name), &a, false) != 0)
+				continue;
+			if ((d == 0 ? remote_child(n->remote, NULL, YP_VARS_ID, name, &r)
+				    : remote_child_in(n->remote, "datasets", name, &r)) == 0)
+				mirror_conflict(n, dirs[d], r.node, name, r.when, r.xxh3);
+		}
+		free(ids);
 	}
-	free(ids);
 }
 
 /* Every other node's key into the YP (emptied first), then the watch from the listing's revision on. */

@@ -191,8 +191,8 @@ static int make_named(struct store *st, uint64_t parent, const char *name, enum 
 	}
 	row = (struct yp_obj){ .id = (int64_t)store_new_id(st), .parent = (int64_t)dir->id, .name = name, .kind = kind == OBJ_DIR ? "dir" : "link",
 			       .state = "sealed", .scope = "any", .node = st->node_id, .mode = mode & 07777,
-			       .uid = uid, .gid = gid, .created_ns = now, .modified_ns = now, .target = target,
-			       .size = target ? strlen(target) : 0 };
+			       .uid = uid, .gid = gid, .created_ns = now, .modified_ns = now, .sealed_ns = now,
+			       .target = target, .size = target ? strlen(target) : 0 };
 	rc = yp_obj_insert(st->yp, &row);
 	if (rc)
 		goto out_unlock;
@@ -211,7 +211,7 @@ static int make_named(struct store *st, uint64_t parent, const char *name, enum 
 	o->uid = uid;
 	o->gid = gid;
 	o->size = row.size;
-	o->created_ns = o->modified_ns = now;
+	o->created_ns = o->modified_ns = o->sealed_ns = now; /* born sealed: the one-winner rule's time */
 	link_child(st, dir, o);
 	o->nlookup++;
 	store_attr_of(o, out);

@@ -134,7 +134,7 @@ int store_dataset_make(struct store *st, const char *name, const char *type, con
 	}
 	row = (struct yp_obj){ .id = (int64_t)store_new_id(st), .parent = (int64_t)dir->id, .name = name, .kind = "dir",
 			       .state = "sealed", .scope = "any", .node = st->node_id, .mode = mode & 07777,
-			       .uid = uid, .gid = gid, .created_ns = now, .modified_ns = now,
+			       .uid = uid, .gid = gid, .created_ns = now, .modified_ns = now, .sealed_ns = now,
 			       .type = canon[0] ? canon : NULL, .doc = doc };
 	rc = yp_begin(st->yp);
 	if (rc)
@@ -161,7 +161,7 @@ int store_dataset_make(struct store *st, const char *name, const char *type, con
 	o->mode = mode & 07777;
 	o->uid = uid;
 	o->gid = gid;
-	o->created_ns = o->modified_ns = now;
+	o->created_ns = o->modified_ns = o->sealed_ns = now; /* born sealed: the one-winner rule's time */
 	ns_link(st, dir, o, NULL);
 	dir->nsubdirs++;
 	dir->modified_ns = now;
