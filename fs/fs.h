@@ -334,6 +334,9 @@ void fs_dataset_mkdir(fuse_req_t req, const char *name, mode_t mode);
 extern const struct fs_kind_ops fs_kind_rtree;
 /* Lookup of .tree in parent (kind remote): true when answered (parent is another node's dataset). */
 bool fs_rtree_lookup(fuse_req_t req, fuse_ino_t parent);
+/* Something in the remote dataset whose directory is inode dir changed (fs_remote_changed): its .tree's
+ * pollers wake. */
+void fs_rtree_changed(uint64_t dir);
 /* Is ino (kind remote) another node's dataset?  Its attributes into *a when it is. */
 bool fs_remote_dataset_of(fuse_req_t req, fuse_ino_t ino, struct remote_attr *a);
 

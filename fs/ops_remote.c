@@ -887,13 +887,19 @@ static void drop_replicas(const char *node, int64_t id)
 void fs_remote_changed(void *arg, const char *node, int64_t id, int64_t parent, const char *name, bool gone)
 {
 	struct fs *fs = arg;
-	uint64_t dir = parent == FS_VARS_INO ? FS_VARS_INO : known_ino(node, parent);
+	uint64_t dir = parent == FS_VARS_INO ? FS_VARS_INO : known_ino(node, parent), self = known_ino(node, id);
 
 	/* a dataset of another node is a name in this node's datasets/ */
 	if (!dir && fs && fs->cluster && remote_is_top(cluster_remote(fs->cluster), node, parent, FS_REMOTE_DATASETS))
 		dir = store_datasets_id(fs->store);
 	if (gone)
 		drop_replicas(node, id);
+	/* a remote dataset's item (parent), or its directory (a split or merge touches it): its .tree's
+	 * pollers, if any (nothing happens for a directory without) */
+	if (dir && dir != FS_VARS_INO)
+		fs_rtree_changed(dir);
+	if (self)
+		fs_rtree_changed(self);
 	if (!dir)
 		return;
 	fs_notify_begin(); /* the notifier's thread tells the kernel, never this one */

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* ops_rtree.c -- datasets/NAME/.tree of another node's dataset (kind rtree): the same text as on the
  * dataset's node, asked of it at the open and at each read from offset 0 after the first (core/ctl's
- * `dataset tree`, which goes to that node and is answered there as the caller's uid and gid).  Unlike a
- * local .tree, poll(2) answers ready at once: no node tells this one of another node's tree changing.
+ * `dataset tree`, which goes to that node and is answered there as the caller's uid and gid).  poll(2) is
+ * ready once this node has heard of a change in the dataset since the file's last text: an item of it
+ * made, renamed or removed, or its directory's row (its node's keeper touches it after a split or a merge),
+ * each a key of the catalog that fs_remote_changed passes on here (fs_rtree_changed); else the handle waits
+ * in a pollset keyed by the dataset's directory's inode.
  *
  *   rtree  FS_RTREE_BASE + k   k: the dataset's directory's place in ops_remote.c's table (its inode is
  *                              FS_REMOTE_BASE + k) */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +25,67 @@
 
 struct rtree_open {
 	char name[NAMES_LEAF_MAX + 1];
+	uint64_t dir;  /* the dataset's directory's inode */
+	uint64_t seen; /* its changes heard of (watch) when the text was asked for */
 	char *text;
 	size_t len;
 	bool fresh; /* made at the open: the first read from 0 takes it */
 };
+
+/* The other nodes' datasets whose .tree is open here, each with the number of changes heard of since its
+ * first open; only these are counted (fs_rtree_changed is called for every name of the cluster). */
+struct watched {
+	uint64_t dir;
+	unsigned nopen;
+	uint64_t version;
+	struct watched *next;
+};
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct watched *watching;
+static struct fs_pollset polls = FS_POLLSET_INIT;
+
+/* dir's count of changes after adding delta (+1: an open, -1: its release) to its opens; 0 on ENOMEM. */
+static uint64_t watch(uint64_t dir, int delta)
+{
+	struct watched **pp, *w;
+	uint64_t v = 0;
+
+	pthread_mutex_lock(&watch_lock);
+	for (pp = &watching; *pp && (*pp)->dir != dir; pp = &(*pp)->next) {
+	}
+	w = *pp;
+	if (!w && delta > 0 && (w = calloc(1, sizeof(*w)))) {
+		w->dir = dir;
+		w->next = watching;
+		watching = w;
+		pp = &watching;
+	}
+	if (w) {
+		w->nopen += delta;
+		v = w->version;
+		if (w->nopen == 0) {
+			*pp = w->next;
+			free(w);
+		}
+	}
+	pthread_mutex_unlock(&watch_lock);
+	return v;
+}
+
+void fs_rtree_changed(uint64_t dir)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&watch_lock);
+	for (struct watched *w = watching; w && !found; w = w->next)
+		if (w->dir == dir) {
+			w->version++;
+			found = true;
+		}
+	pthread_mutex_unlock(&watch_lock);
+	if (found)
+		fs_pollset_wake(&polls, dir);
+}
 
 static uint64_t dir_of(fuse_ino_t ino)
 {
@@ -39,6 +101,7 @@ static int ask(fuse_req_t req, struct rtree_open *o)
 	int rc;
 
 	snprintf(line, sizeof(line), "dataset tree %s", o->name);
+	o->seen = watch(o->dir, 0); /* before the question: a change while it is answered makes a poll ready */
 	rc = ctl_run(&env, line, strlen(line), &ans);
 	if (rc) {
 		fs_log("datasets/%s/.tree: %.*s", o->name, (int)(ans.len ? ans.len - 1 : 0), ans.buf ? ans.buf : "");
@@ -92,8 +155,11 @@ static void rtree_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		return;
 	}
 	snprintf(o->name, sizeof(o->name), "%s", a.name);
+	o->dir = dir_of(ino);
+	watch(o->dir, +1);
 	rc = ask(req, o);
 	if (rc) {
+		watch(o->dir, -1);
 		free(o->text);
 		free(o);
 		fuse_reply_err(req, -rc);
@@ -103,6 +169,7 @@ static void rtree_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fi->fh = (uintptr_t)o;
 	fi->direct_io = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
+		watch(o->dir, -1);
 		free(o->text);
 		free(o);
 	}
@@ -127,6 +194,7 @@ static void rtree_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct rtree_open *o = (struct rtree_open *)(uintptr_t)fi->fh;
 
 	(void)ino;
+	watch(o->dir, -1);
 	free(o->text);
 	free(o);
 	fuse_reply_err(req, 0);
@@ -134,9 +202,27 @@ static void rtree_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 static void rtree_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
 {
+	struct rtree_open *o = (struct rtree_open *)(uintptr_t)fi->fh;
+	bool changed = watch(o->dir, 0) != o->seen;
+
 	(void)ino;
-	(void)fi;
-	fs_poll_ready(req, ph);
+	if (changed || !ph) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		fuse_reply_poll(req, changed ? POLLIN | POLLRDNORM : 0);
+		return;
+	}
+	if (fs_pollset_add(&polls, o->dir, ph) != 0) {
+		fuse_reply_poll(req, POLLIN | POLLRDNORM);
+		return;
+	}
+	/* a change between the look above and the registration found no handle: look again */
+	if (watch(o->dir, 0) != o->seen) {
+		fuse_reply_poll(req, POLLIN | POLLRDNORM);
+		fs_pollset_wake(&polls, o->dir);
+		return;
+	}
+	fuse_reply_poll(req, 0);
 }
 
 static int rtree_name(fuse_req_t req, fuse_ino_t ino, char *buf, size_t len)

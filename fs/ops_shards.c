@@ -208,7 +208,9 @@ int fs_shards_rmdir(fuse_req_t req, const char *name)
 		if (!v[i].self && piece(x, v[i].name, name, &p) == 0)
 			rc = -ENOTEMPTY; /* a piece listed here: rm it first (rm -r does) */
 	mine = rc ? rc : store_rmdir(store_of(req), store_shards_id(store_of(req)), name);
-	for (size_t i = 0; rc == 0 && mine != -ENOTEMPTY && i < n; i++)
+	/* the other nodes' directories go only when this node's went or it has none: a refusal here (EACCES,
+	 * ENOTEMPTY, EBUSY) leaves every node's as it was */
+	for (size_t i = 0; rc == 0 && (mine == 0 || mine == -ENOENT) && i < n; i++)
 		if (!v[i].self && shard_dir(x, v[i].name, name, &d) == 0 &&
 		    remote_child(x, v[i].name, STORE_ROOT_ID, "shards", &sh) == 0 &&
 		    fs_remote_remove(req, v[i].name, sh.id, name, true) == 0)

@@ -204,6 +204,22 @@ FABRIC=$N3 ok "$FAB_TOOL" json dataset tree cds
 eq "$("$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["dataset"], sum(n["items"] for n in d["nodes"] if n["kind"] == "leaf"), {n["node"] for n in d["nodes"]})' <"$T/.last.out")" \
 	"cds 22 {'${P}1'}" "another node's dataset tree as JSON, asked of its node"
 eq "$(cat "$N3/datasets/cds/.tree")" "$(cat "$N1/datasets/cds/.tree")" "another node's dataset's .tree is its node's"
+# poll(2) on it waits while nothing changes, and wakes when an item comes on the dataset's node
+"$PY" - "$N3/datasets/cds/.tree" >"$T/rpoll.out" 2>&1 <<'PY' &
+import os, select, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.read(fd, 1 << 20)
+p = select.poll()
+p.register(fd, select.POLLIN)
+print("early" if p.poll(300) else "quiet", flush=True)
+print("woke" if p.poll(20000) else "timeout", flush=True)
+PY
+pollpid=$!
+in_second_poll() { grep -q quiet "$T/rpoll.out" && grep -q poll "/proc/$pollpid/wchan" 2>/dev/null; }
+wait_for in_second_poll
+ok sh -c 'echo x > "$1"' _ "$N1/datasets/cds/rwake"
+wait "$pollpid"
+eq "$(tr '\n' ' ' <"$T/rpoll.out")" "quiet woke " "poll on another node's .tree waits, then wakes when an item is made on its node"
 ok rm "$N3/datasets/cds/k20"
 wait_for sh -c "! test -e '$N1/datasets/cds/k20'"
 ok rm -r "$N1/datasets/cds"

@@ -51,19 +51,21 @@ static int emit(struct store *st, const char *path, const struct store_attr *a,
 	return rc;
 }
 
+/* Recursive, one level a directory: a path of PATH_MAX_LEN bytes nests ~2,000 of them, so a level's frame
+ * stays small (its path on the heap) and the deepest tree fits any thread's stack. */
 static int walk_dir(struct store *st, uint64_t dir, const char *path, int (*fn)(void *arg, const struct tree_ent *e),
 		    void *arg)
 {
-	char name[NAMES_LEAF_MAX + 1], sub[PATH_MAX_LEN];
+	char name[NAMES_LEAF_MAX + 1], *sub = malloc(PATH_MAX_LEN);
 	struct store_attr a;
 	uint64_t *ids = NULL;
 	size_t n = 0;
-	int rc = store_dir_list(st, dir, &ids, &n);
+	int rc = sub ? store_dir_list(st, dir, &ids, &n) : -ENOMEM;
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (store_dir_entry(st, dir, ids[i], name, sizeof(name), &a, false) != 0)
 			continue; /* gone meanwhile */
-		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, name) >= sizeof(sub)) {
+		if ((size_t)snprintf(sub, PATH_MAX_LEN, "%s/%s", path, name) >= PATH_MAX_LEN) {
 			rc = -ENAMETOOLONG;
 			break;
 		}
@@ -72,6 +74,7 @@ static int walk_dir(struct store *st, uint64_t dir, const char *path, int (*fn)(
 			rc = walk_dir(st, a.id, sub, fn, arg);
 	}
 	free(ids);
+	free(sub);
 	return rc;
 }
 

@@ -156,8 +156,10 @@ static int change(struct datasets *d, struct kept *k, int64_t leaf, int64_t now)
 		rc = yp_commit(d->yp);
 	else
 		yp_rollback(d->yp);
-	if (rc == 0 && p.n)
+	if (rc == 0 && p.n) {
+		store_dataset_touch(d->st, k->dir); /* for other nodes' pollers; a failure there changes no tree */
 		rc = 1;
+	}
 	ds_plan_free(&p);
 	return rc;
 }

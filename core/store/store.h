@@ -282,6 +282,10 @@ int store_item_type(struct store *st, uint64_t dir, const char *own, uint64_t si
  * bytes stay for whoever has them open, as unlink(2) leaves them.  The number of items to *items;
  * -ENOENT for no dataset, -EBUSY when a task's output is reserved in it (nothing removed). */
 int store_dataset_drop(struct store *st, uint64_t id, uint64_t *items);
+/* Dataset id's tree changed shape (a split or a merge: core/dataset's keeper, after its commit): its
+ * directory's mtime becomes now, in memory and in its row, so other nodes hear of it (the catalog
+ * publishes every changed row) and wake their pollers of its .tree.  -ENOENT for no dataset. */
+int store_dataset_touch(struct store *st, uint64_t id);
 /* The id of datasets/. */
 uint64_t store_datasets_id(const struct store *st);
 /* The limits dataset id was made with (core/dataset's text, as the YP keeps it) into buf; -ENOENT for no

@@ -198,6 +198,23 @@ int store_dataset_limits(struct store *st, uint64_t id, char *buf, size_t len)
 	return rc ? rc : l.found ? 0 : -ENOENT;
 }
 
+int store_dataset_touch(struct store *st, uint64_t id)
+{
+	struct obj *o;
+	int rc;
+
+	pthread_mutex_lock(&st->lock);
+	o = ns_by_id(st, id);
+	if (!o || !o->dataset || o->unlinked) {
+		rc = -ENOENT;
+	} else {
+		o->modified_ns = store_now_ns();
+		rc = store_persist(st, o);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
 uint64_t store_datasets_id(const struct store *st)
 {
 	return st->datasets_id;
