@@ -380,7 +380,12 @@ static int schema_v9(struct yp *yp, char **err)
 	sqlite3_finalize(s);
 	if (version < 0)
 		return SQLITE_ERROR;
-	rc = sqlite3_exec(yp->db, "PRAGMA writable_schema = ON", NULL, NULL, err);
+	/* a library built defensive (SQLITE_DBCONFIG_DEFENSIVE) refuses to write the schema: the constraints
+	 * then stay as they are, correct and slower */
+	if (sqlite3_exec(yp->db, "PRAGMA writable_schema = ON", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(yp->db, SQLITE_DBCONFIG_DEFENSIVE, -1, &rc) != SQLITE_OK || rc)
+		return sqlite3_exec(yp->db, "PRAGMA writable_schema = OFF; PRAGMA user_version = 9", NULL, NULL, err);
+	rc = SQLITE_OK;
 	for (size_t i = 0; rc == SQLITE_OK && i < sizeof(checks_v9) / sizeof(checks_v9[0]); i++) {
 		rc = sqlite3_prepare_v2(yp->db, "UPDATE sqlite_schema SET sql = replace(sql, ?1, ?2)"
 					" WHERE type = 'table' AND name IN ('objects', 'tasks')", -1, &s, NULL);
