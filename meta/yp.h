@@ -149,6 +149,8 @@ int yp_each_task(struct yp *yp, int (*fn)(void *arg, const struct yp_task *t), v
 
 /* One object, by id, as yp_each_object gives it: fn is called once; -ENOENT when there is no row. */
 int yp_obj_find(struct yp *yp, int64_t id, int (*fn)(void *arg, const struct yp_obj *o), void *arg);
+/* The ids of object id's aliases (its hard links' rows), in id order, malloc'd (*n of them, maybe 0). */
+int yp_obj_aliases(struct yp *yp, int64_t id, int64_t **ids, size_t *n);
 /* fn is told the ids of the objects whose rows every commit changed (inserted, updated or deleted),
  * called inside that commit, with meta's mutex held: it must not call meta, nor wait for a lock whose
  * holder may call meta (take a leaf lock, queue, return).  One watcher; NULL stops it. */

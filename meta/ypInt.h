@@ -50,6 +50,7 @@ enum yp_stmt {
 	ST_TASK_EACH,
 	/* yp_remote.c */
 	ST_OBJ_FIND,
+	ST_OBJ_ALIASES,
 	ST_REMOTE_PUT,
 	ST_REMOTE_DELETE,
 	ST_REMOTE_CLEAR,

@@ -15,6 +15,7 @@
 
 static const char *const remote_sql[ST_COUNT] = {
 	[ST_OBJ_FIND] = YP_OBJ_SELECT " WHERE o.id = ?1",
+	[ST_OBJ_ALIASES] = "SELECT id FROM objects WHERE alias_of = ?1 ORDER BY id",
 	[ST_REMOTE_PUT] = "INSERT OR REPLACE INTO remote(node, id, parent, name, kind, type, doc, xxh3, scope, size,"
 			  " mode, uid, gid, modified_ns, sealed_ns, target, shm, offset, refs)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
@@ -50,6 +51,44 @@ int yp_obj_find(struct yp *yp, int64_t id, int (*fn)(void *arg, const struct yp_
 		rc = -EIO;
 	}
 	yp_unlock(yp);
+	return rc;
+}
+
+int yp_obj_aliases(struct yp *yp, int64_t id, int64_t **ids, size_t *n)
+{
+	int64_t *v = NULL;
+	size_t k = 0, cap = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	yp_lock(yp);
+	s = stmt(yp, ST_OBJ_ALIASES);
+	if (!s) {
+		yp_unlock(yp);
+		return -EIO;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (k == cap) {
+			int64_t *w = realloc(v, (cap = cap ? cap * 2 : 4) * sizeof(*v));
+			if (!w) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			v = w;
+		}
+		v[k++] = sqlite3_column_int64(s, 0);
+	}
+	rc = rc == SQLITE_DONE ? 0 : rc == SQLITE_NOMEM ? -ENOMEM : yp_errno(yp, rc, "aliases of an object");
+	yp_done(s);
+	yp_unlock(yp);
+	if (rc) {
+		free(v);
+		v = NULL;
+		k = 0;
+	}
+	*ids = v;
+	*n = k;
 	return rc;
 }
 

@@ -242,6 +242,21 @@ fails "Is a directory" rm "$N1/vars/emptyd"
 ok rmdir "$N1/vars/emptyd"
 wait_for sh -c "! test -d '$N2/vars/emptyd'"
 fails "Directory not empty" rmdir "$N1/vars/ns2"
+# a hard link's second name is every node's name too: read, renamed and removed from any node
+ok cp "$T/m4" "$N2/vars/hl1"
+ok ln "$N2/vars/hl1" "$N2/vars/ns2/hl2"
+wait_for test -e "$N3/vars/ns2/hl2"
+same "$T/m4" "$N3/vars/ns2/hl2" "a hard link's second name, read on another node"
+eq "$(xget "$N1/vars/ns2/hl2" user.fabric.xxh3)" "$(xget "$N2/vars/hl1" user.fabric.xxh3)" "a hard link's name has its object's xxh3 everywhere"
+ok mv "$N3/vars/ns2/hl2" "$N3/vars/ns2/hl3"
+wait_for test -e "$N2/vars/ns2/hl3"
+eq "$(stat -c %h "$N2/vars/hl1")" 2 "a hard link renamed from another node is still a link on its node"
+ok rm "$N1/vars/hl1" # the object's own name: its link takes its place
+wait_for sh -c "! test -e '$N3/vars/hl1'"
+same "$T/m4" "$N3/vars/ns2/hl3" "the link left when the first name went, read on another node"
+ok rm "$N3/vars/ns2/hl3"
+wait_for sh -c "! test -e '$N2/vars/ns2/hl3'"
+wait_for sh -c "! test -e '$N1/vars/ns2/hl3'"
 # mv of another node's name: within its places (vars/, its directories) asked of its node; elsewhere
 # EXDEV, so mv(1) copies the bytes here and removes the old name: the variable moves to this node
 ok cp "$T/m4" "$N2/vars/mv1"

@@ -1537,6 +1537,16 @@ static void test_upgrade(int version)
 			xa.kind = "alias";
 			xa.alias_of = x.id;
 			CHECK_RC(yp_obj_insert(yp, &xa), 0);
+			{ /* yp_obj_aliases: the ids of x's aliases (the cluster's catalog publishes them with x) */
+				int64_t *ids = NULL;
+				size_t n = 99;
+				CHECK_RC(yp_obj_aliases(yp, x.id, &ids, &n), 0);
+				CHECK(n == 1 && ids && ids[0] == xa.id);
+				free(ids);
+				CHECK_RC(yp_obj_aliases(yp, xa.id, &ids, &n), 0);
+				CHECK(n == 0);
+				free(ids);
+			}
 			CHECK_RC(yp_obj_delete(yp, x.id), 0);
 			CHECK(ro_int(path, "SELECT count(*) FROM objects WHERE name IN ('x', 'xa')") == 0);
 		}

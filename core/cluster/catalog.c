@@ -45,9 +45,18 @@ struct catalog {
 
 /* ---- one object as its key ---------------------------------------------------------------------- */
 
+/* An alias row (a hard link's second name) is published too, by its own id, with its own parent and name
+ * over its object's row (alias_value): another node sees it as a name of the same bytes (an inode of its
+ * own there), reads it by that id (the owner answers with the object: store_object_of) and removes or
+ * renames it by name.  It is published while its object is. */
+static bool is_alias(const struct yp_obj *o)
+{
+	return strcmp(o->kind, "alias") == 0;
+}
+
 static bool published(const struct yp_obj *o)
 {
-	if (o->id <= YP_VARS_ID || o->parent == 0 || strcmp(o->kind, "alias") == 0)
+	if (o->id <= YP_VARS_ID || o->parent == 0 || is_alias(o))
 		return false;
 	return strcmp(o->state, "sealed") == 0; /* dirs, links and mutable objects are born sealed */
 }
@@ -57,11 +66,11 @@ static void key_of(const struct catalog *n, int64_t id, char *buf, size_t len)
 	snprintf(buf, len, "%s%lld", n->own, (long long)id);
 }
 
-/* The key's value for row o, malloc'd JSON; NULL on ENOMEM. */
-static char *value_of(const struct yp_obj *o)
+/* The key's value for row o under (parent, name) (o's own, or an alias's), malloc'd JSON; NULL on ENOMEM. */
+static char *value_as(const struct yp_obj *o, int64_t parent, const char *name)
 {
 	json_t *j = json_pack("{s:I, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:s?, s:s?, s:I, s:s?}",
-			      "parent", (json_int_t)o->parent, "name", o->name, "kind", o->kind, "type", o->type,
+			      "parent", (json_int_t)parent, "name", name, "kind", o->kind, "type", o->type,
 			      "doc", o->doc, "xxh3", o->xxh3, "scope", o->scope ? o->scope : "any", "size",
 			      (json_int_t)o->size, "mode", (int)o->mode, "uid", (json_int_t)o->uid, "gid",
 			      (json_int_t)o->gid, "modified_ns", (json_int_t)o->modified_ns, "sealed_ns",
@@ -73,8 +82,15 @@ static char *value_of(const struct yp_obj *o)
 	return s;
 }
 
+static char *value_of(const struct yp_obj *o)
+{
+	return value_as(o, o->parent, o->name);
+}
+
 struct row_value {
 	int64_t datasets; /* in: this node's datasets/ */
+	int64_t alias_of; /* the row is an alias of this object: its value comes from that row (take_object) */
+	int64_t parent;   /* an alias's own parent and name */
 	char *value;      /* NULL: not published (the key goes) */
 	int rc;
 	int64_t top;      /* published, directly in vars/ or datasets/ (that directory's id; 0: neither): name,
@@ -91,19 +107,48 @@ static int64_t when_of(int64_t sealed_ns, int64_t modified_ns)
 	return sealed_ns ? sealed_ns : modified_ns;
 }
 
-static int take_row(void *arg, const struct yp_obj *o)
+/* o's value, under the alias's parent and name when r->alias_of (o is then the alias's object). */
+static int take_object(void *arg, const struct yp_obj *o)
 {
 	struct row_value *r = arg;
+	int64_t parent = r->alias_of ? r->parent : o->parent;
 
-	if (published(o) && !(r->value = value_of(o)))
-		r->rc = -ENOMEM;
-	if (r->value && (o->parent == YP_VARS_ID || o->parent == r->datasets)) {
-		r->top = o->parent;
+	if (!r->alias_of)
 		snprintf(r->name, sizeof(r->name), "%s", o->name);
+	if (published(o) && !(r->value = value_as(o, parent, r->name)))
+		r->rc = -ENOMEM;
+	if (r->value && (parent == YP_VARS_ID || parent == r->datasets)) {
+		r->top = parent;
 		r->when = when_of(o->sealed_ns, o->modified_ns);
 		snprintf(r->xxh3, sizeof(r->xxh3), "%s", o->xxh3 ? o->xxh3 : "");
 	}
 	return 0;
+}
+
+static int take_row(void *arg, const struct yp_obj *o)
+{
+	struct row_value *r = arg;
+
+	if (!is_alias(o))
+		return take_object(arg, o);
+	if (o->parent && o->alias_of) { /* its object's row is read once this walk is over (yp_row_value) */
+		r->alias_of = o->alias_of;
+		r->parent = o->parent;
+		snprintf(r->name, sizeof(r->name), "%s", o->name);
+	}
+	return 0;
+}
+
+/* Row id's value (NULL in r->value: not published, or no such row): 0, or a YP failure (logged). */
+static int row_value(struct catalog *n, int64_t id, struct row_value *r)
+{
+	int rc;
+
+	*r = (struct row_value){ .datasets = (int64_t)store_datasets_id(n->cfg.st) };
+	rc = yp_obj_find(n->yp, id, take_row, r);
+	if (rc == 0 && r->alias_of)
+		rc = yp_obj_find(n->yp, r->alias_of, take_object, r);
+	return rc == -ENOENT ? 0 : rc ? rc : r->rc;
 }
 
 /* ---- a txn of up to ETCD_TXN_MAX puts and deletes ------------------------------------------------ */
@@ -268,11 +313,40 @@ static size_t unique_ids(int64_t *ids, size_t count)
 	return n;
 }
 
-static void publish_ids(struct catalog *n, int64_t *ids, size_t count)
+/* ids (malloc'd, count of them) and their objects' aliases, whose keys carry the objects' rows too:
+ * one array, each id once, to *out (ids itself, or what realloc made of it). */
+static size_t with_aliases(struct catalog *n, int64_t *ids, size_t count, int64_t **out)
+{
+	size_t total = count;
+
+	*out = ids;
+	for (size_t i = 0; i < count; i++) {
+		int64_t *al = NULL, *w;
+		size_t k = 0;
+		if (yp_obj_aliases(n->yp, ids[i], &al, &k) != 0 || k == 0) {
+			free(al);
+			continue;
+		}
+		w = realloc(*out, (total + k) * sizeof(*w));
+		if (w) {
+			memcpy(w + total, al, k * sizeof(*w));
+			*out = w;
+			ids = w; /* ids[i] onwards are read from the new array */
+			total += k;
+		}
+		free(al);
+	}
+	return unique_ids(*out, total);
+}
+
+/* *ids (malloc'd: it may be replaced by a longer array, the caller frees what is there after) */
+static void publish_ids(struct catalog *n, int64_t **idsp, size_t count)
 {
 	struct batch *b = calloc(1, sizeof(*b));
+	int64_t *ids;
 
-	count = unique_ids(ids, count);
+	count = with_aliases(n, *idsp, count, idsp);
+	ids = *idsp;
 
 	if (!b) {
 		pthread_mutex_lock(&n->lock);
@@ -281,10 +355,11 @@ static void publish_ids(struct catalog *n, int64_t *ids, size_t count)
 		return;
 	}
 	for (size_t i = 0; i < count; i++) {
-		struct row_value r = { .datasets = (int64_t)store_datasets_id(n->cfg.st) };
-		int rc = yp_obj_find(n->yp, ids[i], take_row, &r);
-		if (rc && rc != -ENOENT)
+		struct row_value r;
+		if (row_value(n, ids[i], &r) != 0) {
+			free(r.value);
 			continue; /* a YP failure was logged; the next start's catch-up puts the key right */
+		}
 		if (publish_loses(n, &r)) { /* renamed: its new name comes with the rename's own commit */
 			free(r.value);
 			continue;
@@ -341,12 +416,19 @@ static int compare_row(void *arg, const struct yp_obj *o)
 {
 	struct catchup *c = arg;
 	struct had key = { .id = o->id }, *h;
+	struct row_value r;
 	char *value;
 
-	if (!published(o))
+	if (is_alias(o)) { /* its object's row, another statement than this walk's */
+		int rc = row_value(c->n, o->id, &r);
+		if (rc || !r.value)
+			return rc;
+		value = r.value;
+	} else if (!published(o)) {
 		return 0;
-	if (!(value = value_of(o)))
+	} else if (!(value = value_of(o))) {
 		return -ENOMEM;
+	}
 	h = c->len ? bsearch(&key, c->v, c->len, sizeof(*c->v), had_cmp) : NULL;
 	if (h)
 		h->seen = true;
@@ -711,7 +793,7 @@ static void *publisher(void *arg)
 			say(n, "cluster %s: the catch-up of this node's names failed (%s); it is tried again at the next "
 			    "start", n->cluster, etcd_why());
 		else if (!resync)
-			publish_ids(n, ids, count);
+			publish_ids(n, &ids, count);
 		free(ids);
 		if (relist) {
 			etcd_watch_stop(n->watch);

@@ -165,7 +165,7 @@ static bool still_is(struct transfer_server *s, int fd, long long parent, const 
 		return false;
 	}
 	store_forget(s->st, a->id, 1);
-	if ((long long)a->id != id) {
+	if ((long long)a->id != id && a->id != store_object_of(s->st, (uint64_t)id)) { /* a hard link: its object */
 		refuse(fd, -ENOENT, "'%s' is another object now", name);
 		return false;
 	}
@@ -788,6 +788,9 @@ static void serve(struct transfer_server *s, int fd)
 		serve_take(s, fd, id);
 		return;
 	}
+	uint64_t of = store_object_of(s->st, (uint64_t)id); /* a hard link's name is published by its own id */
+	if (of)
+		id = (long long)of;
 	if (store_getattr(s->st, (uint64_t)id, &a) != 0 || a.dir || a.link) {
 		refuse(fd, -ENOENT, "no variable %lld on this node", id);
 		return;

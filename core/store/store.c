@@ -153,6 +153,18 @@ int store_getattr(struct store *st, uint64_t id, struct store_attr *out)
 	return rc;
 }
 
+uint64_t store_object_of(struct store *st, uint64_t id)
+{
+	struct obj *o;
+	uint64_t of;
+
+	pthread_mutex_lock(&st->lock);
+	o = ns_by_id(st, id);
+	of = o && !o->unlinked ? store_named(o)->id : 0;
+	pthread_mutex_unlock(&st->lock);
+	return of;
+}
+
 void store_forget(struct store *st, uint64_t id, uint64_t nlookup)
 {
 	struct obj *o;

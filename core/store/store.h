@@ -137,6 +137,9 @@ const char *store_shm_prefix(const struct store *st);
 /* Names.  parent and the result are ids; *out is filled and counts one lookup reference. */
 int store_lookup(struct store *st, uint64_t parent, const char *name, struct store_attr *out);
 int store_getattr(struct store *st, uint64_t id, struct store_attr *out);
+/* The object that id's name stands for: a hard link's (an alias row's id: its object's, the one every
+ * lookup answers with), else id itself; 0 for no such id.  Another node knows each name by its row's id. */
+uint64_t store_object_of(struct store *st, uint64_t id);
 void store_forget(struct store *st, uint64_t id, uint64_t nlookup);
 int store_mkdir(struct store *st, uint64_t parent, const char *name, uint32_t mode, uint32_t uid,
 		uint32_t gid, struct store_attr *out);
