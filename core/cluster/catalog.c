@@ -46,7 +46,7 @@ struct catalog {
 /* ---- one object as its key ---------------------------------------------------------------------- */
 
 /* An alias row (a hard link's second name) is published too, by its own id, with its own parent and name
- * over its object's row (alias_value): another node sees it as a name of the same bytes (an inode of its
+ * over its object's row (row_value): another node sees it as a name of the same bytes (an inode of its
  * own there), reads it by that id (the owner answers with the object: store_object_of) and removes or
  * renames it by name.  It is published while its object is. */
 static bool is_alias(const struct yp_obj *o)
@@ -131,7 +131,7 @@ static int take_row(void *arg, const struct yp_obj *o)
 
 	if (!is_alias(o))
 		return take_object(arg, o);
-	if (o->parent && o->alias_of) { /* its object's row is read once this walk is over (yp_row_value) */
+	if (o->parent && o->alias_of) { /* its object's row is read once this lookup is over (row_value) */
 		r->alias_of = o->alias_of;
 		r->parent = o->parent;
 		snprintf(r->name, sizeof(r->name), "%s", o->name);
@@ -245,9 +245,9 @@ static void changed(void *arg, const int64_t *ids, size_t count)
 /* ---- one name, one object: the one-winner rule for vars/ and datasets/ ---------------------------- */
 
 /* Another node holds our top-level name too (both made it within the publication window, or while apart):
- * the one that came first keeps it (its seal's time, a directory's making: when_of; then
- * the node's name: the same answer on both nodes, which both see both keys), and the other renames its
- * own to NAME~NODE (~NODE~2, ...), logged.  Only the loser acts, on its own object.  dir is vars/ or this
+ * the one that came first keeps it (its seal's time, a directory's making: when_of; then the node's
+ * name: the same answer on both nodes, which both see both keys), and the other renames its own to
+ * NAME~NODE (~NODE~2, ...), logged.  Only the loser acts, on its own object.  dir is vars/ or this
  * node's datasets/ (a dataset is every node's by name, like a top-level name of vars/).  Returns true
  * when this node's object was renamed. */
 static bool lose_name(struct catalog *n, int64_t dir, const char *name, int64_t mine, const char *my_xxh3,
