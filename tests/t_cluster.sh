@@ -337,6 +337,15 @@ same "$T/m4" "$N1/vars/mv_b" "a variable whose move was refused stays where it w
 FABRIC=$N2 ok "$FAB_TOOL" move mv_a "${P}1"
 match "$(last_out)" "by	${P}3" "a move asked of another node's variable says who ran it"
 eq "$(xget "$N1/vars/mv_a" user.fabric.node)" "${P}1" "moved by its owner at another node's request"
+# 4 MiB and more travel spliced from the socket into the new block, proved after: an odd size, read
+# remotely (a replica) and moved
+mkdata "$T/odd" $(((5 << 20) + 4321))
+ok cp "$T/odd" "$N1/vars/odd"
+wait_for test -e "$N2/vars/odd"
+same "$T/odd" "$N2/vars/odd" "a remote read of an odd size past 4 MiB"
+FABRIC=$N1 ok "$FAB_TOOL" move odd "${P}3"
+same "$T/odd" "$N3/vars/odd" "a move of an odd size past 4 MiB"
+ok rm "$N3/vars/odd"
 # recursive: what user.fabric.refs reach, from every node reached (the refs travel with the variable);
 # remotes=no leaves the referents of other nodes where they are
 mkdata "$T/r1" 3001

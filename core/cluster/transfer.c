@@ -956,18 +956,75 @@ static int dial(const char *addr, int *fd, char *why, size_t whylen)
 	return 0;
 }
 
-/* Receive size bytes into fd (a new object, or a store block being written: sized by the caller), each
- * piece hashed while it is in the cache, then written: one pass over the bytes in memory.  Written rather
- * than received through a mapping because shmem zeroes a new page it maps (half the time of a move, by
- * perf) but not one a write fills whole.  0 when they are all there and their XXH3-128 is xxh3 (then in
- * hex), else -EIO with why. */
+/* A big transfer: moved by the kernel from the socket into fd through a pipe (one copy of each byte
+ * instead of two through a buffer of ours), then hashed through a mapping.  On this VM, 1 GiB over
+ * loopback into a new shm object: 0.89-1.03 s against 0.98-1.10 s received, hashed and written piece by
+ * piece (a throwaway program, 2026-12-03); what bounds both is shmem allocating the new pages. */
+#define SPLICE_MIN (4u << 20)
+
+static int receive_spliced(int sock, int fd, uint64_t size, char *why, size_t whylen)
+{
+	size_t chunk = 1u << 20;
+	loff_t off = 0;
+	int pp[2], rc = 0;
+
+	if (pipe2(pp, O_CLOEXEC) < 0)
+		return text_say(why, whylen, -errno, "cannot make a pipe: %s", strerror(errno));
+	if (fcntl(pp[1], F_SETPIPE_SZ, (int)chunk) < 0)
+		chunk = 64u << 10; /* a pipe's default size */
+	for (uint64_t got = 0; rc == 0 && got < size;) {
+		size_t want = size - got < chunk ? (size_t)(size - got) : chunk;
+		ssize_t n = splice(sock, NULL, pp[1], NULL, want, SPLICE_F_MOVE);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = text_say(why, whylen, -EIO, "the transfer stopped after %llu of %llu bytes",
+				      (unsigned long long)got, (unsigned long long)size);
+			break;
+		}
+		for (ssize_t left = n; rc == 0 && left > 0;) {
+			ssize_t w = splice(pp[0], NULL, fd, &off, (size_t)left, SPLICE_F_MOVE);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				rc = text_say(why, whylen, w < 0 ? -errno : -EIO, "cannot write the copy: %s",
+					      w < 0 ? strerror(errno) : "short write");
+			else
+				left -= w;
+		}
+		got += (uint64_t)n;
+	}
+	close(pp[0]);
+	close(pp[1]);
+	return rc;
+}
+
+/* Receive size bytes into fd (a new object, or a store block being written: sized by the caller).  A big
+ * transfer into a file is spliced, then hashed (receive_spliced); a smaller one is received piece by
+ * piece, each piece hashed while it is in the cache, then written: written rather than received through
+ * a mapping because shmem zeroes a new page it maps (half the time of a move, by perf) but not one a
+ * write fills whole.  0 when they are all there and their XXH3-128 is xxh3 (then in hex), else -EIO
+ * with why. */
 static int receive(int sock, int fd, uint64_t size, const char *xxh3, char hex[HASH_HEX_LEN + 1], char *why,
 		   size_t whylen)
 {
 	const size_t piece = 256u << 10; /* in the L2 cache from the recv to the write */
 	struct hash_stream *hs;
-	char *buf = malloc(piece);
-	int rc = buf ? hash_stream_new(&hs) : -ENOMEM;
+	struct stat sb;
+	char *buf;
+	int rc;
+
+	if (size >= SPLICE_MIN && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		rc = receive_spliced(sock, fd, size, why, whylen);
+		if (rc == 0 && (rc = hash_fd(fd, 0, size, hex)) != 0)
+			text_say(why, whylen, rc, "cannot read the copy back to prove it: %s", strerror(-rc));
+		if (rc == 0 && strcmp(hex, xxh3) != 0)
+			rc = text_say(why, whylen, -EIO, "the bytes received have xxh3 %s, not the %s promised", hex,
+				      xxh3);
+		return rc;
+	}
+	buf = malloc(piece);
+	rc = buf ? hash_stream_new(&hs) : -ENOMEM;
 
 	if (rc) {
 		free(buf);
