@@ -586,6 +586,27 @@ static int shards_of(struct cluster *c, struct store *st, const char *node, stru
 	return rc;
 }
 
+/* The datasets node made (their names), here or as the catalog has them. */
+static int datasets_of(struct cluster *c, struct store *st, const char *node, struct names *l)
+{
+	struct remote_index *x = cluster_remote(c);
+	char name[NAMES_LEAF_MAX + 1];
+	struct remote_attr d;
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (strcmp(node, store_node_name(st)) != 0)
+		return x && remote_child(x, node, 1, "datasets", &d) == 0 ? remote_children(x, node, d.id, add_remote_top, l)
+									   : 0;
+	rc = store_datasets(st, &ids, &n);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (store_is_dataset(st, ids[i], name))
+			rc = add_top(l, name, 0);
+	free(ids);
+	return rc;
+}
+
 int move_drain(struct cluster *c, struct store *st, const char *node, struct move_result *res, char *why,
 	       size_t whylen)
 {
@@ -645,6 +666,16 @@ int move_drain(struct cluster *c, struct store *st, const char *node, struct mov
 		}
 	free(sh.v);
 	free(sh.size);
+	/* nor can a dataset go yet (its items and tree move with it, or nothing: not built): listed */
+	struct names ds = { 0 };
+	if (rc == 0 && datasets_of(c, st, node, &ds) == 0)
+		for (size_t k = 0; k < ds.n; k++) {
+			text_printf(&res->stayed, "%sdatasets/%s (a dataset: moving one is not built yet)",
+				    res->stayed.len ? "; " : "", ds.v[k]);
+			kept++;
+		}
+	free(ds.v);
+	free(ds.size);
 	if (rc == 0 && kept)
 		rc = text_say(why, whylen, -EBUSY, "node %s still holds %zu name%s that cannot go: %s", node, kept,
 			      kept == 1 ? "" : "s", res->stayed.buf);
