@@ -55,12 +55,55 @@ void task_tell(struct tasks *t, struct task *k)
 	events_post(store_events(t->st), EV_TASK, path, NULL, f, nf);
 }
 
+static struct task **bucket(struct tasks *t, uint64_t id)
+{
+	return &t->byid[id % TASK_BUCKETS];
+}
+
 struct task *task_find(struct tasks *t, uint64_t id)
 {
-	for (struct task *k = t->first; k; k = k->next)
+	for (struct task *k = *bucket(t, id); k; k = k->hnext)
 		if (k->id == id)
 			return k;
 	return NULL;
+}
+
+void task_link(struct tasks *t, struct task *k)
+{
+	struct task **b = bucket(t, k->id);
+
+	k->next = NULL;
+	k->prev = t->last;
+	if (t->last)
+		t->last->next = k;
+	else
+		t->first = k;
+	t->last = k;
+	k->hnext = *b;
+	*b = k;
+	if (k->state == T_QUEUED && !t->queued_from)
+		t->queued_from = k;
+	t->seals_pending |= k->state == T_EXITED && !k->outputs_sealed;
+}
+
+void task_unlink(struct tasks *t, struct task *k)
+{
+	for (struct task **pp = bucket(t, k->id); *pp; pp = &(*pp)->hnext)
+		if (*pp == k) {
+			*pp = k->hnext;
+			break;
+		}
+	if (t->queued_from == k)
+		t->queued_from = k->next;
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		t->first = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	else
+		t->last = k->prev;
+	k->next = k->prev = k->hnext = NULL;
 }
 
 bool task_finished(const struct task *k)
@@ -100,7 +143,7 @@ bool task_needed(struct tasks *t, const struct task *k)
 	char id[24], name[PATH_MAX_LEN + 1];
 
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)k->id);
-	for (struct task *q = t->first; q; q = q->next) {
+	for (struct task *q = t->queued_from; q; q = q->next) { /* none before queued_from is queued */
 		if (q->state != T_QUEUED || q == k)
 			continue;
 		if (task_in_list(q->after, id))

@@ -71,7 +71,8 @@ struct task {
 	int out_file, err_file;
 	uint64_t out_len[2], dropped[2]; /* stdout, stderr: bytes in the capture file, and dropped */
 
-	struct task *next;
+	struct task *next, *prev; /* the list, in submission order */
+	struct task *hnext;       /* the same id bucket (tasks->byid) */
 };
 
 struct member {
@@ -90,6 +91,13 @@ struct tasks {
 	void *changed_arg;
 
 	struct task *first, *last;
+	/* Lookups and the runner's passes need not walk the list (10,000 tasks may wait): tasks by id; the
+	 * first task that may be queued (none before it is: a task never becomes queued again, and new ones
+	 * come last); whether an exited task's outputs may still be sealing (task_check_seals). */
+#define TASK_BUCKETS 4096
+	struct task *byid[TASK_BUCKETS];
+	struct task *queued_from;
+	bool seals_pending;
 
 	pthread_mutex_t mlock;
 	struct member *members; /* max_running of them; task 0: free */
@@ -115,6 +123,9 @@ struct tasks {
 
 /* task.c */
 struct task *task_find(struct tasks *t, uint64_t id);
+/* k joins the list (last) and the index by id; task_unlink takes it out of both (it is not freed). */
+void task_link(struct tasks *t, struct task *k);
+void task_unlink(struct tasks *t, struct task *k);
 /* Post k's state to the event stream (core/event) when it is new there: "task tasks/ID state=S
  * [node=N] [exit=E]".  t->lock held (task_touch calls it at every change). */
 void task_tell(struct tasks *t, struct task *k);

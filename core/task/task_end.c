@@ -101,14 +101,7 @@ static void remove_capture_files(struct tasks *t, uint64_t id)
 
 static void unlink_task(struct tasks *t, struct task *k)
 {
-	for (struct task **pp = &t->first, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
-		if (*pp != k)
-			continue;
-		*pp = k->next;
-		if (t->last == k)
-			t->last = prev;
-		break;
-	}
+	task_unlink(t, k);
 	remove_capture_files(t, k->id);
 	task_touch(t, k);
 	task_free(k);
@@ -142,15 +135,25 @@ void task_give_away_locked(struct tasks *t, struct task *k)
 /* Keep at most t->history finished records: the oldest go first, unless a queued task still needs one. */
 void task_trim(struct tasks *t)
 {
+	bool waits = false; /* does a queued task wait for another (after=) or for inputs at all? */
+
+	if (t->finished <= t->history)
+		return;
+	for (struct task *q = t->queued_from; q && !waits; q = q->next)
+		waits = q->state == T_QUEUED && ((q->after && *q->after) || (q->inputs && *q->inputs));
 	for (struct task *k = t->first, *next; k && t->finished > t->history; k = next) {
 		next = k->next;
-		if (task_finished(k) && !task_needed(t, k))
+		if (task_finished(k) && (!waits || !task_needed(t, k)))
 			task_forget_locked(t, k);
 	}
 }
 
 void task_check_seals(struct tasks *t, bool *recheck)
 {
+	bool pending_any = false;
+
+	if (!t->seals_pending)
+		return;
 	for (struct task *k = t->first; k; k = k->next) {
 		bool pending = false;
 		if (k->state != T_EXITED || k->outputs_sealed)
@@ -162,11 +165,13 @@ void task_check_seals(struct tasks *t, bool *recheck)
 		}
 		if (pending) {
 			*recheck = true;
+			pending_any = true;
 			continue;
 		}
 		k->outputs_sealed = true;
 		task_persist(t, k, false);
 	}
+	t->seals_pending = pending_any;
 }
 
 void task_end(struct tasks *t, struct task *k, enum task_state state, int64_t exit_status, const char *why)
@@ -179,6 +184,7 @@ void task_end(struct tasks *t, struct task *k, enum task_state state, int64_t ex
 	/* its end is recorded now, its outputs' seals after (task_check_seals marks them) */
 	k->nseal = ok ? k->nout : 0;
 	k->outputs_sealed = k->nseal == 0;
+	t->seals_pending |= !k->outputs_sealed;
 	k->nout = 0;
 	k->state = state;
 	k->exit_status = exit_status;

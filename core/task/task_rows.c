@@ -116,11 +116,7 @@ static int load_row(void *arg, const struct yp_task *r)
 		task_free(k);
 		return -ENOMEM;
 	}
-	if (t->last)
-		t->last->next = k;
-	else
-		t->first = k;
-	t->last = k;
+	task_link(t, k);
 	return 0;
 }
 

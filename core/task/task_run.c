@@ -394,7 +394,9 @@ static void dispatch(struct tasks *t, bool *recheck)
 	*recheck = false;
 	while (again) {
 		again = false;
-		for (struct task *k = t->first; k; k = k->next) {
+		while (t->queued_from && t->queued_from->state != T_QUEUED) /* none before it is queued */
+			t->queued_from = t->queued_from->next;
+		for (struct task *k = t->queued_from; k; k = k->next) {
 			if (k->state != T_QUEUED)
 				continue;
 			why[0] = '\0';
@@ -551,13 +553,32 @@ static void ended(struct tasks *t, struct task *k)
 	task_end(t, k, state, status, why);
 }
 
+/* The running tasks this thread launched (the members table: at most max_running), into v.  Lock held. */
+static size_t running_tasks(struct tasks *t, struct task **v)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&t->mlock);
+	for (unsigned i = 0; i < t->max_running; i++) {
+		struct task *k = t->members[i].task ? task_find(t, t->members[i].task) : NULL;
+		if (k && k->state == T_RUNNING && k->launched)
+			v[n++] = k;
+	}
+	pthread_mutex_unlock(&t->mlock);
+	return n;
+}
+
 static void *thread_main(void *arg)
 {
 	struct tasks *t = arg;
 	struct pollfd *fds = NULL;
-	struct task **who = NULL;
+	struct task **who = NULL, **run = calloc(t->max_running ? t->max_running : 1, sizeof(*run));
 	size_t cap = 0;
 
+	if (!run) {
+		fprintf(stderr, "fabricd: the task runner is out of memory\n");
+		return NULL;
+	}
 	pthread_mutex_lock(&t->lock);
 	while (!t->stopping) {
 		bool recheck;
@@ -581,9 +602,9 @@ static void *thread_main(void *arg)
 		}
 		fds[0] = (struct pollfd){ .fd = t->wake_fd, .events = POLLIN };
 		now = task_now_ns();
-		for (struct task *k = t->first; k; k = k->next) {
-			if (k->state != T_RUNNING || !k->launched)
-				continue;
+		size_t nrun = running_tasks(t, run);
+		for (size_t r = 0; r < nrun; r++) {
+			struct task *k = run[r];
 			int f[3] = { k->l.pidfd, k->l.out_fd, k->l.err_fd };
 			for (int i = 0; i < 3; i++) {
 				if (f[i] < 0)
@@ -625,9 +646,11 @@ static void *thread_main(void *arg)
 				ended(t, k);
 		}
 		now = task_now_ns();
-		for (struct task *k = t->first; k; k = k->next) {
-			if (k->state == T_RUNNING && k->launched && k->timeout_ms && !k->timed_out &&
-			    !k->kill_requested && now >= k->started_ns + k->timeout_ms * 1000000) {
+		nrun = running_tasks(t, run);
+		for (size_t r = 0; r < nrun; r++) {
+			struct task *k = run[r];
+			if (k->timeout_ms && !k->timed_out && !k->kill_requested &&
+			    now >= k->started_ns + k->timeout_ms * 1000000) {
 				k->timed_out = true;
 				launch_kill(&k->l);
 			}
@@ -636,6 +659,7 @@ static void *thread_main(void *arg)
 	pthread_mutex_unlock(&t->lock);
 	free(fds);
 	free(who);
+	free(run);
 	return NULL;
 }
 

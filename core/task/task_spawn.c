@@ -389,11 +389,7 @@ int tasks_spawn(struct tasks *t, const struct task_request *r, uint64_t *id, cha
 			task_forget_row(t, k);
 	}
 	if (rc == 0) {
-		if (t->last)
-			t->last->next = k;
-		else
-			t->first = k;
-		t->last = k;
+		task_link(t, k);
 		t->pending++;
 		*id = k->id;
 		task_touch(t, k);
